@@ -1,0 +1,59 @@
+/**
+ * Activities: thin adapters from Temporal to the domain in src/. Each validates nothing the domain does not,
+ * heartbeats when long, and returns small values with references into the store.
+ */
+import type { Runtime } from '../src/runtime.js';
+import * as svc from '../src/episode/service.js';
+import { describeRepo } from '../src/repo/describe.js';
+import { trainStep } from '../src/trainer/step.js';
+import { putEpisode, putStepMetrics } from '../src/store/records.js';
+import type {
+  CheckInput, EpisodeRecord, GradeInput, GradientInput, HigherOrderInput, InjectInput, SolveInput, StepMetrics, RepoInfo,
+} from '../src/episode/types.js';
+import { withHeartbeat } from './heartbeat.js';
+
+export function createSandboxActivities(rt: Runtime) {
+  return {
+    async prepareRepo(i: { path: string; name?: string }): Promise<RepoInfo> {
+      return describeRepo(i.path, i.name);
+    },
+    async injectBug(i: InjectInput) {
+      return withHeartbeat((p) => svc.injectBug(rt, i, p));
+    },
+    async checkArtifact(i: CheckInput) {
+      return withHeartbeat((p) => svc.checkArtifact(rt, i, p));
+    },
+    async solveAttempt(i: SolveInput) {
+      return withHeartbeat((p) => svc.solveAttempt(rt, i, p));
+    },
+    async gradeAttempt(i: GradeInput) {
+      return withHeartbeat(() => svc.gradeAttempt(rt, i));
+    },
+    async buildHigherOrder(i: HigherOrderInput) {
+      return withHeartbeat((p) => svc.buildHigherOrder(rt, i, p));
+    },
+  };
+}
+
+export function createControlActivities(rt: Runtime) {
+  return {
+    async recordEpisode(rec: EpisodeRecord): Promise<string> {
+      return putEpisode(rt.store, rec);
+    },
+    async recordStep(i: { campaignId: string; metrics: StepMetrics }): Promise<void> {
+      await putStepMetrics(rt.store, i.campaignId, i.metrics);
+    },
+  };
+}
+
+export function createGpuActivities(rt: Runtime) {
+  return {
+    async gradientStep(i: GradientInput) {
+      return withHeartbeat(() => trainStep(rt.store, i));
+    },
+  };
+}
+
+export type SandboxActivities = ReturnType<typeof createSandboxActivities>;
+export type ControlActivities = ReturnType<typeof createControlActivities>;
+export type GpuActivities = ReturnType<typeof createGpuActivities>;

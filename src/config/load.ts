@@ -1,0 +1,37 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import YAML from 'yaml';
+import { CampaignConfig, type CampaignConfigInput } from './schema.js';
+
+export class ConfigError extends Error {
+  constructor(message: string) { super(message); this.name = 'ConfigError'; }
+}
+
+/** Validates a config object; every problem is named with its field path. */
+export function parseConfig(input: unknown, source = 'config'): CampaignConfig {
+  const r = CampaignConfig.safeParse(input);
+  if (!r.success) {
+    const lines = r.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new ConfigError(`invalid campaign ${source}:\n${lines.join('\n')}`);
+  }
+  return r.data;
+}
+
+/** Reads a YAML config; relative repo paths resolve against the config file's directory... unless they exist from cwd. */
+export async function loadConfigFile(file: string, overrides: Partial<CampaignConfigInput> = {}): Promise<CampaignConfig> {
+  let text: string;
+  try { text = await readFile(file, 'utf8'); } catch (e) { throw new ConfigError(`cannot read config ${file}: ${(e as Error).message}`); }
+  let doc: unknown;
+  try { doc = YAML.parse(text); } catch (e) { throw new ConfigError(`config ${file} is not valid YAML: ${(e as Error).message}`); }
+  if (doc === null || typeof doc !== 'object') throw new ConfigError(`config ${file} must be a YAML mapping`);
+  const merged = { ...(doc as Record<string, unknown>), ...stripUndefined(overrides) };
+  return parseConfig(merged, `config ${file}`);
+}
+
+export function resolveRepoPaths(cfg: CampaignConfig, baseDir: string): CampaignConfig {
+  return { ...cfg, repos: cfg.repos.map((r) => ({ ...r, path: path.resolve(baseDir, r.path) })) };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,46 @@
+import { z } from 'zod';
+
+/** A repository on disk whose dependencies are installed. */
+export const RepoSpec = z.object({
+  path: z.string().describe('Directory of the repository (a git work tree is best: history-aware injection needs it)'),
+  name: z.string().optional().describe('Short name used in episode ids and listings (default: the directory name)'),
+});
+export type RepoSpec = z.infer<typeof RepoSpec>;
+
+export const Strategy = z.enum(['direct', 'removal', 'history']);
+export type Strategy = z.infer<typeof Strategy>;
+
+/** Every field has a default so that `{ repos: [...] }` is a whole config. Descriptions feed `ssr config describe` and the README. */
+export const CampaignConfig = z.object({
+  repos: z.array(RepoSpec).min(1).describe('Repositories the campaign plays in'),
+  steps: z.number().int().min(1).default(3).describe('Training steps (each: rollouts, then one gradient step)'),
+  rounds: z.number().int().min(1).default(3).describe('Self-play rounds (episodes) per step'),
+  solves: z.number().int().min(1).default(4).describe('Solver attempts per bug (G in the paper: 8)'),
+  maxParallelRounds: z.number().int().min(1).default(3).describe('Round workflows running at once'),
+  strategies: z.array(Strategy).min(1).default(['removal', 'history', 'direct']).describe('Injection strategies the injector may pick from (removal + history is the paper\'s best)'),
+  alpha: z.number().min(0).default(0.8).describe('Injector reward penalty for s = 0 or s = 1 (paper: 0.8)'),
+  minPassingTests: z.number().int().min(1).default(5).describe('Check 3: tests that must pass on the original'),
+  minChangedFiles: z.number().int().min(1).default(1).describe('Check 4: code files the bug must change'),
+  minFailingTests: z.number().int().min(1).default(1).describe('Check 5: tests the bug must break'),
+  testTimeoutSec: z.number().int().min(5).default(90).describe('Time limit of one test_script.sh run'),
+  solverTestRuns: z.number().int().min(1).default(12).describe('Budget of test runs per solver attempt'),
+  injectorCandidates: z.number().int().min(1).default(6).describe('Bug candidates the injector may try before giving up'),
+  higherOrder: z.object({
+    enabled: z.boolean().default(true).describe('Turn failed solver attempts into higher-order bugs'),
+    perRound: z.number().int().min(0).default(1).describe('Failed attempts per round turned into higher-order candidates'),
+    maxOrder: z.number().int().min(1).default(2).describe('Highest order of a composed bug (paper: 2)'),
+    drawFraction: z.number().min(0).max(1).default(0.25).describe('Fraction of rounds that draw a pooled higher-order bug instead of injecting'),
+    recheck: z.boolean().default(true).describe('Re-run the consistency checks on a composed bug before pooling it'),
+  }).default({}),
+  learningRate: z.number().positive().default(0.5).describe('Step size of the policy-gradient update'),
+  continueAsNewEvery: z.number().int().min(1).default(5).describe('Steps between continue-as-new of the campaign workflow'),
+  seed: z.number().int().default(1).describe('Seed of every random choice of the embedded agents'),
+  sandbox: z.object({
+    isolation: z.enum(['bwrap', 'none']).default('bwrap').describe("'none' only with --no-isolation: runs untrusted code unconfined"),
+    memoryMb: z.number().int().min(64).default(2048).describe('Memory limit of one sandboxed command'),
+    maxPids: z.number().int().min(8).default(256).describe('Process limit of one sandboxed command'),
+    maxOutputKb: z.number().int().min(16).default(4096).describe('Cap on stdout and on stderr of one command'),
+  }).default({}),
+});
+export type CampaignConfig = z.infer<typeof CampaignConfig>;
+export type CampaignConfigInput = z.input<typeof CampaignConfig>;

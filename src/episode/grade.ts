@@ -1,0 +1,57 @@
+import type { Artifact } from '../artifact/artifact.js';
+import { DiffError, filterDiff, touchedPaths } from '../artifact/diff.js';
+import type { SandboxProvider } from '../sandbox/types.js';
+import { PatchApplyError, runTestScript, type TestResults, type TestRun } from '../repo/testrun.js';
+import { treeState } from '../repo/tree.js';
+
+export type GradeFailure = 'malformed-patch' | 'patch-does-not-apply' | 'tests-fail' | 'parser-failed' | 'timeout' | 'tests-missing';
+
+export interface GradeResult {
+  success: boolean;
+  failure: GradeFailure | null;
+  reason: string;
+  /** Files of the patch dropped because they are oracle test files (restored before grading anyway). */
+  droppedTestEdits: string[];
+  run: TestRun | null;
+}
+
+/**
+ * Grading, as the method defines it: original → bug_inject.diff → test_weaken.diff → the solver's patch (minus any
+ * change to the oracle test files) → restore every file in test_files.txt → run test_script.sh | test_parser.py.
+ * Success only if every test passes, including every test that passed on the original.
+ */
+export async function grade(provider: SandboxProvider, repoDir: string, a: Artifact, patch: string, original: TestResults, timeoutMs: number): Promise<GradeResult> {
+  const oracle = new Set(a.testFiles);
+  let kept: string, dropped: string[];
+  try {
+    dropped = patch.trim() ? touchedPaths(patch).filter((p) => oracle.has(p)) : [];
+    kept = patch.trim() ? filterDiff(patch, (p) => !oracle.has(p)) : '';
+  } catch (e) {
+    if (e instanceof DiffError) return { success: false, failure: 'malformed-patch', reason: e.message, droppedTestEdits: [], run: null };
+    throw e;
+  }
+  let sb;
+  try {
+    sb = await treeState(provider, repoDir, [
+      { diff: a.bugInject, what: 'bug_inject.diff' },
+      { diff: a.testWeaken, what: 'test_weaken.diff' },
+      { diff: kept, what: "the solver's patch" },
+    ], a.testFiles);
+  } catch (e) {
+    if (e instanceof PatchApplyError) return { success: false, failure: 'patch-does-not-apply', reason: e.message, droppedTestEdits: dropped, run: null };
+    throw e;
+  }
+  try {
+    const run = await runTestScript(sb, a.testScript, a.testParser, timeoutMs);
+    const f = Object.keys(run.results).filter((k) => run.results[k] === 'failed');
+    const missing = Object.keys(original).filter((k) => original[k] === 'passed' && !(k in run.results));
+    const res = (success: boolean, failure: GradeFailure | null, reason: string): GradeResult => ({ success, failure, reason, droppedTestEdits: dropped, run });
+    if (run.killed === 'timeout') return res(false, 'timeout', 'the test script ran past its time limit');
+    if (run.parserError) return res(false, 'parser-failed', run.parserError);
+    if (f.length) return res(false, 'tests-fail', `${f.length} tests fail: ${f.slice(0, 5).join(', ')}`);
+    if (missing.length || Object.keys(run.results).length === 0) return res(false, 'tests-missing', `${missing.length} tests that pass on the original did not run: ${missing.slice(0, 5).join(', ')}`);
+    return res(true, null, `all ${Object.keys(run.results).length} tests pass`);
+  } finally {
+    await sb.dispose();
+  }
+}

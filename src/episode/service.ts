@@ -1,0 +1,147 @@
+/**
+ * The domain operations of one episode, as plain async functions over a Runtime: the activities are thin adapters
+ * over these, and a script (the benchmark's sequential baseline, a test) can call them without Temporal.
+ */
+import { getArtifact, putArtifact, type Artifact } from '../artifact/artifact.js';
+import { reverseDiff } from '../artifact/diff.js';
+import { runChecks, type CheckEnv } from '../checks/run.js';
+import { inject } from '../agents/injector.js';
+import { solve, taskStatement } from '../agents/solver.js';
+import { PolicyRunner } from '../policy/policy.js';
+import { Rng } from '../policy/rng.js';
+import { loadPolicy } from '../policy/versions.js';
+import { isTestFile } from '../repo/runners/index.js';
+import { runTestScript, type TestResults } from '../repo/testrun.js';
+import { treeState } from '../repo/tree.js';
+import type { Runtime } from '../runtime.js';
+import type { SnapshotRef } from '../sandbox/types.js';
+import { sha256, type BlobRef } from '../store/store.js';
+import { buildSolverState } from './solverState.js';
+import { grade } from './grade.js';
+import { composeHigherOrder } from './higherOrder.js';
+import type {
+  CheckInput, CheckOutput, GradeInput, GradeOutput, HigherOrderInput, HigherOrderOutput, InjectInput, InjectOutput,
+  SolveInput, SolveOutput, CampaignConfig, RepoInfo,
+} from './types.js';
+
+export type Progress = (what: string) => void;
+
+const limitsOf = (cfg: CampaignConfig) => ({ minPassingTests: cfg.minPassingTests, minChangedFiles: cfg.minChangedFiles, minFailingTests: cfg.minFailingTests });
+const testTimeout = (cfg: CampaignConfig) => cfg.testTimeoutSec * 1000;
+
+async function policyRunner(rt: Runtime, version: string, seed: string): Promise<PolicyRunner> {
+  return new PolicyRunner(await loadPolicy(rt.store, version), new Rng(seed));
+}
+
+export async function injectBug(rt: Runtime, i: InjectInput, progress?: Progress): Promise<InjectOutput> {
+  const policy = await policyRunner(rt, i.policyVersion, `${i.seed}/inject`);
+  const refKey = `refruns/${i.repo.key}/suite.json`;
+  const reference = await rt.store.getJson<{ runner: string; results: TestResults }>(refKey);
+  const r = await inject({
+    repoDir: i.repo.path, provider: rt.provider, policy, strategies: i.cfg.strategies,
+    minPassingTests: i.cfg.minPassingTests, candidates: i.cfg.injectorCandidates, testTimeoutMs: testTimeout(i.cfg),
+    reference, onReference: async (runner, results) => { await rt.store.putJson(refKey, { runner, results }); },
+    log: progress,
+  });
+  const traj = { role: 'injector', episodeId: i.episodeId, policyVersion: i.policyVersion, decisions: policy.decisions, result: r.ok ? { ok: true, description: r.description } : { ok: false, code: r.code, reason: r.reason }, attempts: r.attempts };
+  const trajectoryRef = await rt.store.putBlob(JSON.stringify(traj));
+  if (!r.ok) return { ok: false, code: r.code, reason: r.reason, strategy: r.strategy, trajectoryRef, testRunMs: r.testRunMs, testRuns: r.testRuns };
+  const m = await putArtifact(rt.store, r.artifact, {
+    repo: i.repo.name, baseCommit: i.repo.commit, strategy: r.strategy, parent: null, order: 1, policyVersion: i.policyVersion, createdBy: 'embedded-injector',
+  });
+  return { ok: true, artifactHash: m.hash, strategy: r.strategy, description: r.description, trajectoryRef, testRunMs: r.testRunMs, testRuns: r.testRuns };
+}
+
+function checkEnv(rt: Runtime, repo: RepoInfo, cfg: CampaignConfig, progress?: Progress): CheckEnv {
+  const origKey = (a: Artifact) => `refchecks/${repo.key}/${sha256(a.testScript + '\0' + a.testParser).slice(0, 24)}.json`;
+  return {
+    provider: rt.provider, repoDir: repo.path, limits: limitsOf(cfg), testTimeoutMs: testTimeout(cfg), isTestFile,
+    saveLog: (_name, text) => rt.store.putBlob(text),
+    cachedOriginalRun: async (a) => rt.store.getJson(origKey(a)),
+    rememberOriginalRun: async (a, run) => { await rt.store.putJson(origKey(a), run); },
+    onProgress: progress,
+  };
+}
+
+export async function checkArtifact(rt: Runtime, i: CheckInput, progress?: Progress): Promise<CheckOutput> {
+  const { artifact } = await getArtifact(rt.store, i.artifactHash);
+  const report = await runChecks(artifact, checkEnv(rt, i.repo, i.cfg, progress));
+  const reportRef = await rt.store.putBlob(JSON.stringify(report, null, 2));
+  const summary = (c: (typeof report.checks)[number]) => ({ check: c.check, ok: c.ok, ran: c.ran, code: c.code, reason: c.reason });
+  return {
+    valid: report.valid, failed: report.failed ? { ...summary({ ...report.failed, ran: true }) } : null,
+    checks: report.checks.map(summary), bugFailing: report.bugFailing.length, reportRef, testRunMs: report.testRunMs,
+  };
+}
+
+/** Original results of the artifact's script, from the check's reference run (reused, never re-run if known). */
+async function originalResults(rt: Runtime, repo: RepoInfo, cfg: CampaignConfig, a: Artifact): Promise<TestResults> {
+  const env = checkEnv(rt, repo, cfg);
+  const cached = await env.cachedOriginalRun!(a);
+  if (cached) return cached.results;
+  const sb = await treeState(rt.provider, repo.path, []);
+  try {
+    const run = await runTestScript(sb, a.testScript, a.testParser, testTimeout(cfg));
+    await env.rememberOriginalRun!(a, run);
+    return run.results;
+  } finally { await sb.dispose(); }
+}
+
+const solverStates = new Map<string, Promise<SnapshotRef>>();
+
+/** One snapshot of the buggy state per artifact and worker process: the N attempts start from it in milliseconds. */
+async function solverState(rt: Runtime, repo: RepoInfo, hash: string, a: Artifact): Promise<SnapshotRef> {
+  let p = solverStates.get(hash);
+  if (!p) {
+    p = buildSolverState(rt.provider, repo.path, a);
+    solverStates.set(hash, p);
+    p.catch(() => solverStates.delete(hash));
+  }
+  return p;
+}
+
+export async function solveAttempt(rt: Runtime, i: SolveInput, progress?: Progress): Promise<SolveOutput> {
+  const { artifact } = await getArtifact(rt.store, i.artifactHash);
+  const snap = await solverState(rt, i.repo, i.artifactHash, artifact);
+  const policy = await policyRunner(rt, i.policyVersion, `${i.seed}/solve/${i.attempt}`);
+  const sb = await rt.provider.create(snap, undefined, { campaign: i.campaignId, episode: i.episodeId, attempt: String(i.attempt) });
+  try {
+    progress?.(`solver attempt ${i.attempt}`);
+    const r = await solve({
+      sandbox: sb, runnerHintDir: i.repo.path, task: taskStatement(reverseDiff(artifact.testWeaken)), policy,
+      budget: i.cfg.solverTestRuns, testTimeoutMs: testTimeout(i.cfg),
+    });
+    const patchRef = await rt.store.putBlob(r.patch);
+    const trajectoryRef = await rt.store.putBlob(JSON.stringify({
+      role: 'solver', episodeId: i.episodeId, attempt: i.attempt, policyVersion: i.policyVersion, decisions: policy.decisions, stop: r.stop, tried: r.tried,
+    }));
+    return { patchRef, stop: r.stop, trajectoryRef, testRunMs: r.testRunMs, testRuns: r.testRuns, selfReportedPass: r.selfReportedPass };
+  } finally {
+    await sb.dispose();
+  }
+}
+
+export async function gradeAttempt(rt: Runtime, i: GradeInput): Promise<GradeOutput> {
+  const { artifact } = await getArtifact(rt.store, i.artifactHash);
+  const patch = await rt.store.getText(i.patchRef as BlobRef);
+  const original = await originalResults(rt, i.repo, i.cfg, artifact);
+  const g = await grade(rt.provider, i.repo.path, artifact, patch, original, testTimeout(i.cfg));
+  const logRef = g.run ? await rt.store.putBlob(g.run.log) : null;
+  return { success: g.success, failure: g.failure, reason: g.reason, logRef, testRunMs: g.run?.durationMs ?? 0 };
+}
+
+export async function buildHigherOrder(rt: Runtime, i: HigherOrderInput, progress?: Progress): Promise<HigherOrderOutput> {
+  const { artifact, manifest } = await getArtifact(rt.store, i.artifactHash);
+  const patch = await rt.store.getText(i.patchRef as BlobRef);
+  const composed = await composeHigherOrder(rt.provider, i.repo.path, artifact, patch);
+  if (!composed) return { added: false, artifactHash: null, reason: 'the failed patch changes no code file' };
+  if (i.cfg.higherOrder.recheck) {
+    const report = await runChecks(composed, checkEnv(rt, i.repo, i.cfg, progress));
+    if (!report.valid) return { added: false, artifactHash: null, reason: `composed bug fails check ${report.failed!.check}: ${report.failed!.reason}` };
+  }
+  const m = await putArtifact(rt.store, composed, {
+    repo: i.repo.name, baseCommit: i.repo.commit, strategy: manifest.strategy, parent: manifest.hash, order: i.order, policyVersion: manifest.policyVersion, createdBy: 'higher-order',
+  });
+  await rt.store.putJson(`pool/${i.campaignId}/${m.hash}.json`, { artifactHash: m.hash, parent: manifest.hash, order: i.order, repo: i.repo.name, fromEpisode: i.episodeId });
+  return { added: true, artifactHash: m.hash, reason: `order-${i.order} bug from a failed attempt` };
+}

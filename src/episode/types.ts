@@ -1,0 +1,119 @@
+/**
+ * The small values that flow between workflows and activities. Everything large (diffs, logs, trajectories,
+ * artifacts) lives in the store and is named here by reference. Types only: workflows import this file.
+ */
+import type { CampaignConfig, Strategy } from '../config/schema.js';
+import type { RepoInfo } from '../repo/describe.js';
+
+export type { CampaignConfig, Strategy, RepoInfo };
+
+export type Outcome =
+  | 'solved-some'         // valid bug, 0 < s < 1
+  | 'solved-all'          // valid bug, s = 1
+  | 'solved-none'         // valid bug, s = 0
+  | `invalid:${string}`   // failed a consistency check: invalid:<check>:<code>
+  | `inject-failed:${string}` // no artifact: no-test-runner, no-bug-found, ...
+  | 'infra-error';
+
+export interface InjectInput {
+  campaignId: string; episodeId: string; repo: RepoInfo; policyVersion: string; seed: string; cfg: CampaignConfig;
+}
+export type InjectOutput =
+  | { ok: true; artifactHash: string; strategy: Strategy; description: string; trajectoryRef: string; testRunMs: number; testRuns: number }
+  | { ok: false; code: string; reason: string; strategy: Strategy | null; trajectoryRef: string; testRunMs: number; testRuns: number };
+
+export interface CheckInput { episodeId: string; repo: RepoInfo; artifactHash: string; cfg: CampaignConfig }
+export interface CheckSummary {
+  check: string; ok: boolean; ran: boolean; code?: string; reason: string;
+}
+export interface CheckOutput {
+  valid: boolean; failed: CheckSummary | null; checks: CheckSummary[]; bugFailing: number; reportRef: string; testRunMs: number;
+}
+
+export interface SolveInput {
+  campaignId: string; episodeId: string; attempt: number; repo: RepoInfo; artifactHash: string; policyVersion: string; seed: string; cfg: CampaignConfig;
+}
+export interface SolveOutput { patchRef: string; stop: string; trajectoryRef: string; testRunMs: number; testRuns: number; selfReportedPass: boolean }
+
+export interface GradeInput { episodeId: string; attempt: number; repo: RepoInfo; artifactHash: string; patchRef: string; cfg: CampaignConfig }
+export interface GradeOutput { success: boolean; failure: string | null; reason: string; logRef: string | null; testRunMs: number }
+
+export interface HigherOrderInput {
+  campaignId: string; episodeId: string; repo: RepoInfo; artifactHash: string; patchRef: string; order: number; cfg: CampaignConfig;
+}
+export interface HigherOrderOutput { added: boolean; artifactHash: string | null; reason: string }
+
+export interface TrajectoryScore { trajectoryRef: string; role: 'injector' | 'solver'; reward: number; group: string }
+
+export interface GradientInput { campaignId: string; step: number; fromVersion: string; batch: TrajectoryScore[]; learningRate: number }
+export interface GradientOutput { version: string; alreadyTrained: boolean; trajectories: number; decisions: number; gradNorm: number }
+
+export interface AttemptRecord {
+  attempt: number; success: boolean; reward: number; stop: string; failure: string | null; reason: string;
+  patchRef: string; trajectoryRef: string; gradeLogRef: string | null;
+}
+
+/** One self-play episode as recorded in the store (and summarised in Temporal's search attributes). */
+export interface EpisodeRecord {
+  id: string;
+  campaignId: string;
+  step: number;
+  round: number;
+  repo: string;
+  repoPath: string;
+  policyVersion: string;
+  /** 1 for an injected bug, 2+ for a higher-order bug drawn from the pool. */
+  order: number;
+  strategy: string | null;
+  outcome: Outcome;
+  reason: string;
+  artifactHash: string | null;
+  parentArtifact: string | null;
+  checks: CheckSummary[];
+  checkReportRef: string | null;
+  solveRate: number | null;
+  injectorReward: number | null;
+  attempts: AttemptRecord[];
+  injectorTrajectoryRef: string | null;
+  higherOrderAdded: string[];
+  testRunMs: number;
+  wallMs: number;
+  startedAt: string;
+  finishedAt: string;
+}
+
+export interface RoundInput {
+  campaignId: string; step: number; round: number; repo: RepoInfo; policyVersion: string; cfg: CampaignConfig;
+  /** A pooled higher-order bug to solve instead of injecting one. */
+  pooled: { artifactHash: string; order: number; parent: string | null } | null;
+}
+
+export interface RoundResult {
+  episodeId: string;
+  repo: string;
+  outcome: Outcome;
+  valid: boolean;
+  solveRate: number | null;
+  injectorReward: number | null;
+  solverRewards: number[];
+  batch: TrajectoryScore[];
+  higherOrder: { artifactHash: string; order: number; parent: string }[];
+  order: number;
+  testRunMs: number;
+  wallMs: number;
+}
+
+export interface StepMetrics {
+  step: number;
+  policyVersion: string;
+  nextVersion: string;
+  rounds: number;
+  validRate: number;
+  meanSolveRate: number | null;
+  meanInjectorReward: number | null;
+  meanSolverReward: number | null;
+  higherOrderAdded: number;
+  episodesPerHour: number;
+  wallMs: number;
+  outcomes: Record<string, number>;
+}

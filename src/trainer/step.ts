@@ -1,0 +1,30 @@
+import type { Store, BlobRef } from '../store/store.js';
+import type { Decision } from '../policy/policy.js';
+import { hasPolicy, loadPolicy, savePolicy, versionName } from '../policy/versions.js';
+import { policyGradientStep, type ScoredTrajectory } from './gradient.js';
+import type { GradientInput, GradientOutput } from '../episode/types.js';
+
+/**
+ * The gradient step of (campaign, step): both roles' trajectories of the step update the one policy. Idempotent:
+ * when the next version already exists (a retried or replayed step) it is returned and nothing trains twice.
+ */
+export async function trainStep(store: Store, i: GradientInput): Promise<GradientOutput> {
+  const next = versionName(i.campaignId, i.step + 1);
+  const statsKey = `train/${i.campaignId}/${i.step}.json`;
+  if (await hasPolicy(store, next)) {
+    const s = await store.getJson<GradientOutput>(statsKey);
+    return { ...(s ?? { version: next, trajectories: 0, decisions: 0, gradNorm: 0 }), version: next, alreadyTrained: true };
+  }
+  const params = await loadPolicy(store, i.fromVersion);
+  const batch: ScoredTrajectory[] = [];
+  for (const t of i.batch) {
+    const traj = JSON.parse(await store.getText(t.trajectoryRef as BlobRef)) as { decisions: Decision[] };
+    batch.push({ role: t.role, reward: t.reward, group: t.group, decisions: traj.decisions });
+  }
+  const { params: updated, stats } = policyGradientStep(params, batch, i.learningRate, next);
+  const out: GradientOutput = { version: next, alreadyTrained: false, trajectories: stats.trajectories, decisions: stats.decisions, gradNorm: stats.gradNorm };
+  await store.putJson(statsKey, { ...out, fromVersion: i.fromVersion, meanAdvantageAbs: stats.meanAdvantageAbs });
+  // The policy file is written last: its presence is what marks the step as trained.
+  await savePolicy(store, updated);
+  return out;
+}

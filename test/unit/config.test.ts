@@ -1,0 +1,21 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ConfigError, loadConfigFile, parseConfig } from '../../src/config/load.js';
+
+test('defaults come from the method', () => {
+  const c = parseConfig({ repos: [{ path: '/x' }] });
+  assert.equal(c.alpha, 0.8);
+  assert.equal(c.minPassingTests, 5);
+  assert.equal(c.minChangedFiles, 1);
+  assert.equal(c.higherOrder.maxOrder, 2);
+});
+
+test('bad fields are named', () => {
+  assert.throws(() => parseConfig({ repos: [], steps: 0 }), (e: unknown) => e instanceof ConfigError && /repos/.test(e.message) && /steps/.test(e.message));
+  const dir = mkdtempSync(path.join(tmpdir(), 'cfg-'));
+  writeFileSync(path.join(dir, 'bad.yaml'), 'repos: [\n');
+  return assert.rejects(loadConfigFile(path.join(dir, 'bad.yaml')), /not valid YAML/);
+});

@@ -1,0 +1,2 @@
+export { campaignWorkflow } from './campaign.js';
+export { roundWorkflow } from './round.js';
