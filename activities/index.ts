@@ -40,6 +40,9 @@ export function createControlActivities(rt: Runtime) {
     async recordEpisode(rec: EpisodeRecord): Promise<string> {
       return putEpisode(rt.store, rec);
     },
+    async ping(i: number): Promise<number> {
+      return i;
+    },
     async recordStep(i: { campaignId: string; metrics: StepMetrics }): Promise<void> {
       await putStepMetrics(rt.store, i.campaignId, i.metrics);
     },

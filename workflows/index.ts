@@ -1,2 +1,3 @@
 export { campaignWorkflow } from './campaign.js';
 export { roundWorkflow } from './round.js';
+export { pingWorkflow } from './bench.js';

@@ -8,8 +8,9 @@ import { SA } from './searchAttributes.js';
 
 const retry = { maximumAttempts: 3, initialInterval: '2s', backoffCoefficient: 2, nonRetryableErrorTypes: ['ArtifactError', 'ConfigError', 'RepoError', 'SandboxUnavailableError', 'PolicyVersionError'] };
 
-const sandbox = proxyActivities<SandboxActivities>({
-  taskQueue: QUEUES.sandbox, startToCloseTimeout: '30 minutes', heartbeatTimeout: '90 seconds', retry,
+// A dead sandbox worker is noticed when its heartbeats stop; the activity is then retried on another worker.
+const sandboxFor = (heartbeatSec: number) => proxyActivities<SandboxActivities>({
+  taskQueue: QUEUES.sandbox, startToCloseTimeout: '30 minutes', heartbeatTimeout: `${heartbeatSec} seconds`, retry,
 });
 const control = proxyActivities<ControlActivities>({
   taskQueue: QUEUES.control, startToCloseTimeout: '1 minute', retry: { ...retry, maximumAttempts: 10 },
@@ -17,6 +18,7 @@ const control = proxyActivities<ControlActivities>({
 
 export async function roundWorkflow(i: RoundInput): Promise<RoundResult> {
   const started = Date.now();
+  const sandbox = sandboxFor(i.cfg.heartbeatTimeoutSec);
   const episodeId = workflowInfo().workflowId;
   const seed = `${i.cfg.seed}/${episodeId}/${i.policyVersion}`;
   const batch: TrajectoryScore[] = [];

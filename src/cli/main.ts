@@ -95,7 +95,7 @@ program.command('demo')
     if (o.sandbox !== 'local') throw new ConfigError(`--sandbox ${o.sandbox} is not available yet; use --sandbox local`);
     const file = ensureExamples();
     const rt = runtimeFor({ noIsolation: o.isolation === false });
-    const cfg = resolveRepoPaths(await loadConfigFile(file, { steps: Number(o.steps), rounds: Number(o.rounds), solves: Number(o.solves) }), PROJECT_ROOT);
+    const cfg = resolveRepoPaths(await loadConfigFile(file, { steps: Number(o.steps), rounds: Number(o.rounds), solves: Number(o.solves) }), path.dirname(file));
     await runCampaign(rt, cfg, { noIsolation: o.isolation === false, slots: o.slots, resumeFile: path.join(rt.home, 'demo-campaign') });
   });
 

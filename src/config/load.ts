@@ -17,7 +17,7 @@ export function parseConfig(input: unknown, source = 'config'): CampaignConfig {
   return r.data;
 }
 
-/** Reads a YAML config; relative repo paths resolve against the config file's directory... unless they exist from cwd. */
+/** Reads a YAML config; the caller resolves relative repo paths (against the config file's directory). */
 export async function loadConfigFile(file: string, overrides: Partial<CampaignConfigInput> = {}): Promise<CampaignConfig> {
   let text: string;
   try { text = await readFile(file, 'utf8'); } catch (e) { throw new ConfigError(`cannot read config ${file}: ${(e as Error).message}`); }

@@ -34,6 +34,7 @@ export const CampaignConfig = z.object({
   }).default({}),
   learningRate: z.number().positive().default(0.5).describe('Step size of the policy-gradient update'),
   continueAsNewEvery: z.number().int().min(1).default(5).describe('Steps between continue-as-new of the campaign workflow'),
+  heartbeatTimeoutSec: z.number().int().min(5).default(60).describe('A sandbox activity whose worker stops heartbeating this long is retried elsewhere'),
   seed: z.number().int().default(1).describe('Seed of every random choice of the embedded agents'),
   sandbox: z.object({
     isolation: z.enum(['bwrap', 'none']).default('bwrap').describe("'none' only with --no-isolation: runs untrusted code unconfined"),

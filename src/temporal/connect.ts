@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
 import { searchAttributes, temporalTarget, type TemporalTarget } from './config.js';
-import { temporal } from '@temporalio/proto';
+import protos from '@temporalio/proto';
+
+const { temporal } = protos;
 
 function tlsOptions(t: TemporalTarget) {
   if (!t.tls) return undefined;
@@ -24,7 +26,7 @@ export async function connectWorker(t: TemporalTarget = temporalTarget()): Promi
   return NativeConnection.connect(opts);
 }
 
-const TYPE: Record<string, temporal.api.enums.v1.IndexedValueType> = {
+const TYPE: Record<string, protos.temporal.api.enums.v1.IndexedValueType> = {
   Keyword: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
   Int: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_INT,
   Double: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_DOUBLE,

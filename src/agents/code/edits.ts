@@ -13,16 +13,17 @@ export function applyEdits(source: string, edits: readonly Edit[]): string {
   const sorted = [...edits].sort((a, b) => a.start - b.start || a.end - b.end);
   let out = '';
   let pos = 0;
+  let prev: Edit | null = null;
   for (const e of sorted) {
     if (e.start < 0 || e.end > source.length || e.start > e.end) {
       throw new RangeError(`edit [${e.start}, ${e.end}) outside source of length ${source.length}`);
     }
-    // Two insertions at the same point are ambiguous in order, so they count as overlapping too.
-    if (e.start < pos || (e.start === pos && pos > 0 && e.start === e.end && out.length > 0 && sorted.indexOf(e) > 0 && sorted[sorted.indexOf(e) - 1]!.end === e.start && sorted[sorted.indexOf(e) - 1]!.start === e.start)) {
-      throw new RangeError(`overlapping edits at offset ${e.start}`);
-    }
+    // Two insertions at one offset have no defined order, so they count as overlapping.
+    const sameInsertionPoint = prev !== null && prev.start === e.start && prev.end === e.start && e.start === e.end;
+    if (e.start < pos || sameInsertionPoint) throw new RangeError(`overlapping edits at offset ${e.start}`);
     out += source.slice(pos, e.start) + e.replacement;
     pos = e.end;
+    prev = e;
   }
   return out + source.slice(pos);
 }

@@ -1,0 +1,14 @@
+import fs from 'node:fs';
+import { Parsed } from './src/agents/code/parser.js';
+import { findMutations } from './src/agents/code/index.js';
+const counts: Record<string, number> = { accepts: 0, clean: 0 };
+const times: Record<string, number> = { accepts: 0, clean: 0 };
+const origA = Parsed.prototype.accepts; const origC = Parsed.prototype.parsesClean;
+Parsed.prototype.accepts = function (e) { counts.accepts!++; const t = performance.now(); const r = origA.call(this, e); times.accepts! += performance.now() - t; return r; };
+Parsed.prototype.parsesClean = function (s) { counts.clean!++; const t = performance.now(); const r = origC.call(this, s); times.clean! += performance.now() - t; return r; };
+const src = fs.readFileSync(process.argv[2]!, 'utf8');
+await findMutations(process.argv[3] as 'typescript', src + '\n//w');
+counts.accepts = counts.clean = times.accepts = times.clean = 0;
+const t = performance.now();
+const m = await findMutations(process.argv[3] as 'typescript', src);
+console.log(m.length, (performance.now() - t).toFixed(0), counts, times);

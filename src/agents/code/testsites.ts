@@ -1,0 +1,445 @@
+import { field, fields, isComment, lineExpandedRange, namedChildren, statementsOf, walk } from './ast.js';
+import type { Edit } from './edits.js';
+import { isJsLike, type Lang } from './lang.js';
+import { type Parsed, type SNode, withParsed } from './parser.js';
+
+export interface TestSite {
+  /** The test's name as its runner reports it (see findTests). */
+  name: string;
+  /** The whole definition, including decorators/attributes and comment lines directly above. */
+  start: number;
+  end: number;
+  line: number;
+  /** One edit per assertion statement that removes it; applied together they still parse. */
+  assertions: Edit[];
+}
+
+/** Extend a definition's start over the comment lines (and Rust attributes) directly above it. */
+function leadingStart(p: Parsed, n: SNode, alsoAttributes = false): number {
+  let start = n.start;
+  const parent = n.parent;
+  if (!parent) return start;
+  let idx = parent.children.indexOf(n);
+  let row = n.row;
+  while (idx > 0) {
+    const prev = parent.children[idx - 1]!;
+    const ok = isComment(prev) || (alsoAttributes && prev.type === 'attribute_item');
+    // Only what sits on the lines right above belongs to the definition.
+    if (!ok || p.lines.row(prev.end) < row - 1) break;
+    // A trailing comment on a line of code belongs to that code, not to the test below.
+    const lineStart = p.lines.lineStart(prev.start);
+    if (p.source.slice(lineStart, prev.start).trim() !== '') break;
+    start = prev.start;
+    row = prev.row;
+    idx--;
+  }
+  return start;
+}
+
+/* ---------- Python ---------- */
+
+function pyAssertionCall(p: Parsed, s: SNode): boolean {
+  if (s.type !== 'expression_statement') return false;
+  let e = namedChildren(s)[0];
+  if (e?.type === 'await') e = namedChildren(e)[0];
+  if (!e || e.type !== 'call') return false;
+  const fn = field(e, 'function');
+  if (!fn) return false;
+  const last = fn.type === 'attribute' ? field(fn, 'attribute') : fn;
+  const name = last ? p.text(last) : '';
+  return /^assert/i.test(name) || name === 'fail' || /^assert_/.test(name);
+}
+
+function pyAssertions(p: Parsed, fn: SNode): Edit[] {
+  const body = field(fn, 'body');
+  if (!body) return [];
+  const isAssertion = (s: SNode): boolean => s.type === 'assert_statement' || pyAssertionCall(p, s);
+  const edits: Edit[] = [];
+  walk(body, (n) => {
+    if (n !== body && (n.type === 'function_definition' || n.type === 'class_definition')) return false;
+    if (n.type !== 'block') return;
+    const stmts = statementsOf(n);
+    const survivors = stmts.filter((s) => !isAssertion(s));
+    for (const s of stmts) {
+      if (!isAssertion(s)) continue;
+      if (survivors.length > 0) {
+        const [a, b] = lineExpandedRange(p, s.start, s.end);
+        edits.push({ start: a, end: b, replacement: '' });
+      } else {
+        // A block of nothing but assertions must keep a statement once they are all gone.
+        edits.push({ start: s.start, end: s.end, replacement: 'pass' });
+      }
+    }
+  });
+  return edits;
+}
+
+function pyTests(p: Parsed): TestSite[] {
+  const out: TestSite[] = [];
+  const visit = (stmts: SNode[], prefix: string | null): void => {
+    for (const s of stmts) {
+      const def = s.type === 'decorated_definition' ? field(s, 'definition') : s;
+      if (!def) continue;
+      const nameNode = field(def, 'name');
+      if (!nameNode) continue;
+      const name = p.text(nameNode);
+      if (def.type === 'function_definition' && name.startsWith('test')) {
+        const start = leadingStart(p, s);
+        out.push({
+          name: prefix ? `${prefix}::${name}` : name,
+          start,
+          end: s.end,
+          line: def.row + 1,
+          assertions: pyAssertions(p, def),
+        });
+      } else if (def.type === 'class_definition') {
+        const supers = field(def, 'superclasses');
+        const isUnittest = !!supers && /TestCase\b/.test(p.text(supers));
+        const body = field(def, 'body');
+        const hasInit = !!body && statementsOf(body).some((m) => m.type === 'function_definition' && p.text(field(m, 'name') ?? m) === '__init__');
+        // pytest collects Test* classes without __init__; unittest collects TestCase subclasses.
+        if (body && (isUnittest || (name.startsWith('Test') && !hasInit))) {
+          visit(statementsOf(body), prefix ? `${prefix}::${name}` : name);
+        }
+      }
+    }
+  };
+  visit(statementsOf(p.root), null);
+  return out;
+}
+
+/* ---------- JavaScript / TypeScript ---------- */
+
+const JS_TEST_FNS = new Set(['test', 'it', 'specify']);
+const JS_SUITE_FNS = new Set(['describe', 'suite', 'context']);
+
+/** A string literal's value, or null for anything computed (template substitutions included). */
+function jsLiteralString(p: Parsed, n: SNode | undefined): string | null {
+  if (!n) return null;
+  if (n.type === 'string') {
+    const raw = p.text(n);
+    try {
+      // Single-quoted literals become valid JSON once their quotes and inner escapes are swapped.
+      if (raw.startsWith('"')) return JSON.parse(raw) as string;
+      return JSON.parse('"' + raw.slice(1, -1).replace(/\\'/g, "'").replace(/"/g, '\\"') + '"') as string;
+    } catch {
+      return raw.slice(1, -1);
+    }
+  }
+  if (n.type === 'template_string') {
+    if (n.children.some((c) => c.type === 'template_substitution')) return null;
+    return p.text(n).slice(1, -1);
+  }
+  return null;
+}
+
+function jsCallee(p: Parsed, call: SNode): string | null {
+  const fn = field(call, 'function');
+  return fn && fn.type === 'identifier' ? p.text(fn) : null;
+}
+
+/** Root identifier and member names of a call/member chain such as `expect(x).not.toBe(y)`. */
+function jsChain(p: Parsed, n: SNode): { root: string | null; names: string[] } {
+  const names: string[] = [];
+  let cur: SNode | null = n;
+  while (cur) {
+    if (cur.type === 'call_expression') cur = field(cur, 'function');
+    else if (cur.type === 'member_expression') {
+      const prop = field(cur, 'property');
+      if (prop) names.push(p.text(prop));
+      cur = field(cur, 'object');
+    } else if (cur.type === 'await_expression' || cur.type === 'parenthesized_expression') cur = namedChildren(cur)[0] ?? null;
+    else if (cur.type === 'identifier') return { root: p.text(cur), names };
+    else return { root: null, names };
+  }
+  return { root: null, names };
+}
+
+const AVA_ASSERTIONS = new Set([
+  'is', 'not', 'deepEqual', 'notDeepEqual', 'true', 'false', 'truthy', 'falsy', 'throws', 'throwsAsync',
+  'notThrows', 'notThrowsAsync', 'regex', 'notRegex', 'like', 'assert', 'pass', 'fail', 'snapshot',
+  'equal', 'notEqual', 'ok', 'notOk', 'same', 'notSame', 'strictEqual', 'notStrictEqual', 'match',
+]);
+
+function jsIsAssertion(p: Parsed, s: SNode, testParam: string | null): boolean {
+  if (s.type !== 'expression_statement') return false;
+  const e = namedChildren(s)[0];
+  if (!e) return false;
+  const { root, names } = jsChain(p, e);
+  if (!root) return false;
+  if (root === 'expect' || root === 'assert' || root === 'expectTypeOf' || root === 'should') return true;
+  if (names.includes('assert') || names.includes('expect') || names.includes('should')) return true;
+  // ava / tap / node:test style: the callback's own parameter carries the assertions.
+  return !!testParam && root === testParam && names.length > 0 && AVA_ASSERTIONS.has(names[names.length - 1]!);
+}
+
+function jsAssertions(p: Parsed, fn: SNode): Edit[] {
+  const body = field(fn, 'body');
+  if (!body || body.type !== 'statement_block') return [];
+  const params = field(fn, 'parameters') ?? field(fn, 'parameter');
+  const firstParam = params ? (params.type === 'identifier' ? params : namedChildren(params)[0]) : undefined;
+  const paramName = firstParam ? p.text(field(firstParam, 'pattern') ?? firstParam) : null;
+  const edits: Edit[] = [];
+  walk(body, (n) => {
+    if (!jsIsAssertion(p, n, paramName)) return;
+    const parent = n.parent;
+    if (parent && (parent.type === 'statement_block' || parent.type === 'switch_case' || parent.type === 'switch_default')) {
+      const [a, b] = lineExpandedRange(p, n.start, n.end);
+      edits.push({ start: a, end: b, replacement: '' });
+    } else {
+      // The sole body of a brace-less if/for: an empty block keeps the statement well-formed.
+      edits.push({ start: n.start, end: n.end, replacement: '{}' });
+    }
+    return false;
+  });
+  return edits;
+}
+
+function jsTests(p: Parsed): TestSite[] {
+  const out: TestSite[] = [];
+  const visit = (n: SNode, titles: string[]): void => {
+    for (const c of n.children) {
+      if (c.type === 'call_expression') {
+        const callee = jsCallee(p, c);
+        const args = field(c, 'arguments');
+        const argList = args ? namedChildren(args) : [];
+        const fnArg = argList.find((a) => a.type === 'arrow_function' || a.type === 'function_expression' || a.type === 'function');
+        if (callee && (JS_SUITE_FNS.has(callee) || JS_TEST_FNS.has(callee)) && fnArg) {
+          const title = jsLiteralString(p, argList[0]);
+          if (title === null) continue;
+          if (JS_SUITE_FNS.has(callee)) {
+            visit(fnArg, [...titles, title]);
+          } else {
+            const stmt = c.parent?.type === 'expression_statement' ? c.parent : c;
+            out.push({
+              name: [...titles, title].join(' > '),
+              start: leadingStart(p, stmt),
+              end: stmt.end,
+              line: c.row + 1,
+              assertions: jsAssertions(p, fnArg),
+            });
+          }
+          continue;
+        }
+        // `.only`, `.skip`, `.each` and the like are not followed: their semantics or names differ.
+      }
+      if (c.type === 'function_declaration' || c.type === 'class_declaration') continue;
+      visit(c, titles);
+    }
+  };
+  visit(p.root, []);
+  return out;
+}
+
+/* ---------- Go ---------- */
+
+function goTestParam(p: Parsed, fn: SNode): string | null {
+  const params = field(fn, 'parameters');
+  if (!params) return null;
+  for (const d of namedChildren(params)) {
+    const t = field(d, 'type');
+    const names = fields(d, 'name');
+    if (t && /^\*\s*testing\.T$/.test(p.text(t)) && names.length === 1) return p.text(names[0]!);
+  }
+  return null;
+}
+
+const GO_FAIL = /^(Error|Errorf|Fatal|Fatalf|Fail|FailNow)$/;
+
+function goAssertions(p: Parsed, fn: SNode): Edit[] {
+  const body = field(fn, 'body');
+  if (!body) return [];
+  const sites: SNode[] = [];
+  const tNames = new Set<string>();
+  const collect = (f: SNode): void => {
+    const t = goTestParam(p, f);
+    if (t) tNames.add(t);
+  };
+  collect(fn);
+  walk(body, (n) => {
+    if (n.type === 'func_literal') collect(n);
+    if (n.type !== 'expression_statement') return;
+    const call = namedChildren(n)[0];
+    const callee = call?.type === 'call_expression' ? field(call, 'function') : null;
+    const operand = callee?.type === 'selector_expression' ? field(callee, 'operand') : null;
+    const sel = callee?.type === 'selector_expression' ? field(callee, 'field') : null;
+    if (!operand || !sel) return;
+    const o = p.text(operand);
+    const f = p.text(sel);
+    if ((tNames.has(o) && GO_FAIL.test(f)) || o === 'assert' || o === 'require') {
+      sites.push(n);
+      return false;
+    }
+    // Keep walking: `t.Run("name", func(t *testing.T) { ... })` holds assertions of its own.
+  });
+  if (sites.length === 0) return [];
+  // Removing an assertion may leave a local declared and never used, which Go rejects. Count
+  // uses outside every assertion (any subset of them may be removed) and keep such locals used.
+  const inSite = (n: SNode): boolean => sites.some((s) => n.start >= s.start && n.end <= s.end);
+  const counts = new Map<string, { total: number; declOnly: boolean }>();
+  walk(body, (n) => {
+    if (inSite(n)) return false;
+    if (n.type !== 'identifier') return;
+    const name = p.text(n);
+    const c = counts.get(name) ?? { total: 0, declOnly: true };
+    c.total++;
+    const parent = n.parent;
+    const isDecl =
+      (parent?.type === 'expression_list' && parent.field === 'left' && (parent.parent?.type === 'short_var_declaration' || parent.parent?.type === 'range_clause')) ||
+      (parent?.type === 'var_spec' && n.field === 'name');
+    if (!isDecl) c.declOnly = false;
+    counts.set(name, c);
+  });
+  return sites.map((s) => {
+    const orphans = new Set<string>();
+    walk(s, (n) => {
+      if (n.type === 'identifier') {
+        const c = counts.get(p.text(n));
+        if (c && c.total === 1 && c.declOnly) orphans.add(p.text(n));
+      }
+    });
+    const [a, b] = lineExpandedRange(p, s.start, s.end);
+    if (orphans.size === 0) return { start: a, end: b, replacement: '' };
+    return { start: s.start, end: s.end, replacement: [...orphans].map((o) => `_ = ${o}`).join('; ') };
+  });
+}
+
+function goTests(p: Parsed): TestSite[] {
+  const out: TestSite[] = [];
+  for (const fn of p.root.children) {
+    if (fn.type !== 'function_declaration') continue;
+    const nameNode = field(fn, 'name');
+    if (!nameNode) continue;
+    const name = p.text(nameNode);
+    // go test: TestXxx where Xxx does not start with a lower-case letter, taking one *testing.T.
+    if (!/^Test([^a-z]|$)/.test(name) || !goTestParam(p, fn)) continue;
+    out.push({ name, start: leadingStart(p, fn), end: fn.end, line: fn.row + 1, assertions: goAssertions(p, fn) });
+  }
+  return out;
+}
+
+/* ---------- Rust ---------- */
+
+const RUST_ASSERT = /^(assert|assert_eq|assert_ne|debug_assert|debug_assert_eq|debug_assert_ne|assert_matches|prop_assert|prop_assert_eq|prop_assert_ne)$/;
+
+function rustAssertions(p: Parsed, fn: SNode): Edit[] {
+  const body = field(fn, 'body');
+  if (!body) return [];
+  const edits: Edit[] = [];
+  walk(body, (n) => {
+    if (n.type === 'function_item' || n.type === 'closure_expression') return false;
+    const mac = n.type === 'expression_statement' ? namedChildren(n)[0] : n.type === 'macro_invocation' && n.parent?.type === 'block' ? n : null;
+    if (!mac || mac.type !== 'macro_invocation') return;
+    const name = field(mac, 'macro');
+    if (!name || !RUST_ASSERT.test(p.text(name))) return;
+    const [a, b] = lineExpandedRange(p, n.start, n.end);
+    edits.push({ start: a, end: b, replacement: '' });
+    return false;
+  });
+  return edits;
+}
+
+function rustTests(p: Parsed): TestSite[] {
+  const out: TestSite[] = [];
+  const visit = (container: SNode, path: string[]): void => {
+    const kids = container.children;
+    for (let i = 0; i < kids.length; i++) {
+      const n = kids[i]!;
+      if (n.type === 'mod_item') {
+        const name = field(n, 'name');
+        const body = field(n, 'body');
+        if (name && body) visit(body, [...path, p.text(name)]);
+        continue;
+      }
+      if (n.type !== 'function_item') continue;
+      const attrs: SNode[] = [];
+      for (let j = i - 1; j >= 0; j--) {
+        const prev = kids[j]!;
+        if (prev.type === 'attribute_item') attrs.push(prev);
+        else if (!isComment(prev)) break;
+      }
+      const isTest = attrs.some((a) => /^#\[\s*([\w:]*::)?test\s*(\(|\])/.test(p.text(a)));
+      const name = field(n, 'name');
+      if (!isTest || !name) continue;
+      out.push({
+        name: [...path, p.text(name)].join('::'),
+        start: leadingStart(p, n, true),
+        end: n.end,
+        line: n.row + 1,
+        assertions: rustAssertions(p, n),
+      });
+    }
+  };
+  visit(p.root, []);
+  return out;
+}
+
+/* ---------- Java ---------- */
+
+const JAVA_TEST_ANNOTATIONS = /^(Test|ParameterizedTest|RepeatedTest|TestFactory|TestTemplate)$/;
+
+function javaAssertions(p: Parsed, fn: SNode): Edit[] {
+  const body = field(fn, 'body');
+  if (!body) return [];
+  const edits: Edit[] = [];
+  walk(body, (n) => {
+    if (n.type === 'lambda_expression' || n.type === 'class_body') return false;
+    if (n.type !== 'expression_statement') return;
+    const names: string[] = [];
+    let cur: SNode | null = namedChildren(n)[0] ?? null;
+    while (cur && cur.type === 'method_invocation') {
+      const nm = field(cur, 'name');
+      if (nm) names.push(p.text(nm));
+      cur = field(cur, 'object');
+    }
+    if (!names.some((x) => /^assert/.test(x) || x === 'fail' || x === 'verify')) return false;
+    if (n.parent?.type === 'block' || n.parent?.type === 'switch_block_statement_group') {
+      const [a, b] = lineExpandedRange(p, n.start, n.end);
+      edits.push({ start: a, end: b, replacement: '' });
+    } else {
+      edits.push({ start: n.start, end: n.end, replacement: ';' });
+    }
+    return false;
+  });
+  return edits;
+}
+
+function javaTests(p: Parsed): TestSite[] {
+  const out: TestSite[] = [];
+  walk(p.root, (n) => {
+    if (n.type !== 'method_declaration') return;
+    const mods = n.children.find((c) => c.type === 'modifiers');
+    const annotated =
+      !!mods &&
+      mods.children.some((a) => {
+        if (a.type !== 'marker_annotation' && a.type !== 'annotation') return false;
+        const nm = field(a, 'name');
+        const last = nm ? p.text(nm).split('.').pop()! : '';
+        return JAVA_TEST_ANNOTATIONS.test(last);
+      });
+    const name = field(n, 'name');
+    if (annotated && name) {
+      out.push({ name: p.text(name), start: leadingStart(p, n), end: n.end, line: n.row + 1, assertions: javaAssertions(p, n) });
+    }
+    return false;
+  });
+  return out;
+}
+
+/**
+ * Test definitions in a test file: pytest functions/methods (test*) in Test* classes and unittest
+ * TestCase subclasses, JS/TS test()/it()/specify() calls nested in describe()/suite()/context()
+ * with literal titles (`.only`/`.skip`/`.each` variants are left out), Go TestXxx(t *testing.T),
+ * Rust #[test] fns with their module path, Java @Test methods.
+ */
+export async function findTests(lang: Lang, source: string): Promise<TestSite[]> {
+  return withParsed(lang, source, (p) => findTestsIn(p));
+}
+
+export function findTestsIn(p: Parsed): TestSite[] {
+  if (p.lang === 'python') return pyTests(p);
+  if (isJsLike(p.lang)) return jsTests(p);
+  if (p.lang === 'go') return goTests(p);
+  if (p.lang === 'rust') return rustTests(p);
+  return javaTests(p);
+}

@@ -1,0 +1,34 @@
+import { NoTestRunnerError } from './errors.js';
+import { detectGo } from './go.js';
+import { detectJavaScript } from './js-detect.js';
+import { detectPython } from './python.js';
+import { detectRust } from './rust.js';
+import { RepoTree } from './scan.js';
+import type { DetectOptions, Runner } from './types.js';
+
+const LOOKED_FOR = [
+  'pytest/unittest (test_*.py, *_test.py, tests/*.py with tests)',
+  'node:test/jest/vitest/mocha/ava (package.json, *.test.*, *.spec.*, test/, tests/, __tests__/)',
+  'go test (go.mod with *_test.go)',
+  'cargo test (Cargo.toml with tests/*.rs or #[test] in src)',
+];
+
+/**
+ * Reads files on the host only (never executes repository code). Returns every runner that applies, best first:
+ * languages are ranked by how many test files their best runner has, and within a language the runner the
+ * project itself names comes first.
+ */
+export async function detectRunners(repoDir: string, options: DetectOptions = {}): Promise<Runner[]> {
+  const tree = await RepoTree.scan(repoDir);
+  const groups = [
+    await detectPython(tree, options),
+    await detectJavaScript(tree),
+    await detectGo(tree),
+    await detectRust(tree),
+  ].filter((g) => g.length > 0);
+  if (groups.length === 0) throw new NoTestRunnerError(repoDir, LOOKED_FOR);
+  const size = (g: Runner[]): number => Math.max(...g.map((r) => r.testFiles.length));
+  // Array.prototype.sort is stable, so equal counts keep the order python, JS/TS, go, rust.
+  groups.sort((a, b) => size(b) - size(a));
+  return groups.flat();
+}

@@ -1,0 +1,169 @@
+/** Finds which JavaScript/TypeScript test runners a repository uses, from package.json files and test sources. */
+import { jsParser, jsScript, type JsRunnerName, type NodeLaunch } from './js-runners.js';
+import type { RepoTree } from './scan.js';
+import { JS_EXT, TS_EXT, isJsTestCandidate, isTestFile } from './test-files.js';
+import type { Runner } from './types.js';
+
+interface PackageJson {
+  dir: string;
+  scripts: Record<string, string>;
+  deps: Set<string>;
+  keys: Set<string>;
+}
+
+const HAS_TEST_CALLS = /\b(?:describe|it|test|suite|context)(?:\.\w+)*\s*\(/;
+
+/** The module a test file imports its test API from tells its runner; a file importing none suits any runner. */
+const IMPORTS: Record<JsRunnerName, RegExp> = {
+  'node-test': /['"]node:test['"]/,
+  jest: /['"]@jest\/globals['"]/,
+  vitest: /['"]vitest['"]/,
+  mocha: /['"]mocha['"]/,
+  ava: /['"]ava['"]/,
+};
+
+/** How each runner shows up in a package.json test script. */
+const SCRIPT_WORDS: Record<JsRunnerName, RegExp> = {
+  'node-test': /(?:^|[\s;&|(])(?:node|tsx)\s(?:[^;&|]*\s)?--test\b/,
+  jest: /\bjest\b|\breact-scripts\s+test\b/,
+  vitest: /\bvitest\b/,
+  mocha: /\b_?mocha\b/,
+  ava: /\bava\b/,
+};
+
+const CONFIG_FILES: Record<JsRunnerName, RegExp> = {
+  'node-test': /^$/,
+  jest: /(?:^|\/)jest\.config\.[cm]?[jt]s(?:on)?$/,
+  vitest: /(?:^|\/)vitest\.(?:config|workspace)\.[cm]?[jt]s$/,
+  mocha: /(?:^|\/)\.mocharc\.(?:[cm]?js|json|jsonc|ya?ml)$/,
+  ava: /(?:^|\/)ava\.config\.[cm]?js$/,
+};
+
+const ORDER: readonly JsRunnerName[] = ['vitest', 'jest', 'mocha', 'ava', 'node-test'];
+
+/** Jest and vitest only collect *.test.* / *.spec.* and __tests__ files unless configured otherwise. */
+const DEFAULT_MATCH = /(?:^|\/)__tests__\/|\.(?:test|spec)\.[cm]?[jt]sx?$/;
+
+function readPackage(dir: string, text: string): PackageJson | null {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return null;
+  const obj = data as Record<string, unknown>;
+  const scripts: Record<string, string> = {};
+  if (typeof obj.scripts === 'object' && obj.scripts !== null) {
+    for (const [k, v] of Object.entries(obj.scripts as Record<string, unknown>)) if (typeof v === 'string') scripts[k] = v;
+  }
+  const deps = new Set<string>();
+  for (const field of ['dependencies', 'devDependencies', 'optionalDependencies']) {
+    const d = obj[field];
+    if (typeof d === 'object' && d !== null) for (const k of Object.keys(d)) deps.add(k);
+  }
+  return { dir, scripts, deps, keys: new Set(Object.keys(obj)) };
+}
+
+function testScripts(pkg: PackageJson): string[] {
+  return Object.entries(pkg.scripts)
+    .filter(([k]) => k === 'test' || k.startsWith('test:') || k.startsWith('test-'))
+    .map(([, v]) => v);
+}
+
+const VALUE_FLAGS = new Set(['--import', '--loader', '--experimental-loader', '--require', '-r', '--conditions', '-C']);
+
+/**
+ * Node flags that make test files loadable (loaders such as --import tsx, --experimental-* switches), taken from the
+ * project's own `node --test` script; reporter, filter and coverage flags are left out because ssr picks its own.
+ */
+export function nodeLaunchFrom(script: string | undefined, typescript: boolean, hasTsx: boolean): NodeLaunch {
+  const m = script ? /(?:^|[\s;&|(])(node|tsx)\s+([^;&|]*)/.exec(script) : null;
+  if (m && /(?:^|\s)--test\b/.test(m[2] ?? '')) {
+    const tokens = (m[2] ?? '').trim().split(/\s+/);
+    const flags: string[] = [];
+    for (let i = 0; i < tokens.length; i++) {
+      const t = tokens[i] ?? '';
+      if (!t.startsWith('-')) continue;
+      if (t.startsWith('--test') || t.startsWith('--experimental-test')) continue;
+      if (VALUE_FLAGS.has(t)) {
+        const v = tokens[i + 1];
+        if (v !== undefined) flags.push(t, v.replace(/^['"]|['"]$/g, ''));
+        i++;
+      } else if (/^--(?:import|loader|experimental-loader|require|conditions)=|^--(?:experimental|no-experimental|enable-source-maps|no-warnings)/.test(t)) {
+        flags.push(t.replace(/=(['"])(.*)\1$/, '=$2'));
+      }
+    }
+    return { command: m[1] === 'tsx' ? 'tsx' : 'node', flags };
+  }
+  // Node 20 cannot load .ts files by itself; tsx, when installed, is the usual way such suites run.
+  if (typescript && hasTsx) return { command: 'node', flags: ['--import', 'tsx'] };
+  return { command: 'node', flags: [] };
+}
+
+export async function detectJavaScript(tree: RepoTree): Promise<Runner[]> {
+  const packages: PackageJson[] = [];
+  for (const f of tree.files) {
+    if (f === 'package.json' || f.endsWith('/package.json')) {
+      const pkg = readPackage(f === 'package.json' ? '.' : f.slice(0, -'/package.json'.length), await tree.read(f));
+      if (pkg) packages.push(pkg);
+    }
+  }
+  const candidates: Array<{ file: string; text: string }> = [];
+  for (const f of tree.files) {
+    if (!isJsTestCandidate(f)) continue;
+    const text = await tree.read(f);
+    if (HAS_TEST_CALLS.test(text)) candidates.push({ file: f, text });
+  }
+  if (candidates.length === 0) return [];
+
+  const root = packages.find((p) => p.dir === '.');
+  const score = new Map<JsRunnerName, number>();
+  const add = (r: JsRunnerName, n: number): void => {
+    score.set(r, (score.get(r) ?? 0) + n);
+  };
+  for (const r of ORDER) {
+    for (const pkg of packages) {
+      const weight = pkg === root ? 1 : 0.5;
+      if (pkg.scripts.test !== undefined && SCRIPT_WORDS[r].test(pkg.scripts.test)) add(r, 100 * weight);
+      else if (testScripts(pkg).some((s) => SCRIPT_WORDS[r].test(s))) add(r, 50 * weight);
+      if (r !== 'node-test' && pkg.deps.has(r)) add(r, 10 * weight);
+      if (r !== 'node-test' && r !== 'vitest' && pkg.keys.has(r)) add(r, 10 * weight);
+    }
+    if (tree.files.some((f) => CONFIG_FILES[r].test(f))) add(r, 10);
+    add(r, Math.min(10, candidates.filter((c) => IMPORTS[r].test(c.text)).length));
+  }
+  if (packages.some((p) => p.deps.has('react-scripts'))) add('jest', 5);
+
+  const allTs = candidates.filter((c) => TS_EXT.test(c.file)).length * 2 > candidates.length;
+  const hasTsx = packages.some((p) => p.deps.has('tsx'));
+  const nodeScript = [root, ...packages].flatMap((p) => (p ? testScripts(p) : [])).find((s) => SCRIPT_WORDS['node-test'].test(s));
+  const launch = nodeLaunchFrom(nodeScript, allTs, hasTsx);
+  const nodeByScript = nodeScript !== undefined;
+
+  const sourceFiles = tree.files.filter((f) => JS_EXT.test(f) && !isTestFile(f) && !/\.d\.[cm]?ts$|\.min\.js$/.test(f));
+  const ranked = ORDER.filter((r) => (score.get(r) ?? 0) > 0).sort((a, b) => (score.get(b) ?? 0) - (score.get(a) ?? 0));
+  const runners: Runner[] = [];
+  for (const name of ranked) {
+    const others = ORDER.filter((o) => o !== name);
+    let files = candidates
+      .filter((c) => !others.some((o) => IMPORTS[o].test(c.text)) || IMPORTS[name].test(c.text))
+      .map((c) => c.file);
+    if (name === 'node-test' && !nodeByScript) files = candidates.filter((c) => IMPORTS['node-test'].test(c.text)).map((c) => c.file);
+    if (name === 'jest' || name === 'vitest') {
+      const conventional = files.filter((f) => DEFAULT_MATCH.test(f));
+      if (conventional.length > 0) files = conventional;
+    }
+    if (files.length === 0) continue;
+    const typescript = files.filter((f) => TS_EXT.test(f)).length * 2 > files.length;
+    runners.push({
+      name,
+      language: typescript ? 'typescript' : 'javascript',
+      testFiles: files,
+      sourceFiles,
+      script: (testFiles: string[]) => jsScript(name, testFiles, launch),
+      parser: () => jsParser(name),
+    });
+  }
+  return runners;
+}

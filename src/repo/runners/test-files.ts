@@ -1,0 +1,62 @@
+/**
+ * Path rules for test files. isTestFile is deliberately broad (anything a bug diff must leave alone: tests, their
+ * helpers and fixture data); the per-language "runnable" predicates are narrower (files that actually hold tests).
+ */
+
+/** Directory names whose whole content belongs to the test suite (tests, helpers, fixtures, snapshots, Go testdata). */
+const TEST_DIRS: ReadonlySet<string> = new Set(['test', 'tests', '__tests__', '__mocks__', '__snapshots__', 'testdata']);
+
+export const PYTHON_EXT = /\.py$/;
+export const JS_EXT = /\.(?:[cm]?js|jsx|[cm]?ts|tsx)$/;
+export const TS_EXT = /\.(?:[cm]?ts|tsx)$/;
+export const GO_EXT = /\.go$/;
+export const RUST_EXT = /\.rs$/;
+
+const PY_TEST_NAME = /^(?:test_.*|.*_test)\.py$/;
+const JS_TEST_NAME = /\.(?:test|spec)\.(?:[cm]?js|jsx|[cm]?ts|tsx)$/;
+const GO_TEST_NAME = /_test\.go$/;
+
+/** Directories whose files are inputs to tests rather than tests themselves, even when they look like tests. */
+const FIXTURE_DIRS: ReadonlySet<string> = new Set(['fixtures', '__fixtures__', 'fixture', '__mocks__', '__snapshots__', 'testdata', 'node_modules']);
+
+export function normalizeRel(relPath: string): string {
+  let p = relPath.replace(/\\/g, '/');
+  while (p.startsWith('./')) p = p.slice(2);
+  return p;
+}
+
+function split(relPath: string): { dirs: string[]; base: string } {
+  const parts = normalizeRel(relPath).split('/').filter((s) => s !== '');
+  const base = parts.pop() ?? '';
+  return { dirs: parts, base };
+}
+
+/** Is this relative path a test file (for any supported language)? */
+export function isTestFile(relPath: string): boolean {
+  const { dirs, base } = split(relPath);
+  if (base === '') return false;
+  if (dirs.some((d) => TEST_DIRS.has(d))) return true;
+  return PY_TEST_NAME.test(base) || base === 'conftest.py' || JS_TEST_NAME.test(base) || GO_TEST_NAME.test(base);
+}
+
+export function inFixtureDir(relPath: string): boolean {
+  return split(relPath).dirs.some((d) => FIXTURE_DIRS.has(d));
+}
+
+/** Python files that may hold tests, judged by path alone (content is checked separately). */
+export function isPythonTestCandidate(relPath: string): boolean {
+  const { dirs, base } = split(relPath);
+  if (!PYTHON_EXT.test(base) || base === 'conftest.py' || base === '__init__.py' || inFixtureDir(relPath)) return false;
+  return PY_TEST_NAME.test(base) || dirs.some((d) => d === 'test' || d === 'tests');
+}
+
+/** JS/TS files that may hold tests, judged by path alone. */
+export function isJsTestCandidate(relPath: string): boolean {
+  const { dirs, base } = split(relPath);
+  if (!JS_EXT.test(base) || /\.d\.[cm]?ts$/.test(base) || inFixtureDir(relPath)) return false;
+  return JS_TEST_NAME.test(base) || dirs.some((d) => d === 'test' || d === 'tests' || d === '__tests__');
+}
+
+export function isGoTestFile(relPath: string): boolean {
+  return GO_TEST_NAME.test(relPath) && !inFixtureDir(relPath);
+}

@@ -1,0 +1,498 @@
+/**
+ * The local sandbox backend.
+ *
+ * isolation 'bwrap' (the default): a sandbox is an overlayfs over a read-only stack (snapshot layers, then the
+ * base tree) with its own upper directory, so creating one costs a few directory creations, never a copy. Each
+ * command runs as: its own cgroup (pids, memory, freezer) → `unshare --mount` (a private mount namespace that dies
+ * with the command, so no mount outlives it on the host) → the overlay mounted at `merged` → bubblewrap with a
+ * new read-only root holding only the toolchains, no network, its own pid namespace, no capabilities (see
+ * bwrap.ts). Commands of one sandbox run one at a time, because the overlay's upper directory may be mounted
+ * only once at a time.
+ *
+ * isolation 'none' (`--no-isolation`): a full copy of the tree, commands run with `bash -c` on the host; the
+ * same limits apply where cgroups are available. Only for machines without bubblewrap and trusted code.
+ */
+import { mkdir, rename, rm, realpath, stat, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { DEFAULT_LIMITS } from './types.js';
+import type { ExecOptions, ExecResult, KillReason, Sandbox, SandboxLimits, SandboxProvider, SnapshotRef } from './types.js';
+import { Cgroups, type CgroupStats, type ExecCgroup } from './cgroup.js';
+import { bwrapArgs, defaultSandboxEnv, DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, WORKDIR, HOST_PATH, findExecutable, isExecutable } from './bwrap.js';
+import { LayerStore, newLayerId, type LayerMeta } from './layers.js';
+import { runWrapped, type RawResult } from './run.js';
+import { SandboxError, SandboxPathError, SandboxUnavailableError } from './errors.js';
+
+export { SandboxError, SandboxPathError, SandboxUnavailableError } from './errors.js';
+export { WORKDIR as LOCAL_WORKDIR, findExecutable } from './bwrap.js';
+
+export type Isolation = 'bwrap' | 'none';
+
+export interface LocalSandboxProviderOptions {
+  /** Where sandboxes (`sandboxes/<id>`) and snapshot layers (`layers/<id>`) live. */
+  stateDir: string;
+  isolation: Isolation;
+  defaults?: Partial<SandboxLimits>;
+  /** Host paths visible read-only inside (default: system dirs and toolchains, DEFAULT_READONLY_PATHS). */
+  readOnlyPaths?: readonly string[];
+  /** Added to readOnlyPaths (a toolchain installed elsewhere). */
+  extraReadOnlyPaths?: readonly string[];
+  /** Laid over the fixed environment of every command (before ExecOptions.env). */
+  env?: Record<string, string>;
+  /** Path of the bwrap binary (default: found on PATH or /usr/bin/bwrap). */
+  bwrapPath?: string;
+}
+
+/** Largest file readFile returns; the tree is the repository, not a place for multi-GB blobs. */
+const READ_FILE_CAP = 256 * 1024 * 1024;
+/** Limit for the trusted host tools the backend runs itself (copying or merging trees). */
+const HOST_TOOL_TIMEOUT_MS = 30 * 60 * 1000;
+
+/** Single-quotes a string for /bin/sh. */
+function shq(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Characters overlayfs' mount options cannot carry safely (separators and escapes of the option string). */
+const UNSAFE_OVERLAY_PATH = /[,:\\"'\n\r\t]/;
+
+function normalizeRel(rel: string, what: string, allowRoot: boolean): string {
+  if (rel.includes('\0')) throw new SandboxPathError(`${what}: NUL byte in path`);
+  let r = rel;
+  if (path.posix.isAbsolute(r)) {
+    // An absolute path is accepted only when it names something inside the work directory as commands see it.
+    const inside = path.posix.relative(WORKDIR, path.posix.normalize(r));
+    if (inside.startsWith('..') || path.posix.isAbsolute(inside)) throw new SandboxPathError(`${what}: ${rel} is outside the work directory`);
+    r = inside;
+  }
+  const n = path.posix.normalize(r === '' ? '.' : r);
+  if (n === '..' || n.startsWith('../')) throw new SandboxPathError(`${what}: ${rel} escapes the work directory`);
+  if (!allowRoot && (n === '.' || n === './')) throw new SandboxPathError(`${what}: ${JSON.stringify(rel)} names the work directory itself`);
+  return n.replace(/\/+$/, '');
+}
+
+class Mutex {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(fn, fn);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+}
+
+function newSandboxId(): string {
+  return `s-${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
+}
+
+/** Runs a trusted host tool (cp, a materializing mount) and throws with its stderr when it fails. */
+async function hostTool(argv: string[], cwd?: string): Promise<void> {
+  const [file, ...args] = argv;
+  if (!file) throw new SandboxError('empty host command');
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(file, args, { cwd, env: { PATH: HOST_PATH, LANG: 'C.UTF-8' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (c: Buffer) => {
+      if (err.length < 8192) err += c.toString('utf8');
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), HOST_TOOL_TIMEOUT_MS);
+    child.once('error', (e) => {
+      clearTimeout(timer);
+      reject(new SandboxError(`${file}: ${e.message}`));
+    });
+    child.once('close', (code, sig) => {
+      clearTimeout(timer);
+      if (code === 0) resolve();
+      else reject(new SandboxError(`${argv.slice(0, 3).join(' ')} ... failed (${code ?? sig}): ${err.trim()}`));
+    });
+  });
+}
+
+/** Copies a tree preserving everything (owners, modes, links, xattrs), sharing extents where the filesystem can. */
+function copyTree(src: string, dst: string): Promise<void> {
+  return hostTool(['cp', '-a', '--reflink=auto', '-T', '--', src, dst]);
+}
+
+interface ProviderContext {
+  stateDir: string;
+  sandboxesDir: string;
+  layers: LayerStore;
+  isolation: Isolation;
+  defaults: SandboxLimits;
+  readOnlyPaths: string[];
+  env: Record<string, string>;
+  bwrap: string | null;
+  unshare: string | null;
+  cgroups: Promise<Cgroups | null>;
+  live: Set<LocalSandbox>;
+}
+
+export class LocalSandboxProvider implements SandboxProvider {
+  readonly name = 'local';
+  private readonly ctx: ProviderContext;
+
+  constructor(options: LocalSandboxProviderOptions) {
+    const stateDir = path.resolve(options.stateDir);
+    const bwrap = options.bwrapPath ?? findExecutable('bwrap');
+    this.ctx = {
+      stateDir,
+      sandboxesDir: path.join(stateDir, 'sandboxes'),
+      layers: new LayerStore(path.join(stateDir, 'layers')),
+      isolation: options.isolation,
+      defaults: { ...DEFAULT_LIMITS, ...options.defaults },
+      readOnlyPaths: [...(options.readOnlyPaths ?? DEFAULT_READONLY_PATHS), ...(options.extraReadOnlyPaths ?? [])],
+      env: options.env ?? {},
+      bwrap: bwrap && isExecutable(bwrap) ? bwrap : null,
+      unshare: findExecutable('unshare'),
+      cgroups: Cgroups.detect(),
+      live: new Set(),
+    };
+  }
+
+  get isolation(): Isolation {
+    return this.ctx.isolation;
+  }
+
+  /** Whether commands get pids/memory limits and whole-tree kills through cgroups on this machine. */
+  async hasCgroups(): Promise<boolean> {
+    return (await this.ctx.cgroups) !== null;
+  }
+
+  private assertAvailable(): void {
+    if (this.ctx.isolation !== 'bwrap') return;
+    if (!this.ctx.bwrap) {
+      throw new SandboxUnavailableError(
+        'bubblewrap (bwrap) is not installed, so untrusted code cannot be isolated: install it (`apt-get install bubblewrap`) or pass --no-isolation to run commands unisolated on this machine',
+      );
+    }
+    if (!this.ctx.unshare) throw new SandboxUnavailableError('`unshare` (util-linux) is not installed; install util-linux or pass --no-isolation');
+    if (process.getuid?.() !== 0) {
+      throw new SandboxUnavailableError(
+        'the local sandbox mounts an overlay per attempt and needs root; run ssr as root, use the docker sandbox, or pass --no-isolation',
+      );
+    }
+  }
+
+  async create(from: { base: string } | SnapshotRef, limits?: Partial<SandboxLimits>, labels: Record<string, string> = {}): Promise<LocalSandbox> {
+    this.assertAvailable();
+    const ctx = this.ctx;
+    const ref: SnapshotRef = 'layers' in from ? from : { backend: 'local', base: from.base, layers: [] };
+    const base = await realpath(path.resolve(ref.base)).catch(() => {
+      throw new SandboxError(`base tree ${ref.base} does not exist`);
+    });
+    if (!(await stat(base)).isDirectory()) throw new SandboxError(`base tree ${base} is not a directory`);
+    const stack = await ctx.layers.resolve({ ...ref, base });
+
+    const id = newSandboxId();
+    const dir = path.join(ctx.sandboxesDir, id);
+    const sandbox = new LocalSandbox(ctx, id, dir, base, stack.used, stack.full, { ...ctx.defaults, ...limits });
+    await mkdir(path.join(dir, 'tmp'), { recursive: true });
+    try {
+      if (ctx.isolation === 'bwrap') {
+        if (!stack.full && UNSAFE_OVERLAY_PATH.test(base)) {
+          throw new SandboxError(`base path ${JSON.stringify(base)} contains a character overlayfs options cannot carry (one of , : \\ quotes, tabs, newlines)`);
+        }
+        await Promise.all(['upper', 'work', 'merged'].map((d) => mkdir(path.join(dir, d))));
+      } else {
+        await materialize(ctx, stack, path.join(dir, 'tree'));
+      }
+      await writeFile(
+        path.join(dir, 'sandbox.json'),
+        JSON.stringify({ id, base, layers: stack.used, isolation: ctx.isolation, labels, createdAt: new Date().toISOString() }, null, 2) + '\n',
+      );
+      await sandbox.init();
+    } catch (e) {
+      await rm(dir, { recursive: true, force: true });
+      throw e;
+    }
+    ctx.live.add(sandbox);
+    return sandbox;
+  }
+
+  /**
+   * Deletes the layer a snapshot added (its topmost); the layers under it belong to earlier snapshots. Refuses
+   * while a live sandbox of this provider reads it; other snapshots stacked on it are the caller's to track.
+   */
+  async deleteSnapshot(ref: SnapshotRef): Promise<void> {
+    if (ref.backend !== 'local') throw new SandboxError(`not a local snapshot: ${ref.backend}`);
+    const top = ref.layers[0];
+    if (top === undefined) return;
+    this.ctx.layers.layerDir(top);
+    for (const sb of this.ctx.live) {
+      if (sb.usesLayer(top)) throw new SandboxError(`snapshot layer ${top} is in use by sandbox ${sb.id}`);
+    }
+    await this.ctx.layers.remove(top);
+  }
+}
+
+
+/** Builds a full copy of a stack for the unisolated backend. */
+async function materialize(ctx: ProviderContext, stack: { lowers: string[]; full: boolean }, dst: string): Promise<void> {
+  const top = stack.lowers[0];
+  if (top === undefined) throw new SandboxError('empty layer stack');
+  if (stack.lowers.length === 1) return copyTree(top, dst);
+  // Diff layers hold whiteouts and opaque-dir xattrs whose meaning only overlayfs knows: let it merge them
+  // (a read-only overlay of all lowers, mounted in a private namespace) and copy the merged view.
+  if (!ctx.unshare) throw new SandboxError('materializing a layered snapshot needs `unshare` (util-linux)');
+  const mnt = `${dst}.merge`;
+  await mkdir(mnt, { recursive: true });
+  try {
+    const script = `mount -t overlay overlay -o ${shq(`lowerdir=${stack.lowers.join(':')}`)} ${shq(mnt)} && exec cp -a --reflink=auto -T -- ${shq(mnt)} ${shq(dst)}`;
+    await hostTool([ctx.unshare, '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', script]);
+  } finally {
+    await rm(mnt, { recursive: true, force: true });
+  }
+}
+
+const READ_SCRIPT = `p=$(realpath -e -- "$1/$2" 2>/dev/null) || exit 2
+case "$p" in "$1"/*) ;; *) exit 3 ;; esac
+[ -f "$p" ] || exit 4
+exec cat -- "$p"`;
+
+const WRITE_SCRIPT = `p=$(realpath -m -- "$1/$2") || exit 2
+case "$p" in "$1"/*) ;; *) exit 3 ;; esac
+[ -d "$p" ] && exit 4
+mkdir -p -- "$(dirname -- "$p")" || exit 5
+exec cat > "$p"`;
+
+/** cd into a sub-directory before the command: a missing cwd is then the command's failure, not ours. */
+const CD_SCRIPT = 'cd -- "$1" || exit 2; shift; exec "$@"';
+
+interface RunOpts {
+  timeoutMs: number;
+  maxOutputBytes: number;
+  env?: Record<string, string>;
+  stdin?: Buffer;
+  cwd?: string;
+}
+
+export class LocalSandbox implements Sandbox {
+  readonly workdir: string;
+  readonly hostPath?: string;
+  private readonly lock = new Mutex();
+  private readonly abort = new AbortController();
+  private disposed = false;
+  private execCount = 0;
+  /** Host path of the tree commands see as the work directory, with symlinks resolved ('none' only). */
+  private rootReal = '';
+
+  constructor(
+    private readonly ctx: ProviderContext,
+    readonly id: string,
+    private readonly dir: string,
+    private readonly base: string,
+    /** Layer ids under the upper directory, topmost first. */
+    private layerIds: string[],
+    /** The bottom layer is a whole tree, so the base is not stacked under it. */
+    private readonly bottomIsFull: boolean,
+    readonly limits: SandboxLimits,
+  ) {
+    this.workdir = ctx.isolation === 'bwrap' ? WORKDIR : path.join(dir, 'tree');
+    if (ctx.isolation === 'none') this.hostPath = this.workdir;
+  }
+
+  async init(): Promise<void> {
+    this.rootReal = this.ctx.isolation === 'bwrap' ? WORKDIR : await realpath(this.workdir);
+  }
+
+  usesLayer(id: string): boolean {
+    return this.layerIds.includes(id);
+  }
+
+  private assertLive(): void {
+    if (this.disposed) throw new SandboxError(`sandbox ${this.id} is disposed`);
+  }
+
+  async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    const r = await this.run(['bash', '-c', command], {
+      timeoutMs: options.timeoutMs ?? this.limits.timeoutMs,
+      maxOutputBytes: this.limits.maxOutputBytes,
+      env: options.env,
+      stdin: options.stdin === undefined ? undefined : Buffer.from(options.stdin, 'utf8'),
+      cwd: options.cwd,
+    });
+    return {
+      exitCode: r.exitCode,
+      signal: r.signal,
+      stdout: r.stdout.toString('utf8'),
+      stderr: r.stderr.toString('utf8'),
+      killed: r.killed,
+      truncated: r.truncated,
+      durationMs: r.durationMs,
+    };
+  }
+
+  async readFile(relPath: string): Promise<Buffer> {
+    const rel = normalizeRel(relPath, 'readFile', false);
+    const r = await this.run(['/bin/sh', '-c', READ_SCRIPT, 'sh', this.rootReal, rel], {
+      timeoutMs: this.limits.timeoutMs,
+      maxOutputBytes: READ_FILE_CAP,
+    });
+    if (r.exitCode === 0 && !r.truncated && r.killed === null) return r.stdout;
+    if (r.exitCode === 2) throw Object.assign(new Error(`ENOENT: no such file in sandbox: ${rel}`), { code: 'ENOENT' });
+    if (r.exitCode === 3) throw new SandboxPathError(`readFile: ${rel} resolves outside the work directory`);
+    if (r.exitCode === 4) throw Object.assign(new Error(`not a regular file in sandbox: ${rel}`), { code: 'EISDIR' });
+    throw new SandboxError(`readFile ${rel} failed (exit ${r.exitCode ?? r.signal}, killed ${r.killed}, truncated ${r.truncated}): ${r.stderr.toString('utf8').trim()}`);
+  }
+
+  async writeFile(relPath: string, data: string | Buffer): Promise<void> {
+    const rel = normalizeRel(relPath, 'writeFile', false);
+    const r = await this.run(['/bin/sh', '-c', WRITE_SCRIPT, 'sh', this.rootReal, rel], {
+      timeoutMs: this.limits.timeoutMs,
+      maxOutputBytes: 64 * 1024,
+      stdin: typeof data === 'string' ? Buffer.from(data, 'utf8') : data,
+    });
+    if (r.exitCode === 0 && r.killed === null) return;
+    if (r.exitCode === 3) throw new SandboxPathError(`writeFile: ${rel} resolves outside the work directory`);
+    if (r.exitCode === 4) throw Object.assign(new Error(`is a directory in sandbox: ${rel}`), { code: 'EISDIR' });
+    throw new SandboxError(`writeFile ${rel} failed (exit ${r.exitCode ?? r.signal}, killed ${r.killed}): ${r.stderr.toString('utf8').trim()}`);
+  }
+
+  async snapshot(): Promise<SnapshotRef> {
+    this.assertLive();
+    return this.lock.run(async () => {
+      this.assertLive();
+      const id = newLayerId();
+      const meta: LayerMeta = {
+        kind: this.ctx.isolation === 'bwrap' ? 'diff' : 'full',
+        base: this.base,
+        parents: this.ctx.isolation === 'bwrap' ? [...this.layerIds] : [],
+        createdAt: new Date().toISOString(),
+        fromSandbox: this.id,
+        labels: {},
+      };
+      const tree = this.ctx.layers.treeDir(id);
+      try {
+        await this.ctx.layers.writeMeta(id, meta);
+        if (this.ctx.isolation === 'bwrap') {
+          // The upper directory holds exactly this sandbox's changes (whiteouts included): moving it is the
+          // freeze, O(1) whatever the tree's size. The sandbox goes on over it with a fresh, empty upper.
+          await rename(path.join(this.dir, 'upper'), tree);
+          await mkdir(path.join(this.dir, 'upper'));
+          this.layerIds = [id, ...this.layerIds];
+        } else {
+          await copyTree(this.workdir, tree);
+        }
+      } catch (e) {
+        await this.ctx.layers.remove(id).catch(() => undefined);
+        throw e;
+      }
+      return { backend: 'local', base: this.base, layers: this.ctx.isolation === 'bwrap' ? [...this.layerIds] : [id] };
+    });
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.abort.abort();
+    await this.lock.run(async () => {
+      const cg = await this.ctx.cgroups;
+      if (cg) await cg.removeByPrefix(`${this.id}.`);
+      await rm(this.dir, { recursive: true, force: true });
+    });
+    this.ctx.live.delete(this);
+  }
+
+  private async run(argv: string[], o: RunOpts): Promise<RawResult> {
+    this.assertLive();
+    return this.lock.run(async () => {
+      this.assertLive();
+      const cwd = o.cwd === undefined ? '.' : normalizeRel(o.cwd, 'cwd', true);
+      const full = cwd === '.' ? argv : ['/bin/sh', '-c', CD_SCRIPT, 'sh', cwd, ...argv];
+      const cgroups = await this.ctx.cgroups;
+      const cg = cgroups ? await cgroups.create(`${this.id}.${++this.execCount}`, this.limits) : null;
+      try {
+        const raw = this.ctx.isolation === 'bwrap' ? await this.runBwrap(full, o, cg) : await this.runHost(full, o, cg);
+        const stats: CgroupStats = cg ? await cg.stats() : { pidsLimitHit: false, oomKilled: false };
+        return { ...raw, killed: killReason(raw.killed, stats) };
+      } finally {
+        await cg?.remove();
+      }
+    });
+  }
+
+  private joinCgroupScript(cg: ExecCgroup | null): string {
+    // The wrapper shell puts itself into the group and then execs: every later process is a descendant.
+    return (cg?.procsFiles ?? []).map((f) => `echo $$ > ${shq(f)} || exit 125`).join('\n');
+  }
+
+  private env(extra: Record<string, string> | undefined, home: string): Record<string, string> {
+    return { ...defaultSandboxEnv(home), ...this.ctx.env, ...extra };
+  }
+
+  private async runBwrap(argv: string[], o: RunOpts, cg: ExecCgroup | null): Promise<RawResult> {
+    const ctx = this.ctx;
+    if (!ctx.bwrap || !ctx.unshare) throw new SandboxError('bwrap/unshare missing');
+    // Paths relative to the sandbox directory (the wrapper's cwd) keep the option string short and free of the
+    // state directory's own characters; layer trees are `../../layers/<id>/tree`.
+    const lowers = this.layerIds.map((l) => path.relative(this.dir, ctx.layers.treeDir(l)));
+    if (!this.bottomIsFull) lowers.push(this.base);
+    const opts = `lowerdir=${lowers.join(':')},upperdir=upper,workdir=work`;
+    const masked = [...DEFAULT_MASKED_PATHS, ctx.stateDir, this.base, ...this.layerIds.map((l) => ctx.layers.treeDir(l))];
+    const bw = bwrapArgs({
+      merged: path.join(this.dir, 'merged'),
+      tmp: path.join(this.dir, 'tmp'),
+      cwd: WORKDIR,
+      env: this.env(o.env, '/tmp'),
+      readOnlyPaths: ctx.readOnlyPaths,
+      maskedPaths: masked,
+    });
+    const script = [
+      this.joinCgroupScript(cg),
+      `mount -t overlay overlay -o ${shq(opts)} merged || { echo 'ssr-sandbox: overlay mount failed' >&2; exit 125; }`,
+      'exec "$@"',
+    ].filter(Boolean).join('\n');
+    const raw = await runWrapped({
+      argv: [ctx.unshare, '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', script, 'ssr-sandbox', ctx.bwrap, ...bw, ...argv],
+      env: { PATH: HOST_PATH },
+      cwd: this.dir,
+      stdin: o.stdin,
+      timeoutMs: o.timeoutMs,
+      maxOutputBytes: o.maxOutputBytes,
+      cgroup: cg,
+      statusFd: true,
+      signal: this.abort.signal,
+    });
+    // bwrap reports the child's pid once the sandbox is set up; without it nothing untrusted ever ran and the
+    // failure is ours (mount, namespaces, a bind), not the command's.
+    if (!raw.status.includes('"child-pid"') && !this.abort.signal.aborted && raw.killed === null) {
+      throw new SandboxError(`sandbox setup failed (exit ${raw.exitCode ?? raw.signal}): ${raw.stderr.toString('utf8').trim().slice(-2000)}`);
+    }
+    return raw;
+  }
+
+  private async runHost(argv: string[], o: RunOpts, cg: ExecCgroup | null): Promise<RawResult> {
+    const home = path.join(this.dir, 'tmp');
+    const script = [this.joinCgroupScript(cg), 'echo ready >&3', 'exec "$@" 3>&-'].filter(Boolean).join('\n');
+    const raw = await runWrapped({
+      argv: ['/bin/sh', '-c', script, 'ssr-sandbox', ...argv],
+      env: this.env(o.env, home),
+      cwd: this.workdir,
+      stdin: o.stdin,
+      timeoutMs: o.timeoutMs,
+      maxOutputBytes: o.maxOutputBytes,
+      cgroup: cg,
+      statusFd: true,
+      signal: this.abort.signal,
+    });
+    if (!raw.status.includes('ready') && !this.abort.signal.aborted && raw.killed === null) {
+      throw new SandboxError(`command setup failed (exit ${raw.exitCode ?? raw.signal}): ${raw.stderr.toString('utf8').trim().slice(-2000)}`);
+    }
+    return raw;
+  }
+}
+
+/**
+ * Which limit stopped the command. `killed` reports a limit that fired even when the command then exited
+ * normally (a parent surviving its OOM-killed child, a shell whose forks failed): the caller learns the run
+ * met a limit instead of guessing from an exit code. Output first (we cut it), then memory and pids (each
+ * means the time limit, if also reached, was a consequence), then the time limit.
+ */
+function killReason(ours: KillReason | null, stats: CgroupStats): KillReason | null {
+  if (ours === 'output') return 'output';
+  if (stats.oomKilled) return 'memory';
+  if (stats.pidsLimitHit) return 'pids';
+  return ours;
+}
+
+export { sandboxDoctor } from './doctor.js';

@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { applyEdits, findMutations, hasSyntaxErrors, langOfPath } from '../../src/agents/code/index.js';
+
+describe('code: langOfPath', () => {
+  it('maps extensions to grammars', () => {
+    assert.equal(langOfPath('src/a.py'), 'python');
+    assert.equal(langOfPath('a/b/c.mjs'), 'javascript');
+    assert.equal(langOfPath('x.cjs'), 'javascript');
+    assert.equal(langOfPath('x.jsx'), 'javascript');
+    assert.equal(langOfPath('x.ts'), 'typescript');
+    assert.equal(langOfPath('x.mts'), 'typescript');
+    assert.equal(langOfPath('x.cts'), 'typescript');
+    assert.equal(langOfPath('x.tsx'), 'tsx');
+    assert.equal(langOfPath('pkg/x_test.go'), 'go');
+    assert.equal(langOfPath('src/lib.rs'), 'rust');
+    assert.equal(langOfPath('A.java'), 'java');
+    assert.equal(langOfPath('README.md'), null);
+    assert.equal(langOfPath('Makefile'), null);
+    assert.equal(langOfPath('.py'), null);
+    assert.equal(langOfPath('types/index.d.ts'), null);
+  });
+});
+
+describe('code: hasSyntaxErrors', () => {
+  const cases: [Parameters<typeof hasSyntaxErrors>[0], string, string][] = [
+    ['python', 'def f(x):\n    return x + 1\n', 'def f(x:\n    return x\n'],
+    ['javascript', 'const f = (x) => x + 1;\n', 'const f = (x => x + ;\n'],
+    ['typescript', 'function f(x: number): number { return x; }\n', 'function f(x: number): { return x; }\n'],
+    ['tsx', 'const a = <div className="x">{1}</div>;\n', 'const a = <div className="x">{1}</span;\n'],
+    ['go', 'package p\n\nfunc F() int { return 1 }\n', 'package p\n\nfunc F() int { return 1 \n'],
+    ['rust', 'fn f() -> i32 { 1 }\n', 'fn f() -> i32 { 1 \n'],
+    ['java', 'class A { int f() { return 1; } }\n', 'class A { int f() { return 1; }\n'],
+  ];
+  for (const [lang, good, bad] of cases) {
+    it(`${lang}: valid and invalid sources`, async () => {
+      assert.equal(await hasSyntaxErrors(lang, good), false);
+      assert.equal(await hasSyntaxErrors(lang, bad), true);
+    });
+  }
+});
+
+describe('code: applyEdits', () => {
+  it('applies edits in any order', () => {
+    const src = 'abcdef';
+    assert.equal(
+      applyEdits(src, [
+        { start: 4, end: 5, replacement: 'E' },
+        { start: 0, end: 1, replacement: 'AA' },
+        { start: 2, end: 2, replacement: '+' },
+      ]),
+      'AAb+cdEf',
+    );
+    assert.equal(applyEdits(src, []), src);
+  });
+  it('rejects overlapping or out-of-range edits', () => {
+    assert.throws(() => applyEdits('abcdef', [{ start: 0, end: 3, replacement: '' }, { start: 2, end: 4, replacement: '' }]));
+    assert.throws(() => applyEdits('abc', [{ start: 1, end: 1, replacement: 'x' }, { start: 1, end: 1, replacement: 'y' }]));
+    assert.throws(() => applyEdits('abc', [{ start: 2, end: 9, replacement: '' }]));
+  });
+});
+
+describe('code: non-ASCII sources', () => {
+  it('python: offsets are JS string indices after é and an emoji', async () => {
+    const src = 'def f(a, b):\n    s = "é😀 naïve"; t = "🚀"\n    if a < b:\n        return a - 1\n    return b\n';
+    const muts = await findMutations('python', src);
+    const flip = muts.find((m) => m.kind === 'compare-flip' && m.edit.replacement === '<=');
+    assert.ok(flip);
+    assert.equal(src.slice(flip.edit.start, flip.edit.end), '<');
+    assert.equal(flip.edit.start, src.indexOf('<'));
+    assert.equal(flip.line, 3);
+    const off = muts.find((m) => m.kind === 'off-by-one');
+    assert.ok(off);
+    assert.equal(src.slice(off.edit.start, off.edit.end), 'a - 1');
+    assert.equal(applyEdits(src, [off.edit]), src.replace('a - 1', 'a'));
+  });
+
+  it('typescript: mutations on the same line as an emoji string', async () => {
+    const src = 'export function g(x: number): boolean {\n  const s = "café 😀"; return x > 2;\n}\n';
+    const muts = await findMutations('typescript', src);
+    const flip = muts.find((m) => m.kind === 'compare-flip' && m.edit.replacement === '>=');
+    assert.ok(flip);
+    assert.equal(flip.edit.start, src.indexOf('>'));
+    assert.equal(flip.line, 2);
+    const constant = muts.find((m) => m.kind === 'constant-change' && m.edit.replacement === '3');
+    assert.ok(constant);
+    assert.equal(src.slice(constant.edit.start, constant.edit.end), '2');
+    for (const m of muts) assert.equal(await hasSyntaxErrors('typescript', applyEdits(src, [m.edit])), false, m.description);
+  });
+
+  it('go: removal-style edits after multi-byte runes', async () => {
+    const src = 'package p\n\nfunc F(a int) int {\n\t_ = "日本語 é 😀"\n\tif a == 0 {\n\t\treturn 1\n\t}\n\treturn a\n}\n';
+    const muts = await findMutations('go', src);
+    const neg = muts.find((m) => m.kind === 'negate-condition');
+    assert.ok(neg);
+    assert.equal(src.slice(neg.edit.start, neg.edit.end), 'a == 0');
+    assert.equal(neg.edit.replacement, '!(a == 0)');
+  });
+});

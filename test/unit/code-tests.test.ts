@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { applyEdits, findTests, hasSyntaxErrors, type Lang, type TestSite } from '../../src/agents/code/index.js';
+
+const fixture = (name: string): string => readFileSync(new URL(`../fixtures/code/${name}`, import.meta.url), 'utf8');
+
+async function assertAssertionRemovalParses(lang: Lang, src: string, sites: TestSite[]): Promise<void> {
+  for (const t of sites) {
+    assert.equal(await hasSyntaxErrors(lang, applyEdits(src, t.assertions)), false, `all assertions of ${t.name}`);
+    for (const a of t.assertions) {
+      assert.ok(t.start <= a.start && a.end <= t.end + 1, `assertion inside ${t.name}`);
+      assert.equal(await hasSyntaxErrors(lang, applyEdits(src, [a])), false, `one assertion of ${t.name}`);
+    }
+    assert.equal(await hasSyntaxErrors(lang, applyEdits(src, [{ start: t.start, end: t.end, replacement: '' }])), false, `deleting ${t.name}`);
+  }
+  const all = sites.flatMap((t) => t.assertions);
+  assert.equal(await hasSyntaxErrors(lang, applyEdits(src, all)), false, 'every assertion of the file');
+}
+
+const byName = (sites: TestSite[], name: string): TestSite => {
+  const t = sites.find((s) => s.name === name);
+  assert.ok(t, `no test ${name}: ${sites.map((s) => s.name).join(', ')}`);
+  return t;
+};
+
+describe('code: findTests', () => {
+  it('python: pytest functions, Test* classes, unittest cases', async () => {
+    const src = fixture('test_inventory.py');
+    const sites = await findTests('python', src);
+    assert.deepEqual(
+      sites.map((s) => s.name),
+      ['test_clamp_low', 'test_find_index', 'TestStore::test_add', 'TestStore::test_full', 'StoreCase::testValue'],
+    );
+    const fi = byName(sites, 'test_find_index');
+    assert.ok(src.slice(fi.start).startsWith('# Checks lookup by name.\n@pytest.mark.parametrize'));
+    assert.equal(fi.line, 14);
+    assert.equal(src.slice(fi.end - 30, fi.end), 'assert items[idx].name == name');
+    // A block of nothing but an assertion keeps a `pass`.
+    assert.deepEqual(fi.assertions.map((a) => a.replacement), ['pass']);
+    assert.equal(byName(sites, 'TestStore::test_full').assertions.length, 0, 'pytest.raises blocks are kept');
+    const tv = byName(sites, 'StoreCase::testValue');
+    assert.equal(tv.assertions.length, 2);
+    assert.ok(!applyEdits(src, tv.assertions).includes('assertEqual'));
+    await assertAssertionRemovalParses('python', src, sites);
+  });
+
+  it('javascript: nested describe titles joined with " > "', async () => {
+    const src = fixture('cart.test.js');
+    const sites = await findTests('javascript', src);
+    assert.deepEqual(sites.map((s) => s.name), ['cart > clamp > clamps low', 'cart > clamp > clamps high', 'cart > adds items', 'top level']);
+    const low = byName(sites, 'cart > clamp > clamps low');
+    assert.ok(src.slice(low.start).startsWith('// lower bound\n'));
+    assert.equal(low.assertions.length, 2);
+    const high = byName(sites, 'cart > clamp > clamps high');
+    assert.deepEqual(high.assertions.map((a) => a.replacement), ['{}', ''], 'brace-less if body becomes {}');
+    assert.equal(byName(sites, 'cart > adds items').assertions.length, 2, 'node:assert calls');
+    assert.equal(byName(sites, 'top level').assertions.length, 1, 'ava-style t.is');
+    await assertAssertionRemovalParses('javascript', src, sites);
+  });
+
+  it('typescript: vitest suites', async () => {
+    const src = fixture('shapes.test.ts');
+    const sites = await findTests('typescript', src);
+    assert.deepEqual(sites.map((s) => s.name), ['shapes > distance > is zero for the same point', 'shapes > computes circle area']);
+    assert.equal(byName(sites, 'shapes > computes circle area').assertions.length, 2);
+    await assertAssertionRemovalParses('typescript', src, sites);
+  });
+
+  it('go: TestX functions; failing calls go, ifs and used variables stay', async () => {
+    const src = fixture('calc_test.go');
+    const sites = await findTests('go', src);
+    assert.deepEqual(sites.map((s) => s.name), ['TestDivide', 'TestClamp', 'TestSum']);
+    const div = byName(sites, 'TestDivide');
+    const out = applyEdits(src, div.assertions);
+    const weakened = out.slice(div.start, out.indexOf('\n}\n', div.start) + 2);
+    assert.equal(weakened, 'func TestDivide(t *testing.T) {\n\tgot, err := Divide(6, 3)\n\tif err != nil {\n\t}\n\tif got != 2 {\n\t}\n}');
+    const clamp = byName(sites, 'TestClamp');
+    assert.ok(src.slice(clamp.start).startsWith('// TestClamp checks the bounds.'));
+    // One assertion inside a t.Run subtest; the other is the only use of `v`.
+    assert.deepEqual(clamp.assertions.map((a) => a.replacement), ['', '_ = v']);
+    await assertAssertionRemovalParses('go', src, sites);
+    const odd = await findTests('go', 'package p\n\nimport "testing"\n\nfunc Testlower(t *testing.T) {}\nfunc Test(t *testing.T) {}\nfunc TestÄ(t *testing.T) {}\nfunc TestN(n int) {}\n');
+    assert.deepEqual(odd.map((s) => s.name), ['Test', 'TestÄ']);
+  });
+
+  it('rust: #[test] fns with their module path', async () => {
+    const src = fixture('lib.rs');
+    const sites = await findTests('rust', src);
+    assert.deepEqual(sites.map((s) => s.name), ['top_level', 'tests::clamps_low', 'tests::nested::inner']);
+    const low = byName(sites, 'tests::clamps_low');
+    assert.ok(src.slice(low.start).startsWith('// clamps\n    #[test]\n    fn clamps_low'));
+    assert.equal(low.assertions.length, 2);
+    assert.ok(src.slice(byName(sites, 'tests::nested::inner').start).startsWith('#[tokio::test]'));
+    await assertAssertionRemovalParses('rust', src, sites);
+  });
+
+  it('java: @Test methods', async () => {
+    const src = fixture('Calc.java');
+    const sites = await findTests('java', src);
+    assert.deepEqual(sites.map((s) => s.name), ['clampsLow', 'fails']);
+    assert.deepEqual(byName(sites, 'clampsLow').assertions.map((a) => a.replacement), ['', '', ';']);
+    assert.equal(byName(sites, 'fails').assertions.length, 1);
+    await assertAssertionRemovalParses('java', src, sites);
+  });
+});

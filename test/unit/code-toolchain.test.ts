@@ -1,0 +1,110 @@
+/*
+ * Beyond "parses": the edits this library produces should compile with the real toolchains.
+ * Each check is skipped when its toolchain is not installed.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { applyEdits, findMutations, findRemovals, findTests, removalEdits } from '../../src/agents/code/index.js';
+
+const fixture = (name: string): string => readFileSync(new URL(`../fixtures/code/${name}`, import.meta.url), 'utf8');
+const has = (cmd: string, args: string[]): boolean => spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
+const run = (cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): { ok: boolean; out: string } => {
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 180_000 });
+  return { ok: r.status === 0, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
+};
+
+const dirs: string[] = [];
+const tempDir = (prefix: string): string => {
+  const d = mkdtempSync(path.join(tmpdir(), prefix));
+  dirs.push(d);
+  return d;
+};
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+describe('code: toolchains accept the edits', () => {
+  it('go: every mutation and removal builds and vets; weakened tests too', { skip: !has('go', ['version']) }, async () => {
+    const src = fixture('calc.go');
+    const testSrc = fixture('calc_test.go');
+    const muts = await findMutations('go', src);
+    const rems = await findRemovals('go', src);
+    const tests = await findTests('go', testSrc);
+    const weakened = applyEdits(testSrc, tests.flatMap((t) => t.assertions));
+    const variants = [
+      ...muts.map((m) => ({ what: m.description, code: applyEdits(src, [m.edit]) })),
+      ...rems.map((r) => ({ what: r.description, code: applyEdits(src, removalEdits(r)) })),
+    ];
+    const root = tempDir('ssr-code-go-');
+    writeFileSync(path.join(root, 'go.mod'), 'module example.com/variants\n\ngo 1.21\n');
+    // One package per variant: a single `go vet ./...` compiles them all in parallel.
+    variants.forEach((v, i) => {
+      const dir = path.join(root, `v${i}`);
+      mkdirSync(dir);
+      writeFileSync(path.join(dir, 'calc.go'), v.code);
+      writeFileSync(path.join(dir, 'calc_test.go'), i === 0 ? weakened : testSrc);
+    });
+    const env = { GOFLAGS: '-mod=mod', GOTOOLCHAIN: 'local', GOPROXY: 'off' };
+    const r = run('go', ['vet', './...'], root, env);
+    const failing = [...r.out.matchAll(/v(\d+)\//g)].map((m) => variants[Number(m[1])]?.what);
+    assert.ok(r.ok, `go vet failed for: ${[...new Set(failing)].join('; ')}\n${r.out.slice(0, 3000)}`);
+  });
+
+  it('python: mutations, removals and weakened tests compile; the whole-file stub imports', { skip: !has('python3', ['--version']) }, async () => {
+    const src = fixture('inventory.py');
+    const testSrc = fixture('test_inventory.py');
+    const muts = await findMutations('python', src);
+    const rems = await findRemovals('python', src);
+    const tests = await findTests('python', testSrc);
+    const dir = tempDir('ssr-code-py-');
+    const files: string[] = [];
+    const put = (name: string, code: string): void => {
+      writeFileSync(path.join(dir, name), code);
+      files.push(name);
+    };
+    muts.forEach((m, i) => put(`m${i}.py`, applyEdits(src, [m.edit])));
+    rems.forEach((r, i) => put(`r${i}.py`, applyEdits(src, removalEdits(r))));
+    put('test_weak.py', applyEdits(testSrc, tests.flatMap((t) => t.assertions)));
+    const compiled = run('python3', ['-m', 'py_compile', ...files], dir);
+    assert.ok(compiled.ok, compiled.out);
+    const whole = rems.find((r) => r.kind === 'whole-file');
+    assert.ok(whole);
+    writeFileSync(path.join(dir, 'inventory.py'), applyEdits(src, removalEdits(whole)));
+    const imported = run(
+      'python3',
+      ['-c', 'import inventory as m; assert all(hasattr(m, n) for n in ["Item", "Store", "clamp", "countdown", "MAX_ITEMS"]); assert m.clamp(1, 2, 3) is None; print("ok")'],
+      dir,
+    );
+    assert.ok(imported.ok, imported.out);
+  });
+
+  it('typescript: stubs and return changes type-check under --strict', async () => {
+    const req = createRequire(import.meta.url);
+    const tsc = path.join(path.dirname(req.resolve('typescript/package.json')), 'bin', 'tsc');
+    const typeRoots = path.join(path.dirname(req.resolve('@types/node/package.json')), '..');
+    const src = fixture('shapes.ts');
+    const muts = (await findMutations('typescript', src)).filter((m) => m.kind === 'return-change');
+    const rems = await findRemovals('typescript', src);
+    assert.ok(muts.length > 3 && rems.length > 5);
+    const dir = tempDir('ssr-code-ts-');
+    writeFileSync(path.join(dir, 'options.ts'), fixture('options.ts'));
+    const files = ['options.ts'];
+    const variants = [
+      ...muts.map((m) => ({ what: m.description, code: applyEdits(src, [m.edit]) })),
+      ...rems.map((r) => ({ what: r.description, code: applyEdits(src, removalEdits(r)) })),
+    ];
+    variants.forEach((v, i) => {
+      writeFileSync(path.join(dir, `v${i}.ts`), v.code);
+      files.push(`v${i}.ts`);
+    });
+    const args = [tsc, '--noEmit', '--strict', '--skipLibCheck', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--typeRoots', typeRoots, '--types', 'node', ...files];
+    const r = run(process.execPath, args, dir);
+    const failing = [...r.out.matchAll(/^v(\d+)\.ts/gm)].map((m) => variants[Number(m[1])]?.what);
+    assert.ok(r.ok, `tsc failed for: ${[...new Set(failing)].join('; ')}\n${r.out.slice(0, 3000)}`);
+  });
+});

@@ -1,0 +1,257 @@
+/** Runner detection from files on disk, test-file classification, and the generated scripts' shape. */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { after, describe, it } from 'node:test';
+import { NoTestRunnerError, detectRunners, isTestFile, type RunnerName } from '../../src/repo/runners/index.js';
+import { nodeLaunchFrom } from '../../src/repo/runners/js-detect.js';
+import { makeRepo, runParser } from '../fixtures/runners/helpers.js';
+import { PROJECTS } from '../fixtures/runners/projects.js';
+
+const dirs: string[] = [];
+after(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+async function repo(files: Record<string, string>): Promise<string> {
+  const dir = await makeRepo({ files });
+  dirs.push(dir);
+  return dir;
+}
+
+async function names(files: Record<string, string>, pythonHasPytest = true): Promise<RunnerName[]> {
+  return (await detectRunners(await repo(files), { pythonHasPytest })).map((r) => r.name);
+}
+
+describe('isTestFile', () => {
+  const yes = [
+    'tests/test_x.py',
+    'test_x.py',
+    'pkg/x_test.py',
+    'conftest.py',
+    'pkg/conftest.py',
+    'tests/helpers.py',
+    'tests/data/input.json',
+    'src/a.test.ts',
+    'src/a.spec.jsx',
+    'lib/b.test.mjs',
+    'src/__tests__/c.js',
+    'src/__mocks__/fs.js',
+    'test/setup.js',
+    'pkg/x_test.go',
+    'pkg/testdata/golden.txt',
+    'tests/integration.rs',
+    'crates/a/tests/it.rs',
+    './tests/x.py',
+    'tests\\win.py',
+  ];
+  const no = [
+    'src/calc.py',
+    'src/testing_utils.py',
+    'src/contest.py',
+    'src/latest.ts',
+    'src/test.ts',
+    'pkg/x.go',
+    'src/lib.rs',
+    'src/testing/mod.rs',
+    'README.md',
+    'attestation.py',
+    '',
+  ];
+  for (const p of yes) it(`yes: ${p}`, () => assert.equal(isTestFile(p), true));
+  for (const p of no) it(`no: ${p}`, () => assert.equal(isTestFile(p), false));
+});
+
+describe('detectRunners', () => {
+  it('throws NoTestRunnerError with a clear message when there are no tests', async () => {
+    const dir = await repo({ 'README.md': '# hi\n', 'src/app.py': 'print(1)\n', 'package.json': '{"name":"x"}\n' });
+    await assert.rejects(detectRunners(dir), (err: unknown) => {
+      assert.ok(err instanceof NoTestRunnerError);
+      assert.ok(err instanceof Error);
+      assert.match(err.message, /^no test runner found in /);
+      assert.ok(err.message.includes(dir));
+      assert.match(err.message, /looked for .*pytest.*jest.*go test.*cargo test/);
+      return true;
+    });
+  });
+
+  it('throws NoTestRunnerError on an empty directory', async () => {
+    await assert.rejects(detectRunners(await repo({})), NoTestRunnerError);
+  });
+
+  it('every fixture project is detected with its own runner first (pytest importable)', async () => {
+    for (const name of Object.keys(PROJECTS) as RunnerName[]) {
+      const dir = await makeRepo(PROJECTS[name]);
+      dirs.push(dir);
+      const found = (await detectRunners(dir, { pythonHasPytest: true })).map((r) => r.name);
+      // unittest-only repositories run under pytest when pytest is importable; unittest comes second.
+      const first = name === 'unittest' ? 'pytest' : name;
+      assert.equal(found[0], first, `${name}: ${found.join(', ')}`);
+      assert.ok(found.includes(name), `${name}: ${found.join(', ')}`);
+    }
+  });
+
+  it('unittest-only tests prefer unittest when pytest is neither configured nor importable', async () => {
+    const files = PROJECTS.unittest.files;
+    assert.deepEqual(await names(files, false), ['unittest']);
+    assert.deepEqual(await names(files, true), ['pytest', 'unittest']);
+    assert.deepEqual(await names({ ...files, 'pytest.ini': '[pytest]\n' }, false), ['pytest', 'unittest']);
+  });
+
+  it('pytest-style tests choose pytest even where pytest is not importable on the host', async () => {
+    assert.deepEqual(await names({ 'tests/test_a.py': 'def test_a():\n    assert True\n' }, false), ['pytest']);
+  });
+
+  it('lists test and source files, skipping dependency, build and virtualenv directories', async () => {
+    const dir = await repo({
+      'tests/test_a.py': 'def test_a():\n    pass\n',
+      'tests/conftest.py': 'import pytest\n',
+      'tests/helpers.py': 'X = 1\n',
+      'tests/fixtures/test_data.py': 'def test_not_collected():\n    pass\n',
+      'app/core.py': 'X = 1\n',
+      'app/core_test.py': 'def test_core():\n    pass\n',
+      'node_modules/pkg/test_x.py': 'def test_x():\n    pass\n',
+      '.venv/lib/site.py': 'X = 1\n',
+      'myenv/pyvenv.cfg': 'home = /usr\n',
+      'myenv/lib/test_env.py': 'def test_env():\n    pass\n',
+      'vendor/lib.py': 'X = 1\n',
+      'build/lib/app/core.py': 'X = 1\n',
+      'app/__pycache__/core.py': 'X = 1\n',
+    });
+    const [pytest] = await detectRunners(dir, { pythonHasPytest: true });
+    assert.ok(pytest);
+    assert.equal(pytest.name, 'pytest');
+    assert.equal(pytest.language, 'python');
+    assert.deepEqual(pytest.testFiles, ['app/core_test.py', 'tests/test_a.py']);
+    assert.deepEqual(pytest.sourceFiles, ['app/core.py']);
+  });
+
+  it('JS: the runner named by scripts.test comes first, other installed runners after it', async () => {
+    const files = {
+      'package.json': JSON.stringify({ scripts: { test: 'vitest run' }, devDependencies: { vitest: '1', jest: '29' } }),
+      'src/a.ts': 'export const a = 1;\n',
+      'src/a.test.ts': "import { it } from 'vitest';\nit('a', () => {});\n",
+    };
+    assert.deepEqual(await names(files), ['vitest']);
+    const jsFiles = {
+      'package.json': JSON.stringify({ scripts: { test: 'jest --coverage' }, devDependencies: { jest: '29', mocha: '10' } }),
+      'lib/a.js': 'module.exports = 1;\n',
+      'lib/a.test.js': "test('a', () => {});\n",
+      'test/b.js': "describe('b', () => { it('works', () => {}); });\n",
+      'test/fixtures/c.test.js': "test('fixture, not a test', () => {});\n",
+    };
+    const runners = await detectRunners(await repo(jsFiles));
+    assert.deepEqual(runners.map((r) => r.name), ['jest', 'mocha']);
+    assert.deepEqual(runners[0]?.testFiles, ['lib/a.test.js']);
+    assert.deepEqual(runners[1]?.testFiles, ['lib/a.test.js', 'test/b.js']);
+    assert.equal(runners[0]?.language, 'javascript');
+    assert.deepEqual(runners[0]?.sourceFiles, ['lib/a.js']);
+  });
+
+  it('JS: node:test is found from imports when no script names a runner', async () => {
+    const runners = await detectRunners(
+      await repo({ 'src/x.ts': 'export {};\n', 'src/x.test.ts': "import { test } from 'node:test';\ntest('x', () => {});\n" }),
+    );
+    assert.equal(runners[0]?.name, 'node-test');
+    assert.equal(runners[0]?.language, 'typescript');
+  });
+
+  it('node:test keeps the loader flags of the project test script', () => {
+    assert.deepEqual(nodeLaunchFrom('node --import tsx --test --test-reporter=spec test/*.test.ts', true, true), {
+      command: 'node',
+      flags: ['--import', 'tsx'],
+    });
+    assert.deepEqual(nodeLaunchFrom('tsc && node --test --experimental-test-coverage dist/', false, false), {
+      command: 'node',
+      flags: [],
+    });
+    assert.deepEqual(nodeLaunchFrom('tsx --test src/**/*.test.ts', true, true), { command: 'tsx', flags: [] });
+    assert.deepEqual(nodeLaunchFrom(undefined, true, true), { command: 'node', flags: ['--import', 'tsx'] });
+  });
+
+  it('ranks languages by how many test files they have', async () => {
+    const found = await names({
+      'go.mod': 'module x\n',
+      'a/a_test.go': 'package a\nimport "testing"\nfunc TestA(t *testing.T) {}\n',
+      'b/b_test.go': 'package b\nimport "testing"\nfunc TestB(t *testing.T) {}\n',
+      'scripts/test_tool.py': 'def test_tool():\n    pass\n',
+    });
+    assert.deepEqual(found, ['go-test', 'pytest']);
+  });
+
+  it('go: only *_test.go files with Test functions, outside testdata', async () => {
+    const [go] = await detectRunners(
+      await repo({
+        'go.mod': 'module x\n',
+        'a/a.go': 'package a\n',
+        'a/a_test.go': 'package a\nimport "testing"\nfunc TestA(t *testing.T) {}\n',
+        'a/bench_test.go': 'package a\nimport "testing"\nfunc BenchmarkA(b *testing.B) {}\n',
+        'a/testdata/x_test.go': 'package x\nimport "testing"\nfunc TestX(t *testing.T) {}\n',
+        'vendor/v/v_test.go': 'package v\nimport "testing"\nfunc TestV(t *testing.T) {}\n',
+      }),
+    );
+    assert.deepEqual(go?.testFiles, ['a/a_test.go']);
+    assert.deepEqual(go?.sourceFiles, ['a/a.go']);
+  });
+
+  it('rust: tests/ targets and src files with inline tests; helper modules and target/ are not test targets', async () => {
+    const [cargo] = await detectRunners(
+      await repo({
+        'Cargo.toml': '[workspace]\nmembers = ["crates/a"]\n',
+        'crates/a/Cargo.toml': '[package]\nname = "a"\nversion = "0.1.0"\n',
+        'crates/a/src/lib.rs': 'mod m;\n#[cfg(test)]\nmod tests { #[test] fn t() {} }\n',
+        'crates/a/src/m/mod.rs': '#[test]\nfn in_m() {}\n',
+        'crates/a/src/plain.rs': 'pub fn f() {}\n',
+        'crates/a/tests/it.rs': '#[test]\nfn it() {}\n',
+        'crates/a/tests/common/mod.rs': '#[test]\nfn helper() {}\n',
+        'crates/a/tests/suite/main.rs': 'mod part;\n',
+        'crates/a/tests/suite/part.rs': '#[tokio::test]\nasync fn part() {}\n',
+        'target/debug/build/x.rs': '#[test]\nfn built() {}\n',
+      }),
+    );
+    assert.equal(cargo?.name, 'cargo-test');
+    assert.deepEqual(cargo?.testFiles, [
+      'crates/a/src/lib.rs',
+      'crates/a/src/m/mod.rs',
+      'crates/a/tests/it.rs',
+      'crates/a/tests/suite/part.rs',
+    ]);
+    assert.deepEqual(cargo?.sourceFiles, ['crates/a/src/lib.rs', 'crates/a/src/m/mod.rs', 'crates/a/src/plain.rs']);
+    const script = cargo?.script(cargo.testFiles) ?? '';
+    assert.match(script, /--manifest-path 'crates\/a\/Cargo.toml' '--lib' -- --color never 'm::'/);
+    assert.match(script, /'--test' 'suite' -- --color never 'part::'/);
+    assert.match(script, /'--test' 'it' -- --color never <\/dev\/null/);
+  });
+});
+
+describe('generated scripts', () => {
+  it('are valid bash, start with the shebang, and refuse paths outside the repository', async () => {
+    for (const name of Object.keys(PROJECTS) as RunnerName[]) {
+      const dir = await makeRepo(PROJECTS[name]);
+      dirs.push(dir);
+      const runner = (await detectRunners(dir, { pythonHasPytest: true })).find((r) => r.name === name);
+      assert.ok(runner);
+      const script = runner.script(runner.testFiles);
+      assert.ok(script.startsWith('#!/usr/bin/env bash\n'), name);
+      assert.match(script, /^set -u$/m);
+      assert.doesNotMatch(script, /^set -e/m);
+      const check = spawnSync('bash', ['-n'], { input: script, encoding: 'utf8' });
+      assert.equal(check.status, 0, `${name}: ${check.stderr}`);
+      assert.throws(() => runner.script(['../outside_test.py']), /relative to the repository root/);
+      assert.throws(() => runner.script(['/etc/passwd']), /relative/);
+      assert.throws(() => runner.script(['a\n@@ssr-file b']), /relative/);
+      const quoted = runner.script(["tests/it's a test.py"]);
+      assert.equal(spawnSync('bash', ['-n'], { input: quoted }).status, 0, name);
+    }
+  });
+
+  it('with no test files, run cleanly and parse to {}', async () => {
+    const dir = await makeRepo(PROJECTS['go-test']);
+    dirs.push(dir);
+    for (const runner of await detectRunners(dir)) {
+      const run = spawnSync('bash', ['-c', runner.script([])], { cwd: dir, encoding: 'utf8' });
+      assert.equal(run.status, 0, run.stderr);
+      assert.deepEqual(runParser(runner.parser(), run.stdout + run.stderr).map, {});
+    }
+  });
+});

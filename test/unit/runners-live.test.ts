@@ -1,0 +1,117 @@
+/**
+ * End to end on the machine's own toolchains (no npm packages): build a fixture repository, detect its runner,
+ * write test_script.sh and test_parser.py outside the repository, run `bash test_script.sh > log 2>&1` from the
+ * repository root, parse, and check the per-test map. A toolchain that is missing fails its case with how to install it.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { detectRunners, type Runner, type RunnerName } from '../../src/repo/runners/index.js';
+import { commandWorks, makeRepo, runParser, type TestMap } from '../fixtures/runners/helpers.js';
+import { PROJECTS } from '../fixtures/runners/projects.js';
+
+const fixtures = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/runners');
+const dirs: string[] = [];
+after(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+const hasPytest = commandWorks('python3', ['-c', 'import pytest']);
+const available: Record<string, string | false> = {
+  pytest: hasPytest ? false : 'pytest is not importable',
+  unittest: commandWorks('python3', ['--version']) ? false : 'no python3',
+  'node-test': false,
+  'go-test': commandWorks('go', ['version']) ? false : 'no go toolchain',
+  'cargo-test': commandWorks('cargo', ['--version']) ? false : 'no cargo',
+};
+
+const HOW: Record<string, string> = {
+  pytest: 'pip install pytest', unittest: 'install python3', 'node-test': 'install Node 20+', 'go-test': 'install Go (https://go.dev/doc/install or apt-get install golang)', 'cargo-test': 'install Rust with rustup',
+};
+function need(name: string): void {
+  if (available[name]) assert.fail(`${available[name]}: ${HOW[name]} to run this test`);
+}
+
+/** Runs the artifact the way the consistency checks do and returns the parsed map. */
+async function runArtifact(repo: string, runner: Runner, testFiles: string[]): Promise<{ map: TestMap; log: string }> {
+  const artifact = `${repo}.artifact`;
+  dirs.push(artifact);
+  await mkdir(artifact, { recursive: true });
+  await writeFile(join(artifact, 'test_script.sh'), runner.script(testFiles));
+  await writeFile(join(artifact, 'test_parser.py'), runner.parser());
+  const run = spawnSync('bash', ['-c', `bash '${artifact}/test_script.sh' > '${artifact}/log' 2>&1`], {
+    cwd: repo,
+    timeout: 120_000,
+    stdio: 'ignore',
+  });
+  assert.equal(run.error, undefined);
+  const log = await readFile(join(artifact, 'log'), 'utf8');
+  const parsed = runParser(runner.parser(), log);
+  assert.equal(parsed.status, 0, parsed.stderr);
+  return { map: parsed.map, log };
+}
+
+async function live(name: RunnerName, first: boolean): Promise<{ repo: string; runner: Runner; map: TestMap; log: string }> {
+  const repo = await makeRepo(PROJECTS[name], `ssr-live-${name}-`);
+  dirs.push(repo);
+  const runners = await detectRunners(repo, { pythonHasPytest: hasPytest });
+  const runner = runners.find((r) => r.name === name);
+  assert.ok(runner, `${name} detected among ${runners.map((r) => r.name).join(', ')}`);
+  if (first) assert.equal(runners[0], runner, `${name} ranked first`);
+  const { map, log } = await runArtifact(repo, runner, runner.testFiles);
+  const expected = JSON.parse(await readFile(join(fixtures, `${name}.expected.json`), 'utf8')) as TestMap;
+  assert.deepEqual(map, expected, log);
+  return { repo, runner, map, log };
+}
+
+describe('live runs of generated artifacts', () => {
+  it('pytest', async () => {
+    need('pytest');
+    const { repo, runner, map } = await live('pytest', true);
+    assert.equal(map['tests/test_calc.py::test_add'], 'passed');
+    assert.equal(map['tests/test_calc.py::test_sub_is_wrong'], 'failed');
+    assert.equal(map['tests/test_broken.py'], 'failed');
+    // A file deleted by a diff must not stop the others from running, and must itself count as failed.
+    const partial = await runArtifact(repo, runner, ['tests/test_calc.py', 'tests/test_deleted.py']);
+    assert.equal(partial.map['tests/test_deleted.py'], 'failed');
+    assert.equal(partial.map['tests/test_calc.py::test_add'], 'passed');
+  });
+
+  it('unittest', async () => {
+    need('unittest');
+    const { map } = await live('unittest', !hasPytest);
+    assert.equal(map['tests/test_calc.py::TestCalc::test_add'], 'passed');
+    assert.equal(map['tests/test_calc.py::TestCalc::test_wrong'], 'failed');
+    assert.equal(map['tests/test_broken.py'], 'failed');
+  });
+
+  it('node-test', async () => {
+    need('node-test');
+    const { repo, runner, map } = await live('node-test', true);
+    assert.equal(map['test/calc.test.js::calc # suite > add > adds'], 'passed');
+    assert.equal(map['test/calc.test.js::calc # suite > add > is wrong'], 'failed');
+    assert.equal(map['test/broken.test.js'], 'failed');
+    const partial = await runArtifact(repo, runner, ['test/sub/other.test.mjs', 'test/deleted.test.js']);
+    assert.deepEqual(partial.map, { 'test/sub/other.test.mjs::esm passes': 'passed', 'test/deleted.test.js': 'failed' });
+  });
+
+  it('go-test', async () => {
+    need('go-test');
+    const { map } = await live('go-test', true);
+    assert.equal(map['calc/calc_test.go::TestTable/one_plus_one'], 'passed');
+    assert.equal(map['calc/calc_test.go::TestTable/bad_case'], 'failed');
+    assert.equal(map['broken/broken_test.go'], 'failed');
+  });
+
+  it('cargo-test', async () => {
+    need('cargo-test');
+    const { map } = await live('cargo-test', true);
+    assert.equal(map['src/lib.rs::tests::adds'], 'passed');
+    assert.equal(map['src/util.rs::util::tests::doubles'], 'passed');
+    assert.equal(map['tests/integration.rs::integration_bad'], 'failed');
+    assert.equal(map['tests/broken.rs'], 'failed');
+  });
+});

@@ -1,0 +1,167 @@
+/**
+ * Each runner's test_parser.py replayed on a log recorded from a real run of its generated test_script.sh
+ * (test/fixtures/runners/record.ts re-records them), plus the parsers' behaviour on broken or hostile input.
+ */
+import assert from 'node:assert/strict';
+import { readFile, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { Runner, RunnerName } from '../../src/repo/runners/index.js';
+import { fixtureRunner, runParser, type TestMap } from '../fixtures/runners/helpers.js';
+
+const fixtures = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/runners');
+const RUNNERS: RunnerName[] = ['pytest', 'unittest', 'node-test', 'jest', 'vitest', 'mocha', 'ava', 'go-test', 'cargo-test'];
+
+/** Facts about each recording that must hold whatever else the expected map says. */
+const MUST: Record<RunnerName, { passed: string[]; failed: string[]; absent: string[] }> = {
+  pytest: {
+    passed: ['tests/test_calc.py::TestNested::TestInner::test_deep', 'tests/test_calc.py::test_param[ok - case]'],
+    failed: ['tests/test_calc.py::test_sub_is_wrong', 'tests/test_broken.py', 'tests/unit/test_fixture_error.py::test_uses_boom'],
+    absent: ['tests/test_calc.py::test_skipped', 'tests/test_calc.py::test_known_failure', 'tests/test_broken.py::test_never_runs'],
+  },
+  unittest: {
+    passed: ['tests/test_calc.py::TestCalc::test_add', 'pkg/tests/test_pkg.py::TestPkg::test_pkg', 'tests/test_calc.py::TestCalc::Inner::test_inner'],
+    failed: ['tests/test_calc.py::TestCalc::test_wrong', 'tests/test_calc.py::TestCalc::test_error', 'tests/test_calc.py::TestCalc::test_subtests', 'tests/test_broken.py'],
+    absent: ['tests/test_calc.py::TestCalc::test_skipped', 'tests/test_calc.py::TestCalc::test_expected_failure'],
+  },
+  'node-test': {
+    passed: ['test/calc.test.js::calc # suite > add > adds', 'test/calc.test.js::parent test > child ok', 'test/sub/other.test.mjs::esm passes'],
+    failed: ['test/calc.test.js::calc # suite > add > is wrong', 'test/calc.test.js::parent test > child bad', 'test/broken.test.js'],
+    absent: ['test/calc.test.js::calc # suite > add > skipped', 'test/calc.test.js::calc # suite > add > later', 'test/calc.test.js::empty suite'],
+  },
+  jest: {
+    passed: ['__tests__/calc.test.js::calc > add > adds', '__tests__/calc.test.js::root level', 'packages/sub/sub.spec.js::sub > works'],
+    failed: ['__tests__/calc.test.js::calc > add > is wrong', '__tests__/broken.test.js'],
+    absent: ['__tests__/calc.test.js::calc > add > skipped', '__tests__/calc.test.js::calc > add > later'],
+  },
+  vitest: {
+    passed: ['test/calc.test.ts::calc > add > adds', 'test/calc.test.ts::root level'],
+    failed: ['test/calc.test.ts::calc > add > is wrong', 'test/broken.test.ts'],
+    absent: ['test/calc.test.ts::calc > add > skipped', 'test/calc.test.ts::must not be attributed to calc.test.ts'],
+  },
+  mocha: {
+    passed: ['test/calc.spec.js::calc > add > adds', 'test/calc.spec.js::root level'],
+    failed: ['test/calc.spec.js::calc > add > is wrong', 'test/broken.spec.js', 'test/hook.spec.js'],
+    absent: ['test/calc.spec.js::calc > add > skipped', 'test/calc.spec.js::fails elsewhere', 'test/hook.spec.js::hooked > never runs'],
+  },
+  ava: {
+    passed: ['test/calc.test.js::adds # with hash', 'test/calc.test.js::async passes'],
+    failed: ['test/calc.test.js::is wrong', 'test/broken.test.js'],
+    absent: ['test/calc.test.js::skipped', 'test/calc.test.js::later', 'test/broken.test.js::never runs'],
+  },
+  'go-test': {
+    passed: ['calc/calc_test.go::TestAdd', 'calc/calc_test.go::TestTable/one_plus_one', 'calc/other_test.go::TestOther', 'root_test.go::TestRoot'],
+    failed: ['calc/calc_test.go::TestWrong', 'calc/calc_test.go::TestTable/bad_case', 'broken/broken_test.go'],
+    absent: ['calc/calc_test.go::TestSkipped', 'broken/broken_test.go::TestBroken'],
+  },
+  'cargo-test': {
+    passed: ['src/lib.rs::tests::adds', 'src/lib.rs::tests::nested::deep', 'src/lib.rs::tests::panics', 'src/util.rs::util::tests::doubles', 'tests/integration.rs::integration_ok'],
+    failed: ['src/lib.rs::tests::is_wrong', 'tests/integration.rs::integration_bad', 'tests/broken.rs'],
+    absent: ['src/lib.rs::tests::ignored', 'src/lib.rs::util::tests::doubles', 'tests/broken.rs::never_compiles'],
+  },
+};
+
+const runners = new Map<RunnerName, Runner>();
+const dirs: string[] = [];
+
+before(async () => {
+  for (const name of RUNNERS) {
+    const { dir, runner } = await fixtureRunner(name);
+    dirs.push(dir);
+    runners.set(name, runner);
+  }
+});
+
+after(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+function parserOf(name: RunnerName): string {
+  const runner = runners.get(name);
+  assert.ok(runner, `${name} runner`);
+  return runner.parser();
+}
+
+describe('parsers on recorded runner output', () => {
+  for (const name of RUNNERS) {
+    it(name, async () => {
+      const log = await readFile(join(fixtures, `${name}.log`));
+      const expected = JSON.parse(await readFile(join(fixtures, `${name}.expected.json`), 'utf8')) as TestMap;
+      const { map, status, stderr } = runParser(parserOf(name), log);
+      assert.equal(status, 0, stderr);
+      assert.deepEqual(map, expected);
+      const must = MUST[name];
+      for (const id of must.passed) assert.equal(map[id], 'passed', `${id} passed`);
+      for (const id of must.failed) assert.equal(map[id], 'failed', `${id} failed`);
+      for (const id of must.absent) assert.equal(map[id], undefined, `${id} absent`);
+      for (const id of Object.keys(map)) assert.ok(/^[^:]+\.[a-z]+(?:::.+)?$/.test(id), `${id} starts with its file`);
+    });
+  }
+});
+
+describe('parsers on broken input', () => {
+  const garbage: Array<[string, string | Buffer]> = [
+    ['empty', ''],
+    ['binary', Buffer.from([0, 255, 254, 10, 0x80, 0x40, 0x40])],
+    ['plain text', 'hello\nworld\n'],
+    ['bad markers', '@@ssr-exit nope\n@@ssr-meta\n@@ssr-json-begin\n{\n@@ssr-json-end\n'],
+  ];
+  for (const name of RUNNERS) {
+    it(`${name}: prints {} and exits 0 on garbage`, () => {
+      for (const [label, input] of garbage) {
+        const { map, status, stderr } = runParser(parserOf(name), input);
+        assert.equal(status, 0, `${label}: ${stderr}`);
+        assert.deepEqual(map, {}, label);
+      }
+    });
+
+    it(`${name}: a file whose run was cut off (no exit marker) is failed, never passed`, async () => {
+      const log = (await readFile(join(fixtures, `${name}.log`), 'utf8')).split('\n');
+      const lastExit = log.map((l) => l.startsWith('@@ssr-exit ')).lastIndexOf(true);
+      const cut = log.slice(0, lastExit).join('\n');
+      const { map, status } = runParser(parserOf(name), cut);
+      assert.equal(status, 0);
+      assert.ok(Object.values(map).includes('failed'));
+    });
+  }
+
+  it('pytest: node ids relative to a rootdir below the repository root still name the repository path', () => {
+    const log = [
+      '@@ssr-run pytest',
+      '@@ssr-meta root /repo',
+      '@@ssr-meta target python/tests/test_a.py',
+      '@@ssr-meta target python/tests/test_gone.py',
+      '@@ssr-meta missing python/tests/test_gone.py',
+      'rootdir: /repo/python, configfile: pytest.ini',
+      '=========================== short test summary info ============================',
+      'PASSED tests/test_a.py::test_one',
+      'FAILED tests/test_a.py::test_two[x - y] - AssertionError: boom - again',
+      'PASSED tests/test_a.py::test_three',
+      '========================= 1 failed, 2 passed in 0.01s ==========================',
+      'PASSED tests/test_a.py::not_in_summary',
+      '@@ssr-exit 1',
+    ].join('\n');
+    assert.deepEqual(runParser(parserOf('pytest'), log).map, {
+      'python/tests/test_a.py::test_one': 'passed',
+      'python/tests/test_a.py::test_two[x - y]': 'failed',
+      'python/tests/test_a.py::test_three': 'passed',
+      'python/tests/test_gone.py': 'failed',
+    });
+  });
+
+  it('pytest: a run that dies before reporting fails every target file', () => {
+    const log = '@@ssr-run pytest\n@@ssr-meta root /r\n@@ssr-meta target t/test_a.py\nERROR: usage\n@@ssr-exit 4\n';
+    assert.deepEqual(runParser(parserOf('pytest'), log).map, { 't/test_a.py': 'failed' });
+  });
+
+  it('a test reported both passed and failed counts as failed', () => {
+    const log = '@@ssr-file a_test.go\n--- PASS: TestX (0.00s)\n--- FAIL: TestX (0.00s)\n@@ssr-exit 1\n';
+    assert.deepEqual(runParser(parserOf('go-test'), log).map, { 'a_test.go::TestX': 'failed' });
+  });
+
+  it('output a test prints cannot forge results of another file', () => {
+    const log = '@@ssr-file x_test.go\nnot a marker @@ssr-file y_test.go\n--- PASS: TestA (0.00s)\n@@ssr-exit 0\n';
+    assert.deepEqual(runParser(parserOf('go-test'), log).map, { 'x_test.go::TestA': 'passed' });
+  });
+});
