@@ -189,14 +189,20 @@ async function weaken(
   goodFiles: string[], files: Map<string, string[]>, ref: TestResults,
 ): Promise<{ files: Map<string, string>; testFiles: string[]; hidden: number } | null> {
   const brokenFiles = [...new Set(broken.map(testFileOf))];
-  // Oracle files: the files with broken tests, topped up with passing files until there are enough tests.
+  // Oracle files: the files with broken tests, topped up with other passing files until there are enough tests
+  // and some of them still pass under the bug (a bug that breaks every oracle test reads as a crash).
   const testFiles = brokenFiles.slice();
+  const brokenSet = new Set(broken);
   let count = testFiles.reduce((n, f) => n + (files.get(f)?.length ?? 0), 0);
+  let intact = testFiles.reduce((n, f) => n + (files.get(f) ?? []).filter((id) => !brokenSet.has(id)).length, 0);
   for (const f of goodFiles) {
-    if (count >= o.minPassingTests) break;
-    if (!testFiles.includes(f)) { testFiles.push(f); count += files.get(f)!.length; }
+    if (count >= o.minPassingTests && intact >= 1) break;
+    if (testFiles.includes(f)) continue;
+    testFiles.push(f);
+    count += files.get(f)!.length;
+    intact += files.get(f)!.filter((id) => !brokenSet.has(id)).length;
   }
-  if (count < o.minPassingTests || passed(ref).length < o.minPassingTests) return null;
+  if (count < o.minPassingTests || intact < 1 || passed(ref).length < o.minPassingTests) return null;
 
   const edited = new Map<string, string>();
   const deleteWhole = new Map<string, Set<string>>();

@@ -14,7 +14,21 @@ export function parseConfig(input: unknown, source = 'config'): CampaignConfig {
     const lines = r.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
     throw new ConfigError(`invalid campaign ${source}:\n${lines.join('\n')}`);
   }
-  return r.data;
+  return withRepoNames(r.data);
+}
+
+/** Every repo gets a distinct name (episode listings and the higher-order pool are keyed by it). */
+function withRepoNames(cfg: CampaignConfig): CampaignConfig {
+  const seen = new Map<string, number>();
+  const repos = cfg.repos.map((r) => {
+    let base = r.name ?? path.basename(path.resolve(r.path));
+    // A checkout folder called "repo" says nothing: its parent names the project.
+    if (!r.name && ['repo', 'src', 'source', 'code', 'project', 'workspace'].includes(base)) base = path.basename(path.dirname(path.resolve(r.path)));
+    const n = (seen.get(base) ?? 0) + 1;
+    seen.set(base, n);
+    return { ...r, name: n === 1 ? base : `${base}-${n}` };
+  });
+  return { ...cfg, repos };
 }
 
 /** Reads a YAML config; the caller resolves relative repo paths (against the config file's directory). */

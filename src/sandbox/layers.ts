@@ -6,7 +6,7 @@
  * stacked on its parents and base, which is how overlayfs reads it. A 'full' layer is a whole tree (what the
  * unisolated backend snapshots); everything under it in a stack is ignored.
  */
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { SnapshotRef } from './types.js';
@@ -83,6 +83,23 @@ export class LayerStore {
     }
     lowers.push(ref.base);
     return { lowers, used, full: false };
+  }
+
+  /** Layers whose stack includes `id` (snapshots taken on top of it). */
+  async children(id: string): Promise<string[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch {
+      return [];
+    }
+    const out: string[] = [];
+    for (const n of names) {
+      if (!isLayerId(n) || n === id) continue;
+      const meta = await this.meta(n).catch(() => null);
+      if (meta?.parents.includes(id)) out.push(n);
+    }
+    return out;
   }
 
   async remove(id: string): Promise<void> {

@@ -16,6 +16,7 @@ import { mkdir, rename, rm, realpath, stat, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import os from 'node:os';
 import { DEFAULT_LIMITS } from './types.js';
 import type { ExecOptions, ExecResult, KillReason, Sandbox, SandboxLimits, SandboxProvider, SnapshotRef } from './types.js';
 import { Cgroups, type CgroupStats, type ExecCgroup } from './cgroup.js';
@@ -127,6 +128,20 @@ interface ProviderContext {
   live: Set<LocalSandbox>;
 }
 
+/**
+ * Live sandboxes per state directory, shared by every provider of this process, so deleteSnapshot sees a
+ * sandbox reading the layer even when another provider instance created it.
+ */
+const liveByStateDir = new Map<string, Set<LocalSandbox>>();
+function liveSet(stateDir: string): Set<LocalSandbox> {
+  let set = liveByStateDir.get(stateDir);
+  if (!set) liveByStateDir.set(stateDir, (set = new Set()));
+  return set;
+}
+
+/** bwrap's own processes inside a command's cgroup (the outer bwrap and the pid-1 reaper), not the command's. */
+const BWRAP_OWN_PIDS = 2;
+
 export class LocalSandboxProvider implements SandboxProvider {
   readonly name = 'local';
   private readonly ctx: ProviderContext;
@@ -145,7 +160,7 @@ export class LocalSandboxProvider implements SandboxProvider {
       bwrap: bwrap && isExecutable(bwrap) ? bwrap : null,
       unshare: findExecutable('unshare'),
       cgroups: Cgroups.detect(),
-      live: new Set(),
+      live: liveSet(stateDir),
     };
   }
 
@@ -211,7 +226,7 @@ export class LocalSandboxProvider implements SandboxProvider {
 
   /**
    * Deletes the layer a snapshot added (its topmost); the layers under it belong to earlier snapshots. Refuses
-   * while a live sandbox of this provider reads it; other snapshots stacked on it are the caller's to track.
+   * while a live sandbox of this process reads it or a later snapshot is stacked on it (delete that one first).
    */
   async deleteSnapshot(ref: SnapshotRef): Promise<void> {
     if (ref.backend !== 'local') throw new SandboxError(`not a local snapshot: ${ref.backend}`);
@@ -221,10 +236,11 @@ export class LocalSandboxProvider implements SandboxProvider {
     for (const sb of this.ctx.live) {
       if (sb.usesLayer(top)) throw new SandboxError(`snapshot layer ${top} is in use by sandbox ${sb.id}`);
     }
+    const children = await this.ctx.layers.children(top);
+    if (children.length > 0) throw new SandboxError(`snapshot layer ${top} is in use by the later snapshot(s) ${children.join(', ')}`);
     await this.ctx.layers.remove(top);
   }
 }
-
 
 /** Builds a full copy of a stack for the unisolated backend. */
 async function materialize(ctx: ProviderContext, stack: { lowers: string[]; full: boolean }, dst: string): Promise<void> {
@@ -234,6 +250,8 @@ async function materialize(ctx: ProviderContext, stack: { lowers: string[]; full
   // Diff layers hold whiteouts and opaque-dir xattrs whose meaning only overlayfs knows: let it merge them
   // (a read-only overlay of all lowers, mounted in a private namespace) and copy the merged view.
   if (!ctx.unshare) throw new SandboxError('materializing a layered snapshot needs `unshare` (util-linux)');
+  const unsafe = stack.lowers.find((l) => UNSAFE_OVERLAY_PATH.test(l));
+  if (unsafe) throw new SandboxError(`path ${JSON.stringify(unsafe)} contains a character overlayfs options cannot carry`);
   const mnt = `${dst}.merge`;
   await mkdir(mnt, { recursive: true });
   try {
@@ -400,14 +418,20 @@ export class LocalSandbox implements Sandbox {
       const cwd = o.cwd === undefined ? '.' : normalizeRel(o.cwd, 'cwd', true);
       const full = cwd === '.' ? argv : ['/bin/sh', '-c', CD_SCRIPT, 'sh', cwd, ...argv];
       const cgroups = await this.ctx.cgroups;
-      const cg = cgroups ? await cgroups.create(`${this.id}.${++this.execCount}`, this.limits) : null;
+      const overhead = this.ctx.isolation === 'bwrap' ? BWRAP_OWN_PIDS : 0;
+      const cg = cgroups ? await cgroups.create(`${this.id}.${++this.execCount}`, { ...this.limits, maxPids: this.limits.maxPids + overhead }) : null;
+      let result: RawResult | undefined;
       try {
         const raw = this.ctx.isolation === 'bwrap' ? await this.runBwrap(full, o, cg) : await this.runHost(full, o, cg);
         const stats: CgroupStats = cg ? await cg.stats() : { pidsLimitHit: false, oomKilled: false };
-        return { ...raw, killed: killReason(raw.killed, stats) };
+        result = { ...raw, killed: killReason(raw.killed, stats) };
       } finally {
-        await cg?.remove();
+        // Only reached with live processes when they resisted SIGKILL for seconds: report that, not the result.
+        await cg?.remove().catch((e: Error) => {
+          if (result) throw new SandboxError(`command finished but its cgroup could not be emptied: ${e.message}`);
+        });
       }
+      return result;
     });
   }
 
@@ -477,6 +501,12 @@ export class LocalSandbox implements Sandbox {
     });
     if (!raw.status.includes('ready') && !this.abort.signal.aborted && raw.killed === null) {
       throw new SandboxError(`command setup failed (exit ${raw.exitCode ?? raw.signal}): ${raw.stderr.toString('utf8').trim().slice(-2000)}`);
+    }
+    // Reported like the isolated backend, whose pid-1 reaper turns a signal death into 128+n: a caller sees
+    // the same result for the same command whichever backend ran it. Our own kills stay signals in both.
+    if (raw.signal !== null && raw.killed === null && !this.abort.signal.aborted) {
+      const n = os.constants.signals[raw.signal as NodeJS.Signals];
+      if (n !== undefined) return { ...raw, exitCode: 128 + n, signal: null };
     }
     return raw;
   }

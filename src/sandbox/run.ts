@@ -120,7 +120,8 @@ export async function runWrapped(spec: RunSpec): Promise<RawResult> {
   stdin.on('error', () => undefined);
   stdin.end(spec.stdin ?? undefined);
 
-  const timer = setTimeout(() => kill('timeout'), Math.max(1, spec.timeoutMs));
+  // setTimeout fires at once for delays past 2^31-1 ms; clamp so a huge limit means 'about 24 days'.
+  const timer = setTimeout(() => kill('timeout'), Math.min(Math.max(1, spec.timeoutMs), 2 ** 31 - 1));
   const onAbort = (): void => kill(null);
   spec.signal?.addEventListener('abort', onAbort, { once: true });
   if (spec.signal?.aborted) onAbort();

@@ -19,3 +19,8 @@ test('bad fields are named', () => {
   writeFileSync(path.join(dir, 'bad.yaml'), 'repos: [\n');
   return assert.rejects(loadConfigFile(path.join(dir, 'bad.yaml')), /not valid YAML/);
 });
+
+test('repos get distinct names, from the parent of a folder called repo', () => {
+  const c = parseConfig({ repos: [{ path: '/a/lib/repo' }, { path: '/b/lib/repo' }, { path: '/c/other', name: 'x' }] });
+  assert.deepEqual(c.repos.map((r) => r.name), ['lib', 'lib-2', 'x']);
+});

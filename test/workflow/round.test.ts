@@ -17,7 +17,7 @@ after(async () => { await workers?.stop(); await env?.stop(); });
 for (const ex of exampleRepos()) {
   test(`a round end to end on the ${ex.name} example, through the real Temporal server`, async () => {
     const cfg = parseConfig({ repos: [{ path: ex.path }], solves: 2, solverTestRuns: 6, injectorCandidates: 6, strategies: ['direct', 'removal'], seed: 7 });
-    const repo = await describeRepo(ex.path);
+    const repo = await describeRepo(ex.path, ex.name);
     const id = `t-round-${ex.name}/0/0`;
     const r = await env.client.workflow.execute(roundWorkflow, {
       workflowId: id, taskQueue: QUEUES.control,

@@ -70,46 +70,73 @@ export interface GoOrphans {
   imports: GoImport[];
 }
 
-/** What deleting `ranges` (inside function `fn`, if any) would leave unused. */
-export function goOrphans(p: Parsed, fn: SNode | null, ranges: readonly Range[], imports: readonly GoImport[]): GoOrphans {
-  const removedIds = new Set<string>();
-  const removedPkgs = new Set<string>();
-  for (const [s, e] of ranges) {
+/**
+ * Where each identifier and package name of a Go file occurs, built once per analysis so that
+ * checking a deletion costs a few lookups rather than walks over the whole file.
+ */
+export class GoIndex {
+  /** Identifier nodes (not `_`) in source order. */
+  private readonly ids: SNode[] = [];
+  private readonly idsByName = new Map<string, SNode[]>();
+  /** Package-name uses in source order, outside import declarations. */
+  private readonly pkgUses: SNode[] = [];
+  private readonly pkgUsesByName = new Map<string, SNode[]>();
+  readonly imports: GoImport[];
+
+  constructor(private readonly p: Parsed) {
+    this.imports = goImports(p);
     walk(p.root, (n) => {
-      if (n.end <= s || n.start >= e) return false;
-      if (n.start >= s && n.end <= e) {
-        if (n.type === 'identifier' && p.text(n) !== '_') removedIds.add(p.text(n));
-        if (isPackageUse(n)) removedPkgs.add(p.text(n));
-      }
-    });
-  }
-  const locals: string[] = [];
-  if (fn && removedIds.size > 0) {
-    const remaining = new Map<string, SNode[]>();
-    walk(fn, (n) => {
-      if (inAny(n, ranges)) return false;
+      if (n.type === 'import_declaration' || n.type === 'package_clause') return false;
+      if (isPackageUse(n)) push(this.pkgUses, this.pkgUsesByName, p.text(n), n);
       if (n.type === 'identifier') {
         const t = p.text(n);
-        if (removedIds.has(t)) {
-          const list = remaining.get(t) ?? [];
-          list.push(n);
-          remaining.set(t, list);
-        }
+        if (t !== '_') push(this.ids, this.idsByName, t, n);
       }
     });
-    for (const [name, occ] of remaining) if (occ.length === 1 && isVarDeclSite(occ[0]!)) locals.push(name);
   }
-  const orphanImports: GoImport[] = [];
-  const candidates = imports.filter((i) => removedPkgs.has(i.name));
-  if (candidates.length > 0) {
-    const used = new Set<string>();
-    walk(p.root, (n) => {
-      if (inAny(n, ranges) || n.type === 'import_declaration') return false;
-      if (isPackageUse(n)) used.add(p.text(n));
-    });
-    for (const c of candidates) if (!used.has(c.name)) orphanImports.push(c);
+
+  /** What deleting `ranges` (inside function `fn`, if any) would leave unused. */
+  orphans(fn: SNode | null, ranges: readonly Range[]): GoOrphans {
+    const p = this.p;
+    const removedIds = new Set<string>();
+    const removedPkgs = new Set<string>();
+    for (const [s, e] of ranges) {
+      for (const n of within(this.ids, s, e)) removedIds.add(p.text(n));
+      for (const n of within(this.pkgUses, s, e)) removedPkgs.add(p.text(n));
+    }
+    const locals: string[] = [];
+    if (fn) {
+      for (const name of removedIds) {
+        const left = (this.idsByName.get(name) ?? []).filter((n) => n.start >= fn.start && n.end <= fn.end && !inAny(n, ranges));
+        if (left.length === 1 && isVarDeclSite(left[0]!)) locals.push(name);
+      }
+    }
+    const imports = this.imports.filter(
+      (i) => removedPkgs.has(i.name) && (this.pkgUsesByName.get(i.name) ?? []).every((n) => inAny(n, ranges)),
+    );
+    return { locals, imports };
   }
-  return { locals, imports: orphanImports };
+}
+
+function push(all: SNode[], byName: Map<string, SNode[]>, name: string, n: SNode): void {
+  all.push(n);
+  const list = byName.get(name);
+  if (list) list.push(n);
+  else byName.set(name, [n]);
+}
+
+/** The nodes of a start-sorted list lying within [s, e). */
+function within(sorted: readonly SNode[], s: number, e: number): SNode[] {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid]!.start < s) lo = mid + 1;
+    else hi = mid;
+  }
+  const out: SNode[] = [];
+  for (let i = lo; i < sorted.length && sorted[i]!.start < e; i++) if (sorted[i]!.end <= e) out.push(sorted[i]!);
+  return out;
 }
 
 /** Edits that delete import specs (the whole declaration when every spec in it goes). */

@@ -12,7 +12,7 @@ import {
   walk,
 } from './ast.js';
 import type { Edit } from './edits.js';
-import { goImports, goOrphans, type GoImport } from './gousage.js';
+import { GoIndex, type GoOrphans } from './gousage.js';
 import { isJsLike, isTypeScript, type Lang } from './lang.js';
 import { type Parsed, type SNode, withParsed } from './parser.js';
 import { Validator } from './validate.js';
@@ -170,7 +170,12 @@ interface Ctx {
   v: Validator;
   out: Mutation[];
   goTypes: GoTypes | null;
-  goImports: GoImport[];
+  go: GoIndex | null;
+}
+
+/** What a Go deletion leaves unused (nothing outside Go). */
+function goOrphansOf(ctx: Ctx, fn: SNode | null, ranges: readonly (readonly [number, number])[]): GoOrphans {
+  return ctx.go ? ctx.go.orphans(fn, ranges) : { locals: [], imports: [] };
 }
 
 function where(fn: string | null, line: number): string {
@@ -467,7 +472,7 @@ function returnChange(ctx: Ctx, n: SNode): void {
   const edit: Edit = { start: value.start, end: value.end, replacement: zero };
   if (lang === 'go') {
     // `return total` may be the only use of a local or `strings.Join(...)` of an import.
-    const o = goOrphans(p, outermostFunction(lang, n), [[value.start, value.end]], ctx.goImports);
+    const o = goOrphansOf(ctx, outermostFunction(lang, n), [[value.start, value.end]]);
     if (o.locals.length > 0 || o.imports.length > 0) return;
   }
   if (!ctx.v.check(n, [edit])) return;
@@ -537,7 +542,7 @@ function removeStatement(ctx: Ctx, s: SNode): void {
   if (spinsLoop(p, namedChildren(s)[0] ?? s)) return;
   const [start, end] = lineExpandedRange(p, s.start, s.end);
   if (p.lang === 'go') {
-    const orphans = goOrphans(p, outermostFunction(p.lang, s), [[start, end]], ctx.goImports);
+    const orphans = goOrphansOf(ctx, outermostFunction(p.lang, s), [[start, end]]);
     if (orphans.locals.length > 0 || orphans.imports.length > 0) return;
   }
   const edit: Edit = { start, end, replacement: '' };
@@ -598,7 +603,7 @@ function removeBranch(ctx: Ctx, ifNode: SNode): void {
   if (!consequence) return;
   const goCheck = (ranges: [number, number][]): boolean => {
     if (lang !== 'go') return true;
-    const o = goOrphans(p, outermostFunction(lang, ifNode), ranges, ctx.goImports);
+    const o = goOrphansOf(ctx, outermostFunction(lang, ifNode), ranges);
     return o.locals.length === 0 && o.imports.length === 0;
   };
   // Alternatives: python's elif/else clauses, the C-family else (an `else_clause` or a bare block/if in Go).
@@ -671,7 +676,7 @@ export function findMutationsIn(p: Parsed): Mutation[] {
     v: new Validator(p),
     out: [],
     goTypes: p.lang === 'go' ? new GoTypes(p) : null,
-    goImports: p.lang === 'go' ? goImports(p) : [],
+    go: p.lang === 'go' ? new GoIndex(p) : null,
   };
   collect(ctx);
   // Stable sort keeps the per-node generation order for mutations at the same offset.

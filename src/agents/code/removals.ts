@@ -11,7 +11,7 @@ import {
   walk,
 } from './ast.js';
 import { applyEdits, type Edit } from './edits.js';
-import { goDropImports, goImports, goOrphans, type GoImport } from './gousage.js';
+import { goDropImports, GoIndex, goImports, type GoOrphans } from './gousage.js';
 import { isJsLike, isTypeScript, type Lang } from './lang.js';
 import { outermostFunction, riskyEmptying } from './mutations.js';
 import { type Parsed, type SNode, withParsed } from './parser.js';
@@ -45,7 +45,12 @@ interface Ctx {
   v: Validator;
   out: Removal[];
   goTypes: GoTypes | null;
-  goImports: GoImport[];
+  go: GoIndex | null;
+}
+
+/** What a Go deletion leaves unused (nothing outside Go). */
+function goOrphansOf(ctx: Ctx, fn: SNode | null, ranges: readonly (readonly [number, number])[]): GoOrphans {
+  return ctx.go ? ctx.go.orphans(fn, ranges) : { locals: [], imports: [] };
 }
 
 /* ---------- stubs for function bodies ---------- */
@@ -190,9 +195,14 @@ function bodyStub(ctx: Ctx, fn: SNode, lenient: boolean): Edit | null {
 
 /** Go imports a Go edit leaves unused, as edits deleting them; a stub's own `pkg.` uses keep theirs. */
 function goImportFixups(ctx: Ctx, fn: SNode | null, edit: Edit): Edit[] {
-  const o = goOrphans(ctx.p, fn, [[edit.start, edit.end]], ctx.goImports);
+  const o = goOrphansOf(ctx, fn, [[edit.start, edit.end]]);
   const drop = o.imports.filter((i) => !edit.replacement.includes(`${i.name}.`));
   return drop.length > 0 ? goDropImports(ctx.p, drop) : [];
+}
+
+function importEditsParse(ctx: Ctx, edits: Edit[]): boolean {
+  const decl = ctx.p.root.children.find((c) => c.type === 'import_declaration' && c.start <= edits[0]!.start && edits[0]!.end <= c.end + 1);
+  return ctx.v.check(decl ?? ctx.p.root, edits);
 }
 
 function functionBodies(ctx: Ctx): void {
@@ -205,7 +215,9 @@ function functionBodies(ctx: Ctx): void {
     const edit = bodyStub(ctx, fn, false);
     if (!edit) return;
     const extraEdits = p.lang === 'go' ? goImportFixups(ctx, fn, edit) : [];
-    if (!ctx.v.check(fn, [edit, ...extraEdits])) return;
+    // The body and the import block are far apart and independent: each is checked on its own.
+    if (!ctx.v.check(fn, [edit])) return;
+    if (extraEdits.length > 0 && !importEditsParse(ctx, extraEdits)) return;
     // A kept docstring puts the edit's start on its line; the removal proper starts below it.
     const firstRemoved = edit.start + (/^\s*/.exec(p.source.slice(edit.start, edit.end))?.[0].length ?? 0);
     const line = p.lines.row(firstRemoved) + 1;
@@ -252,11 +264,12 @@ function blockRemoval(ctx: Ctx, owner: SNode, block: SNode, label: string): void
   }
   let extraEdits: Edit[] = [];
   if (lang === 'go') {
-    const o = goOrphans(p, outermostFunction(lang, owner), [[edit.start, edit.end]], ctx.goImports);
+    const o = goOrphansOf(ctx, outermostFunction(lang, owner), [[edit.start, edit.end]]);
     if (o.locals.length > 0) return;
     extraEdits = o.imports.length > 0 ? goDropImports(p, o.imports) : [];
   }
-  if (!ctx.v.check(owner, [edit, ...extraEdits])) return;
+  if (!ctx.v.check(owner, [edit])) return;
+  if (extraEdits.length > 0 && !importEditsParse(ctx, extraEdits)) return;
   const line = block.row + 1;
   const endLine = block.endRow + 1;
   const functionName = enclosingFunctionName(p, owner);
@@ -477,7 +490,7 @@ export function findRemovalsIn(p: Parsed): Removal[] {
     v: new Validator(p),
     out: [],
     goTypes: p.lang === 'go' ? new GoTypes(p) : null,
-    goImports: p.lang === 'go' ? goImports(p) : [],
+    go: p.lang === 'go' ? new GoIndex(p) : null,
   };
   functionBodies(ctx);
   statementBlocks(ctx);

@@ -1,0 +1,11 @@
+import fs from 'node:fs';
+import { Parsed } from './src/agents/code/parser.js';
+import { findMutations } from './src/agents/code/index.js';
+const rec: [number, number, string][] = [];
+const origC = Parsed.prototype.parsesClean;
+const src = fs.readFileSync(process.argv[2]!, 'utf8');
+await findMutations(process.argv[3] as 'typescript', src + '\n//w');
+Parsed.prototype.parsesClean = function (s) { const t = performance.now(); const r = origC.call(this, s); rec.push([performance.now() - t, s.length, s.slice(0, 80)]); return r; };
+await findMutations(process.argv[3] as 'typescript', src);
+rec.sort((a, b) => b[0] - a[0]); console.log(rec.slice(0, 8).map(r => [r[0].toFixed(2), r[1], JSON.stringify(r[2])]));
+console.log('total', rec.reduce((a, r) => a + r[0], 0).toFixed(1), 'median', rec[Math.floor(rec.length/2)]![0].toFixed(3));

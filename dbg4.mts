@@ -1,0 +1,12 @@
+import fs from 'node:fs';
+import { Parsed } from './src/agents/code/parser.js';
+import { findMutations } from './src/agents/code/index.js';
+const counts = { accepts: 0, clean: 0, ta: 0, tc: 0 };
+const origA = Parsed.prototype.accepts; const origC = Parsed.prototype.parsesClean;
+const src = fs.readFileSync(process.argv[2]!, 'utf8');
+await findMutations(process.argv[3] as 'go', src + '\n//w');
+Parsed.prototype.accepts = function (e) { counts.accepts++; const t = performance.now(); const r = origA.call(this, e); counts.ta += performance.now() - t; return r; };
+Parsed.prototype.parsesClean = function (s) { counts.clean++; const t = performance.now(); const r = origC.call(this, s); counts.tc += performance.now() - t; return r; };
+const t = performance.now();
+const m = await findMutations(process.argv[3] as 'go', src);
+console.log(m.length, (performance.now() - t).toFixed(0), counts);

@@ -1,0 +1,63 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { LocalSandboxProvider } from '../../src/sandbox/local.js';
+import type { Sandbox } from '../../src/sandbox/types.js';
+import { findExecutable } from '../../src/sandbox/bwrap.js';
+import { cleanup, isolatedSkipReason, makeBase, tempDir } from './helpers.js';
+
+const skip = await isolatedSkipReason();
+let stateDir = '';
+let base = '';
+let sb: Sandbox;
+
+before(async () => {
+  if (skip) return;
+  stateDir = await tempDir('state');
+  base = await makeBase({
+    'pkg/calc.py': 'def add(a, b):\n    return a + b\n',
+    'pkg/__init__.py': '',
+    'tests/test_calc.py': 'from pkg.calc import add\n\ndef test_add():\n    assert add(1, 2) == 3\n\ndef test_fail():\n    assert add(1, 1) == 3\n',
+    'gomod/go.mod': 'module example.com/m\n\ngo 1.21\n',
+    'gomod/m.go': 'package m\n\nimport "strings"\n\nfunc Up(s string) string { return strings.ToUpper(s) }\n',
+    'gomod/m_test.go': 'package m\n\nimport "testing"\n\nfunc TestUp(t *testing.T) {\n\tif Up("a") != "A" {\n\t\tt.Fatal("x")\n\t}\n}\n',
+    'crate/Cargo.toml': '[package]\nname = "c"\nversion = "0.1.0"\nedition = "2021"\n',
+    'crate/src/lib.rs': 'pub fn add(a: i32, b: i32) -> i32 { a + b }\n#[cfg(test)]\nmod t {\n    #[test]\n    fn adds() { assert_eq!(super::add(1, 2), 3); }\n}\n',
+    'js/t.mjs': 'import assert from "node:assert"; assert.equal(1 + 1, 2); console.log("node ok");\n',
+  });
+  sb = await new LocalSandboxProvider({ stateDir, isolation: 'bwrap', defaults: { timeoutMs: 240_000 } }).create({ base });
+});
+after(async () => {
+  if (skip) return;
+  await sb.dispose();
+  await cleanup(stateDir, path.dirname(base));
+});
+
+test('python3 and pytest run, and leave no bytecode in the tree', { skip }, async () => {
+  const r = await sb.exec('python3 -m pytest -q tests 2>&1');
+  assert.equal(r.exitCode, 1, r.stdout);
+  assert.match(r.stdout, /1 failed, 1 passed/);
+  assert.equal((await sb.exec('find . -name __pycache__ -o -name "*.pyc"')).stdout, '');
+});
+
+test('node runs', { skip }, async () => {
+  const r = await sb.exec('node js/t.mjs');
+  assert.equal(r.stdout, 'node ok\n', r.stderr);
+});
+
+test('go builds and tests a stdlib-only module offline, with its cache kept across commands', { skip: skip || (!findExecutable('go') && 'go not installed') }, async () => {
+  assert.match((await sb.exec('go version')).stdout, /^go version go1\./);
+  const r = await sb.exec('cd gomod && go test ./... 2>&1');
+  assert.equal(r.exitCode, 0, r.stdout);
+  assert.match(r.stdout, /^ok\s+example\.com\/m/);
+  const again = await sb.exec('cd gomod && go test ./... 2>&1');
+  assert.match(again.stdout, /\(cached\)/);
+});
+
+test('cargo tests a dependency-free crate offline', { skip: skip || (!findExecutable('cargo') && 'cargo not installed') }, async () => {
+  const r = await sb.exec('cd crate && cargo test 2>&1');
+  assert.equal(r.exitCode, 0, r.stdout);
+  assert.match(r.stdout, /test t::adds \.\.\. ok/);
+  // Build output goes to /tmp, not into the repository's tree.
+  assert.equal((await sb.exec('test -e crate/target && echo target; true')).stdout, '');
+});
