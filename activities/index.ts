@@ -13,24 +13,26 @@ import type {
 import { withHeartbeat } from './heartbeat.js';
 
 export function createSandboxActivities(rt: Runtime) {
+  const withWarm = async <T>(fn: (p: (what: string) => void) => Promise<T>): Promise<T> =>
+    withHeartbeat(async (p) => { p('warming toolchain caches'); await rt.warm(); return fn(p); });
   return {
     async prepareRepo(i: { path: string; name?: string }): Promise<RepoInfo> {
       return describeRepo(i.path, i.name);
     },
     async injectBug(i: InjectInput) {
-      return withHeartbeat((p) => svc.injectBug(rt, i, p));
+      return withWarm((p) => svc.injectBug(rt, i, p));
     },
     async checkArtifact(i: CheckInput) {
-      return withHeartbeat((p) => svc.checkArtifact(rt, i, p));
+      return withWarm((p) => svc.checkArtifact(rt, i, p));
     },
     async solveAttempt(i: SolveInput) {
-      return withHeartbeat((p) => svc.solveAttempt(rt, i, p));
+      return withWarm((p) => svc.solveAttempt(rt, i, p));
     },
     async gradeAttempt(i: GradeInput) {
-      return withHeartbeat(() => svc.gradeAttempt(rt, i));
+      return withWarm(() => svc.gradeAttempt(rt, i));
     },
     async buildHigherOrder(i: HigherOrderInput) {
-      return withHeartbeat((p) => svc.buildHigherOrder(rt, i, p));
+      return withWarm((p) => svc.buildHigherOrder(rt, i, p));
     },
   };
 }

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Store } from './store/store.js';
-import { LocalSandboxProvider } from './sandbox/local.js';
+import { LocalSandboxProvider, warmToolchains } from './sandbox/local.js';
 import type { SandboxProvider } from './sandbox/types.js';
 
 /** Where ssr keeps its state: the store, sandboxes, the Temporal database, logs. */
@@ -13,6 +13,8 @@ export interface Runtime {
   store: Store;
   provider: SandboxProvider;
   isolation: 'bwrap' | 'none';
+  /** Builds the shared toolchain caches of the sandboxes once (see sandbox/warm.ts). */
+  warm(): Promise<void>;
 }
 
 export function createRuntime(opts: { home?: string; isolation?: 'bwrap' | 'none' } = {}): Runtime {
@@ -23,5 +25,6 @@ export function createRuntime(opts: { home?: string; isolation?: 'bwrap' | 'none
     store: new Store(path.join(home, 'store')),
     provider: new LocalSandboxProvider({ stateDir: path.join(home, 'sandbox'), isolation }),
     isolation,
+    warm: () => warmToolchains(path.join(home, 'sandbox')),
   };
 }

@@ -20,20 +20,20 @@ export async function createWorkers(queues: QueueName[], o: WorkerOptions): Prom
   for (const q of queues) {
     if (q === QUEUES.control) {
       workers.push(await Worker.create({
-        connection: o.connection, namespace: o.namespace, taskQueue: q, identity: o.identity,
+        connection: o.connection, namespace: o.namespace, taskQueue: q, ...(o.identity ? { identity: o.identity } : {}),
         workflowBundle: await workflowBundle(path.join(o.runtime.home, 'cache')),
         activities: createControlActivities(o.runtime),
         maxConcurrentWorkflowTaskExecutions: 20,
       }));
     } else if (q === QUEUES.sandbox) {
       workers.push(await Worker.create({
-        connection: o.connection, namespace: o.namespace, taskQueue: q, identity: o.identity,
+        connection: o.connection, namespace: o.namespace, taskQueue: q, ...(o.identity ? { identity: o.identity } : {}),
         activities: createSandboxActivities(o.runtime),
         maxConcurrentActivityTaskExecutions: o.sandboxSlots ?? 2,
       }));
     } else {
       workers.push(await Worker.create({
-        connection: o.connection, namespace: o.namespace, taskQueue: q, identity: o.identity,
+        connection: o.connection, namespace: o.namespace, taskQueue: q, ...(o.identity ? { identity: o.identity } : {}),
         activities: createGpuActivities(o.runtime),
         maxConcurrentActivityTaskExecutions: 1,
       }));

@@ -13,7 +13,7 @@ import { passed, type TestResults } from '../repo/testrun.js';
 import type { SandboxProvider } from '../sandbox/types.js';
 import type { PolicyRunner } from '../policy/policy.js';
 import {
-  applyEdits, findMutations, findRemovals, findTests, hasSyntaxErrors, langOfPath, referencedNames, type Edit,
+  applyEdits, findMutations, findRemovals, findTests, hasSyntaxErrors, langOfPath, referencedNames, removalEdits, type Edit,
 } from './code/index.js';
 import { byFile, clamp01, sandboxWith, testFileOf, testNameOf, TestRunCounter } from './common.js';
 import { historyCandidates, revertCommit } from './history.js';
@@ -147,7 +147,7 @@ async function codeCandidate(o: InjectorOptions, strategy: Strategy, sources: st
     if (removals.length === 0) return null;
     const i = o.policy.choose('inject.removal', removals.map((r) => ({ key: r.kind, features: [clamp01(r.size / 40), near(r.functionName)] })));
     const r = removals[i];
-    return { changes: new Map([[file, applyEdits(source, [r.edit])]]), description: `removal: ${r.description} in ${file}` };
+    return { changes: new Map([[file, applyEdits(source, removalEdits(r))]]), description: `removal: ${r.description} in ${file}` };
   }
 
   const muts = await findMutations(lang, source);

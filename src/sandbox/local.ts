@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 /**
  * The local sandbox backend.
  *
@@ -12,6 +13,7 @@
  * isolation 'none' (`--no-isolation`): a full copy of the tree, commands run with `bash -c` on the host; the
  * same limits apply where cgroups are available. Only for machines without bubblewrap and trusted code.
  */
+import { warmTmpDir } from './warm.js';
 import { mkdir, rename, rm, realpath, stat, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -58,12 +60,12 @@ function shq(s: string): string {
 /** Characters overlayfs' mount options cannot carry safely (separators and escapes of the option string). */
 const UNSAFE_OVERLAY_PATH = /[,:\\"'\n\r\t]/;
 
-function normalizeRel(rel: string, what: string, allowRoot: boolean): string {
+function normalizeRel(rel: string, what: string, allowRoot: boolean, workdir: string): string {
   if (rel.includes('\0')) throw new SandboxPathError(`${what}: NUL byte in path`);
   let r = rel;
   if (path.posix.isAbsolute(r)) {
     // An absolute path is accepted only when it names something inside the work directory as commands see it.
-    const inside = path.posix.relative(WORKDIR, path.posix.normalize(r));
+    const inside = path.posix.relative(workdir, path.posix.normalize(r));
     if (inside.startsWith('..') || path.posix.isAbsolute(inside)) throw new SandboxPathError(`${what}: ${rel} is outside the work directory`);
     r = inside;
   }
@@ -207,7 +209,7 @@ export class LocalSandboxProvider implements SandboxProvider {
         if (!stack.full && UNSAFE_OVERLAY_PATH.test(base)) {
           throw new SandboxError(`base path ${JSON.stringify(base)} contains a character overlayfs options cannot carry (one of , : \\ quotes, tabs, newlines)`);
         }
-        await Promise.all(['upper', 'work', 'merged'].map((d) => mkdir(path.join(dir, d))));
+        await Promise.all(['upper', 'work', 'merged', 'tmpwork', 'tmpmerged'].map((d) => mkdir(path.join(dir, d))));
       } else {
         await materialize(ctx, stack, path.join(dir, 'tree'));
       }
@@ -341,7 +343,7 @@ export class LocalSandbox implements Sandbox {
   }
 
   async readFile(relPath: string): Promise<Buffer> {
-    const rel = normalizeRel(relPath, 'readFile', false);
+    const rel = normalizeRel(relPath, 'readFile', false, this.workdir);
     const r = await this.run(['/bin/sh', '-c', READ_SCRIPT, 'sh', this.rootReal, rel], {
       timeoutMs: this.limits.timeoutMs,
       maxOutputBytes: READ_FILE_CAP,
@@ -354,7 +356,7 @@ export class LocalSandbox implements Sandbox {
   }
 
   async writeFile(relPath: string, data: string | Buffer): Promise<void> {
-    const rel = normalizeRel(relPath, 'writeFile', false);
+    const rel = normalizeRel(relPath, 'writeFile', false, this.workdir);
     const r = await this.run(['/bin/sh', '-c', WRITE_SCRIPT, 'sh', this.rootReal, rel], {
       timeoutMs: this.limits.timeoutMs,
       maxOutputBytes: 64 * 1024,
@@ -415,7 +417,7 @@ export class LocalSandbox implements Sandbox {
     this.assertLive();
     return this.lock.run(async () => {
       this.assertLive();
-      const cwd = o.cwd === undefined ? '.' : normalizeRel(o.cwd, 'cwd', true);
+      const cwd = o.cwd === undefined ? '.' : normalizeRel(o.cwd, 'cwd', true, this.workdir);
       const full = cwd === '.' ? argv : ['/bin/sh', '-c', CD_SCRIPT, 'sh', cwd, ...argv];
       const cgroups = await this.ctx.cgroups;
       const overhead = this.ctx.isolation === 'bwrap' ? BWRAP_OWN_PIDS : 0;
@@ -426,7 +428,8 @@ export class LocalSandbox implements Sandbox {
         const stats: CgroupStats = cg ? await cg.stats() : { pidsLimitHit: false, oomKilled: false };
         result = { ...raw, killed: killReason(raw.killed, stats) };
       } finally {
-        // Only reached with live processes when they resisted SIGKILL for seconds: report that, not the result.
+        // Removal fails only when processes survived SIGKILL for seconds; that outranks the command's result.
+        // After a failed run the run's own error is the one worth seeing, so this one is dropped.
         await cg?.remove().catch((e: Error) => {
           if (result) throw new SandboxError(`command finished but its cgroup could not be emptied: ${e.message}`);
         });
@@ -453,9 +456,13 @@ export class LocalSandbox implements Sandbox {
     if (!this.bottomIsFull) lowers.push(this.base);
     const opts = `lowerdir=${lowers.join(':')},upperdir=upper,workdir=work`;
     const masked = [...DEFAULT_MASKED_PATHS, ctx.stateDir, this.base, ...this.layerIds.map((l) => ctx.layers.treeDir(l))];
+    // A warm toolchain cache (see warm.ts) is the read-only lower layer of /tmp: every sandbox starts with the
+    // standard library already built, and what a command writes there stays in the sandbox's own upper.
+    const warm = warmTmpDir(ctx.stateDir);
+    const useWarm = existsSync(warm);
     const bw = bwrapArgs({
       merged: path.join(this.dir, 'merged'),
-      tmp: path.join(this.dir, 'tmp'),
+      tmp: path.join(this.dir, useWarm ? 'tmpmerged' : 'tmp'),
       cwd: WORKDIR,
       env: this.env(o.env, '/tmp'),
       readOnlyPaths: ctx.readOnlyPaths,
@@ -464,6 +471,7 @@ export class LocalSandbox implements Sandbox {
     const script = [
       this.joinCgroupScript(cg),
       `mount -t overlay overlay -o ${shq(opts)} merged || { echo 'ssr-sandbox: overlay mount failed' >&2; exit 125; }`,
+      useWarm ? `mount -t overlay overlay -o ${shq(`lowerdir=${path.relative(this.dir, warm)},upperdir=tmp,workdir=tmpwork`)} tmpmerged || { echo 'ssr-sandbox: tmp overlay mount failed' >&2; exit 125; }` : '',
       'exec "$@"',
     ].filter(Boolean).join('\n');
     const raw = await runWrapped({
@@ -526,3 +534,4 @@ function killReason(ours: KillReason | null, stats: CgroupStats): KillReason | n
 }
 
 export { sandboxDoctor } from './doctor.js';
+export { warmToolchains } from './warm.js';

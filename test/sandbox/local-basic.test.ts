@@ -136,8 +136,11 @@ test('snapshot: later sandboxes see the frozen changes and deletions, and stay i
     } finally {
       await d.dispose();
     }
-    await assert.rejects(provider.deleteSnapshot(snap), /in use/);
+    await assert.rejects(provider.deleteSnapshot(snap), /in use by sandbox/);
     await b.dispose();
+    await c.dispose();
+    // Nothing reads the first layer now except the snapshot stacked on it.
+    await assert.rejects(provider.deleteSnapshot(snap), /later snapshot/);
     await provider.deleteSnapshot(snap2);
     assert.equal(existsSync(path.join(snapDir, snap2.layers[0]!)), false);
     assert.equal(existsSync(path.join(snapDir, snap.layers[0]!)), true);

@@ -179,7 +179,8 @@ describe('code: findMutations go', async () => {
     const s = 'package p\n\nfunc F(x int) int {\n\tvar a [4]int\n\tm := map[int]string{7: "a"}\n\tswitch x {\n\tcase 5:\n\t\treturn a[0] + len(m)\n\t}\n\treturn 9\n}\n';
     const m = await findMutations('go', s);
     const touched = m.filter((x) => x.kind === 'constant-change').map((x) => s.slice(x.edit.start, x.edit.end));
-    assert.deepEqual([...new Set(touched)].sort(), ['0', '9']);
+    // `a[0]` could only grow, and a constant index past the array's end does not compile.
+    assert.deepEqual([...new Set(touched)].sort(), ['9']);
     await assertAllValid('go', s, m);
   });
 

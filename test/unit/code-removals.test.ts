@@ -132,6 +132,19 @@ describe('code: findRemovals python', async () => {
   it('every removal parses', async () => {
     await assertAllValid('python', src, rs);
   });
+
+  it('whole file keeps the bodies of functions that run at import time', async () => {
+    const reg = fixture('registry.py');
+    const whole = (await findRemovals('python', reg)).find((r) => r.kind === 'whole-file');
+    assert.ok(whole);
+    const out = applyEdits(reg, removalEdits(whole));
+    for (const kept of ['return a, b', '_HANDLERS[name] = fn', 'self._values = dict(values)', 'return self._values[key]']) {
+      assert.ok(out.includes(kept), `keeps ${kept}`);
+    }
+    for (const stubbed of ['return x * factor', 'return x + 1', 'return self.name.lower()', '", ".join']) {
+      assert.ok(!out.includes(stubbed), `stubs ${stubbed}`);
+    }
+  });
 });
 
 describe('code: findRemovals javascript/typescript', async () => {

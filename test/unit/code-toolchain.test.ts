@@ -81,6 +81,12 @@ describe('code: toolchains accept the edits', () => {
       dir,
     );
     assert.ok(imported.ok, imported.out);
+    const reg = fixture('registry.py');
+    const regWhole = (await findRemovals('python', reg)).find((r) => r.kind === 'whole-file');
+    assert.ok(regWhole);
+    writeFileSync(path.join(dir, 'registry.py'), applyEdits(reg, removalEdits(regWhole)));
+    const regImported = run('python3', ['-c', 'import registry as m; assert m.HIGH == 10 and m.DEFAULT_LEVEL == 1; assert m.double(3) is None; print("ok")'], dir);
+    assert.ok(regImported.ok, regImported.out);
   });
 
   it('typescript: stubs and return changes type-check under --strict', async () => {

@@ -11,8 +11,8 @@ import {
   truncate,
   walk,
 } from './ast.js';
-import type { Edit } from './edits.js';
-import { GoIndex, type GoOrphans } from './gousage.js';
+import { applyEdits, type Edit } from './edits.js';
+import { GoIndex, goIsConstant, type GoOrphans, goVetSuspectBool } from './gousage.js';
 import { isJsLike, isTypeScript, type Lang } from './lang.js';
 import { type Parsed, type SNode, withParsed } from './parser.js';
 import { Validator } from './validate.js';
@@ -182,7 +182,39 @@ function where(fn: string | null, line: number): string {
   return fn ? `in ${fn}() at line ${line}` : `at line ${line}`;
 }
 
+const GO_EXPR_WRAPPERS = new Set(['binary_expression', 'unary_expression', 'parenthesized_expression']);
+
+/**
+ * Go-specific build breakers the parser cannot see: constant expressions the compiler evaluates
+ * (overflow, `s[1:0]`), and `&&`/`||` chains that go vet's `bool` check, run by `go test`
+ * before any test, rejects.
+ */
+function goBuilds(ctx: Ctx, kind: MutationKind, node: SNode, edit: Edit): boolean {
+  const { p } = ctx;
+  if (!ctx.go) return true;
+  let top = node;
+  while (top.parent && GO_EXPR_WRAPPERS.has(top.parent.type)) top = top.parent;
+  if (kind === 'arith-swap' || kind === 'constant-change' || kind === 'off-by-one') {
+    // A lone literal is fine to change; one inside a constant expression may overflow.
+    if (top.type !== 'int_literal' && goIsConstant(p, top, ctx.go.constants)) return false;
+    const parent = node.parent;
+    if (kind === 'constant-change' && parent?.type === 'slice_expression' && parent.children.some((c) => c !== node && c.type === 'int_literal')) {
+      return false;
+    }
+  }
+  if (kind === 'remove-statement' || kind === 'remove-branch' || kind === 'return-change') return true;
+  if (!GO_EXPR_WRAPPERS.has(top.type) || edit.start < top.start || edit.end > top.end) return true;
+  const text = applyEdits(p.source.slice(top.start, top.end), [{ start: edit.start - top.start, end: edit.end - top.start, replacement: edit.replacement }]);
+  const q = p.reparse(`package p\n\nfunc _() {\n\t_ = ${text}\n}\n`);
+  try {
+    return !goVetSuspectBool(q, q.root);
+  } finally {
+    q.dispose();
+  }
+}
+
 function push(ctx: Ctx, kind: MutationKind, node: SNode, edit: Edit, size: number, description: string): void {
+  if (ctx.p.lang === 'go' && !goBuilds(ctx, kind, node, edit)) return;
   // The edit's own line for tokens inside a multi-line node; the node's line for edits that start
   // before it (a removal starting at the end of the preceding clause).
   const line = ctx.p.lines.row(Math.max(edit.start, node.start)) + 1;
@@ -318,10 +350,27 @@ function constantIsFrozen(lang: Lang, n: SNode): boolean {
 }
 
 function isDivisorLiteral(n: SNode, p: Parsed): boolean {
-  const parent = n.parent;
-  if (!parent || n.field !== 'right') return false;
+  // Go puts assignment operands in an expression_list: `r /= 0xff`.
+  const operand = n.parent?.type === 'expression_list' ? n.parent : n;
+  const parent = operand.parent;
+  if (!parent || operand.field !== 'right') return false;
   const op = operatorTokens(p, parent)[0]?.text;
   return op === '/' || op === '%' || op === '//' || op === '/=' || op === '%=';
+}
+
+/** Maximum values of fixed-size integers: one more overflows the type the literal sits in. */
+const INT_MAXIMA = new Set([127n, 255n, 32767n, 65535n, 2147483647n, 4294967295n, 9223372036854775807n, 18446744073709551615n]);
+const TYPED_LANGS: ReadonlySet<Lang> = new Set(['go', 'rust', 'java']);
+
+/** Would `n + 1` of this literal likely not compile (typed overflow, shift by the full width, constant index past an array's end)? */
+function incrementBreaksBuild(p: Parsed, n: SNode, value: bigint): boolean {
+  if (!TYPED_LANGS.has(p.lang)) return false;
+  if (INT_MAXIMA.has(value)) return true;
+  const parent = n.parent;
+  const op = parent ? operatorTokens(p, parent)[0]?.text : undefined;
+  if (n.field === 'right' && (op === '<<' || op === '>>') && (value === 7n || value === 15n || value === 31n || value === 63n)) return true;
+  // Go checks constant indices against array lengths at compile time.
+  return p.lang === 'go' && parent?.type === 'index_expression' && n.field === 'index';
 }
 
 function constantMutations(ctx: Ctx, n: SNode): void {
@@ -336,6 +385,7 @@ function constantMutations(ctx: Ctx, n: SNode): void {
   if (lit.value > 1n) values.push(0n);
   for (const v of values) {
     if (v === 0n && isDivisorLiteral(n, p)) continue;
+    if (v > lit.value && incrementBreaksBuild(p, n, lit.value)) continue;
     const edit: Edit = { start: n.start, end: n.end, replacement: formatInt(v, lit) };
     if (!(ctx.v.literalSwapIsLexicallySafe(edit) || ctx.v.check(n, [edit]))) continue;
     push(ctx, 'constant-change', n, edit, n.end - n.start, `change ${text} to ${edit.replacement}`);

@@ -1,6 +1,7 @@
 import {
   enclosingFunctionName,
   field,
+  hasAncestor,
   functionNodeName,
   indentAt,
   indentUnit,
@@ -44,6 +45,10 @@ interface Ctx {
   p: Parsed;
   v: Validator;
   out: Removal[];
+  /** Whole-file stubbing: functions that run during import keep their bodies. */
+  keepBodies: Set<SNode>;
+  /** Whole-file stubbing: the statements kept (before the import-time analysis). */
+  kept: SNode[];
   goTypes: GoTypes | null;
   go: GoIndex | null;
 }
@@ -335,13 +340,15 @@ function pyStubStatements(ctx: Ctx, stmts: SNode[], edits: Edit[]): number {
   const { p } = ctx;
   let kept = 0;
   const drop = (s: SNode): void => {
+    if (ctx.kept[ctx.kept.length - 1] === s) ctx.kept.pop();
     const [a, b] = lineExpandedRange(p, s.start, s.end);
     edits.push({ start: a, end: b, replacement: '' });
   };
   for (const s of stmts) {
     const def = s.type === 'decorated_definition' ? field(s, 'definition') : s;
+    if (!s.type.endsWith('_clause')) ctx.kept.push(s);
     if (def?.type === 'function_definition') {
-      const e = pyBodyStub(p, def);
+      const e = ctx.keepBodies.has(def) ? null : pyBodyStub(p, def);
       if (e) edits.push(e);
       kept++;
     } else if (def?.type === 'class_definition') {
@@ -400,7 +407,7 @@ const JS_KEEP = new Set([
 function jsStubWithin(ctx: Ctx, root: SNode, edits: Edit[]): void {
   walk(root, (n) => {
     if (isFunctionNode(ctx.p.lang, n)) {
-      const e = jsBodyStub(ctx.p, n, true);
+      const e = ctx.keepBodies.has(n) ? null : jsBodyStub(ctx.p, n, true);
       if (e) edits.push(e);
       return false;
     }
@@ -414,8 +421,10 @@ function jsWholeFile(ctx: Ctx): string {
     const expr = s.type === 'expression_statement' ? namedChildren(s)[0] : null;
     // Directives and CommonJS `module.exports = ...` / `exports.x = ...` define the module's surface.
     const keep = JS_KEEP.has(s.type) || (expr && (expr.type === 'string' || expr.type === 'assignment_expression'));
-    if (keep) jsStubWithin(ctx, s, edits);
-    else {
+    if (keep) {
+      ctx.kept.push(s);
+      jsStubWithin(ctx, s, edits);
+    } else {
       const [a, b] = lineExpandedRange(p, s.start, s.end);
       edits.push({ start: a, end: b, replacement: '' });
     }
@@ -448,15 +457,162 @@ function goWholeFile(ctx: Ctx): string {
   }
 }
 
-function wholeFile(ctx: Ctx): void {
+function ancestorOfType(n: SNode, types: readonly string[]): SNode | null {
+  for (let a = n.parent; a; a = a.parent) if (types.includes(a.type)) return a;
+  return null;
+}
+
+/**
+ * Top-level functions that run while the module is imported: called (or applied as decorators)
+ * by the kept top-level code, or by such functions in turn. Stubbing them would break the
+ * import itself (`a, b = make_pair()` unpacking None) rather than the behaviour under test.
+ */
+function importTimeFunctions(p: Parsed, kept: readonly SNode[]): Set<SNode> {
+  const lang = p.lang;
+  const defs = new Map<string, SNode>();
+  const addDef = (name: SNode | null, fn: SNode | null): void => {
+    if (name && fn) defs.set(p.text(name), fn);
+  };
+  // Methods by name: `cls._helper()` inside import-time code could reach any of them; and the
+  // constructors and other dunders of classes instantiated at import time.
+  const methods = new Map<string, SNode[]>();
+  const constructors = new Map<string, SNode[]>();
+  for (const s of kept) {
+    walk(s, (n) => {
+      const isMethod = (n.type === 'function_definition' && hasAncestor(n, (a) => a.type === 'class_definition')) || n.type === 'method_definition';
+      const name = isMethod ? field(n, 'name') : null;
+      if (!name) return;
+      const m = p.text(name);
+      methods.set(m, [...(methods.get(m) ?? []), n]);
+      // An instance made at import time may be used through any of its dunders (`__setattr__`
+      // runs inside `__init__`, `__iter__` on unpacking...).
+      if (/^(__\w+__|constructor)$/.test(m)) {
+        const cls = ancestorOfType(n, ['class_definition', 'class_declaration', 'class']);
+        const clsName = cls ? field(cls, 'name') : null;
+        if (clsName) constructors.set(p.text(clsName), [...(constructors.get(p.text(clsName)) ?? []), n]);
+      }
+    });
+  }
+  for (const s of kept) {
+    walk(s, (n) => {
+      if (lang === 'python') {
+        if (n.type === 'function_definition') addDef(field(n, 'name'), n);
+        // Methods are not reachable by a plain call; functions under if/try are.
+        return n.type !== 'class_definition' && n.type !== 'function_definition';
+      }
+      if (n.type === 'function_declaration' || n.type === 'generator_function_declaration') addDef(field(n, 'name'), n);
+      if (n.type === 'variable_declarator') {
+        const v = field(n, 'value');
+        if (v && isFunctionNode(lang, v)) addDef(field(n, 'name'), v);
+      }
+      return !isFunctionNode(lang, n) && n.type !== 'class_declaration' && n.type !== 'class_body';
+    });
+  }
+  const called: string[] = [];
+  const calledMethods: string[] = [];
+  /** Calls made when `n` itself runs, not when functions defined inside it later run. */
+  const scan = (n: SNode): void => {
+    walk(n, (c) => {
+      if (isFunctionNode(lang, c)) {
+        // Python evaluates default arguments when the `def` runs.
+        const params = lang === 'python' && c.type === 'function_definition' ? field(c, 'parameters') : null;
+        if (params) scan(params);
+        return false;
+      }
+      if (c.type === 'call' || c.type === 'call_expression' || c.type === 'new_expression') {
+        const f = field(c, 'function') ?? field(c, 'constructor');
+        if (f?.type === 'identifier') {
+          called.push(p.text(f));
+          queue.push(...(constructors.get(p.text(f)) ?? []));
+        }
+      }
+      // Attribute references, called or passed along (`map(cls._parse, xs)`), may reach methods.
+      const attr = c.type === 'attribute' ? field(c, 'attribute') : c.type === 'member_expression' ? field(c, 'property') : null;
+      if (attr) calledMethods.push(p.text(attr));
+      if (c.type === 'decorator') {
+        const e = namedChildren(c)[0];
+        if (e?.type === 'identifier') called.push(p.text(e));
+      }
+    });
+  };
+  const queue: SNode[] = lang === 'python' ? pyClassCreationHooks(p, kept) : [];
+  for (const s of kept) scan(s);
+  const keep = new Set<SNode>();
+  for (;;) {
+    while (calledMethods.length > 0) queue.push(...(methods.get(calledMethods.pop()!) ?? []));
+    const fn = queue.pop() ?? (called.length > 0 ? defs.get(called.pop()!) : undefined);
+    if (fn === undefined) {
+      if (called.length === 0 && queue.length === 0) break;
+      continue;
+    }
+    if (keep.has(fn)) continue;
+    keep.add(fn);
+    const body = field(fn, 'body');
+    if (body) scan(body);
+  }
+  return keep;
+}
+
+const PY_CLASS_HOOKS = /^__(init_subclass|set_name|class_getitem|prepare|mro_entries)__$/;
+
+/**
+ * Python methods that run when a class statement executes: creation hooks anywhere, and every
+ * dunder of a class this file uses as a base or metaclass (its `__new__`, `__init__`,
+ * `__getitem__` for `Generic[T]`-style bases...).
+ */
+function pyClassCreationHooks(p: Parsed, kept: readonly SNode[]): SNode[] {
+  const classes = new Map<string, SNode>();
+  const bases = new Set<string>();
+  for (const s of kept) {
+    walk(s, (n) => {
+      if (n.type === 'function_definition') return false;
+      if (n.type !== 'class_definition') return;
+      const name = field(n, 'name');
+      if (name) classes.set(p.text(name), n);
+      const supers = field(n, 'superclasses');
+      if (supers) walk(supers, (c) => void (c.type === 'identifier' && bases.add(p.text(c))));
+      // A subclass with class-level values (an Enum, a model) builds them through its own
+      // dunders when the class statement runs.
+      const body = field(n, 'body');
+      if (name && supers && namedChildren(supers).length > 0 && body && statementsOf(body).some((st) => st.type === 'expression_statement' && namedChildren(st)[0]?.type === 'assignment')) {
+        bases.add(p.text(name));
+      }
+    });
+  }
+  const out: SNode[] = [];
+  for (const [name, cls] of classes) {
+    const body = field(cls, 'body');
+    if (!body) continue;
+    for (const st of statementsOf(body)) {
+      const fn = st.type === 'decorated_definition' ? field(st, 'definition') : st;
+      const fnName = fn?.type === 'function_definition' ? field(fn, 'name') : null;
+      if (!fn || !fnName) continue;
+      const m = p.text(fnName);
+      if (PY_CLASS_HOOKS.test(m) || (bases.has(name) && /^__\w+__$/.test(m))) out.push(fn);
+    }
+  }
+  return out;
+}
+
+function stubText(ctx: Ctx): string {
   const { p } = ctx;
-  let text: string;
   if (p.lang === 'python') {
     const edits: Edit[] = [];
     pyStubStatements(ctx, statementsOf(p.root), edits);
-    text = applyEdits(p.source, edits);
-  } else if (isJsLike(p.lang)) {
-    text = jsWholeFile(ctx);
+    return applyEdits(p.source, edits);
+  }
+  return jsWholeFile(ctx);
+}
+
+function wholeFile(ctx: Ctx): void {
+  const { p } = ctx;
+  let text: string;
+  if (p.lang === 'python' || isJsLike(p.lang)) {
+    ctx.kept = [];
+    ctx.keepBodies = new Set();
+    stubText(ctx);
+    ctx.keepBodies = importTimeFunctions(p, ctx.kept);
+    text = stubText(ctx);
   } else if (p.lang === 'go') {
     text = goWholeFile(ctx);
   } else {
@@ -489,6 +645,8 @@ export function findRemovalsIn(p: Parsed): Removal[] {
     p,
     v: new Validator(p),
     out: [],
+    keepBodies: new Set(),
+    kept: [],
     goTypes: p.lang === 'go' ? new GoTypes(p) : null,
     go: p.lang === 'go' ? new GoIndex(p) : null,
   };

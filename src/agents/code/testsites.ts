@@ -1,5 +1,6 @@
 import { field, fields, isComment, lineExpandedRange, namedChildren, statementsOf, walk } from './ast.js';
 import type { Edit } from './edits.js';
+import { GoIndex } from './gousage.js';
 import { isJsLike, type Lang } from './lang.js';
 import { type Parsed, type SNode, withParsed } from './parser.js';
 
@@ -246,7 +247,7 @@ function goTestParam(p: Parsed, fn: SNode): string | null {
 
 const GO_FAIL = /^(Error|Errorf|Fatal|Fatalf|Fail|FailNow)$/;
 
-function goAssertions(p: Parsed, fn: SNode): Edit[] {
+function goAssertions(p: Parsed, go: GoIndex, fn: SNode): Edit[] {
   const body = field(fn, 'body');
   if (!body) return [];
   const sites: SNode[] = [];
@@ -273,39 +274,30 @@ function goAssertions(p: Parsed, fn: SNode): Edit[] {
     // Keep walking: `t.Run("name", func(t *testing.T) { ... })` holds assertions of its own.
   });
   if (sites.length === 0) return [];
-  // Removing an assertion may leave a local declared and never used, which Go rejects. Count
-  // uses outside every assertion (any subset of them may be removed) and keep such locals used.
-  const inSite = (n: SNode): boolean => sites.some((s) => n.start >= s.start && n.end <= s.end);
-  const counts = new Map<string, { total: number; declOnly: boolean }>();
-  walk(body, (n) => {
-    if (inSite(n)) return false;
-    if (n.type !== 'identifier') return;
-    const name = p.text(n);
-    const c = counts.get(name) ?? { total: 0, declOnly: true };
-    c.total++;
-    const parent = n.parent;
-    const isDecl =
-      (parent?.type === 'expression_list' && parent.field === 'left' && (parent.parent?.type === 'short_var_declaration' || parent.parent?.type === 'range_clause')) ||
-      (parent?.type === 'var_spec' && n.field === 'name');
-    if (!isDecl) c.declOnly = false;
-    counts.set(name, c);
-  });
+  // Removing an assertion may leave a local (or an import) unused, which Go rejects. Any subset
+  // of the assertions may be removed, so judge with all of them gone and keep each such name
+  // used with `_ = x` wherever it appears; a redundant `_ = x` is harmless.
+  const orphans = go.orphans(fn, sites.map((s) => [s.start, s.end] as const));
   return sites.map((s) => {
-    const orphans = new Set<string>();
+    const keep: string[] = [];
     walk(s, (n) => {
-      if (n.type === 'identifier') {
-        const c = counts.get(p.text(n));
-        if (c && c.total === 1 && c.declOnly) orphans.add(p.text(n));
+      const t = p.text(n);
+      if (n.type === 'identifier' && orphans.locals.includes(t) && !keep.includes(`_ = ${t}`)) keep.push(`_ = ${t}`);
+      // `_ = pkg.Func` keeps an import used; only functions (the callee of a call) are safe to name this way.
+      if (n.type === 'selector_expression' && n.field === 'function') {
+        const operand = field(n, 'operand');
+        if (operand && orphans.imports.some((i) => i.name === p.text(operand)) && !keep.includes(`_ = ${t}`)) keep.push(`_ = ${t}`);
       }
     });
     const [a, b] = lineExpandedRange(p, s.start, s.end);
-    if (orphans.size === 0) return { start: a, end: b, replacement: '' };
-    return { start: s.start, end: s.end, replacement: [...orphans].map((o) => `_ = ${o}`).join('; ') };
+    if (keep.length === 0) return { start: a, end: b, replacement: '' };
+    return { start: s.start, end: s.end, replacement: keep.join('; ') };
   });
 }
 
 function goTests(p: Parsed): TestSite[] {
   const out: TestSite[] = [];
+  const go = new GoIndex(p);
   for (const fn of p.root.children) {
     if (fn.type !== 'function_declaration') continue;
     const nameNode = field(fn, 'name');
@@ -313,7 +305,7 @@ function goTests(p: Parsed): TestSite[] {
     const name = p.text(nameNode);
     // go test: TestXxx where Xxx does not start with a lower-case letter, taking one *testing.T.
     if (!/^Test([^a-z]|$)/.test(name) || !goTestParam(p, fn)) continue;
-    out.push({ name, start: leadingStart(p, fn), end: fn.end, line: fn.row + 1, assertions: goAssertions(p, fn) });
+    out.push({ name, start: leadingStart(p, fn), end: fn.end, line: fn.row + 1, assertions: goAssertions(p, go, fn) });
   }
   return out;
 }
