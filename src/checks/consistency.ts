@@ -83,7 +83,8 @@ export function checkParser(original: TestRun): CheckResult {
   const C: CheckName = 'parser';
   if (original.parserError) return fail(C, 'parser-invalid', original.parserError, { parserStdout: original.parserStdout.slice(0, 2000) });
   const n = Object.keys(original.results).length;
-  if (n === 0) return fail(C, 'parser-empty', 'the parser reported no test at all on the original run', { logTail: original.log.slice(-2000) });
+  const stopped = original.killed ? ` (the test script was stopped by the sandbox: ${original.killed})` : '';
+  if (n === 0) return fail(C, 'parser-empty', `the parser reported no test at all on the original run${stopped}`, { logTail: original.log.slice(-2000), killed: original.killed });
   return ok(C, `parser reported ${n} tests`, { tests: n });
 }
 
