@@ -1,6 +1,6 @@
 /** Starts the workers of one or more task queues in this process, against any Temporal server. */
 import path from 'node:path';
-import { DefaultLogger, Runtime as TemporalRuntime, Worker, type NativeConnection } from '@temporalio/worker';
+import { Worker, type NativeConnection } from '@temporalio/worker';
 import { createControlActivities, createGpuActivities, createSandboxActivities } from '../activities/index.js';
 import type { Runtime } from '../src/runtime.js';
 import { QUEUES, type QueueName } from '../workflows/queues.js';
@@ -15,19 +15,7 @@ export interface WorkerOptions {
   identity?: string;
 }
 
-let loggerInstalled = false;
-
-/** The SDK logs every worker state change at INFO; a campaign's own rows are what a user reads, so WARN and up. */
-function quietLogs(): void {
-  if (loggerInstalled) return;
-  loggerInstalled = true;
-  try {
-    TemporalRuntime.install({ logger: new DefaultLogger((process.env.SSR_TEMPORAL_LOG as 'INFO' | undefined) ?? 'WARN') });
-  } catch { /* the runtime was already installed by the embedding process */ }
-}
-
 export async function createWorkers(queues: QueueName[], o: WorkerOptions): Promise<Worker[]> {
-  quietLogs();
   const workers: Worker[] = [];
   for (const q of queues) {
     if (q === QUEUES.control) {

@@ -13,7 +13,7 @@ import { passed, type TestResults } from '../repo/testrun.js';
 import type { SandboxProvider } from '../sandbox/types.js';
 import type { PolicyRunner } from '../policy/policy.js';
 import {
-  applyEdits, findMutations, findRemovals, findTests, hasSyntaxErrors, langOfPath, referencedNames, removalEdits, type Edit,
+  applyEdits, findMutations, findRemovals, findTests, hasSyntaxErrors, langOfPath, referencedNames, removalEdits, type Edit, type MutationKind,
 } from './code/index.js';
 import { byFile, clamp01, sandboxWith, testFileOf, testNameOf, TestRunCounter } from './common.js';
 import { historyCandidates, revertCommit } from './history.js';
@@ -37,6 +37,8 @@ export interface InjectorOptions {
   onReference?: (runner: string, results: TestResults) => Promise<void>;
   log?: (msg: string) => void;
 }
+
+const DELETING = new Set<MutationKind>(['remove-statement', 'remove-branch', 'return-change']);
 
 interface Candidate { changes: Map<string, string | null>; description: string }
 
@@ -150,7 +152,8 @@ async function codeCandidate(o: InjectorOptions, strategy: Strategy, sources: st
     return { changes: new Map([[file, applyEdits(source, removalEdits(r))]]), description: `removal: ${r.description} in ${file}` };
   }
 
-  const muts = await findMutations(lang, source);
+  // Direct injection changes values and operators; deleting code is the removal strategy's business.
+  const muts = (await findMutations(lang, source)).filter((m) => !DELETING.has(m.kind));
   if (muts.length === 0) return null;
   const k = [1, 2, 3][o.policy.choose('inject.compose', [{ key: '1' }, { key: '2' }, { key: '3' }])];
   const chosen: Edit[] = [];

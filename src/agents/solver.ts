@@ -13,7 +13,7 @@ import type { PolicyRunner } from '../policy/policy.js';
 import { applyEdits, definedFunctions, findMutations, findTests, langOfPath, referencedNames, type Mutation, type MutationKind } from './code/index.js';
 import { clamp01, testFileOf, testNameOf, TestRunCounter } from './common.js';
 
-const REMOVING = new Set<MutationKind>(['remove-statement', 'remove-branch']);
+const REMOVING = new Set<MutationKind>(['remove-statement', 'remove-branch', 'return-change']);
 /** Names every test calls that belong to test frameworks, not to the code under test: they localise nothing. */
 const TEST_API = new Set([
   'test', 'it', 'describe', 'suite', 'specify', 'before', 'after', 'beforeEach', 'afterEach', 'expect', 'assert', 'equal',
@@ -135,7 +135,7 @@ export async function solve(o: SolverOptions): Promise<SolveResult> {
   for (const f of top) {
     for (const m of await findMutations(langOfPath(f.file)!, f.text)) {
       const tier = m.functionName && f.tier1.has(m.functionName) ? 1 : m.functionName && f.tier2.has(m.functionName) ? 2 : 3;
-      // Deleting code never repairs a bug the solver cannot see; only value-changing edits are candidates.
+      // Deleting code (or returning a zero value) never restores what a bug took away: only value-changing edits.
       if (tier < 3 && !REMOVING.has(m.kind)) cands.push({ file: f.file, m, tier });
     }
   }

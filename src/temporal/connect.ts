@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
-import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime as TemporalRuntime, type LogEntry, type NativeConnectionOptions } from '@temporalio/worker';
 import { searchAttributes, temporalTarget, type TemporalTarget } from './config.js';
 import protos from '@temporalio/proto';
 
@@ -21,7 +21,27 @@ export async function connectClient(t: TemporalTarget = temporalTarget()): Promi
   return new Client({ connection, namespace: t.namespace });
 }
 
+let loggerInstalled = false;
+const NOISE = /No workflows registered|No Nexus services registered|Worker state changed/;
+
+/**
+ * The SDK logs every worker state change; a campaign's own rows are what a user reads, so warnings and errors only
+ * (SSR_TEMPORAL_LOG=INFO or DEBUG for more). Must run before the first NativeConnection creates the runtime.
+ */
+function quietLogs(): void {
+  if (loggerInstalled) return;
+  loggerInstalled = true;
+  const level = (process.env.SSR_TEMPORAL_LOG as 'INFO' | 'DEBUG' | undefined) ?? 'WARN';
+  const base = new DefaultLogger(level);
+  try {
+    TemporalRuntime.install({
+      logger: new DefaultLogger(level, (e: LogEntry) => { if (level !== 'WARN' || !NOISE.test(e.message)) base.log(e.level, e.message, e.meta); }),
+    });
+  } catch { /* already installed by the embedding process */ }
+}
+
 export async function connectWorker(t: TemporalTarget = temporalTarget()): Promise<NativeConnection> {
+  quietLogs();
   const opts: NativeConnectionOptions = { address: t.address, tls: tlsOptions(t), apiKey: t.apiKey ?? undefined };
   return NativeConnection.connect(opts);
 }
