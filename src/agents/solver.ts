@@ -54,7 +54,8 @@ export function taskStatement(reverseWeaken: string): string {
     'your patch passes those tests as well.',
     '',
     '```diff',
-    reverseWeaken.trimEnd(),
+    // Never trim: a diff's last line may be a blank context line (' '), which trimming would corrupt.
+    reverseWeaken.endsWith('\n') ? reverseWeaken.slice(0, -1) : reverseWeaken,
     '```',
     '',
   ].join('\n');
@@ -62,8 +63,8 @@ export function taskStatement(reverseWeaken: string): string {
 
 /** The diff block of a task statement. */
 export function taskDiff(statement: string): string {
-  const m = /```diff\n([\s\S]*?)```/.exec(statement);
-  return m ? m[1] : '';
+  const m = /```diff\n([\s\S]*)\n```\n*$/.exec(statement);
+  return m ? m[1] + '\n' : '';
 }
 
 export async function solve(o: SolverOptions): Promise<SolveResult> {

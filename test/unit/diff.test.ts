@@ -41,3 +41,13 @@ test('filterDiff drops files and escapesRepo spots paths out of the tree', async
   assert.ok(escapesRepo('a/../../b'));
   assert.ok(!escapesRepo('a/../b'));
 });
+
+test('the task statement carries the reversed weakening byte for byte, trailing blank context lines included', async () => {
+  const { taskStatement, taskDiff } = await import('../../src/agents/solver.js');
+  const before = 'def test_a():\n    assert f() == 1\n\n\ndef test_b():\n    assert g() == 2\n\n';
+  const after = 'def test_a():\n    assert f() == 1\n\n\n';
+  const weaken = await makeDiff([{ path: 'tests/test_x.py', before, after }]);
+  const rev = reverseDiff(weaken);
+  assert.equal(taskDiff(taskStatement(rev)), rev);
+  assert.ok(taskStatement(rev).startsWith('I am improving the test suite'));
+});
