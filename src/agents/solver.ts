@@ -10,17 +10,11 @@ import { applyDiff, PatchApplyError, type TestRun } from '../repo/testrun.js';
 import { touchedPaths } from '../artifact/diff.js';
 import type { Sandbox } from '../sandbox/types.js';
 import type { PolicyRunner } from '../policy/policy.js';
-import { applyEdits, definedFunctions, findMutations, findTests, langOfPath, referencedNames, type Mutation, type MutationKind } from './code/index.js';
-import { clamp01, testFileOf, testNameOf, TestRunCounter } from './common.js';
+import { applyEdits, findMutations, type Mutation, type MutationKind } from './code/index.js';
+import { clamp01, TestRunCounter } from './common.js';
+import { localize, type Suspect } from './localize.js';
 
 const REMOVING = new Set<MutationKind>(['remove-statement', 'remove-branch', 'return-change']);
-/** Names every test calls that belong to test frameworks, not to the code under test: they localise nothing. */
-const TEST_API = new Set([
-  'test', 'it', 'describe', 'suite', 'specify', 'before', 'after', 'beforeEach', 'afterEach', 'expect', 'assert', 'equal',
-  'strictEqual', 'deepEqual', 'deepStrictEqual', 'notEqual', 'ok', 'throws', 'rejects', 'raises', 'fixture', 'mark',
-  'parametrize', 'approx', 'Error', 'Errorf', 'Fatal', 'Fatalf', 'Run', 'Helper', 'assertEqual', 'assertTrue', 'assertFalse',
-  'assertRaises', 'assertIn', 'assertIsNone', 'assert_eq', 'assert_ne', 'len', 'str', 'int', 'float', 'list', 'dict', 'print',
-]);
 
 export type SolveStopReason = 'all-tests-pass' | 'budget-exhausted' | 'no-candidates' | 'no-failing-tests' | 'no-test-runner' | 'task-does-not-apply';
 
@@ -94,56 +88,25 @@ export async function solve(o: SolverOptions): Promise<SolveResult> {
   const failing = failingOf(first);
   if (failing.length === 0 && Object.keys(first.results).length > 0) return done('no-failing-tests');
 
-  // Localise: functions the failing tests call (tier 1), and the functions those call (tier 2).
-  const failingByFile = new Map<string, Set<string>>();
-  for (const id of failing) {
-    const f = testFileOf(id);
-    (failingByFile.get(f) ?? failingByFile.set(f, new Set()).get(f)!).add(testNameOf(id));
-  }
-  const used = new Set<string>();
-  for (const f of testFiles) {
-    const lang = langOfPath(f);
-    if (!lang) continue;
-    const text = (await sb.readFile(f)).toString('utf8');
-    const names = failingByFile.get(f);
-    const sites = names ? (await findTests(lang, text)).filter((t) => names.has(t.name)) : [];
-    // A file that failed as a whole (import error) has no test sites: the whole file is the evidence then.
-    const slices = sites.length ? sites.map((t) => text.slice(t.start, t.end)) : [text];
-    for (const sl of slices) for (const n of await referencedNames(lang, sl)) if (!TEST_API.has(n)) used.add(n);
-  }
-  interface FileInfo { file: string; text: string; tier1: Set<string>; tier2: Set<string> }
-  const infos: FileInfo[] = [];
-  const bodies = new Map<string, { lang: NonNullable<ReturnType<typeof langOfPath>>; text: string }>();
-  for (const f of runner.sourceFiles) {
-    const lang = langOfPath(f);
-    if (!lang) continue;
-    const r = await sb.exec(`cat -- '${f.replace(/'/g, `'\\''`)}'`);
-    if (r.exitCode !== 0) continue;
-    const defs = await definedFunctions(lang, r.stdout);
-    const tier1 = new Set(defs.map((d) => d.name).filter((n) => used.has(n)));
-    for (const d of defs) if (tier1.has(d.name)) bodies.set(`${f}\0${d.name}`, { lang, text: r.stdout.slice(d.start, d.end) });
-    infos.push({ file: f, text: r.stdout, tier1, tier2: new Set() });
-  }
-  const callees = new Set<string>();
-  for (const { lang, text } of bodies.values()) for (const n of await referencedNames(lang, text)) callees.add(n);
-  for (const info of infos) {
-    for (const d of await definedFunctions(langOfPath(info.file)!, info.text)) if (callees.has(d.name) && !info.tier1.has(d.name)) info.tier2.add(d.name);
-  }
-  const top = infos.filter((f) => f.tier1.size + f.tier2.size > 0)
-    .sort((a, b) => b.tier1.size - a.tier1.size || b.tier2.size - a.tier2.size).slice(0, o.maxFiles ?? 6);
+  const { sources, suspects } = await localize(sb, testFiles, first.results, runner.sourceFiles);
+  const byFile = new Map<string, number>();
+  for (const sus of suspects.values()) byFile.set(sus.file, Math.max(byFile.get(sus.file) ?? 0, sus.ochiai));
+  const top = sources.filter((f) => byFile.has(f.file)).sort((a, b) => byFile.get(b.file)! - byFile.get(a.file)!).slice(0, o.maxFiles ?? 8);
 
-  const cands: { file: string; m: Mutation; tier: number }[] = [];
+  const cands: { file: string; m: Mutation; sus: Suspect }[] = [];
   for (const f of top) {
-    for (const m of await findMutations(langOfPath(f.file)!, f.text)) {
-      const tier = m.functionName && f.tier1.has(m.functionName) ? 1 : m.functionName && f.tier2.has(m.functionName) ? 2 : 3;
+    for (const m of await findMutations(f.lang, f.text)) {
+      const sus = m.functionName ? suspects.get(m.functionName) : undefined;
       // Deleting code (or returning a zero value) never restores what a bug took away: only value-changing edits.
-      if (tier < 3 && !REMOVING.has(m.kind)) cands.push({ file: f.file, m, tier });
+      if (sus && sus.file === f.file && !REMOVING.has(m.kind)) cands.push({ file: f.file, m, sus });
     }
   }
   if (cands.length === 0) return done('no-candidates');
-  const order = o.policy.rank('solve.repair', cands.map(({ m, tier }) => ({
+  // Relative suspiciousness, sharpened: the raw coefficients of one bug sit close together.
+  const maxSus = Math.max(...cands.map((c) => c.sus.ochiai), 1e-9);
+  const order = o.policy.rank('solve.repair', cands.map(({ m, sus }) => ({
     key: m.kind,
-    features: [tier === 1 ? 1 : 0, tier === 2 ? 1 : 0, clamp01(m.depth / 20)],
+    features: [(sus.ochiai / maxSus) ** 4, sus.distance === 1 ? 1 : 0, sus.distance === 2 ? 1 : 0, clamp01(m.depth / 20)],
   })), o.budget);
 
   // Hill-climbing over single edits: keep an edit when it makes some failing test pass without breaking others.

@@ -23,7 +23,7 @@ export const CampaignConfig = z.object({
   minChangedFiles: z.number().int().min(1).default(1).describe('Check 4: code files the bug must change'),
   minFailingTests: z.number().int().min(1).default(1).describe('Check 5: tests the bug must break'),
   testTimeoutSec: z.number().int().min(5).default(90).describe('Time limit of one test_script.sh run'),
-  solverTestRuns: z.number().int().min(1).default(12).describe('Budget of test runs per solver attempt'),
+  solverTestRuns: z.number().int().min(1).default(16).describe('Budget of test runs per solver attempt'),
   injectorCandidates: z.number().int().min(1).default(6).describe('Bug candidates the injector may try before giving up'),
   higherOrder: z.object({
     enabled: z.boolean().default(true).describe('Turn failed solver attempts into higher-order bugs'),

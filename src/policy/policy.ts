@@ -29,11 +29,12 @@ export interface Decision {
 export const MAX_RECORDED_OPTIONS = 48;
 
 /**
- * Version 0. Uniform over everything except one prior: the solver first tries edits inside the functions the failing
- * tests call (feature 0 of 'solve.repair'). Training moves every parameter, this one included.
+ * Version 0. Uniform over everything except one prior: the solver tries edits in functions that failing tests reach
+ * and passing tests do not (feature 0 of 'solve.repair', an Ochiai score; 1-2: one or two calls from a failing test)
+ * first. Training moves every parameter, these included.
  */
 export function initialParams(version: string): PolicyParams {
-  return { version, step: 0, logits: {}, weights: { 'solve.repair': [4, 0, 0] } };
+  return { version, step: 0, logits: {}, weights: { 'solve.repair': [6, 1, 0.5, 0] } };
 }
 
 export function scores(p: PolicyParams, group: string, options: Option[]): number[] {

@@ -1,0 +1,89 @@
+/**
+ * Static fault localisation for the embedded solver. From each test of the task's test files, follow the call graph
+ * (names the test references, then the names those functions reference, three hops) and score every reached function
+ * by the Ochiai coefficient over failing and passing tests: a function that failing tests reach and passing tests do
+ * not is the likeliest home of the bug. Also reports the call distance from the nearest failing test.
+ */
+import type { Sandbox } from '../sandbox/types.js';
+import type { TestResults } from '../repo/testrun.js';
+import { definedFunctions, findTests, langOfPath, referencedNames, type Lang } from './code/index.js';
+import { testFileOf, testNameOf } from './common.js';
+
+/** Names every test calls that belong to test frameworks, not to the code under test: they localise nothing. */
+const TEST_API = new Set([
+  'test', 'it', 'describe', 'suite', 'specify', 'before', 'after', 'beforeEach', 'afterEach', 'expect', 'assert', 'equal',
+  'strictEqual', 'deepEqual', 'deepStrictEqual', 'notEqual', 'ok', 'throws', 'rejects', 'raises', 'fixture', 'mark',
+  'parametrize', 'approx', 'Error', 'Errorf', 'Fatal', 'Fatalf', 'Run', 'Helper', 'assertEqual', 'assertTrue', 'assertFalse',
+  'assertRaises', 'assertIn', 'assertIsNone', 'assert_eq', 'assert_ne', 'len', 'str', 'int', 'float', 'list', 'dict', 'print',
+]);
+
+export interface SourceFile { file: string; lang: Lang; text: string }
+export interface Suspect { file: string; name: string; ochiai: number; distance: number }
+
+const MAX_HOPS = 3;
+
+export async function localize(sb: Sandbox, testFiles: string[], results: TestResults, sourceFiles: string[]): Promise<{ sources: SourceFile[]; suspects: Map<string, Suspect> }> {
+  // Call graph by name over the code files: name → names its body references.
+  const sources: SourceFile[] = [];
+  const calls = new Map<string, Set<string>>();
+  const where = new Map<string, string>();
+  for (const f of sourceFiles) {
+    const lang = langOfPath(f);
+    if (!lang) continue;
+    const r = await sb.exec(`cat -- '${f.replace(/'/g, `'\\''`)}'`);
+    if (r.exitCode !== 0) continue;
+    sources.push({ file: f, lang, text: r.stdout });
+    for (const d of await definedFunctions(lang, r.stdout)) {
+      const refs = await referencedNames(lang, r.stdout.slice(d.start, d.end));
+      refs.delete(d.name);
+      const cur = calls.get(d.name) ?? new Set<string>();
+      for (const n of refs) cur.add(n);
+      calls.set(d.name, cur);
+      if (!where.has(d.name)) where.set(d.name, f);
+    }
+  }
+  const reach = (start: Set<string>): Map<string, number> => {
+    const dist = new Map<string, number>();
+    let frontier = [...start].filter((n) => calls.has(n));
+    for (let hop = 1; hop <= MAX_HOPS && frontier.length; hop++) {
+      const next: string[] = [];
+      for (const n of frontier) {
+        if (dist.has(n)) continue;
+        dist.set(n, hop);
+        for (const m of calls.get(n) ?? []) if (calls.has(m) && !dist.has(m)) next.push(m);
+      }
+      frontier = next;
+    }
+    return dist;
+  };
+
+  const failCount = new Map<string, number>(), passCount = new Map<string, number>(), distance = new Map<string, number>();
+  let totalFail = 0;
+  const statusOf = new Map<string, 'passed' | 'failed'>();
+  for (const [id, st] of Object.entries(results)) statusOf.set(`${testFileOf(id)}::${testNameOf(id)}`, st === 'failed' || statusOf.get(`${testFileOf(id)}::${testNameOf(id)}`) === 'failed' ? 'failed' : 'passed');
+  for (const tf of testFiles) {
+    const lang = langOfPath(tf);
+    if (!lang) continue;
+    const text = (await sb.readFile(tf)).toString('utf8');
+    const sites = await findTests(lang, text);
+    const fileFailed = results[tf] === 'failed';
+    const units = sites.length ? sites.map((s) => ({ status: statusOf.get(`${tf}::${s.name}`), slice: text.slice(s.start, s.end) })) : [{ status: fileFailed ? 'failed' as const : undefined, slice: text }];
+    for (const u of units) {
+      if (!u.status) continue;
+      const names = new Set([...(await referencedNames(lang, u.slice))].filter((n) => !TEST_API.has(n)));
+      const r = reach(names);
+      if (u.status === 'failed') totalFail++;
+      for (const [n, d] of r) {
+        const c = u.status === 'failed' ? failCount : passCount;
+        c.set(n, (c.get(n) ?? 0) + 1);
+        if (u.status === 'failed') distance.set(n, Math.min(distance.get(n) ?? 99, d));
+      }
+    }
+  }
+  const suspects = new Map<string, Suspect>();
+  for (const [name, fc] of failCount) {
+    const pc = passCount.get(name) ?? 0;
+    suspects.set(name, { file: where.get(name)!, name, ochiai: fc / Math.sqrt(Math.max(1, totalFail) * (fc + pc)), distance: distance.get(name) ?? MAX_HOPS });
+  }
+  return { sources, suspects };
+}
