@@ -62,6 +62,7 @@ export async function ensureDevServer(home: string, opts: { port?: number; uiPor
     '--log-level', cfg.logLevel,
     ...Object.entries(searchAttributes()).flatMap(([k, v]) => ['--search-attribute', `${k}=${v}`]),
     ...Object.entries(cfg.dynamicConfig).flatMap(([k, v]) => ['--dynamic-config-value', `${k}=${JSON.stringify(v)}`]),
+    ...Object.entries(cfg.sqlitePragmas ?? {}).flatMap(([k, v]) => ['--sqlite-pragma', `${k}=${v}`]),
   ];
   const out = openSync(logFile, 'a');
   const child = spawn(findTemporalCli(), args, { detached: true, stdio: ['ignore', out, out] });
