@@ -33,8 +33,11 @@ export async function localize(sb: Sandbox, testFiles: string[], results: TestRe
     const r = await sb.exec(`cat -- '${f.replace(/'/g, `'\\''`)}'`);
     if (r.exitCode !== 0) continue;
     sources.push({ file: f, lang, text: r.stdout });
-    for (const d of await definedFunctions(lang, r.stdout)) {
+    const defs = await definedFunctions(lang, r.stdout);
+    for (const d of defs) {
       const refs = await referencedNames(lang, r.stdout.slice(d.start, d.end));
+      // Using a class runs its methods (constructors, dunders): what a class defines counts as what it calls.
+      for (const e of defs) if (e !== d && e.start >= d.start && e.end <= d.end) refs.add(e.name);
       refs.delete(d.name);
       const cur = calls.get(d.name) ?? new Set<string>();
       for (const n of refs) cur.add(n);

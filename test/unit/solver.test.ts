@@ -1,0 +1,71 @@
+/** The embedded solver on a real repository in the real sandbox: it localises, repairs and passes grading. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createRuntime } from '../../src/runtime.js';
+import { makeDiff } from '../../src/repo/diffgen.js';
+import { detectRunners } from '../../src/repo/runners/index.js';
+import { reverseDiff } from '../../src/artifact/diff.js';
+import { buildSolverState } from '../../src/episode/solverState.js';
+import { grade } from '../../src/episode/grade.js';
+import { solve, taskStatement } from '../../src/agents/solver.js';
+import { PolicyRunner, initialParams } from '../../src/policy/policy.js';
+import { Rng } from '../../src/policy/rng.js';
+
+const SHAPES = [
+  'class Box:', '    def __init__(self, w, h):', '        self.w = w', '        self.h = h', '',
+  '    def area(self):', '        return self.w * self.h', '', '',
+  'def perimeter(w, h):', '    return 2 * (w + h)', '', '',
+  'def fits(inner, outer):', '    return inner.w <= outer.w and inner.h <= outer.h', '',
+].join('\n');
+const TESTS = [
+  'from shapes import Box, perimeter, fits', '', '',
+  'def test_area():\n    assert Box(2, 3).area() == 6\n', '',
+  'def test_perimeter():\n    assert perimeter(2, 3) == 10\n', '',
+  'def test_fits():\n    assert fits(Box(1, 1), Box(2, 2))\n', '',
+  'def test_not_fits():\n    assert not fits(Box(3, 1), Box(2, 2))\n', '',
+  'def test_square():\n    assert Box(4, 4).area() == 16\n',
+].join('\n');
+
+test('the solver sees only the buggy tree and the task, finds the flipped operator, and the grader accepts its patch', async () => {
+  const repo = mkdtempSync(path.join(tmpdir(), 'ssr-solver-repo-'));
+  mkdirSync(path.join(repo, 'tests'));
+  writeFileSync(path.join(repo, 'shapes.py'), SHAPES);
+  writeFileSync(path.join(repo, 'tests', 'test_shapes.py'), TESTS);
+  writeFileSync(path.join(repo, 'conftest.py'), 'import sys, os\nsys.path.insert(0, os.path.dirname(__file__))\n');
+  execFileSync('git', ['init', '-q', repo]);
+  execFileSync('git', ['-C', repo, 'add', '-A']);
+  execFileSync('git', ['-C', repo, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'secret original history']);
+  const rt = createRuntime({ home: mkdtempSync(path.join(tmpdir(), 'ssr-solver-')) });
+  const runner = (await detectRunners(repo))[0];
+  const buggy = SHAPES.replace('return 2 * (w + h)', 'return 2 * (w - h)');
+  const weakened = TESTS.replace('    assert perimeter(2, 3) == 10\n', '    perimeter(2, 3)\n');
+  const artifact = {
+    bugInject: await makeDiff([{ path: 'shapes.py', before: SHAPES, after: buggy }]),
+    testWeaken: await makeDiff([{ path: 'tests/test_shapes.py', before: TESTS, after: weakened }]),
+    testScript: runner.script(['tests/test_shapes.py']), testParser: runner.parser(), testFiles: ['tests/test_shapes.py'],
+  };
+  const snap = await buildSolverState(rt.provider, repo, artifact);
+  const sb = await rt.provider.create(snap);
+  try {
+    const log = await sb.exec('git log --format=%s; cat shapes.py');
+    assert.doesNotMatch(log.stdout, /secret original history/, 'no history of the original reaches the solver');
+    assert.doesNotMatch(log.stdout, /w \+ h/, 'no original code reaches the solver');
+    const policy = new PolicyRunner(initialParams('t@0'), new Rng('solver-test'));
+    const r = await solve({ sandbox: sb, runnerHintDir: repo, task: taskStatement(reverseDiff(artifact.testWeaken)), policy, budget: 12, testTimeoutMs: 60_000 });
+    assert.equal(r.stop, 'all-tests-pass', r.tried.join('\n'));
+    assert.match(r.patch, /\+    return 2 \* \(w \+ h\)/);
+    assert.ok(policy.decisions.length > 0, 'the repair order was sampled from the policy');
+    const original = Object.fromEntries(['test_area', 'test_perimeter', 'test_fits', 'test_not_fits', 'test_square'].map((t) => [`tests/test_shapes.py::${t}`, 'passed' as const]));
+    const g = await grade(rt.provider, repo, artifact, r.patch, original, 60_000);
+    assert.equal(g.success, true, g.reason);
+    const bad = await grade(rt.provider, repo, artifact, '', original, 60_000);
+    assert.equal(bad.success, false);
+    assert.equal(bad.failure, 'tests-fail');
+  } finally {
+    await sb.dispose();
+  }
+});
