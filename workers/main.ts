@@ -1,11 +1,11 @@
 /**
- * Process entry point of a worker: `tsx workers/main.ts --queue ssr-sandbox` (the CLI's `ssr worker` is the same).
+ * What every worker entry point runs (`tsx workers/sandbox.ts`, or the CLI's `ssr worker --queue ssr-sandbox`).
  * Address, namespace and TLS come from the environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TLS_*).
  */
 import { createRuntime } from '../src/runtime.js';
 import { connectWorker } from '../src/temporal/connect.js';
 import { temporalTarget } from '../src/temporal/config.js';
-import { QUEUES, type QueueName } from '../workflows/queues.js';
+import type { QueueName } from '../workflows/queues.js';
 import { createWorkers, runWorkers } from './start.js';
 
 export async function workerMain(queues: QueueName[], opts: { isolation?: 'bwrap' | 'none'; slots?: number; identity?: string } = {}): Promise<void> {
@@ -18,12 +18,11 @@ export async function workerMain(queues: QueueName[], opts: { isolation?: 'bwrap
   await connection.close();
 }
 
-const isMain = process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/^.*\/workers\//, '/workers/'));
-if (isMain) {
-  const i = process.argv.indexOf('--queue');
-  const q = (i >= 0 ? process.argv[i + 1] : 'all') ?? 'all';
-  const all = Object.values(QUEUES) as QueueName[];
-  const queues = q === 'all' ? all : q.split(',') as QueueName[];
-  for (const x of queues) if (!all.includes(x)) { console.error(`unknown queue ${x}; one of ${all.join(', ')}, all`); process.exit(2); }
-  workerMain(queues, { isolation: process.argv.includes('--no-isolation') ? 'none' : undefined }).catch((e) => { console.error(e); process.exit(1); });
+/** Runs a worker entry file's queues; `--no-isolation` and `--slots N` as for `ssr worker`. */
+export function runEntry(queues: QueueName[]): void {
+  const i = process.argv.indexOf('--slots');
+  workerMain(queues, {
+    isolation: process.argv.includes('--no-isolation') ? 'none' : undefined,
+    slots: i >= 0 ? Number(process.argv[i + 1]) : undefined,
+  }).catch((e) => { console.error(e); process.exit(1); });
 }

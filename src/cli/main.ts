@@ -11,6 +11,7 @@ import { PROJECT_ROOT, temporalTarget } from '../temporal/config.js';
 import { ensureDevServer } from '../temporal/server.js';
 import { QUEUES, type QueueName } from '../../workflows/queues.js';
 import { createWorkers, runWorkers } from '../../workers/start.js';
+import { workerMain } from '../../workers/main.js';
 import { pauseSignal, resumeSignal, stopSignal, statusQuery } from '../../workflows/campaign.js';
 import { follow, isRunning, newCampaignId, ROW_HEADER, startCampaign, whereThingsAre } from './campaign.js';
 import { listEpisodes, getEpisode } from '../store/records.js';
@@ -116,12 +117,7 @@ program.command('worker')
     const all = Object.values(QUEUES) as QueueName[];
     const queues = o.queue === 'all' ? all : (String(o.queue).split(',') as QueueName[]);
     for (const q of queues) if (!all.includes(q)) throw new ConfigError(`unknown queue '${q}': one of ${all.join(', ')}, all`);
-    const rt = runtimeFor({ noIsolation: o.isolation === false });
-    const target = temporalTarget();
-    const connection = await connectWorker(target);
-    const workers = await createWorkers(queues, { connection, namespace: target.namespace, runtime: rt, sandboxSlots: o.slots ? Number(o.slots) : undefined, identity: `${queues.join('+')}@${process.pid}` });
-    err(`ssr worker ${queues.join(',')} on ${target.address}/${target.namespace} (pid ${process.pid}, home ${rt.home})`);
-    await runWorkers(workers);
+    await workerMain(queues, { isolation: o.isolation === false ? 'none' : undefined, slots: o.slots ? Number(o.slots) : undefined, identity: `${queues.join('+')}@${process.pid}` });
   });
 
 const campaign = program.command('campaign').description('start and steer campaigns');
