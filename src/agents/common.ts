@@ -1,3 +1,4 @@
+import { shQuote } from '../sandbox/shell.js';
 import type { Runner } from '../repo/runners/index.js';
 import type { Sandbox, SandboxProvider } from '../sandbox/types.js';
 import { runTestScript, type TestResults, type TestRun } from '../repo/testrun.js';
@@ -38,7 +39,7 @@ export async function sandboxWith(provider: SandboxProvider, from: Parameters<Sa
   const sb = await provider.create(from);
   try {
     for (const [rel, text] of files) {
-      if (text === null) await sb.exec(`rm -f -- '${rel.replace(/'/g, `'\\''`)}'`);
+      if (text === null) await sb.exec(`rm -f -- ${shQuote(rel)}`);
       else await sb.writeFile(rel, text);
     }
     return sb;

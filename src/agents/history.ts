@@ -1,4 +1,5 @@
 /** History-aware injection: real past changes of the repository, found with git log and reverted. */
+import { shQuote } from '../sandbox/shell.js';
 import type { SandboxProvider } from '../sandbox/types.js';
 
 export interface HistoryCommit {
@@ -12,7 +13,7 @@ export interface HistoryCommit {
 }
 
 const FIX_RE = /\b(fix(es|ed)?|bug|issue|crash|error|regression|wrong|incorrect)\b/i;
-const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+const q = shQuote;
 
 /** Git runs inside the sandbox: a repository's own git config (hooks, fsmonitor) must never run on the host. */
 export async function historyCandidates(provider: SandboxProvider, repoDir: string, sources: string[]): Promise<HistoryCommit[]> {

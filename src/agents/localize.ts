@@ -4,6 +4,7 @@
  * by the Ochiai coefficient over failing and passing tests: a function that failing tests reach and passing tests do
  * not is the likeliest home of the bug. Also reports the call distance from the nearest failing test.
  */
+import { shQuote } from '../sandbox/shell.js';
 import type { Sandbox } from '../sandbox/types.js';
 import type { TestResults } from '../repo/testrun.js';
 import { definedFunctions, findTests, langOfPath, referencedNames, type Lang } from './code/index.js';
@@ -30,7 +31,7 @@ export async function localize(sb: Sandbox, testFiles: string[], results: TestRe
   for (const f of sourceFiles) {
     const lang = langOfPath(f);
     if (!lang) continue;
-    const r = await sb.exec(`cat -- '${f.replace(/'/g, `'\\''`)}'`);
+    const r = await sb.exec(`cat -- ${shQuote(f)}`);
     if (r.exitCode !== 0) continue;
     sources.push({ file: f, lang, text: r.stdout });
     const defs = await definedFunctions(lang, r.stdout);

@@ -1,3 +1,4 @@
+import { shQuote } from '../sandbox/shell.js';
 import type { Artifact } from '../artifact/artifact.js';
 import { filterDiff, touchedPaths } from '../artifact/diff.js';
 import type { SandboxProvider } from '../sandbox/types.js';
@@ -18,7 +19,7 @@ export async function composeHigherOrder(provider: SandboxProvider, repoDir: str
   try {
     const changes = [];
     for (const f of files) {
-      const now = await sb.exec(`cat -- '${f.replace(/'/g, `'\\''`)}' 2>/dev/null`);
+      const now = await sb.exec(`cat -- ${shQuote(f)} 2>/dev/null`);
       const before = await readOriginal(repoDir, f);
       changes.push({ path: f, before: before ? before.toString('utf8') : null, after: now.exitCode === 0 ? now.stdout : null });
     }

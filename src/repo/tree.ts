@@ -1,3 +1,4 @@
+import { shQuote } from '../sandbox/shell.js';
 import { readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Sandbox, SandboxProvider, SandboxLimits } from '../sandbox/types.js';
@@ -40,7 +41,7 @@ export async function treeState(
     for (const rel of restore) {
       const orig = await readOriginal(repoDir, rel);
       if (orig) await sb.writeFile(rel, orig);
-      else await sb.exec(`rm -f -- '${rel.replace(/'/g, `'\\''`)}'`);
+      else await sb.exec(`rm -f -- ${shQuote(rel)}`);
     }
     return sb;
   } catch (e) {

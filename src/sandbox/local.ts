@@ -1,3 +1,4 @@
+import { shQuote as shq } from './shell.js';
 import { existsSync } from 'node:fs';
 /**
  * The local sandbox backend.
@@ -52,10 +53,6 @@ const READ_FILE_CAP = 256 * 1024 * 1024;
 /** Limit for the trusted host tools the backend runs itself (copying or merging trees). */
 const HOST_TOOL_TIMEOUT_MS = 30 * 60 * 1000;
 
-/** Single-quotes a string for /bin/sh. */
-function shq(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
 
 /** Characters overlayfs' mount options cannot carry safely (separators and escapes of the option string). */
 const UNSAFE_OVERLAY_PATH = /[,:\\"'\n\r\t]/;

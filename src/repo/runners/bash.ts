@@ -1,10 +1,9 @@
 import type { RunnerName } from './types.js';
 import { normalizeRel } from './test-files.js';
 
-/** Single-quotes a string for bash; safe for any byte except NUL. */
-export function shQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
+import { shQuote } from '../../sandbox/shell.js';
+
+export { shQuote };
 
 /**
  * Test file paths go into marker lines and shell words, so they must be one-line repo-relative paths; anything else
