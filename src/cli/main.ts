@@ -84,7 +84,6 @@ function ensureExamples(): string {
 
 const program = new Command('ssr').description('Self-play SWE-RL campaigns, durable on Temporal');
 
-const isolationOpt = () => new Option('--no-isolation', 'run untrusted code without bubblewrap (unsafe; only where bubblewrap cannot run)').default(false);
 
 program.command('demo')
   .description('run (or resume) a campaign over the bundled example repositories')

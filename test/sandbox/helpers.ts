@@ -3,7 +3,6 @@ import { mkdtemp, mkdir, writeFile, readdir, readFile, lstat, readlink, rm } fro
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
-import { sandboxDoctor } from '../../src/sandbox/local.js';
 
 export async function tempDir(prefix: string): Promise<string> {
   return mkdtemp(path.join(os.tmpdir(), `ssr-sbtest-${prefix}-`));
