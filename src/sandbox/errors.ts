@@ -5,12 +5,12 @@
 
 /** The requested isolation cannot be provided on this machine; the message says how to fix it. */
 export class SandboxUnavailableError extends Error {
-  override readonly name = 'SandboxUnavailableError';
+  override readonly name: string = 'SandboxUnavailableError';
 }
 
 /** The sandbox machinery failed (a mount, bubblewrap setup, a cgroup): not the command's fault. */
 export class SandboxError extends Error {
-  override readonly name = 'SandboxError';
+  override readonly name: string = 'SandboxError';
 }
 
 /** A path handed to readFile/writeFile/exec points outside the sandbox's work directory or is malformed. */
