@@ -4,7 +4,8 @@
  */
 import type { Runtime } from '../src/runtime.js';
 import * as svc from '../src/episode/service.js';
-import { describeRepo } from '../src/repo/describe.js';
+import { prepareRepo } from '../src/repo/prepare.js';
+import type { RepoSpec } from '../src/config/schema.js';
 import { trainStep } from '../src/trainer/step.js';
 import { putEpisode, putStepMetrics } from '../src/store/records.js';
 import type {
@@ -16,8 +17,11 @@ export function createSandboxActivities(rt: Runtime) {
   const withWarm = async <T>(fn: (p: (what: string) => void) => Promise<T>): Promise<T> =>
     withHeartbeat(async (p) => { p('warming toolchain caches'); await rt.warm(); return fn(p); });
   return {
-    async prepareRepo(i: { path: string; name?: string }): Promise<RepoInfo> {
-      return describeRepo(i.path, i.name);
+    async prepareRepo(i: RepoSpec): Promise<RepoInfo> {
+      return withHeartbeat(() => prepareRepo(rt.home, i));
+    },
+    async releaseEpisode(i: { episodeId: string }): Promise<void> {
+      await svc.releaseEpisode(rt, i.episodeId);
     },
     async injectBug(i: InjectInput) {
       return withWarm((p) => svc.injectBug(rt, i, p));

@@ -84,7 +84,7 @@ async function attemptTreeMs(base: string): Promise<number> {
     times.push(Number(process.hrtime.bigint() - t) / 1e6);
     await sb.dispose();
   }
-  (rt.provider as LocalSandboxProvider).deleteSnapshot?.(snap);
+  rt.provider.local.deleteSnapshot?.(snap);
   return times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
 }
 const big = mkdtempSync(path.join(tmpdir(), 'ssr-bench-nm-'));

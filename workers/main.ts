@@ -3,14 +3,15 @@
  * Address, namespace and TLS come from the environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TLS_*).
  */
 import { createRuntime } from '../src/runtime.js';
+import type { Backend } from '../src/sandbox/router.js';
 import { connectWorker } from '../src/temporal/connect.js';
 import { temporalTarget } from '../src/temporal/config.js';
 import type { QueueName } from '../workflows/queues.js';
 import { createWorkers, runWorkers } from './start.js';
 
-export async function workerMain(queues: QueueName[], opts: { isolation?: 'bwrap' | 'none'; slots?: number; identity?: string } = {}): Promise<void> {
+export async function workerMain(queues: QueueName[], opts: { isolation?: 'bwrap' | 'none'; slots?: number; identity?: string; sandbox?: Backend } = {}): Promise<void> {
   const target = temporalTarget();
-  const runtime = createRuntime({ isolation: opts.isolation });
+  const runtime = createRuntime({ isolation: opts.isolation, sandbox: opts.sandbox });
   const connection = await connectWorker(target);
   const workers = await createWorkers(queues, { connection, namespace: target.namespace, runtime, sandboxSlots: opts.slots, identity: opts.identity });
   console.error(`ssr worker ${queues.join(',')} on ${target.address}/${target.namespace} (pid ${process.pid}, home ${runtime.home})`);
@@ -18,11 +19,14 @@ export async function workerMain(queues: QueueName[], opts: { isolation?: 'bwrap
   await connection.close();
 }
 
-/** Runs a worker entry file's queues; `--no-isolation` and `--slots N` as for `ssr worker`. */
+/** Runs a worker entry file's queues; `--no-isolation`, `--slots N` and `--sandbox local|docker` as for `ssr worker`. */
 export function runEntry(queues: QueueName[]): void {
-  const i = process.argv.indexOf('--slots');
+  const arg = (name: string) => { const i = process.argv.indexOf(name); return i >= 0 ? process.argv[i + 1] : undefined; };
+  const sandbox = arg('--sandbox');
+  if (sandbox !== undefined && sandbox !== 'local' && sandbox !== 'docker') { console.error(`--sandbox must be local or docker, not ${sandbox}`); process.exit(2); }
   workerMain(queues, {
     isolation: process.argv.includes('--no-isolation') ? 'none' : undefined,
-    slots: i >= 0 ? Number(process.argv[i + 1]) : undefined,
+    slots: arg('--slots') ? Number(arg('--slots')) : undefined,
+    sandbox,
   }).catch((e) => { console.error(e); process.exit(1); });
 }

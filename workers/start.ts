@@ -5,6 +5,7 @@ import { createControlActivities, createGpuActivities, createSandboxActivities }
 import type { Runtime } from '../src/runtime.js';
 import { QUEUES, type QueueName } from '../workflows/queues.js';
 import { workflowBundle } from './bundle.js';
+import { startReaper } from '../src/sandbox/docker/reaper.js';
 
 export interface WorkerOptions {
   connection: NativeConnection;
@@ -26,6 +27,8 @@ export async function createWorkers(queues: QueueName[], o: WorkerOptions): Prom
         maxConcurrentWorkflowTaskExecutions: 20,
       }));
     } else if (q === QUEUES.sandbox) {
+      // Containers a crashed worker of this machine left behind are removed now and every few minutes.
+      startReaper();
       workers.push(await Worker.create({
         connection: o.connection, namespace: o.namespace, taskQueue: q, ...(o.identity ? { identity: o.identity } : {}),
         activities: createSandboxActivities(o.runtime),

@@ -68,7 +68,7 @@ export async function campaignWorkflow(state: CampaignState): Promise<CampaignSt
   setHandler(stopSignal, () => { st.stopRequested = true; });
   setHandler(statusQuery, () => status(false));
 
-  if (!st.repos) st.repos = await Promise.all(st.cfg.repos.map((r) => sandbox.prepareRepo({ path: r.path, name: r.name })));
+  if (!st.repos) st.repos = await Promise.all(st.cfg.repos.map((r) => sandbox.prepareRepo(r)));
   const stepsThisRun = { n: 0 };
 
   while (st.step < st.cfg.steps && !st.stopRequested) {

@@ -1,5 +1,5 @@
 /** One self-play episode: inject → check → N × (solve → grade) → rewards → higher-order bugs → record. */
-import { proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { patched, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { SandboxActivities, ControlActivities } from '../activities/index.js';
 import type { AttemptRecord, EpisodeRecord, Outcome, RoundInput, RoundResult, TrajectoryScore, CheckSummary } from '../src/episode/types.js';
 import { injectorReward, solveRate, solverReward } from '../src/rewards.js';
@@ -36,6 +36,14 @@ export async function roundWorkflow(i: RoundInput): Promise<RoundResult> {
     rec.reason = reason;
     rec.wallMs = Date.now() - started;
     rec.finishedAt = new Date().toISOString();
+    // Added after campaigns were already running: histories recorded before it replay without this activity.
+    if (patched('release-episode-sandboxes')) {
+      try {
+        await sandbox.releaseEpisode({ episodeId });
+      } catch {
+        // Whatever stays behind is the reaper's; the episode's record matters more.
+      }
+    }
     await control.recordEpisode(rec);
     upsertSearchAttributes([
       { key: SA.outcome, value: outcome },

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import YAML from 'yaml';
-import { CampaignConfig, type CampaignConfigInput } from './schema.js';
+import { CampaignConfig, isImageRepo, type CampaignConfigInput, type RepoSpec } from './schema.js';
 
 export class ConfigError extends Error {
   constructor(message: string) { super(message); this.name = 'ConfigError'; }
@@ -21,14 +21,21 @@ export function parseConfig(input: unknown, source = 'config'): CampaignConfig {
 function withRepoNames(cfg: CampaignConfig): CampaignConfig {
   const seen = new Map<string, number>();
   const repos = cfg.repos.map((r) => {
-    let base = r.name ?? path.basename(path.resolve(r.path));
-    // A checkout folder called "repo" says nothing: its parent names the project.
-    if (!r.name && ['repo', 'src', 'source', 'code', 'project', 'workspace'].includes(base)) base = path.basename(path.dirname(path.resolve(r.path)));
+    const base = r.name ?? defaultName(r);
     const n = (seen.get(base) ?? 0) + 1;
     seen.set(base, n);
     return { ...r, name: n === 1 ? base : `${base}-${n}` };
   });
   return { ...cfg, repos };
+}
+
+function defaultName(r: RepoSpec): string {
+  // myorg/proj:sha and registry:5000/team/proj@sha256:... are both "proj".
+  if (isImageRepo(r)) return r.image.replace(/@.*$/, '').replace(/:[^/]*$/, '').split('/').pop() || 'image';
+  const base = path.basename(path.resolve(r.path));
+  // A checkout folder called "repo" says nothing: its parent names the project.
+  if (['repo', 'src', 'source', 'code', 'project', 'workspace'].includes(base)) return path.basename(path.dirname(path.resolve(r.path)));
+  return base;
 }
 
 /** Reads a YAML config; the caller resolves relative repo paths (against the config file's directory). */
@@ -43,7 +50,7 @@ export async function loadConfigFile(file: string, overrides: Partial<CampaignCo
 }
 
 export function resolveRepoPaths(cfg: CampaignConfig, baseDir: string): CampaignConfig {
-  return { ...cfg, repos: cfg.repos.map((r) => ({ ...r, path: path.resolve(baseDir, r.path) })) };
+  return { ...cfg, repos: cfg.repos.map((r) => (isImageRepo(r) ? r : { ...r, path: path.resolve(baseDir, r.path) })) };
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -1,11 +1,24 @@
 import { z } from 'zod';
 
 /** A repository on disk whose dependencies are installed. */
-export const RepoSpec = z.object({
+export const LocalRepoSpec = z.object({
   path: z.string().describe('Directory of the repository (a git work tree is best: history-aware injection needs it)'),
   name: z.string().optional().describe('Short name used in episode ids and listings (default: the directory name)'),
-});
+}).strict();
+
+/** A Docker image holding a repository and its installed dependencies: the method's own input. */
+export const ImageRepoSpec = z.object({
+  image: z.string().min(1).describe('Image in the local Docker engine, e.g. myorg/proj:sha (no registry is pulled from)'),
+  workdir: z.string().startsWith('/').optional().describe('Repository directory inside the image (default: the git top-level, else the largest source tree)'),
+  name: z.string().optional().describe('Short name used in episode ids and listings (default: the image name without registry and tag)'),
+}).strict();
+
+export const RepoSpec = z.union([LocalRepoSpec, ImageRepoSpec]);
+export type LocalRepoSpec = z.infer<typeof LocalRepoSpec>;
+export type ImageRepoSpec = z.infer<typeof ImageRepoSpec>;
 export type RepoSpec = z.infer<typeof RepoSpec>;
+
+export const isImageRepo = (r: RepoSpec): r is ImageRepoSpec => 'image' in r;
 
 export const Strategy = z.enum(['direct', 'removal', 'history']);
 export type Strategy = z.infer<typeof Strategy>;

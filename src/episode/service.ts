@@ -13,6 +13,8 @@ import { loadPolicy } from '../policy/versions.js';
 import { isTestFile } from '../repo/runners/index.js';
 import { runTestScript, type TestResults } from '../repo/testrun.js';
 import { treeState } from '../repo/tree.js';
+import { ensureRepo } from '../repo/prepare.js';
+import { SnapshotGoneError } from '../sandbox/docker/provider.js';
 import type { Runtime } from '../runtime.js';
 import type { SnapshotRef } from '../sandbox/types.js';
 import { sha256, type BlobRef } from '../store/store.js';
@@ -34,6 +36,7 @@ async function policyRunner(rt: Runtime, version: string, seed: string): Promise
 }
 
 export async function injectBug(rt: Runtime, i: InjectInput, progress?: Progress): Promise<InjectOutput> {
+  await ensureRepo(rt.home, i.repo);
   const policy = await policyRunner(rt, i.policyVersion, `${i.seed}/inject`);
   const refKey = `refruns/${i.repo.key}/suite.json`;
   const reference = await rt.store.getJson<{ runner: string; results: TestResults }>(refKey);
@@ -64,6 +67,7 @@ function checkEnv(rt: Runtime, repo: RepoInfo, cfg: CampaignConfig, progress?: P
 }
 
 export async function checkArtifact(rt: Runtime, i: CheckInput, progress?: Progress): Promise<CheckOutput> {
+  await ensureRepo(rt.home, i.repo);
   const { artifact } = await getArtifact(rt.store, i.artifactHash);
   const report = await runChecks(artifact, checkEnv(rt, i.repo, i.cfg, progress));
   const reportRef = await rt.store.putBlob(JSON.stringify(report, null, 2));
@@ -89,11 +93,14 @@ async function originalResults(rt: Runtime, repo: RepoInfo, cfg: CampaignConfig,
 
 const solverStates = new Map<string, Promise<SnapshotRef>>();
 
-/** One snapshot of the buggy state per artifact and worker process: the N attempts start from it in milliseconds. */
-async function solverState(rt: Runtime, repo: RepoInfo, hash: string, a: Artifact): Promise<SnapshotRef> {
+/**
+ * One snapshot of the buggy state per artifact and worker process: the N attempts start from it in milliseconds.
+ * It carries the episode's labels, so the episode's end (or the reaper) removes it.
+ */
+async function solverState(rt: Runtime, repo: RepoInfo, hash: string, a: Artifact, labels: Record<string, string>): Promise<SnapshotRef> {
   let p = solverStates.get(hash);
   if (!p) {
-    p = buildSolverState(rt.provider, repo.path, a);
+    p = buildSolverState(rt.provider, repo.path, a, undefined, labels);
     solverStates.set(hash, p);
     p.catch(() => solverStates.delete(hash));
   }
@@ -101,10 +108,20 @@ async function solverState(rt: Runtime, repo: RepoInfo, hash: string, a: Artifac
 }
 
 export async function solveAttempt(rt: Runtime, i: SolveInput, progress?: Progress): Promise<SolveOutput> {
+  await ensureRepo(rt.home, i.repo);
   const { artifact } = await getArtifact(rt.store, i.artifactHash);
-  const snap = await solverState(rt, i.repo, i.artifactHash, artifact);
+  const labels = { campaign: i.campaignId, episode: i.episodeId };
   const policy = await policyRunner(rt, i.policyVersion, `${i.seed}/solve/${i.attempt}`);
-  const sb = await rt.provider.create(snap, undefined, { campaign: i.campaignId, episode: i.episodeId, attempt: String(i.attempt) });
+  const attemptLabels = { ...labels, attempt: String(i.attempt) };
+  let sb;
+  try {
+    sb = await rt.provider.create(await solverState(rt, i.repo, i.artifactHash, artifact, labels), undefined, attemptLabels);
+  } catch (e) {
+    // The snapshot went with an earlier episode of the same artifact (a pooled or replayed bug): build it again.
+    if (!(e instanceof SnapshotGoneError)) throw e;
+    solverStates.delete(i.artifactHash);
+    sb = await rt.provider.create(await solverState(rt, i.repo, i.artifactHash, artifact, labels), undefined, attemptLabels);
+  }
   try {
     progress?.(`solver attempt ${i.attempt}`);
     const r = await solve({
@@ -121,7 +138,17 @@ export async function solveAttempt(rt: Runtime, i: SolveInput, progress?: Progre
   }
 }
 
+/** An episode ended: its containers and snapshot images go (sandboxes that outlive dispose exist only in Docker). */
+export async function releaseEpisode(rt: Runtime, episodeId: string): Promise<void> {
+  await rt.provider.release({ episode: episodeId });
+  for (const [hash, p] of solverStates) {
+    const ref = await p.catch(() => null);
+    if (!ref || ref.backend === 'docker') solverStates.delete(hash);
+  }
+}
+
 export async function gradeAttempt(rt: Runtime, i: GradeInput): Promise<GradeOutput> {
+  await ensureRepo(rt.home, i.repo);
   const { artifact } = await getArtifact(rt.store, i.artifactHash);
   const patch = await rt.store.getText(i.patchRef as BlobRef);
   const original = await originalResults(rt, i.repo, i.cfg, artifact);
@@ -131,6 +158,7 @@ export async function gradeAttempt(rt: Runtime, i: GradeInput): Promise<GradeOut
 }
 
 export async function buildHigherOrder(rt: Runtime, i: HigherOrderInput, progress?: Progress): Promise<HigherOrderOutput> {
+  await ensureRepo(rt.home, i.repo);
   const { artifact, manifest } = await getArtifact(rt.store, i.artifactHash);
   const patch = await rt.store.getText(i.patchRef as BlobRef);
   const composed = await composeHigherOrder(rt.provider, i.repo.path, artifact, patch);

@@ -7,8 +7,8 @@ import { applyDiff } from '../repo/testrun.js';
  * one fresh commit, so no history and no original code is reachable. Frozen as a snapshot that the N attempts
  * start from without re-applying anything.
  */
-export async function buildSolverState(provider: SandboxProvider, repoDir: string, a: Artifact, extraPatch?: string): Promise<SnapshotRef> {
-  const sb = await provider.create({ base: repoDir });
+export async function buildSolverState(provider: SandboxProvider, repoDir: string, a: Artifact, extraPatch?: string, labels?: Record<string, string>): Promise<SnapshotRef> {
+  const sb = await provider.create({ base: repoDir }, undefined, labels);
   try {
     await applyDiff(sb, a.bugInject, 'bug_inject.diff');
     await applyDiff(sb, a.testWeaken, 'test_weaken.diff');

@@ -13,6 +13,8 @@ export interface RepoInfo {
   commit: string | null;
   /** Identity of the exact tree state (commit plus uncommitted changes): the key of reference-run reuse. */
   key: string;
+  /** Set when the repository is a Docker image: `path` is then its read-only host mirror (see sandbox/docker/imageRepo.ts). */
+  image?: { ref: string; id: string; workdir: string; workdirFrom: string };
 }
 
 export class RepoError extends Error {

@@ -27,6 +27,7 @@ import { bwrapArgs, defaultSandboxEnv, DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PA
 import { LayerStore, newLayerId, type LayerMeta } from './layers.js';
 import { runWrapped, type RawResult } from './run.js';
 import { SandboxError, SandboxPathError, SandboxUnavailableError } from './errors.js';
+import { CD_SCRIPT, Mutex, normalizeRel, READ_SCRIPT, WRITE_SCRIPT } from './common.js';
 
 export { SandboxError, SandboxPathError, SandboxUnavailableError } from './errors.js';
 export { WORKDIR as LOCAL_WORKDIR, findExecutable } from './bwrap.js';
@@ -56,30 +57,6 @@ const HOST_TOOL_TIMEOUT_MS = 30 * 60 * 1000;
 
 /** Characters overlayfs' mount options cannot carry safely (separators and escapes of the option string). */
 const UNSAFE_OVERLAY_PATH = /[,:\\"'\n\r\t]/;
-
-function normalizeRel(rel: string, what: string, allowRoot: boolean, workdir: string): string {
-  if (rel.includes('\0')) throw new SandboxPathError(`${what}: NUL byte in path`);
-  let r = rel;
-  if (path.posix.isAbsolute(r)) {
-    // An absolute path is accepted only when it names something inside the work directory as commands see it.
-    const inside = path.posix.relative(workdir, path.posix.normalize(r));
-    if (inside.startsWith('..') || path.posix.isAbsolute(inside)) throw new SandboxPathError(`${what}: ${rel} is outside the work directory`);
-    r = inside;
-  }
-  const n = path.posix.normalize(r === '' ? '.' : r);
-  if (n === '..' || n.startsWith('../')) throw new SandboxPathError(`${what}: ${rel} escapes the work directory`);
-  if (!allowRoot && (n === '.' || n === './')) throw new SandboxPathError(`${what}: ${JSON.stringify(rel)} names the work directory itself`);
-  return n.replace(/\/+$/, '');
-}
-
-class Mutex {
-  private tail: Promise<unknown> = Promise.resolve();
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.tail.then(fn, fn);
-    this.tail = next.catch(() => undefined);
-    return next;
-  }
-}
 
 function newSandboxId(): string {
   return `s-${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
@@ -260,20 +237,6 @@ async function materialize(ctx: ProviderContext, stack: { lowers: string[]; full
     await rm(mnt, { recursive: true, force: true });
   }
 }
-
-const READ_SCRIPT = `p=$(realpath -e -- "$1/$2" 2>/dev/null) || exit 2
-case "$p" in "$1"/*) ;; *) exit 3 ;; esac
-[ -f "$p" ] || exit 4
-exec cat -- "$p"`;
-
-const WRITE_SCRIPT = `p=$(realpath -m -- "$1/$2") || exit 2
-case "$p" in "$1"/*) ;; *) exit 3 ;; esac
-[ -d "$p" ] && exit 4
-mkdir -p -- "$(dirname -- "$p")" || exit 5
-exec cat > "$p"`;
-
-/** cd into a sub-directory before the command: a missing cwd is then the command's failure, not ours. */
-const CD_SCRIPT = 'cd -- "$1" || exit 2; shift; exec "$@"';
 
 interface RunOpts {
   timeoutMs: number;

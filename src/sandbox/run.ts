@@ -38,7 +38,7 @@ export interface RawResult {
   status: string;
 }
 
-class CappedBuffer {
+export class CappedBuffer {
   private readonly chunks: Buffer[] = [];
   kept = 0;
   seen = 0;

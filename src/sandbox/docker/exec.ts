@@ -1,0 +1,195 @@
+/**
+ * One command in a running container, through the engine's exec API: stdout and stderr apart (the multiplexed
+ * stream is split here), each capped, a wall-clock limit, and afterwards nothing the command started is left
+ * running. Which limit stopped it (memory, pids) is read from the container's own cgroup counters, which the
+ * wrapper prints after the command on stderr behind a random marker that is stripped again here.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type Docker from 'dockerode';
+import { CappedBuffer, outputKillThreshold } from '../run.js';
+import { SandboxError } from '../errors.js';
+import type { KillReason } from '../types.js';
+
+/** Counters of the container's cgroup (v1 or v2 file names), printed as "oom pidsmax". */
+const COUNTERS = `oom=$(sed -n 's/^oom_kill //p' /sys/fs/cgroup/memory/memory.oom_control /sys/fs/cgroup/memory.events 2>/dev/null | head -n1)
+pm=$(sed -n 's/^max //p' /sys/fs/cgroup/pids/pids.events /sys/fs/cgroup/pids.events 2>/dev/null | head -n1)
+echo "\${oom:-0} \${pm:-0}"`;
+
+/**
+ * $1 marker, $2 cwd, then the command. After the command, every process but init and this shell is killed
+ * (one container serves one attempt and runs one command at a time, so everything else is the command's).
+ */
+const WRAPPER = `m=$1; cd -- "$2" || exit 2; shift 2
+"$@"
+rc=$?
+kill -9 -1 2>/dev/null; kill -9 -1 2>/dev/null
+c=$(${COUNTERS})
+printf '\\n%s %s %s\\n' "$m" "$rc" "$c" >&2
+exit $rc`;
+
+/** Run as a second exec when the limit passes: kills the command's tree, then reports the counters. */
+const KILLER = `kill -9 -1 2>/dev/null; kill -9 -1 2>/dev/null; sleep 0.05; kill -9 -1 2>/dev/null
+${COUNTERS}`;
+
+export interface Counters { oom: number; pidsMax: number }
+
+export interface DockerExecSpec {
+  argv: string[];
+  /** Absolute directory inside the container. */
+  cwd: string;
+  env: Record<string, string>;
+  stdin?: Buffer;
+  timeoutMs: number;
+  maxOutputBytes: number;
+}
+
+export interface DockerExecResult {
+  exitCode: number | null;
+  signal: string | null;
+  stdout: Buffer;
+  stderr: Buffer;
+  killed: KillReason | null;
+  truncated: boolean;
+  durationMs: number;
+  /** Counters after the command; null when they could not be read (the container had to be killed). */
+  counters: Counters | null;
+  /** The container was killed because nothing inside could stop the command; the caller restarts it. */
+  containerKilled: boolean;
+}
+
+/** Splits the engine's multiplexed stream (8-byte frame headers: stream id, 0, 0, 0, big-endian length). */
+class Demux {
+  private pending: Buffer = Buffer.alloc(0);
+  constructor(private readonly onFrame: (stream: number, data: Buffer) => void) {}
+  push(chunk: Buffer): void {
+    this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+    while (this.pending.length >= 8) {
+      const len = this.pending.readUInt32BE(4);
+      if (this.pending.length < 8 + len) break;
+      this.onFrame(this.pending[0]!, this.pending.subarray(8, 8 + len));
+      this.pending = this.pending.subarray(8 + len);
+    }
+  }
+}
+
+async function runSimple(container: Docker.Container, argv: string[], timeoutMs: number): Promise<{ exitCode: number | null; stdout: string } | null> {
+  try {
+    const ex = await container.exec({ Cmd: argv, AttachStdout: true, AttachStderr: true, User: '0' });
+    const stream = (await ex.start({ hijack: true, stdin: false })) as Duplex;
+    let out = '';
+    const demux = new Demux((s, d) => { if (s === 1 && out.length < 4096) out += d.toString('utf8'); });
+    stream.on('data', (c: Buffer) => demux.push(c));
+    const ended = new Promise<boolean>((resolve) => { stream.once('end', () => resolve(true)); stream.once('close', () => resolve(true)); stream.once('error', () => resolve(false)); });
+    const ok = await Promise.race([ended, sleep(timeoutMs).then(() => false)]);
+    if (!ok) { stream.destroy(); return null; }
+    const info = await ex.inspect();
+    return { exitCode: info.ExitCode, stdout: out };
+  } catch {
+    // The engine refused a new process (the pids limit is exhausted, the container is dying).
+    return null;
+  }
+}
+
+function parseCounters(text: string): Counters | null {
+  const m = /^(\d+) (\d+)\s*$/m.exec(text);
+  return m ? { oom: Number(m[1]), pidsMax: Number(m[2]) } : null;
+}
+
+export async function dockerExec(container: Docker.Container, spec: DockerExecSpec): Promise<DockerExecResult> {
+  const start = performance.now();
+  const marker = `ssr-exec-end-${randomBytes(8).toString('hex')}`;
+  const hasStdin = spec.stdin !== undefined;
+  let ex: Docker.Exec;
+  let stream: Duplex;
+  try {
+    ex = await container.exec({
+      Cmd: ['/bin/sh', '-c', WRAPPER, 'ssr-sandbox', marker, spec.cwd, ...spec.argv],
+      AttachStdin: hasStdin, AttachStdout: true, AttachStderr: true, Tty: false, User: '0',
+      Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+    });
+    stream = (await ex.start({ hijack: true, stdin: hasStdin })) as Duplex;
+  } catch (e) {
+    throw new SandboxError(`docker exec failed to start in container ${container.id.slice(0, 12)}: ${(e as Error).message}`);
+  }
+
+  const out = new CappedBuffer(spec.maxOutputBytes);
+  const err = new CappedBuffer(spec.maxOutputBytes);
+  // The trailer is read from the raw end of stderr, whatever the cap kept.
+  let errTail = '';
+  let killed: KillReason | null = null;
+  let killing: Promise<Counters | null | 'container'> | null = null;
+  const limit = outputKillThreshold(spec.maxOutputBytes);
+
+  const killTree = async (): Promise<Counters | null | 'container'> => {
+    const r = await runSimple(container, ['/bin/sh', '-c', KILLER], 10_000);
+    if (r && r.exitCode === 0) return parseCounters(r.stdout);
+    // Nothing could be started inside (pids exhausted) or the kill hung: stop the whole container.
+    await container.kill({ signal: 'SIGKILL' }).catch(() => undefined);
+    return 'container';
+  };
+  const kill = (reason: KillReason): void => {
+    killed ??= reason;
+    killing ??= killTree();
+  };
+
+  const demux = new Demux((s, data) => {
+    if (s === 1) out.push(data);
+    else if (s === 2) {
+      err.push(data);
+      errTail = (errTail + data.toString('latin1')).slice(-512);
+    }
+    if (out.seen > limit || err.seen > limit) kill('output');
+  });
+  stream.on('data', (c: Buffer) => demux.push(c));
+  const ended = new Promise<void>((resolve) => {
+    stream.once('end', () => resolve());
+    stream.once('close', () => resolve());
+    stream.once('error', () => resolve());
+  });
+  if (hasStdin) {
+    stream.on('error', () => undefined);
+    // Half-close: the command sees end of input while we keep reading its output.
+    stream.end(spec.stdin);
+  }
+
+  const timer = setTimeout(() => kill('timeout'), Math.min(Math.max(1, spec.timeoutMs), 2 ** 31 - 1));
+  await ended;
+  clearTimeout(timer);
+  const killResult = killing ? await (killing as Promise<Counters | null | 'container'>) : null;
+  stream.destroy();
+
+  let exitCode: number | null = null;
+  try {
+    exitCode = (await ex.inspect()).ExitCode;
+  } catch {
+    exitCode = null;
+  }
+  // Trailer: "\n<marker> <rc> <oom> <pidsmax>\n" at the very end of stderr.
+  const at = errTail.lastIndexOf(marker);
+  let counters: Counters | null = killResult && killResult !== 'container' ? killResult : null;
+  let stderr = err.toBuffer();
+  if (at >= 0) {
+    const parts = errTail.slice(at + marker.length).trim().split(/\s+/).map(Number);
+    if (parts.length === 3 && parts.every((n) => Number.isFinite(n))) {
+      exitCode = parts[0]!;
+      counters = { oom: parts[1]!, pidsMax: parts[2]! };
+    }
+    // Drop the trailer (and the newline before it) from what the caller sees, when the cap kept it.
+    const idx = stderr.lastIndexOf(Buffer.from(`\n${marker}`, 'latin1'));
+    if (idx >= 0) stderr = stderr.subarray(0, idx);
+  }
+  const stoppedByUs = killed === 'timeout' || killed === 'output';
+  return {
+    exitCode: stoppedByUs ? null : exitCode,
+    signal: stoppedByUs ? 'SIGKILL' : null,
+    stdout: out.toBuffer(),
+    stderr,
+    killed,
+    truncated: out.truncated || err.truncated,
+    durationMs: Math.round(performance.now() - start),
+    counters,
+    containerKilled: killResult === 'container',
+  };
+}
