@@ -20,7 +20,7 @@ import { pingWorkflow } from '../workflows/bench.js';
 import { QUEUES } from '../workflows/queues.js';
 import { startTestEnv } from '../test/helpers/temporal.js';
 import { exampleRepos } from '../test/helpers/examples.js';
-import { LocalSandboxProvider } from '../src/sandbox/local.js';
+import { dockerFigures } from './docker.js';
 
 const line = (k: string, v: string, target = '') => console.log(`${k.padEnd(52)} ${v.padStart(12)}  ${target}`);
 let peakRss = 0;
@@ -109,5 +109,7 @@ line('Temporal overhead per activity', `${perActivity.toFixed(1)} ms`, '<= 15 ms
 line('private buggy tree per attempt (example repo, median)', `${treeSmall.toFixed(1)} ms`, '<= 10 ms');
 line('private buggy tree per attempt (30k-file node_modules)', `${treeBig.toFixed(1)} ms`, '<= 10 ms');
 line('peak memory of the worker process (RSS)', `${(peakRss / 2 ** 20).toFixed(0)} MiB`, '< 1024 MiB');
+const dockerEps = await dockerFigures(line, cfg, repos[0].path);
 console.log(`\nepisodes: ${eps.map((e) => `${e.repo}:${e.outcome}`).join(', ')}`);
+if (dockerEps.length) console.log(`docker episodes: ${dockerEps.join(', ')}`);
 process.exit(0);

@@ -19,11 +19,18 @@ import { readArtifactDir } from '../artifact/artifact.js';
 import { runChecks } from '../checks/run.js';
 import { isTestFile } from '../repo/runners/index.js';
 import { sandboxDoctor } from '../sandbox/local.js';
+import { dockerDoctor } from '../sandbox/docker/doctor.js';
+import { reap } from '../sandbox/docker/reaper.js';
+import { ensureExampleImages } from '../sandbox/docker/images.js';
+import { episodeLiveness } from '../temporal/liveness.js';
+import type { Backend } from '../sandbox/router.js';
 
 const out = (s: string) => process.stdout.write(s + '\n');
 const err = (s: string) => process.stderr.write(s + '\n');
 
-interface RunOpts { noIsolation?: boolean; slots?: string }
+interface RunOpts { noIsolation?: boolean; slots?: string; sandbox?: Backend }
+
+const sandboxOption = () => new Option('--sandbox <backend>', 'backend of directory repos (image repos always use docker)').choices(['local', 'docker']);
 
 /** Connects to Temporal; with the default (local) address, starts the embedded dev server when none listens. */
 async function connect(rt: Runtime) {
@@ -51,7 +58,7 @@ async function withLocalWorkers<T>(rt: Runtime, opts: RunOpts, fn: () => Promise
 }
 
 function runtimeFor(opts: RunOpts): Runtime {
-  return createRuntime({ isolation: opts.noIsolation ? 'none' : 'bwrap' });
+  return createRuntime({ isolation: opts.noIsolation ? 'none' : 'bwrap', sandbox: opts.sandbox });
 }
 
 async function runCampaign(rt: Runtime, cfg: CampaignConfig, opts: RunOpts & { id?: string; resumeFile?: string; detach?: boolean }): Promise<void> {
@@ -88,15 +95,20 @@ const program = new Command('ssr').description('Self-play SWE-RL campaigns, dura
 program.command('demo')
   .description('run (or resume) a campaign over the bundled example repositories')
   .option('--steps <n>', 'steps', '3').option('--rounds <n>', 'rounds per step', '3').option('--solves <n>', 'solver attempts per bug', '4')
-  .option('--sandbox <kind>', 'sandbox backend: local', 'local')
+  .addOption(sandboxOption().default('local'))
   .option('--slots <n>', 'sandbox activities at once on this machine')
   .addOption(new Option('--no-isolation', 'run without bubblewrap (unsafe)'))
   .action(async (o) => {
-    if (o.sandbox !== 'local') throw new ConfigError(`--sandbox ${o.sandbox} is not available yet; use --sandbox local`);
     const file = ensureExamples();
-    const rt = runtimeFor({ noIsolation: o.isolation === false });
-    const cfg = resolveRepoPaths(await loadConfigFile(file, { steps: Number(o.steps), rounds: Number(o.rounds), solves: Number(o.solves) }), path.dirname(file));
-    await runCampaign(rt, cfg, { noIsolation: o.isolation === false, slots: o.slots, resumeFile: path.join(rt.home, 'demo-campaign') });
+    const rt = runtimeFor({ noIsolation: o.isolation === false, sandbox: o.sandbox });
+    let cfg = resolveRepoPaths(await loadConfigFile(file, { steps: Number(o.steps), rounds: Number(o.rounds), solves: Number(o.solves) }), path.dirname(file));
+    if (o.sandbox === 'docker') {
+      // The same examples, as the method takes them: images holding each repository and its toolchain.
+      const images = await ensureExampleImages((l: string) => err(`images: ${l}`));
+      cfg = { ...cfg, repos: images.map((i) => ({ image: i.ref, workdir: i.workdir, name: i.name })) };
+    }
+    const resumeFile = path.join(rt.home, o.sandbox === 'docker' ? 'demo-campaign-docker' : 'demo-campaign');
+    await runCampaign(rt, cfg, { noIsolation: o.isolation === false, slots: o.slots, sandbox: o.sandbox, resumeFile });
   });
 
 program.command('server')
@@ -111,36 +123,40 @@ program.command('worker')
   .description('run the workers of one task queue against the Temporal server of TEMPORAL_ADDRESS')
   .requiredOption('--queue <queue>', `${Object.values(QUEUES).join(' | ')} | all`)
   .option('--slots <n>', 'sandbox activities at once')
+  .addOption(sandboxOption())
   .addOption(new Option('--no-isolation', 'run without bubblewrap (unsafe)'))
   .action(async (o) => {
     const all = Object.values(QUEUES) as QueueName[];
     const queues = o.queue === 'all' ? all : (String(o.queue).split(',') as QueueName[]);
     for (const q of queues) if (!all.includes(q)) throw new ConfigError(`unknown queue '${q}': one of ${all.join(', ')}, all`);
-    await workerMain(queues, { isolation: o.isolation === false ? 'none' : undefined, slots: o.slots ? Number(o.slots) : undefined, identity: `${queues.join('+')}@${process.pid}` });
+    await workerMain(queues, { isolation: o.isolation === false ? 'none' : undefined, sandbox: o.sandbox, slots: o.slots ? Number(o.slots) : undefined, identity: `${queues.join('+')}@${process.pid}` });
   });
 
 const campaign = program.command('campaign').description('start and steer campaigns');
 campaign.command('start')
-  .description('run a campaign on repositories on disk')
+  .description('run a campaign on repositories on disk or in Docker images')
   .option('--repo <dir>', 'a repository (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+  .option('--image <ref>', 'a Docker image holding a repository and its dependencies (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
   .option('--config <file>', 'campaign config (YAML)')
   .option('--steps <n>').option('--rounds <n>').option('--solves <n>').option('--id <id>', 'campaign id')
   .option('--detach', 'only start the workflow (workers run elsewhere)')
   .option('--slots <n>', 'sandbox activities at once on this machine')
+  .addOption(sandboxOption())
   .addOption(new Option('--no-isolation', 'run without bubblewrap (unsafe)'))
   .action(async (o) => {
     const num = (x: string | undefined) => (x === undefined ? undefined : Number(x));
     const over = { steps: num(o.steps), rounds: num(o.rounds), solves: num(o.solves) };
+    const given = [...o.repo.map((p: string) => ({ path: p })), ...o.image.map((image: string) => ({ image }))];
     let cfg: CampaignConfig;
     if (o.config) {
-      cfg = resolveRepoPaths(await loadConfigFile(o.config, o.repo.length ? { ...over, repos: o.repo.map((p: string) => ({ path: p })) } : over), path.dirname(path.resolve(o.config)));
+      cfg = resolveRepoPaths(await loadConfigFile(o.config, given.length ? { ...over, repos: given } : over), path.dirname(path.resolve(o.config)));
     } else {
-      if (!o.repo.length) throw new ConfigError('give at least one --repo <dir> or a --config file');
-      cfg = resolveRepoPaths(parseConfig({ repos: o.repo.map((p: string) => ({ path: p })), ...Object.fromEntries(Object.entries(over).filter(([, v]) => v !== undefined)) }, 'options'), process.cwd());
+      if (!given.length) throw new ConfigError('give at least one --repo <dir>, --image <ref> or a --config file');
+      cfg = resolveRepoPaths(parseConfig({ repos: given, ...Object.fromEntries(Object.entries(over).filter(([, v]) => v !== undefined)) }, 'options'), process.cwd());
     }
     if (o.isolation === false) cfg = { ...cfg, sandbox: { ...cfg.sandbox, isolation: 'none' } };
-    const rt = runtimeFor({ noIsolation: o.isolation === false });
-    await runCampaign(rt, cfg, { id: o.id, detach: o.detach, slots: o.slots, noIsolation: o.isolation === false });
+    const rt = runtimeFor({ noIsolation: o.isolation === false, sandbox: o.sandbox });
+    await runCampaign(rt, cfg, { id: o.id, detach: o.detach, slots: o.slots, noIsolation: o.isolation === false, sandbox: o.sandbox });
   });
 
 campaign.command('status <id>').option('--json').description('where a campaign stands').action(async (id: string, o) => {
@@ -158,15 +174,15 @@ campaign.command('status <id>').option('--json').description('where a campaign s
 
 for (const [name, sig, help] of [['pause', pauseSignal, 'pause before the next step'], ['resume', resumeSignal, 'resume a paused campaign; keeps workers running here until it ends'], ['stop', stopSignal, 'finish the running step, then end']] as const) {
   const c = campaign.command(`${name} <id>`).description(help);
-  if (name === 'resume') c.option('--detach', 'only send the signal').addOption(new Option('--no-isolation', 'run without bubblewrap (unsafe)'));
-  c.action(async (id: string, o: { detach?: boolean; isolation?: boolean }) => {
-    const rt = runtimeFor({ noIsolation: o.isolation === false });
+  if (name === 'resume') c.option('--detach', 'only send the signal').addOption(sandboxOption()).addOption(new Option('--no-isolation', 'run without bubblewrap (unsafe)'));
+  c.action(async (id: string, o: { detach?: boolean; isolation?: boolean; sandbox?: Backend }) => {
+    const rt = runtimeFor({ noIsolation: o.isolation === false, sandbox: o.sandbox });
     const { client } = await connect(rt);
     await client.workflow.getHandle(id).signal(sig);
     err(`${name} sent to ${id}`);
     if (name === 'resume' && !o.detach && (await isRunning(client, id))) {
       out(ROW_HEADER);
-      const final = await withLocalWorkers(rt, { noIsolation: o.isolation === false }, () => follow(client, id, out));
+      const final = await withLocalWorkers(rt, { noIsolation: o.isolation === false, sandbox: o.sandbox }, () => follow(client, id, out));
       out(`campaign ${final.done ? 'finished' : 'ended'} at step ${final.step}`);
       for (const l of whereThingsAre(rt, id)) out(l);
     }
@@ -192,12 +208,12 @@ episodes.command('show <id>').action(async (id: string) => {
 });
 
 const artifact = program.command('artifact').description('bug artifacts');
-artifact.command('check <dir>').requiredOption('--repo <path>').option('--json')
+artifact.command('check <dir>').requiredOption('--repo <path>').option('--json').addOption(sandboxOption())
   .option('--min-passing <n>', 'check 3 threshold', '5').option('--timeout <s>', 'test script time limit', '90')
   .addOption(new Option('--no-isolation', 'run without bubblewrap (unsafe)'))
   .description('run every consistency check on an artifact directory against a repository')
   .action(async (dir: string, o) => {
-    const rt = runtimeFor({ noIsolation: o.isolation === false });
+    const rt = runtimeFor({ noIsolation: o.isolation === false, sandbox: o.sandbox });
     const a = await readArtifactDir(dir);
     const report = await runChecks(a, {
       provider: rt.provider, repoDir: path.resolve(o.repo), testTimeoutMs: Number(o.timeout) * 1000, isTestFile,
@@ -209,11 +225,24 @@ artifact.command('check <dir>').requiredOption('--repo <path>').option('--json')
     process.exitCode = report.valid ? 0 : 1;
   });
 
-program.command('sandbox').description('sandbox tools').command('doctor').description('is the local sandbox usable here?').action(async () => {
+const sandboxCmd = program.command('sandbox').description('sandbox tools');
+sandboxCmd.command('doctor').description('are the local (bubblewrap) and Docker sandboxes usable here, and if not, what to do').action(async () => {
   const d = await sandboxDoctor();
-  out(`bubblewrap: ${d.bwrap ? 'ok' : 'missing'}\noverlayfs:  ${d.overlay ? 'ok' : 'unavailable'}\ncgroups:    ${d.cgroups ? 'ok' : 'unavailable'}`);
-  for (const p of d.problems) out(`- ${p}`);
-  process.exitCode = d.problems.length ? 1 : 0;
+  out('local sandbox (--sandbox local):');
+  out(`  bubblewrap: ${d.bwrap ? 'ok' : 'missing'}\n  overlayfs:  ${d.overlay ? 'ok' : 'unavailable'}\n  cgroups:    ${d.cgroups ? 'ok' : 'unavailable'}`);
+  for (const p of d.problems) out(`  - ${p}`);
+  const k = await dockerDoctor();
+  out('docker sandbox (--sandbox docker, image repos):');
+  out(`  engine:     ${k.engine ? `ok (${k.engine})` : 'unavailable'}\n  image:      ${k.image ? 'ok' : 'missing'}\n  container:  ${k.sandbox ? 'ok' : 'not working'}`);
+  for (const p of k.problems) out(`  - ${p}`);
+  // Usable when either backend works; each section says what the other needs.
+  process.exitCode = d.problems.length && k.problems.length ? 1 : 0;
+});
+sandboxCmd.command('reap').description('remove containers and snapshot images that no live worker or episode owns').action(async () => {
+  const rt = createRuntime();
+  const { client } = await connect(rt);
+  const r = await reap({ isEpisodeLive: episodeLiveness(client) });
+  out(`removed ${r.containers.length} containers and ${r.images.length} snapshot images`);
 });
 
 program.parseAsync(process.argv).catch((e: unknown) => {

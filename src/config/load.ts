@@ -21,7 +21,7 @@ export function parseConfig(input: unknown, source = 'config'): CampaignConfig {
 function withRepoNames(cfg: CampaignConfig): CampaignConfig {
   const seen = new Map<string, number>();
   const repos = cfg.repos.map((r) => {
-    const base = r.name ?? defaultName(r);
+    const base = r.name ?? defaultRepoName(r);
     const n = (seen.get(base) ?? 0) + 1;
     seen.set(base, n);
     return { ...r, name: n === 1 ? base : `${base}-${n}` };
@@ -29,7 +29,8 @@ function withRepoNames(cfg: CampaignConfig): CampaignConfig {
   return { ...cfg, repos };
 }
 
-function defaultName(r: RepoSpec): string {
+/** The name a repo entry gets when the config gives none. */
+export function defaultRepoName(r: RepoSpec): string {
   // myorg/proj:sha and registry:5000/team/proj@sha256:... are both "proj".
   if (isImageRepo(r)) return r.image.replace(/@.*$/, '').replace(/:[^/]*$/, '').split('/').pop() || 'image';
   const base = path.basename(path.resolve(r.path));

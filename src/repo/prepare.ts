@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { isImageRepo, type RepoSpec } from '../config/schema.js';
+import { defaultRepoName } from '../config/load.js';
 import { prepareImageRepo } from '../sandbox/docker/imageRepo.js';
 import { sha256 } from '../store/store.js';
 import { describeRepo, RepoError, type RepoInfo } from './describe.js';
@@ -11,7 +12,7 @@ import { describeRepo, RepoError, type RepoInfo } from './describe.js';
 export async function prepareRepo(home: string, spec: RepoSpec & { name?: string }): Promise<RepoInfo> {
   if (!isImageRepo(spec)) return describeRepo(spec.path, spec.name);
   const { mirror, marker } = await prepareImageRepo(home, spec);
-  const info = await describeRepo(mirror, spec.name);
+  const info = await describeRepo(mirror, spec.name ?? defaultRepoName(spec));
   // The image id, not the mirror's path, identifies the tree: the same image is the same repo on every worker.
   return {
     ...info,

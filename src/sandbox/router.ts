@@ -12,6 +12,8 @@ export type Backend = 'local' | 'docker';
 export interface ReleasingProvider extends SandboxProvider {
   /** Removes what an episode left (containers, snapshot images) once it ends; a no-op where nothing outlives dispose. */
   release?(labels: Record<string, string>): Promise<unknown>;
+  /** Disposes its live sandboxes and removes the images it made. */
+  close?(): Promise<void>;
 }
 
 export class RoutingSandboxProvider implements SandboxProvider {

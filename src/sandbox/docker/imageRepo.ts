@@ -51,10 +51,20 @@ const SOURCE_EXT = ['py', 'js', 'mjs', 'cjs', 'ts', 'tsx', 'jsx', 'go', 'rs', 'j
  * Prints the git top-levels (one per line, prefixed "git ") near the image's WorkingDir and elsewhere, then every
  * source file outside system and dependency directories (prefixed "src "). Runs in a container with no network.
  */
+const PRUNE_SYSTEM = '-path /proc -o -path /sys -o -path /dev -o -path /usr -o -path /lib -o -path /lib64 -o -path /bin -o -path /sbin -o -path /etc -o -path /var -o -path /run -o -path /tmp -o -path /boot';
+const PRUNE_DEPS = '-name node_modules -o -name site-packages -o -name .git -o -name .venv -o -name target -o -name vendor';
+const MANIFESTS = ['pyproject.toml', 'setup.py', 'setup.cfg', 'package.json', 'go.mod', 'Cargo.toml', 'pom.xml', 'build.gradle', 'build.gradle.kts', 'CMakeLists.txt', 'Makefile', 'Gemfile', 'composer.json'];
+
+/**
+ * Prints the git top-level of the image's WorkingDir ("wdgit "), every .git outside system directories ("git "),
+ * project manifests ("manifest ") and source files ("src ") outside system and dependency directories. Runs in a
+ * container with no network.
+ */
 const PROBE = `wd=$(pwd)
 t=$(git -c safe.directory='*' -C "$wd" rev-parse --show-toplevel 2>/dev/null) && echo "wdgit $t"
-find / -xdev \\( -path /proc -o -path /sys -o -path /dev -o -path /usr -o -path /lib -o -path /lib64 -o -path /bin -o -path /sbin -o -path /etc -o -path /var -o -path /run -o -path /tmp -o -path /boot \\) -prune -o -maxdepth 5 -name .git -print 2>/dev/null | sed 's/^/git /'
-find / -xdev \\( -path /proc -o -path /sys -o -path /dev -o -path /usr -o -path /lib -o -path /lib64 -o -path /bin -o -path /sbin -o -path /etc -o -path /var -o -path /run -o -path /tmp -o -path /boot -o -name node_modules -o -name site-packages -o -name .git -o -name .venv -o -name target -o -name vendor \\) -prune -o -type f \\( ${SOURCE_EXT.map((e) => `-name '*.${e}'`).join(' -o ')} \\) -print 2>/dev/null | head -n 200000 | sed 's/^/src /'`;
+find / -xdev \\( ${PRUNE_SYSTEM} \\) -prune -o -maxdepth 5 -name .git -print 2>/dev/null | sed 's/^/git /'
+find / -xdev \\( ${PRUNE_SYSTEM} -o ${PRUNE_DEPS} \\) -prune -o -maxdepth 6 -type f \\( ${MANIFESTS.map((m) => `-name '${m}'`).join(' -o ')} \\) -print 2>/dev/null | sed 's/^/manifest /'
+find / -xdev \\( ${PRUNE_SYSTEM} -o ${PRUNE_DEPS} \\) -prune -o -type f \\( ${SOURCE_EXT.map((e) => `-name '*.${e}'`).join(' -o ')} \\) -print 2>/dev/null | head -n 200000 | sed 's/^/src /'`;
 
 /** Chooses the work directory from the probe's output: the WorkingDir's git top-level, else the one git repo with most sources, else the largest source tree. */
 export function chooseWorkdir(probe: string): { workdir: string; from: ImageMarker['workdirFrom'] } | null {
@@ -69,6 +79,12 @@ export function chooseWorkdir(probe: string): { workdir: string; from: ImageMark
     return { workdir: best, from: 'git' };
   }
   if (!srcs.length) return null;
+  // A project manifest marks a repository root: the one with most sources under it (the shallowest on a tie).
+  const manifests = [...new Set(lines.filter((l) => l.startsWith('manifest ')).map((l) => path.posix.dirname(l.slice(9).trim())))];
+  if (manifests.length) {
+    const best = manifests.sort((a, b) => under(b) - under(a) || a.length - b.length)[0]!;
+    if (under(best) > 0) return { workdir: best, from: 'largest-source-tree' };
+  }
   // Count sources per ancestor directory; the deepest one holding at least 90% of all sources is the tree.
   const counts = new Map<string, number>();
   for (const s of srcs) {

@@ -113,6 +113,8 @@ export class DockerSandboxProvider implements SandboxProvider {
 
   /** Removes the containers and snapshot images carrying all these labels (an episode's, at its end). */
   async release(labels: Record<string, string>): Promise<{ containers: number; images: number }> {
+    // No labels would match everything ssr made on this engine, other workers' live sandboxes included.
+    if (!Object.keys(labels).length) throw new SandboxError('release needs at least one label');
     const filters = { label: [`${LABEL.managed}=1`, ...Object.entries(labels).map(([k, v]) => `${k.startsWith('ssr.') ? k : `ssr.${k}`}=${v}`)] };
     let containers = 0;
     let images = 0;

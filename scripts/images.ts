@@ -1,0 +1,18 @@
+/** `npm run images`: builds (or finds) ssr's Docker images locally, with no registry, and says what it did. */
+import { ensureBaseImage, ensureExampleImages, ensureToolchainImage } from '../src/sandbox/docker/images.js';
+
+const verbose = process.argv.includes('--verbose');
+const log = (l: string) => { if (verbose) process.stderr.write(`  ${l}\n`); };
+const step = async (what: string, fn: () => Promise<unknown>) => {
+  const t = Date.now();
+  const r = await fn();
+  process.stdout.write(`${what.padEnd(12)} ${String(Array.isArray(r) ? r.map((x: { ref: string }) => x.ref).join(', ') : r)}  (${((Date.now() - t) / 1000).toFixed(1)} s)\n`);
+};
+try {
+  await step('base', () => ensureBaseImage(log));
+  await step('toolchains', () => ensureToolchainImage(log));
+  await step('examples', () => ensureExampleImages(log));
+} catch (e) {
+  process.stderr.write(`images: ${(e as Error).message}\n`);
+  process.exit(1);
+}
