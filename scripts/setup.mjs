@@ -51,5 +51,11 @@ if (!has('bwrap')) {
   }
 }
 
+// Docker engine: only a hint. Installing and starting a daemon is .ci/dockerd.sh's job, and the images are built
+// by whoever needs them (`npm run images`, the docker tests), not by every setup.
+if (process.getuid?.() === 0 && !has('dockerd') && !process.env.DOCKER_HOST) {
+  say('no Docker engine here (only the docker sandbox needs one): `bash .ci/dockerd.sh` installs and starts it');
+}
+
 // example repositories (rebuilt from stored patches; a nested .git cannot be committed)
 if (existsSync(path.join(ROOT, 'examples', 'build.sh'))) run('bash', [path.join(ROOT, 'examples', 'build.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import { PROJECT_ROOT } from '../../temporal/config.js';
-import { docker, requireEngine } from './engine.js';
+import { docker, managedLabels, requireEngine } from './engine.js';
 
 export const BASE_IMAGE = 'ssr/base:bookworm';
 export const TOOLCHAIN_IMAGE = 'ssr/toolchains:bookworm';
@@ -57,17 +57,24 @@ async function recipeOf(d: Docker, ref: string): Promise<{ id: string; recipe: s
   }
 }
 
-/** One builder at a time per machine (two test files may ask at once): a lock directory, stale after 30 minutes. */
+/**
+ * One builder at a time per machine (two test files may ask at once): a lock directory holding its owner's pid.
+ * A lock whose owner died (a killed test) is taken over at once; one older than 30 minutes is taken over too.
+ */
 async function withLock<T>(fn: () => Promise<T>): Promise<T> {
   const lock = path.join(os.tmpdir(), 'ssr-images.lock');
   for (;;) {
     try {
       await mkdir(lock);
+      await writeFile(path.join(lock, 'pid'), String(process.pid));
       break;
     } catch {
       try {
         const { mtimeMs } = statSync(lock);
-        if (Date.now() - mtimeMs > 30 * 60_000) await rm(lock, { recursive: true, force: true });
+        const pid = Number(readFileSync(path.join(lock, 'pid'), 'utf8'));
+        // No pid file yet: its owner is between mkdir and writeFile, unless that was long ago.
+        const dead = pid > 0 ? !alive(pid) : Date.now() - mtimeMs > 10_000;
+        if (dead || Date.now() - mtimeMs > 30 * 60_000) await rm(lock, { recursive: true, force: true });
       } catch {
         // Released meanwhile.
       }
@@ -78,6 +85,15 @@ async function withLock<T>(fn: () => Promise<T>): Promise<T> {
     return await fn();
   } finally {
     await rm(lock, { recursive: true, force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -107,30 +123,56 @@ async function ensureDebootstrap(log: Log): Promise<void> {
 }
 
 /** Waits for an engine build/import stream to end; the engine reports failures inside the stream. */
-function follow(d: Docker, stream: NodeJS.ReadableStream, what: string, log: Log): Promise<void> {
+function follow(d: Docker, stream: NodeJS.ReadableStream, what: string, log: Log): Promise<string[]> {
   return new Promise((resolve, reject) => {
     const tail: string[] = [];
-    d.modem.followProgress(stream, (err: Error | null) => (err ? reject(new Error(`${what} failed: ${err.message}\n${tail.join('')}`)) : resolve()), (ev: { stream?: string; error?: string; status?: string }) => {
+    const statuses: string[] = [];
+    let failure = '';
+    // A failed RUN arrives as an `error` event inside a stream that itself ends normally.
+    const done = (err: Error | null) => {
+      const why = err?.message ?? failure;
+      if (why) reject(new Error(`${what} failed: ${why}\n--- last lines of the build log ---\n${tail.join('').trimEnd()}`));
+      else resolve(statuses);
+    };
+    d.modem.followProgress(stream, done, (ev: { stream?: string; error?: string; status?: string }) => {
       const text = ev.stream ?? ev.status ?? '';
+      if (ev.status) statuses.push(ev.status);
       if (ev.error) {
-        tail.push(ev.error);
+        failure ||= ev.error;
+        tail.push(`${ev.error}\n`);
         return;
       }
-      if (text.trim()) log(text.trimEnd());
-      tail.push(text);
+      if (!text.trim()) return;
+      log(text.trimEnd());
+      tail.push(`${text.replace(/\x1b\[[0-9;]*m/g, '').trimEnd()}\n`); // without the engine's colour codes
       if (tail.length > 30) tail.shift();
     });
   });
 }
+
+const built = new Set<string>();
+/** The refs this process built rather than found ready (`npm run images` reports which were cached). */
+export const builtHere = (): ReadonlySet<string> => built;
 
 /** `docker build` with the context given as a tar produced by `tar` over (dir, names...) pairs. */
 async function build(d: Docker, ref: string, parts: { dir: string; names: string[] }[], log: Log): Promise<void> {
   const args = ['-c', '--owner=0', '--group=0', '--numeric-owner'];
   for (const p of parts) args.push('-C', p.dir, ...p.names);
   const tar = spawn('tar', args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const tarExit = new Promise<number | null>((res) => tar.once('close', res));
   // Host networking for the build only: apt reaches the Debian mirror; containers of the result get none.
-  const stream = await d.buildImage(tar.stdout as unknown as NodeJS.ReadableStream, { t: ref, networkmode: 'host', rm: true, forcerm: true });
+  const stream = await d.buildImage(tar.stdout as unknown as NodeJS.ReadableStream, { t: ref, networkmode: 'host', rm: true, forcerm: true, labels: managedLabels('build') });
   await follow(d, stream, `building ${ref}`, log);
+  const rc = await tarExit;
+  if (rc !== 0) throw new Error(`building ${ref} failed: tar of its context exited ${rc}`);
+  built.add(ref);
+}
+
+/** debootstrap mounts proc and sys inside the new root and a failure can leave them: unmount before deleting. */
+async function removeRootfs(dir: string): Promise<void> {
+  const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1] ?? '').filter((m) => m === dir || m.startsWith(`${dir}/`));
+  for (const m of mounts.sort().reverse()) await run('umount', ['-l', m], quiet).catch(() => undefined);
+  await rm(dir, { recursive: true, force: true });
 }
 
 export async function ensureBaseImage(log: Log = quiet): Promise<string> {
@@ -146,14 +188,23 @@ export async function ensureBaseImage(log: Log = quiet): Promise<string> {
       log(`debootstrap bookworm into ${dir}`);
       await run('debootstrap', ['--variant=minbase', `--include=${BASE_PACKAGES.join(',')}`, 'bookworm', dir, MIRROR], log);
       const tar = spawn('tar', ['-C', dir, '-c', '--numeric-owner', '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
-      const [repo, tag] = BASE_IMAGE.split(':') as [string, string];
+      const tarExit = new Promise<number | null>((res) => tar.once('close', res));
+      const labels = Object.entries({ ...managedLabels('build'), [RECIPE_LABEL]: recipe }).map(([k, v]) => `${JSON.stringify(k)}=${JSON.stringify(v)}`);
+      // Imported untagged and tagged once tar has exited cleanly: the engine imports a truncated tar "successfully".
       const stream = await d.importImage(tar.stdout as unknown as NodeJS.ReadableStream, {
-        repo, tag,
-        changes: [`LABEL ${RECIPE_LABEL}=${recipe}`, 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8', 'CMD ["/bin/bash"]'],
+        changes: [`LABEL ${labels.join(' ')}`, 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8', 'CMD ["/bin/bash"]'],
       } as unknown as Record<string, unknown>);
-      await follow(d, stream, `importing ${BASE_IMAGE}`, log);
+      const id = (await follow(d, stream, `importing ${BASE_IMAGE}`, log)).reverse().find((s) => s.startsWith('sha256:'));
+      const rc = await tarExit;
+      if (!id || rc !== 0) {
+        if (id) await d.getImage(id).remove({ force: true }).catch(() => undefined);
+        throw new Error(`importing ${BASE_IMAGE} failed: ${rc !== 0 ? `tar of the root filesystem exited ${rc}` : 'the engine returned no image id'}`);
+      }
+      const [repo, tag] = BASE_IMAGE.split(':') as [string, string];
+      await d.getImage(id).tag({ repo, tag });
+      built.add(BASE_IMAGE);
     } finally {
-      await rm(dir, { recursive: true, force: true });
+      await removeRootfs(dir);
     }
     return BASE_IMAGE;
   });
