@@ -24,3 +24,17 @@ test('repos get distinct names, from the parent of a folder called repo', () => 
   const c = parseConfig({ repos: [{ path: '/a/lib/repo' }, { path: '/b/lib/repo' }, { path: '/c/other', name: 'x' }] });
   assert.deepEqual(c.repos.map((r) => r.name), ['lib', 'lib-2', 'x']);
 });
+
+test('image repos: named after the image, workdir optional but absolute, mixed with directories, never path-resolved', async () => {
+  const c = parseConfig({ repos: [{ image: 'registry:5000/team/proj:abc123' }, { image: 'proj@sha256:00ff', workdir: '/src' }, { path: '/a/lib' }] });
+  assert.deepEqual(c.repos.map((r) => r.name), ['proj', 'proj-2', 'lib']);
+  assert.throws(() => parseConfig({ repos: [{ image: 'x:1', workdir: 'src' }] }), ConfigError);
+  // An entry is a directory or an image, never both and never neither.
+  assert.throws(() => parseConfig({ repos: [{ image: 'x:1', path: '/a' }] }), ConfigError);
+  assert.throws(() => parseConfig({ repos: [{ name: 'x' }] }), ConfigError);
+  const dir = mkdtempSync(path.join(tmpdir(), 'cfg-'));
+  writeFileSync(path.join(dir, 'c.yaml'), 'repos:\n  - image: myorg/app:1\n  - path: ./here\n');
+  const { resolveRepoPaths } = await import('../../src/config/load.js');
+  const r = resolveRepoPaths(await loadConfigFile(path.join(dir, 'c.yaml')), dir);
+  assert.deepEqual(r.repos, [{ image: 'myorg/app:1', name: 'app' }, { path: path.join(dir, 'here'), name: 'here' }]);
+});

@@ -38,7 +38,7 @@ export async function dockerDoctor(dirImage = process.env.SSR_DOCKER_DIR_IMAGE ?
     const res = await sb.exec('cat probe.txt; cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/pids.max 2>/dev/null; ls /sys/class/net');
     const lines = res.stdout.trim().split('\n');
     if (res.exitCode !== 0 || lines[0] !== 'ok') r.problems.push(`a command in a container failed (exit ${res.exitCode}): ${res.stderr.trim()}`);
-    else if (lines[1] !== '32') r.problems.push(`the container's pids limit is ${lines[1] ?? 'unknown'}, not 32: the engine does not apply limits (cgroups unavailable to dockerd?)`);
+    else if (lines[1] !== '34') r.problems.push(`the container's pids limit is ${lines[1] ?? 'unknown'}, not 34 (32 and the keeper's 2): the engine does not apply limits (cgroups unavailable to dockerd?)`);
     else if (lines.slice(2).some((n) => n !== 'lo')) r.problems.push(`the container has network interfaces besides lo: ${lines.slice(2).join(' ')}`);
     else r.sandbox = true;
   } catch (e) {

@@ -29,9 +29,11 @@ c=$(${COUNTERS})
 printf '\\n%s %s %s\\n' "$m" "$rc" "$c" >&2
 exit $rc`;
 
-/** Run as a second exec when the limit passes: kills the command's tree, then reports the counters. */
-const KILLER = `kill -9 -1 2>/dev/null; kill -9 -1 2>/dev/null; sleep 0.05; kill -9 -1 2>/dev/null
-${COUNTERS}`;
+/**
+ * Run as a second exec when the limit passes: kills the command's tree with shell builtins only, so it needs one
+ * process slot; the counters are read by a third exec once the slots are free again.
+ */
+const KILLER = 'kill -9 -1 2>/dev/null; kill -9 -1 2>/dev/null; kill -9 -1 2>/dev/null; exit 0';
 
 export interface Counters { oom: number; pidsMax: number }
 
@@ -124,7 +126,10 @@ export async function dockerExec(container: Docker.Container, spec: DockerExecSp
 
   const killTree = async (): Promise<Counters | null | 'container'> => {
     const r = await runSimple(container, ['/bin/sh', '-c', KILLER], 10_000);
-    if (r && r.exitCode === 0) return parseCounters(r.stdout);
+    if (r && r.exitCode === 0) {
+      const c = await runSimple(container, ['/bin/sh', '-c', COUNTERS], 10_000);
+      return c && c.exitCode === 0 ? parseCounters(c.stdout) : null;
+    }
     // Nothing could be started inside (pids exhausted) or the kill hung: stop the whole container.
     await container.kill({ signal: 'SIGKILL' }).catch(() => undefined);
     return 'container';

@@ -79,7 +79,8 @@ export class DockerSandboxProvider implements SandboxProvider {
         NetworkMode: 'none',
         Memory: lim.memoryBytes,
         MemorySwap: lim.memoryBytes,
-        PidsLimit: lim.maxPids,
+        // The keeper (a shell and its sleep) must not take slots from the commands.
+        PidsLimit: lim.maxPids + 2,
         NanoCpus: Math.round((this.opts.cpus ?? 1) * 1e9),
         CapDrop: ['ALL'],
         SecurityOpt: ['no-new-privileges'],
