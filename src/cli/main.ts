@@ -14,7 +14,8 @@ import { createWorkers, runWorkers } from '../../workers/start.js';
 import { workerMain } from '../../workers/main.js';
 import { pauseSignal, resumeSignal, stopSignal, statusQuery } from '../../workflows/campaign.js';
 import { follow, isRunning, newCampaignId, ROW_HEADER, startCampaign, whereThingsAre } from './campaign.js';
-import { listEpisodes, getEpisode } from '../store/records.js';
+import { addEpisodeCommands } from './episodes.js';
+import { addCampaignList } from './campaigns.js';
 import { readArtifactDir } from '../artifact/artifact.js';
 import { runChecks } from '../checks/run.js';
 import { isTestFile } from '../repo/runners/index.js';
@@ -133,6 +134,7 @@ program.command('worker')
   });
 
 const campaign = program.command('campaign').description('start and steer campaigns');
+addCampaignList(campaign);
 campaign.command('start')
   .description('run a campaign on repositories on disk or in Docker images')
   .option('--repo <dir>', 'a repository (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
@@ -189,23 +191,7 @@ for (const [name, sig, help] of [['pause', pauseSignal, 'pause before the next s
   });
 }
 
-const episodes = program.command('episodes').description('episode records');
-episodes.command('list').requiredOption('--campaign <id>').option('--json').action(async (o) => {
-  const rt = createRuntime();
-  const eps = await listEpisodes(rt.store, o.campaign);
-  const rows = eps.map((e) => ({
-    id: e.id, step: e.step, round: e.round, repo: e.repo, strategy: e.strategy, order: e.order, outcome: e.outcome,
-    solveRate: e.solveRate, injectorReward: e.injectorReward, solverRewards: e.attempts.map((a) => a.reward), policyVersion: e.policyVersion,
-  }));
-  if (o.json) out(JSON.stringify(rows, null, 2));
-  else for (const r of rows) out(`${r.id}  ${r.repo}  ${r.strategy ?? '-'}  ${r.outcome}  s=${r.solveRate ?? '-'}  r_inj=${r.injectorReward ?? '-'}`);
-});
-episodes.command('show <id>').action(async (id: string) => {
-  const rt = createRuntime();
-  const e = await getEpisode(rt.store, id);
-  if (!e) throw new ConfigError(`no episode ${id} in ${rt.store.root}`);
-  out(JSON.stringify(e, null, 2));
-});
+addEpisodeCommands(program);
 
 const artifact = program.command('artifact').description('bug artifacts');
 artifact.command('check <dir>').requiredOption('--repo <path>').option('--json').addOption(sandboxOption())
