@@ -3,7 +3,8 @@
  * lock, and the shell snippets that read and write files inside a sandbox without following links out of it.
  */
 import path from 'node:path';
-import { SandboxPathError } from './errors.js';
+import { SandboxError, SandboxPathError } from './errors.js';
+import type { KillReason } from './types.js';
 
 export function normalizeRel(rel: string, what: string, allowRoot: boolean, workdir: string): string {
   if (rel.includes('\0')) throw new SandboxPathError(`${what}: NUL byte in path`);
@@ -45,3 +46,30 @@ exec cat > "$p"`;
 /** cd into a sub-directory before the command: a missing cwd is then the command's failure, not ours. */
 export const CD_SCRIPT = 'cd -- "$1" || exit 2; shift; exec "$@"';
 
+
+/** What READ_SCRIPT/WRITE_SCRIPT runs return, in either backend. */
+export interface FileRun {
+  exitCode: number | null;
+  signal: string | null;
+  stdout: Buffer;
+  stderr: Buffer;
+  killed: KillReason | null;
+  truncated: boolean;
+}
+
+/** The file READ_SCRIPT printed, or the typed error its exit code stands for. */
+export function readResult(rel: string, r: FileRun): Buffer {
+  if (r.exitCode === 0 && !r.truncated && r.killed === null) return r.stdout;
+  if (r.exitCode === 2) throw Object.assign(new Error(`ENOENT: no such file in sandbox: ${rel}`), { code: 'ENOENT' });
+  if (r.exitCode === 3) throw new SandboxPathError(`readFile: ${rel} resolves outside the work directory`);
+  if (r.exitCode === 4) throw Object.assign(new Error(`not a regular file in sandbox: ${rel}`), { code: 'EISDIR' });
+  throw new SandboxError(`readFile ${rel} failed (exit ${r.exitCode ?? r.signal}, killed ${r.killed}, truncated ${r.truncated}): ${r.stderr.toString('utf8').trim()}`);
+}
+
+/** Nothing when WRITE_SCRIPT wrote the file, else the typed error its exit code stands for. */
+export function writeResult(rel: string, r: FileRun): void {
+  if (r.exitCode === 0 && r.killed === null) return;
+  if (r.exitCode === 3) throw new SandboxPathError(`writeFile: ${rel} resolves outside the work directory`);
+  if (r.exitCode === 4) throw Object.assign(new Error(`is a directory in sandbox: ${rel}`), { code: 'EISDIR' });
+  throw new SandboxError(`writeFile ${rel} failed (exit ${r.exitCode ?? r.signal}, killed ${r.killed}): ${r.stderr.toString('utf8').trim()}`);
+}

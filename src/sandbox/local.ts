@@ -27,7 +27,7 @@ import { bwrapArgs, defaultSandboxEnv, DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PA
 import { LayerStore, newLayerId, type LayerMeta } from './layers.js';
 import { runWrapped, type RawResult } from './run.js';
 import { SandboxError, SandboxPathError, SandboxUnavailableError } from './errors.js';
-import { CD_SCRIPT, Mutex, normalizeRel, READ_SCRIPT, WRITE_SCRIPT } from './common.js';
+import { CD_SCRIPT, Mutex, normalizeRel, READ_SCRIPT, readResult, WRITE_SCRIPT, writeResult } from './common.js';
 
 export { SandboxError, SandboxPathError, SandboxUnavailableError } from './errors.js';
 export { WORKDIR as LOCAL_WORKDIR, findExecutable } from './bwrap.js';
@@ -308,11 +308,7 @@ export class LocalSandbox implements Sandbox {
       timeoutMs: this.limits.timeoutMs,
       maxOutputBytes: READ_FILE_CAP,
     });
-    if (r.exitCode === 0 && !r.truncated && r.killed === null) return r.stdout;
-    if (r.exitCode === 2) throw Object.assign(new Error(`ENOENT: no such file in sandbox: ${rel}`), { code: 'ENOENT' });
-    if (r.exitCode === 3) throw new SandboxPathError(`readFile: ${rel} resolves outside the work directory`);
-    if (r.exitCode === 4) throw Object.assign(new Error(`not a regular file in sandbox: ${rel}`), { code: 'EISDIR' });
-    throw new SandboxError(`readFile ${rel} failed (exit ${r.exitCode ?? r.signal}, killed ${r.killed}, truncated ${r.truncated}): ${r.stderr.toString('utf8').trim()}`);
+    return readResult(rel, r);
   }
 
   async writeFile(relPath: string, data: string | Buffer): Promise<void> {
@@ -322,10 +318,7 @@ export class LocalSandbox implements Sandbox {
       maxOutputBytes: 64 * 1024,
       stdin: typeof data === 'string' ? Buffer.from(data, 'utf8') : data,
     });
-    if (r.exitCode === 0 && r.killed === null) return;
-    if (r.exitCode === 3) throw new SandboxPathError(`writeFile: ${rel} resolves outside the work directory`);
-    if (r.exitCode === 4) throw Object.assign(new Error(`is a directory in sandbox: ${rel}`), { code: 'EISDIR' });
-    throw new SandboxError(`writeFile ${rel} failed (exit ${r.exitCode ?? r.signal}, killed ${r.killed}): ${r.stderr.toString('utf8').trim()}`);
+    writeResult(rel, r);
   }
 
   async snapshot(): Promise<SnapshotRef> {

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
-import { CappedBuffer, outputKillThreshold } from '../run.js';
+import { CappedBuffer, outputKillThreshold, type RawResult } from '../run.js';
 import { SandboxError } from '../errors.js';
 import type { KillReason } from '../types.js';
 
@@ -47,14 +47,7 @@ export interface DockerExecSpec {
   maxOutputBytes: number;
 }
 
-export interface DockerExecResult {
-  exitCode: number | null;
-  signal: string | null;
-  stdout: Buffer;
-  stderr: Buffer;
-  killed: KillReason | null;
-  truncated: boolean;
-  durationMs: number;
+export interface DockerExecResult extends Omit<RawResult, 'status'> {
   /** Counters after the command; null when they could not be read (the container had to be killed). */
   counters: Counters | null;
   /** The container was killed because nothing inside could stop the command; the caller restarts it. */

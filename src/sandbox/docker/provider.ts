@@ -13,8 +13,8 @@ import { createHash } from 'node:crypto';
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type Docker from 'dockerode';
-import { Mutex, normalizeRel, READ_SCRIPT, WRITE_SCRIPT } from '../common.js';
-import { SandboxError, SandboxPathError } from '../errors.js';
+import { Mutex, normalizeRel, READ_SCRIPT, readResult, WRITE_SCRIPT, writeResult } from '../common.js';
+import { SandboxError } from '../errors.js';
 import { DEFAULT_LIMITS, type ExecOptions, type ExecResult, type Sandbox, type SandboxLimits, type SandboxProvider, type SnapshotRef } from '../types.js';
 import { docker, LABEL, managedLabels, requireEngine } from './engine.js';
 import { dockerExec, type Counters } from './exec.js';
@@ -254,11 +254,7 @@ export class DockerSandbox implements Sandbox {
   async readFile(relPath: string): Promise<Buffer> {
     const rel = normalizeRel(relPath, 'readFile', false, this.workdir);
     const r = await this.run(['/bin/sh', '-c', READ_SCRIPT, 'sh', this.workdir, rel], { timeoutMs: this.limits.timeoutMs, maxOutputBytes: READ_FILE_CAP });
-    if (r.exitCode === 0 && !r.truncated && r.killed === null) return r.stdout;
-    if (r.exitCode === 2) throw Object.assign(new Error(`ENOENT: no such file in sandbox: ${rel}`), { code: 'ENOENT' });
-    if (r.exitCode === 3) throw new SandboxPathError(`readFile: ${rel} resolves outside the work directory`);
-    if (r.exitCode === 4) throw Object.assign(new Error(`not a regular file in sandbox: ${rel}`), { code: 'EISDIR' });
-    throw new SandboxError(`readFile ${rel} failed (exit ${r.exitCode ?? r.signal}, killed ${r.killed}): ${r.stderr.toString('utf8').trim()}`);
+    return readResult(rel, r);
   }
 
   async writeFile(relPath: string, data: string | Buffer): Promise<void> {
@@ -266,10 +262,7 @@ export class DockerSandbox implements Sandbox {
     const r = await this.run(['/bin/sh', '-c', WRITE_SCRIPT, 'sh', this.workdir, rel], {
       timeoutMs: this.limits.timeoutMs, maxOutputBytes: 64 * 1024, stdin: typeof data === 'string' ? Buffer.from(data, 'utf8') : data,
     });
-    if (r.exitCode === 0 && r.killed === null) return;
-    if (r.exitCode === 3) throw new SandboxPathError(`writeFile: ${rel} resolves outside the work directory`);
-    if (r.exitCode === 4) throw Object.assign(new Error(`is a directory in sandbox: ${rel}`), { code: 'EISDIR' });
-    throw new SandboxError(`writeFile ${rel} failed (exit ${r.exitCode ?? r.signal}, killed ${r.killed}): ${r.stderr.toString('utf8').trim()}`);
+    writeResult(rel, r);
   }
 
   async snapshot(): Promise<SnapshotRef> {
