@@ -12,10 +12,17 @@ import { CappedBuffer, outputKillThreshold, type RawResult } from '../run.js';
 import { SandboxError } from '../errors.js';
 import type { KillReason } from '../types.js';
 
-/** Counters of the container's cgroup (v1 or v2 file names), printed as "oom pidsmax". */
-const COUNTERS = `oom=$(sed -n 's/^oom_kill //p' /sys/fs/cgroup/memory/memory.oom_control /sys/fs/cgroup/memory.events 2>/dev/null | head -n1)
-pm=$(sed -n 's/^max //p' /sys/fs/cgroup/pids/pids.events /sys/fs/cgroup/pids.events 2>/dev/null | head -n1)
-echo "\${oom:-0} \${pm:-0}"`;
+/**
+ * Sets $oom and $pm from the container's cgroup counters (v1 or v2 file names). Shell builtins only: no process is
+ * forked, so it costs nothing per command and still runs when the pids table is nearly full.
+ */
+const READ_COUNTERS = `oom=0; pm=0
+for f in /sys/fs/cgroup/memory/memory.oom_control /sys/fs/cgroup/memory.events; do [ -r "$f" ] && while read -r k v; do [ "$k" = oom_kill ] && oom=$v; done < "$f"; done
+for f in /sys/fs/cgroup/pids/pids.events /sys/fs/cgroup/pids.events; do [ -r "$f" ] && while read -r k v; do [ "$k" = max ] && pm=$v; done < "$f"; done`;
+
+/** Prints the counters as "oom pidsmax". */
+const COUNTERS = `${READ_COUNTERS}
+echo "$oom $pm"`;
 
 /**
  * $1 marker, $2 cwd, then the command. After the command, every process but init and this shell is killed
@@ -25,8 +32,8 @@ const WRAPPER = `m=$1; cd -- "$2" || exit 2; shift 2
 "$@"
 rc=$?
 kill -9 -1 2>/dev/null; kill -9 -1 2>/dev/null
-c=$(${COUNTERS})
-printf '\\n%s %s %s\\n' "$m" "$rc" "$c" >&2
+${READ_COUNTERS}
+printf '\\n%s %s %s %s\\n' "$m" "$rc" "$oom" "$pm" >&2
 exit $rc`;
 
 /**
