@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { SandboxError, SandboxPathError } from './errors.js';
-import type { KillReason } from './types.js';
+import type { RawResult } from './run.js';
 
 export function normalizeRel(rel: string, what: string, allowRoot: boolean, workdir: string): string {
   if (rel.includes('\0')) throw new SandboxPathError(`${what}: NUL byte in path`);
@@ -48,14 +48,7 @@ export const CD_SCRIPT = 'cd -- "$1" || exit 2; shift; exec "$@"';
 
 
 /** What READ_SCRIPT/WRITE_SCRIPT runs return, in either backend. */
-export interface FileRun {
-  exitCode: number | null;
-  signal: string | null;
-  stdout: Buffer;
-  stderr: Buffer;
-  killed: KillReason | null;
-  truncated: boolean;
-}
+export type FileRun = Pick<RawResult, 'exitCode' | 'signal' | 'stdout' | 'stderr' | 'killed' | 'truncated'>;
 
 /** The file READ_SCRIPT printed, or the typed error its exit code stands for. */
 export function readResult(rel: string, r: FileRun): Buffer {
