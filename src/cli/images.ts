@@ -1,5 +1,5 @@
 /** `npm run images`: builds (or finds) ssr's Docker images locally, with no registry, and says what it did. */
-import { builtHere, ensureBaseImage, ensureExampleImages, ensureToolchainImage } from '../src/sandbox/docker/images.js';
+import { builtHere, ensureBaseImage, ensureExampleImages, ensureToolchainImage } from '../sandbox/docker/images.js';
 
 const verbose = process.argv.includes('--verbose');
 const log = (l: string) => { if (verbose) process.stderr.write(`  ${l}\n`); };
