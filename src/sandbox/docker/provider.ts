@@ -285,21 +285,36 @@ export class DockerSandbox implements Sandbox {
     });
   }
 
+  private async running(): Promise<boolean> {
+    try {
+      return (await this.container.inspect()).State.Running;
+    } catch (e) {
+      throw new SandboxError(`container ${this.id} is gone: ${(e as Error).message}`);
+    }
+  }
+
+  private async restart(): Promise<void> {
+    await this.container.kill({ signal: 'SIGKILL' }).catch(() => undefined);
+    await this.container.start().catch((e: Error) => { throw new SandboxError(`container ${this.id} could not be restarted: ${e.message}`); });
+    this.baseline = { oom: 0, pidsMax: 0 };
+  }
+
   private async run(argv: string[], o: { timeoutMs: number; maxOutputBytes: number; env?: Record<string, string>; stdin?: Buffer; cwd?: string }) {
     this.assertLive();
     return this.lock.run(async () => {
       this.assertLive();
       const rel = o.cwd === undefined ? '.' : normalizeRel(o.cwd, 'cwd', true, this.workdir);
       const cwd = rel === '.' ? this.workdir : path.posix.join(this.workdir, rel);
-      const r = await dockerExec(this.container, {
-        argv, cwd, env: { LANG: 'C.UTF-8', ...o.env }, stdin: o.stdin, timeoutMs: o.timeoutMs, maxOutputBytes: o.maxOutputBytes,
-      });
+      const spec = { argv, cwd, env: { LANG: 'C.UTF-8', ...o.env }, stdin: o.stdin, timeoutMs: o.timeoutMs, maxOutputBytes: o.maxOutputBytes };
+      // A container found stopped (its keeper could not fork while a command filled the pids table) restarts with its files.
+      if (!(await this.running())) await this.restart();
+      const r = await dockerExec(this.container, spec);
       let killed = r.killed;
-      if (r.containerKilled) {
-        // Only a full pids table keeps a kill from starting inside; the container restarts with its files.
-        if (killed === 'timeout') killed = 'pids';
-        await this.container.start().catch((e: Error) => { throw new SandboxError(`container ${this.id} could not be restarted: ${e.message}`); });
-        this.baseline = { oom: 0, pidsMax: 0 };
+      const stopped = !r.containerKilled && r.counters === null && !(await this.running());
+      if (r.containerKilled || stopped) {
+        // Only a full pids table keeps a kill from starting inside, or the keeper from forking its sleep.
+        if (killed === 'timeout' || (stopped && killed === null)) killed = 'pids';
+        await this.restart();
       } else if (r.counters) {
         if (killed !== 'output') {
           if (r.counters.oom > this.baseline.oom) killed = 'memory';
