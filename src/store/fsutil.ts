@@ -1,6 +1,7 @@
 import { mkdir, rename, writeFile, readFile, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { faultChance, InjectedFault } from '../faults.js';
 
 /**
  * Writes to a temporary name in the same directory, then renames: a crash or a failing disk midway
@@ -10,6 +11,11 @@ export async function writeFileAtomic(file: string, data: string | Buffer): Prom
   await mkdir(path.dirname(file), { recursive: true });
   const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
+    if (faultChance('store-write-fail', { file })) {
+      // A disk that fails midway: half the bytes reach the temporary file, then the write errors.
+      await writeFile(tmp, typeof data === 'string' ? data.slice(0, data.length >> 1) : data.subarray(0, data.length >> 1));
+      throw new InjectedFault('store-write-fail', `writing ${file} failed midway`);
+    }
     await writeFile(tmp, data);
     await rename(tmp, file);
   } catch (e) {

@@ -3,6 +3,8 @@ import type { Decision } from '../policy/policy.js';
 import { hasPolicy, loadPolicy, savePolicy, versionName } from '../policy/versions.js';
 import { policyGradientStep, type ScoredTrajectory } from './gradient.js';
 import type { GradientInput, GradientOutput } from '../episode/types.js';
+import { faultPause } from '../faults.js';
+import { randomUUID } from 'node:crypto';
 
 /**
  * The gradient step of (campaign, step): both roles' trajectories of the step update the one policy. Idempotent:
@@ -24,7 +26,11 @@ export async function trainStep(store: Store, i: GradientInput): Promise<Gradien
   const { params: updated, stats } = policyGradientStep(params, batch, i.learningRate, next);
   const out: GradientOutput = { version: next, alreadyTrained: false, trajectories: stats.trajectories, decisions: stats.decisions, gradNorm: stats.gradNorm };
   await store.putJson(statsKey, { ...out, fromVersion: i.fromVersion, meanAdvantageAbs: stats.meanAdvantageAbs });
+  await faultPause('pause-gradient-before-save', { campaign: i.campaignId, step: i.step });
   // The policy file is written last: its presence is what marks the step as trained.
   await savePolicy(store, updated);
+  // One ledger entry per policy actually written: more than one for a step would be a step trained twice.
+  await store.putJson(`train/${i.campaignId}/ledger/${i.step}-${randomUUID()}.json`, { step: i.step, version: next, pid: process.pid, at: new Date().toISOString() });
+  await faultPause('pause-gradient-after-save', { campaign: i.campaignId, step: i.step });
   return out;
 }
