@@ -7,9 +7,10 @@ import * as svc from '../src/episode/service.js';
 import { prepareRepo } from '../src/repo/prepare.js';
 import type { RepoSpec } from '../src/config/schema.js';
 import { trainStep } from '../src/trainer/step.js';
-import { putEpisode, putStepMetrics } from '../src/store/records.js';
+import { putEpisode, putReplay, putStepMetrics } from '../src/store/records.js';
 import type {
   CheckInput, EpisodeRecord, GradeInput, GradientInput, HigherOrderInput, InjectInput, SolveInput, StepMetrics, RepoInfo,
+  CampaignConfig, ReplayReport,
 } from '../src/episode/types.js';
 import { withHeartbeat } from './heartbeat.js';
 
@@ -43,8 +44,14 @@ export function createSandboxActivities(rt: Runtime) {
 
 export function createControlActivities(rt: Runtime) {
   return {
-    async recordEpisode(rec: EpisodeRecord): Promise<string> {
-      return putEpisode(rt.store, rec);
+    async recordEpisode(rec: EpisodeRecord, ctx?: { cfg: CampaignConfig; repo: RepoInfo; seed: string }): Promise<string> {
+      // Histories from before the context was passed call this with the record alone.
+      if (!ctx) return putEpisode(rt.store, rec);
+      const configRef = await rt.store.putBlob(JSON.stringify(ctx.cfg));
+      return putEpisode(rt.store, { ...rec, seed: ctx.seed, repoInfo: ctx.repo, configRef });
+    },
+    async recordReplay(report: ReplayReport): Promise<string> {
+      return putReplay(rt.store, report);
     },
     async ping(i: number): Promise<number> {
       return i;

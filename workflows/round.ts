@@ -3,6 +3,7 @@ import { patched, proxyActivities, upsertSearchAttributes, workflowInfo } from '
 import type { SandboxActivities, ControlActivities } from '../activities/index.js';
 import type { AttemptRecord, EpisodeRecord, Outcome, RoundInput, RoundResult, TrajectoryScore, CheckSummary } from '../src/episode/types.js';
 import { injectorReward, solveRate, solverReward } from '../src/rewards.js';
+import { invalidOutcome, solvedOutcome } from '../src/episode/outcome.js';
 import { QUEUES } from './queues.js';
 import { SA } from './searchAttributes.js';
 
@@ -44,7 +45,8 @@ export async function roundWorkflow(i: RoundInput): Promise<RoundResult> {
         // Whatever stays behind is the reaper's; the episode's record matters more.
       }
     }
-    await control.recordEpisode(rec);
+    // The config and repository go with the record, so that `ssr replay` can re-run any stage of it later.
+    await control.recordEpisode(rec, { cfg: i.cfg, repo: i.repo, seed });
     upsertSearchAttributes([
       { key: SA.outcome, value: outcome },
       { key: SA.strategy, value: rec.strategy ?? 'none' },
@@ -78,7 +80,7 @@ export async function roundWorkflow(i: RoundInput): Promise<RoundResult> {
       if (!chk.valid) {
         rec.injectorReward = injectorReward(false, 0, i.cfg.alpha);
         batch.push({ trajectoryRef: inj.trajectoryRef, role: 'injector', reward: rec.injectorReward, group: episodeId });
-        return await finish(`invalid:${chk.failed!.check}:${chk.failed!.code ?? 'failed'}`, chk.failed!.reason);
+        return await finish(invalidOutcome(chk.failed!.check, chk.failed!.code), chk.failed!.reason);
       }
       batch.push({ trajectoryRef: inj.trajectoryRef, role: 'injector', reward: 0, group: episodeId });
     } else {
@@ -114,7 +116,7 @@ export async function roundWorkflow(i: RoundInput): Promise<RoundResult> {
         }
       }
     }
-    const outcome: Outcome = s === 0 ? 'solved-none' : s === 1 ? 'solved-all' : 'solved-some';
+    const outcome: Outcome = solvedOutcome(s);
     return await finish(outcome, `solve rate ${s.toFixed(2)} over ${attempts.length} attempts`);
   } catch (e) {
     // An infrastructure failure that outlived its retries: the episode is recorded as such and the campaign goes on.

@@ -16,6 +16,7 @@ import { pauseSignal, resumeSignal, stopSignal, statusQuery } from '../../workfl
 import { follow, isRunning, newCampaignId, ROW_HEADER, startCampaign, whereThingsAre } from './campaign.js';
 import { addEpisodeCommands } from './episodes.js';
 import { addCampaignList } from './campaigns.js';
+import { addReplayCommand } from './replay.js';
 import { readArtifactDir } from '../artifact/artifact.js';
 import { runChecks } from '../checks/run.js';
 import { isTestFile } from '../repo/runners/index.js';
@@ -192,6 +193,7 @@ for (const [name, sig, help] of [['pause', pauseSignal, 'pause before the next s
 }
 
 addEpisodeCommands(program);
+addReplayCommand(program, { runtimeFor, connect, withLocalWorkers });
 
 const artifact = program.command('artifact').description('bug artifacts');
 artifact.command('check <dir>').requiredOption('--repo <path>').option('--json').addOption(sandboxOption())

@@ -80,6 +80,49 @@ export interface EpisodeRecord {
   wallMs: number;
   startedAt: string;
   finishedAt: string;
+  /** What `ssr replay` needs to re-run a stage: the seed, the repository and (by reference) the campaign config. */
+  seed?: string;
+  repoInfo?: RepoInfo;
+  configRef?: string | null;
+}
+
+/** The stage a replay starts from: re-check the stored artifact, re-solve it, or re-grade the recorded patches. */
+export type ReplayStage = 'check' | 'solve' | 'grade';
+export const REPLAY_STAGES: readonly ReplayStage[] = ['check', 'solve', 'grade'];
+
+export interface ReplayInput {
+  episodeId: string;
+  from: ReplayStage;
+  policyVersion: string;
+  seed: string;
+  repo: RepoInfo;
+  cfg: CampaignConfig;
+  artifactHash: string;
+  recorded: EpisodeRecord;
+}
+
+/** The comparable part of an episode, recorded or replayed. */
+export interface StageSummary {
+  outcome: Outcome | null;
+  policyVersion: string;
+  checks: { check: string; ok: boolean; ran: boolean; code?: string; reason: string }[];
+  attempts: { attempt: number; success: boolean; failure: string | null; reason: string; stop: string | null; patchRef: string; gradeLogRef: string | null }[];
+  solveRate: number | null;
+  checkReportRef: string | null;
+  error: string | null;
+}
+
+export interface ReplayReport {
+  replayId: string;
+  episodeId: string;
+  from: ReplayStage;
+  startedAt: string;
+  finishedAt: string;
+  recorded: StageSummary;
+  replayed: StageSummary;
+  /** Each way the replay differs from the record, in words; empty when it reproduced it. */
+  differences: string[];
+  same: boolean;
 }
 
 export interface RoundInput {

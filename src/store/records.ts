@@ -1,5 +1,5 @@
 import type { Store } from './store.js';
-import type { EpisodeRecord, StepMetrics } from '../episode/types.js';
+import type { EpisodeRecord, ReplayReport, StepMetrics } from '../episode/types.js';
 import { writeFileAtomic } from './fsutil.js';
 
 /** Episode ids are `<campaign>/<step>/<round>`: the record lives at the same path under episodes/. */
@@ -39,6 +39,22 @@ export async function listStepMetrics(store: Store, campaign: string): Promise<S
   for (const f of await store.list(`campaigns/${campaign}/steps`)) {
     const s = await store.getJson<StepMetrics>(`campaigns/${campaign}/steps/${f}`);
     if (s) out.push(s);
+  }
+  return out;
+}
+
+/** Replays live beside their episode: replays/<episode id>/<replay started at>.json; never under episodes/. */
+export const replayKey = (r: Pick<ReplayReport, 'episodeId' | 'startedAt'>) => `replays/${r.episodeId}/${r.startedAt.replace(/[:.]/g, '-')}.json`;
+
+export async function putReplay(store: Store, r: ReplayReport): Promise<string> {
+  return store.putJson(replayKey(r), r);
+}
+
+export async function listReplays(store: Store, episodeId: string): Promise<ReplayReport[]> {
+  const out: ReplayReport[] = [];
+  for (const f of await store.list(`replays/${episodeId}`)) {
+    const r = await store.getJson<ReplayReport>(`replays/${episodeId}/${f}`);
+    if (r) out.push(r);
   }
   return out;
 }

@@ -112,7 +112,7 @@ test('moving one activity call breaks replay with a DeterminismViolationError', 
   const round = index.histories.find((h) => h.workflowType === 'roundWorkflow' && !h.fixture);
   assert.ok(round, 'a round history recorded from the current code');
   const moved = await changedBundle('round.ts', (text, need) => {
-    const record = '    await control.recordEpisode(rec);\n';
+    const record = '    await control.recordEpisode(rec, { cfg: i.cfg, repo: i.repo, seed });\n';
     const release = "    if (patched('release-episode-sandboxes')) {\n";
     need(record); need(release);
     // The episode is recorded before its sandboxes are released instead of after.
