@@ -20,6 +20,8 @@ export interface RecordedRequest {
   body: { model: string; messages: ChatMessage[]; tools?: unknown[]; temperature?: number; top_p?: number; max_tokens?: number; [k: string]: unknown };
   /** Index of the script step that answered it (-1: the fallback). */
   step: number;
+  /** The Authorization header, to check which API key the client sent. */
+  authorization: string | null;
 }
 export type Step = Reply | Fault | ((req: RecordedRequest) => Reply | Fault);
 
@@ -73,7 +75,7 @@ export class ScriptedServer {
     }
     if (req.method !== 'POST' || req.url !== '/v1/chat/completions') return json(404, { error: { message: `no route ${req.method} ${req.url}` } });
 
-    const rec: RecordedRequest = { body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as RecordedRequest['body'], step: this.next < this.script.length ? this.next : -1 };
+    const rec: RecordedRequest = { body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as RecordedRequest['body'], step: this.next < this.script.length ? this.next : -1, authorization: req.headers.authorization ?? null };
     this.requests.push(rec);
     const raw = this.next < this.script.length ? this.script[this.next++] : this.fallback;
     if (!raw) {
