@@ -140,3 +140,22 @@ test("the solver's patch includes new files and modifications and leaves out tes
     await sb.dispose();
   }
 });
+
+test('wall time stops a model request in flight with wall-time; an outside cancellation throws instead of stopping', async () => {
+  const slow = await play([{ tool_calls: [{ name: 'bash', arguments: { command: 'echo ok' } }] }, { delayMs: 5000 }], { wallTimeSec: 1 });
+  assert.equal(slow.r.stop, 'wall-time');
+  assert.match(slow.r.reason, /while waiting for the model/);
+  assert.ok(slow.r.elapsedMs < 4000, 'the pending request was abandoned at the deadline');
+
+  const server = await ScriptedServer.start([{ delayMs: 5000 }]);
+  servers.push(server);
+  const cfg = testConfig(server);
+  const sb = await rt.provider.create({ base: repo });
+  try {
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(new Error('activity cancelled')), 300);
+    await assert.rejects(runLoop({ model: client(cfg), sandbox: sb, cfg, system: 's', task: 't', signal: ac.signal }), /activity cancelled/);
+  } finally {
+    await sb.dispose();
+  }
+});

@@ -106,9 +106,11 @@ export class OpenAIChatModel implements ChatModel {
   async complete(messages: ChatMessage[], tools: ChatCompletionTool[], co: CompleteOptions = {}): Promise<Completion> {
     const cfg = this.cfg;
     const retries: RetryRecord[] = [];
+    // A throwing callback must not become an uncaught exception in a timer; heartbeats are best effort.
+    const wait = (w: WaitInfo) => { try { co.onWait?.(w); } catch { /* ignored */ } };
     for (let attempt = 0; ; attempt++) {
       const t0 = Date.now();
-      const beat = co.onWait ? setInterval(() => co.onWait!({ phase: 'request', attempt, elapsedMs: Date.now() - t0 }), cfg.heartbeatMs) : null;
+      const beat = co.onWait ? setInterval(() => wait({ phase: 'request', attempt, elapsedMs: Date.now() - t0 }), cfg.heartbeatMs) : null;
       try {
         const r = await this.client.chat.completions.create({
           model: cfg.model, messages, tools, tool_choice: 'auto',
@@ -133,8 +135,8 @@ export class OpenAIChatModel implements ChatModel {
         this.o.log?.(`model: ${why} (${msg}); retry ${attempt + 1}/${cfg.retries} in ${delayMs} ms`);
         co.onRetry?.(rec);
         const b0 = Date.now();
-        const wait = co.onWait ? setInterval(() => co.onWait!({ phase: 'backoff', attempt: attempt + 1, elapsedMs: Date.now() - b0 }), cfg.heartbeatMs) : null;
-        try { await sleep(delayMs, co.signal); } finally { if (wait) clearInterval(wait); }
+        const backoffBeat = co.onWait ? setInterval(() => wait({ phase: 'backoff', attempt: attempt + 1, elapsedMs: Date.now() - b0 }), cfg.heartbeatMs) : null;
+        try { await sleep(delayMs, co.signal); } finally { if (backoffBeat) clearInterval(backoffBeat); }
       } finally {
         if (beat) clearInterval(beat);
       }

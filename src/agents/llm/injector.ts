@@ -21,6 +21,7 @@ export interface LlmInjectOptions {
   resume?: Checkpoint;
   onTurn?: LoopOptions['onTurn'];
   onWait?: LoopOptions['onWait'];
+  signal?: AbortSignal;
   log?: (line: string) => void;
 }
 
@@ -47,7 +48,7 @@ export async function llmInject(o: LlmInjectOptions): Promise<LlmInjectResult> {
   const loop = await runLoop({
     model: o.client, sandbox: sb, cfg: o.cfg,
     system: systemPrompt(sb.workdir), task: injectorPrompt(o.strategy, o.limits ?? DEFAULT_INJECTOR_LIMITS, assigned ?? undefined),
-    resume: o.resume, onTurn: o.onTurn, onWait: o.onWait, log: o.log,
+    resume: o.resume, onTurn: o.onTurn, onWait: o.onWait, signal: o.signal, log: o.log,
   });
   const base = { strategy: o.strategy, assigned, loop };
   if (loop.stop === 'model-error') return { ok: false, code: 'model-error', reason: loop.reason, ...base };

@@ -40,6 +40,8 @@ export interface LoopOptions {
   /** After every completed turn; the activity stores it (and may stop the loop by throwing). */
   onTurn?: (c: Required<Checkpoint>) => void | Promise<void>;
   onWait?: (w: WaitInfo) => void;
+  /** Cancellation from outside (the activity's cancellation signal): the loop throws its reason, it is no stop. */
+  signal?: AbortSignal;
   log?: (line: string) => void;
 }
 
@@ -149,7 +151,9 @@ export async function runLoop(o: LoopOptions): Promise<LoopResult> {
     }
   }
 
+  const cancelled = () => o.signal?.reason ?? new Error('agent loop cancelled');
   for (;;) {
+    if (o.signal?.aborted) throw cancelled();
     if (submitted) return finish('submit', 'the model called submit');
     if (streak >= cfg.noSubmitLimit) return finish('no-submit', `the model answered ${streak} times in a row without a tool call`);
     if (turns >= cfg.maxTurns) return finish('max-turns', `${turns} turns used (limit ${cfg.maxTurns})`);
@@ -159,10 +163,11 @@ export async function runLoop(o: LoopOptions): Promise<LoopResult> {
     let reply;
     try {
       reply = await o.model.complete(messages, TOOLS, {
-        signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())), onWait: o.onWait,
+        signal: AbortSignal.any([AbortSignal.timeout(Math.max(1, deadline - Date.now())), ...(o.signal ? [o.signal] : [])]), onWait: o.onWait,
       });
       retries.push(...reply.retries);
     } catch (e) {
+      if (e instanceof ModelAborted && o.signal?.aborted) throw cancelled();
       if (e instanceof ModelAborted) return finish('wall-time', `ran past ${cfg.wallTimeSec} s while waiting for the model`);
       if (e instanceof ModelError) {
         retries.push(...e.retries);

@@ -17,6 +17,7 @@ export interface LlmSolveOptions {
   resume?: Checkpoint;
   onTurn?: LoopOptions['onTurn'];
   onWait?: LoopOptions['onWait'];
+  signal?: AbortSignal;
   log?: (line: string) => void;
 }
 
@@ -44,7 +45,7 @@ export async function llmSolve(o: LlmSolveOptions): Promise<LlmSolveResult> {
   const loop = await runLoop({
     model: o.client, sandbox: o.sandbox, cfg: o.cfg,
     system: systemPrompt(o.sandbox.workdir), task: solverPrompt(o.task, o.sandbox.workdir),
-    resume: o.resume, onTurn: o.onTurn, onWait: o.onWait, log: o.log,
+    resume: o.resume, onTurn: o.onTurn, onWait: o.onWait, signal: o.signal, log: o.log,
   });
   // A patch is taken whatever the stop: an unsubmitted attempt is still graded (and may seed a higher-order bug).
   return { patch: await workTreePatch(o.sandbox), stop: loop.stop, reason: loop.reason, loop };
