@@ -76,7 +76,7 @@ test('(a) a scripted injector explores, injects, weakens, writes the five files 
   }
 });
 
-test('(b) a scripted solver fixes that bug in the solver state; its patch (new junk left out) passes grading', async () => {
+test('(b) a scripted solver fixes that bug in the solver state; its patch passes grading', async () => {
   assert.ok(artifact, 'needs the artifact of (a)');
   const a = artifact;
   const server = await ScriptedServer.start(fixture('solve-tallybook'));
@@ -96,9 +96,7 @@ test('(b) a scripted solver fixes that bug in the solver state; its patch (new j
     assert.doesNotMatch(seen[0], /Expand README/, 'and no history of the original');
 
     assert.match(r.patch, /^\+        return _REGISTRY\[code.upper\(\)\]$/m);
-    assert.doesNotMatch(r.patch, /__pycache__|\.pyc|pytest_cache/, 'test by-products stay out of the patch');
-    const junk = await sb.exec("find . -name __pycache__ -not -path './.git/*' -o -name .pytest_cache");
-    assert.match(junk.stdout, /__pycache__|\.pytest_cache/, 'the test runs did leave by-products in the tree');
+    assert.doesNotMatch(r.patch, /__pycache__|\.pyc|pytest_cache/, 'test by-products stay out of the patch (see loop.test.ts for a tree that has them)');
 
     const orig = await treeState(rt.provider, repo, []);
     const original = (await runTestScript(orig, a.testScript, a.testParser, 60_000)).results;
