@@ -7,6 +7,7 @@ import * as svc from '../src/episode/service.js';
 import { prepareRepo } from '../src/repo/prepare.js';
 import type { RepoSpec } from '../src/config/schema.js';
 import { trainStep } from '../src/trainer/step.js';
+import { externalTrainStep } from '../src/trainer/external.js';
 import { putEpisode, putReplay, putStepMetrics } from '../src/store/records.js';
 import type {
   CheckInput, EpisodeRecord, GradeInput, GradientInput, HigherOrderInput, InjectInput, SolveInput, StepMetrics, RepoInfo,
@@ -65,6 +66,8 @@ export function createControlActivities(rt: Runtime) {
 export function createGpuActivities(rt: Runtime) {
   return {
     async gradientStep(i: GradientInput) {
+      // An LLM policy trains outside: the trainer the campaign names, then the inference server loads the result.
+      if (i.policy?.kind === 'llm') return withHeartbeat((p) => externalTrainStep(rt.store, i, i.policy!.trainer, i.policy!.load ?? null, p));
       return withHeartbeat(() => trainStep(rt.store, i));
     },
   };

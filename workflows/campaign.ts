@@ -136,7 +136,7 @@ async function runStep(st: CampaignState, onProgress: (c: CampaignStatus['curren
   st.pool = [...st.pool, ...added].slice(-MAX_POOL);
 
   const batch: TrajectoryScore[] = ok.flatMap((r) => r.batch);
-  const trained = await gpu.gradientStep({ campaignId: st.campaignId, step: st.step, fromVersion: st.policyVersion, batch, learningRate: st.cfg.learningRate });
+  const trained = await gpu.gradientStep({ campaignId: st.campaignId, step: st.step, fromVersion: st.policyVersion, batch, learningRate: st.cfg.learningRate, policy: st.cfg.policy });
 
   const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
   const valid = ok.filter((r) => r.valid);

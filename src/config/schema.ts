@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { llmPolicySchema } from '../agents/llm/config.js';
+import { INJECT_STRATEGIES } from '../agents/llm/prompts.js';
 
 /** A repository on disk whose dependencies are installed. */
 export const LocalRepoSpec = z.object({
@@ -49,6 +51,23 @@ export const CampaignConfig = z.object({
   continueAsNewEvery: z.number().int().min(1).default(5).describe('Steps between continue-as-new of the campaign workflow'),
   heartbeatTimeoutSec: z.number().int().min(5).default(60).describe('A sandbox activity whose worker stops heartbeating this long is retried elsewhere'),
   seed: z.number().int().default(1).describe('Seed of every random choice of the embedded agents'),
+  policy: z.object({
+    kind: z.enum(['embedded', 'llm']).default('embedded').describe("'embedded': the built-in policy trained in-process; 'llm': a model behind an OpenAI-compatible endpoint, trained by an external trainer"),
+    llm: llmPolicySchema.default({}).describe('The model endpoint, its sampling and the limits of one agent episode (kind llm)'),
+    strategies: z.array(z.enum(INJECT_STRATEGIES as unknown as [string, ...string[]])).min(1).default(['removal-history', 'removal', 'history', 'direct']).describe("Injection prompts the LLM injector draws from (kind llm; 'removal-history' is the paper's best)"),
+    trainer: z.object({
+      command: z.string().optional().describe('Trainer command ({batch} {out} {step} {from} {campaign} are replaced); its last stdout line names the checkpoint'),
+      url: z.string().url().optional().describe('Or a trainer endpoint: POST {campaign, step, fromVersion, batchPath, outDir} → {checkpoint}'),
+      timeoutSec: z.number().int().min(1).default(6 * 3600).describe('Time limit of one training call'),
+    }).default({}).describe('The external trainer of an LLM policy (runs on ssr-gpu workers)'),
+    load: z.object({
+      command: z.string().optional().describe('Command that makes the inference server serve a checkpoint ({checkpoint} {name} are replaced)'),
+      url: z.string().url().optional().describe("Or an endpoint like vLLM's /v1/load_lora_adapter: POST {lora_name, lora_path}"),
+      timeoutSec: z.number().int().min(1).default(600).describe('Time limit of one load call'),
+    }).optional().describe('How a new checkpoint is loaded into the inference server before the next step (omit when the trainer publishes it itself)'),
+  }).default({}).superRefine((p, ctx) => {
+    if (p.kind === 'llm' && !p.trainer.command && !p.trainer.url) ctx.addIssue({ code: 'custom', path: ['trainer'], message: 'an llm policy needs policy.trainer.command or policy.trainer.url' });
+  }),
   sandbox: z.object({
     isolation: z.enum(['bwrap', 'none']).default('bwrap').describe("'none' only with --no-isolation: runs untrusted code unconfined"),
     memoryMb: z.number().int().min(64).default(2048).describe('Memory limit of one sandboxed command'),

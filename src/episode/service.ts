@@ -21,6 +21,7 @@ import { sha256, type BlobRef } from '../store/store.js';
 import { buildSolverState } from './solverState.js';
 import { grade } from './grade.js';
 import { composeHigherOrder } from './higherOrder.js';
+import { llmInjectBug, llmSolveAttempt } from './llm.js';
 import type {
   CheckInput, CheckOutput, GradeInput, GradeOutput, HigherOrderInput, HigherOrderOutput, InjectInput, InjectOutput,
   SolveInput, SolveOutput, CampaignConfig, RepoInfo,
@@ -37,6 +38,7 @@ async function policyRunner(rt: Runtime, version: string, seed: string): Promise
 
 export async function injectBug(rt: Runtime, i: InjectInput, progress?: Progress): Promise<InjectOutput> {
   await ensureRepo(rt.home, i.repo);
+  if (i.cfg.policy?.kind === 'llm') return llmInjectBug(rt, i, progress);
   const policy = await policyRunner(rt, i.policyVersion, `${i.seed}/inject`);
   const refKey = `refruns/${i.repo.key}/suite.json`;
   const reference = await rt.store.getJson<{ runner: string; results: TestResults }>(refKey);
@@ -111,17 +113,20 @@ export async function solveAttempt(rt: Runtime, i: SolveInput, progress?: Progre
   await ensureRepo(rt.home, i.repo);
   const { artifact } = await getArtifact(rt.store, i.artifactHash);
   const labels = { campaign: i.campaignId, episode: i.episodeId };
-  const policy = await policyRunner(rt, i.policyVersion, `${i.seed}/solve/${i.attempt}`);
   const attemptLabels = { ...labels, attempt: String(i.attempt) };
-  let sb;
-  try {
-    sb = await rt.provider.create(await solverState(rt, i.repo, i.artifactHash, artifact, labels), undefined, attemptLabels);
-  } catch (e) {
-    // The snapshot went with an earlier episode of the same artifact (a pooled or replayed bug): build it again.
-    if (!(e instanceof SnapshotGoneError)) throw e;
-    solverStates.delete(i.artifactHash);
-    sb = await rt.provider.create(await solverState(rt, i.repo, i.artifactHash, artifact, labels), undefined, attemptLabels);
-  }
+  const create = async () => {
+    try {
+      return await rt.provider.create(await solverState(rt, i.repo, i.artifactHash, artifact, labels), undefined, attemptLabels);
+    } catch (e) {
+      // The snapshot went with an earlier episode of the same artifact (a pooled or replayed bug): build it again.
+      if (!(e instanceof SnapshotGoneError)) throw e;
+      solverStates.delete(i.artifactHash);
+      return rt.provider.create(await solverState(rt, i.repo, i.artifactHash, artifact, labels), undefined, attemptLabels);
+    }
+  };
+  if (i.cfg.policy?.kind === 'llm') return llmSolveAttempt(rt, i, artifact, create, progress);
+  const policy = await policyRunner(rt, i.policyVersion, `${i.seed}/solve/${i.attempt}`);
+  const sb = await create();
   try {
     progress?.(`solver attempt ${i.attempt}`);
     const r = await solve({

@@ -45,7 +45,11 @@ export interface HigherOrderOutput { added: boolean; artifactHash: string | null
 
 export interface TrajectoryScore { trajectoryRef: string; role: 'injector' | 'solver'; reward: number; group: string }
 
-export interface GradientInput { campaignId: string; step: number; fromVersion: string; batch: TrajectoryScore[]; learningRate: number }
+export interface GradientInput {
+  campaignId: string; step: number; fromVersion: string; batch: TrajectoryScore[]; learningRate: number;
+  /** Absent in histories from before LLM policies: the embedded policy. */
+  policy?: CampaignConfig['policy'];
+}
 export interface GradientOutput { version: string; alreadyTrained: boolean; trajectories: number; decisions: number; gradNorm: number }
 
 export interface AttemptRecord {

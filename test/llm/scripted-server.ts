@@ -31,6 +31,8 @@ export class ScriptedServer {
   readonly requests: RecordedRequest[] = [];
   /** What each request got: `reply`, `status 500`, `delay`, `destroy`, `die`, `exhausted`. */
   readonly outcomes: string[] = [];
+  /** Adapters loaded through vLLM's POST /v1/load_lora_adapter, in order. */
+  readonly loads: { lora_name: string; lora_path: string }[] = [];
   private next = 0;
   private readonly sockets = new Set<Socket>();
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -72,6 +74,14 @@ export class ScriptedServer {
     };
     if (req.method === 'GET' && req.url === '/v1/models') {
       return json(200, { object: 'list', data: [{ id: 'scripted', object: 'model', created: 0, owned_by: 'test' }] });
+    }
+    if (req.method === 'POST' && req.url === '/v1/load_lora_adapter') {
+      const b = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { lora_name: string; lora_path: string };
+      // vLLM refuses a second load under the same name.
+      if (this.loads.some((l) => l.lora_name === b.lora_name)) { res.writeHead(400); res.end(`The lora adapter '${b.lora_name}' has already been loaded.`); return; }
+      this.loads.push(b);
+      res.writeHead(200); res.end(`Success: LoRA adapter '${b.lora_name}' added successfully.`);
+      return;
     }
     if (req.method !== 'POST' || req.url !== '/v1/chat/completions') return json(404, { error: { message: `no route ${req.method} ${req.url}` } });
 
