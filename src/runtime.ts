@@ -3,6 +3,7 @@ import { Store } from './store/store.js';
 import { LocalSandboxProvider, warmToolchains } from './sandbox/local.js';
 import { DockerSandboxProvider } from './sandbox/docker/provider.js';
 import { RoutingSandboxProvider, type Backend } from './sandbox/router.js';
+import type { SandboxLimits } from './sandbox/types.js';
 
 /** Where ssr keeps its state: the store, sandboxes, the Temporal database, logs. */
 export function stateDir(): string {
@@ -26,12 +27,12 @@ export function sandboxBackendFromEnv(): Backend {
   return v;
 }
 
-export function createRuntime(opts: { home?: string; isolation?: 'bwrap' | 'none'; sandbox?: Backend; dirImage?: string } = {}): Runtime {
+export function createRuntime(opts: { home?: string; isolation?: 'bwrap' | 'none'; sandbox?: Backend; dirImage?: string; limits?: Partial<SandboxLimits> } = {}): Runtime {
   const home = opts.home ?? stateDir();
   const isolation = opts.isolation ?? (process.env.SSR_NO_ISOLATION === '1' ? 'none' : 'bwrap');
   const sandbox = opts.sandbox ?? sandboxBackendFromEnv();
-  const local = new LocalSandboxProvider({ stateDir: path.join(home, 'sandbox'), isolation });
-  const provider = new RoutingSandboxProvider(local, () => new DockerSandboxProvider({ dirImage: opts.dirImage ?? process.env.SSR_DOCKER_DIR_IMAGE }), sandbox);
+  const local = new LocalSandboxProvider({ stateDir: path.join(home, 'sandbox'), isolation, defaults: opts.limits });
+  const provider = new RoutingSandboxProvider(local, () => new DockerSandboxProvider({ dirImage: opts.dirImage ?? process.env.SSR_DOCKER_DIR_IMAGE, defaults: opts.limits }), sandbox);
   return {
     home,
     store: new Store(path.join(home, 'store')),

@@ -93,7 +93,7 @@ export async function roundWorkflow(i: RoundInput): Promise<RoundResult> {
       rec.testRunMs += s.testRunMs + g.testRunMs;
       return {
         attempt: a, success: g.success, reward: solverReward(g.success), stop: s.stop, failure: g.failure, reason: g.reason,
-        patchRef: s.patchRef, trajectoryRef: s.trajectoryRef, gradeLogRef: g.logRef,
+        patchRef: s.patchRef, trajectoryRef: s.trajectoryRef, gradeLogRef: g.logRef, rejectedEdits: g.rejectedEdits ?? null,
       };
     }));
     rec.attempts = attempts;

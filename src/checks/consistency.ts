@@ -6,6 +6,7 @@
 import { DiffError, escapesRepo, touchedPaths } from '../artifact/diff.js';
 import type { Artifact } from '../artifact/artifact.js';
 import { failed, passed, type TestResults, type TestRun } from '../repo/testrun.js';
+import type { KillReason } from '../sandbox/types.js';
 
 export const CHECK_NAMES = ['test-files', 'parser', 'test-script', 'bug-scope', 'bug-validity', 'weakening', 'inverse-mutation'] as const;
 export type CheckName = (typeof CHECK_NAMES)[number];
@@ -13,8 +14,9 @@ export type CheckName = (typeof CHECK_NAMES)[number];
 export type CheckFailureCode =
   | 'malformed-diff' | 'binary-diff' | 'path-outside-repo' | 'test-file-missing' | 'weakened-file-not-listed'
   | 'bug-touches-test-file' | 'weaken-touches-code-file' | 'empty-weakening'
-  | 'parser-invalid' | 'parser-empty'
+  | 'parser-invalid' | 'parser-empty' | 'parser-silent'
   | 'too-few-tests' | 'tests-fail-on-original' | 'script-timeout'
+  | 'script-forks' | 'script-memory-limit' | 'script-disk-limit' | 'script-output-limit' | 'script-needs-network'
   | 'too-few-changed-files'
   | 'bug-breaks-nothing' | 'bug-breaks-everything' | 'patch-does-not-apply'
   | 'weakening-hides-nothing'
@@ -81,17 +83,54 @@ export function checkTestFiles(a: Artifact, existsInOriginal: (p: string) => boo
 /** 2. Parser validity: the parser turns the original log into a mapping of test ids to passed/failed. */
 export function checkParser(original: TestRun): CheckResult {
   const C: CheckName = 'parser';
-  if (original.parserError) return fail(C, 'parser-invalid', original.parserError, { parserStdout: original.parserStdout.slice(0, 2000) });
+  if (original.parserError) {
+    // Printing nothing is the parser's most common way to be broken (a crash swallowed, the wrong stream): named apart.
+    const silent = original.parserSilent === true;
+    return fail(C, silent ? 'parser-silent' : 'parser-invalid', original.parserError, { parserStdout: original.parserStdout.slice(0, 2000) });
+  }
   const n = Object.keys(original.results).length;
   const stopped = original.killed ? ` (the test script was stopped by the sandbox: ${original.killed})` : '';
   if (n === 0) return fail(C, 'parser-empty', `the parser reported no test at all on the original run${stopped}`, { logTail: original.log.slice(-2000), killed: original.killed });
   return ok(C, `parser reported ${n} tests`, { tests: n });
 }
 
+const KILL_CODES: Record<KillReason, { code: CheckFailureCode; what: string }> = {
+  timeout: { code: 'script-timeout', what: 'ran past its time limit' },
+  pids: { code: 'script-forks', what: 'hit the process limit (forks without end)' },
+  memory: { code: 'script-memory-limit', what: 'hit the memory limit' },
+  disk: { code: 'script-disk-limit', what: 'hit the disk limit (a file past the size cap, or the host disk near full)' },
+  output: { code: 'script-output-limit', what: 'printed past the output limit' },
+};
+
+/**
+ * What the sandbox could show the network, as tools word it when it is absent (no interface but loopback, no
+ * resolver): Python, Node, curl, Go, Rust.
+ */
+const NETWORK_ERRORS = /Network is unreachable|ENETUNREACH|Temporary failure in name resolution|Name or service not known|EAI_AGAIN|ENOTFOUND|getaddrinfo|Could not resolve host|No address associated with hostname|connect: network is unreachable|dial tcp/i;
+
+/**
+ * The part of check 3 decided before the parser is judged: a script the sandbox stopped, or one that reported no
+ * test while its log shows it reaching for the network, failed as a script; what its parser made of the cut log
+ * says nothing about the parser. Null when the run itself was whole.
+ */
+export function checkScriptRun(original: TestRun): CheckResult | null {
+  const C: CheckName = 'test-script';
+  if (original.killed) {
+    const k = KILL_CODES[original.killed];
+    return fail(C, k.code, `test_script.sh ${k.what} on the original repository (stopped by the sandbox: ${original.killed})`, { killed: original.killed, logTail: original.log.slice(-2000) });
+  }
+  const net = Object.keys(original.results).length === 0 ? NETWORK_ERRORS.exec(original.log) : null;
+  if (net) {
+    return fail(C, 'script-needs-network', `test_script.sh reported no test and its log shows it reaching for the network ("${net[0]}"): the sandbox has none`, { logTail: original.log.slice(-2000) });
+  }
+  return null;
+}
+
 /** 3. Test script validity: on the original, at least minPassingTests tests, all passing. */
 export function checkTestScript(original: TestRun, lim: CheckLimits): CheckResult {
   const C: CheckName = 'test-script';
-  if (original.killed === 'timeout') return fail(C, 'script-timeout', 'test_script.sh ran past its time limit on the original repository');
+  const stopped = checkScriptRun(original);
+  if (stopped) return stopped;
   const p = passed(original.results), f = failed(original.results);
   if (f.length) return fail(C, 'tests-fail-on-original', `${f.length} tests fail on the original repository: ${f.slice(0, 10).join(', ')}`, { failing: f });
   if (p.length < lim.minPassingTests) return fail(C, 'too-few-tests', `${p.length} passing tests on the original, at least ${lim.minPassingTests} required`, { passing: p.length });

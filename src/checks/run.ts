@@ -3,7 +3,7 @@ import type { SandboxProvider } from '../sandbox/types.js';
 import { PatchApplyError, runTestScript, type TestRun } from '../repo/testrun.js';
 import { existsInOriginal, treeState } from '../repo/tree.js';
 import {
-  CHECK_NAMES, changedCodeFiles, checkBugScope, checkBugValidity, checkInverseMutation, checkParser, checkTestFiles,
+  CHECK_NAMES, changedCodeFiles, checkBugScope, checkBugValidity, checkInverseMutation, checkParser, checkScriptRun, checkTestFiles,
   checkTestScript, checkWeakening, type CheckLimits, type CheckName, type CheckResult,
 } from './consistency.js';
 
@@ -36,11 +36,12 @@ export async function runChecks(a: Artifact, env: CheckEnv): Promise<CheckReport
   const done: CheckResult[] = [];
   let testRunMs = 0;
   let bugFailing: string[] = [];
+  const notRun = new Map<CheckName, string>();
   const finish = (): CheckReport => {
     const byName = new Map(done.map((c) => [c.check, c]));
     const checks = CHECK_NAMES.map((n: CheckName) => {
       const c = byName.get(n);
-      return c ? { ...c, ran: true } : { check: n, ok: false, reason: 'not run: an earlier check failed', evidence: {}, ran: false };
+      return c ? { ...c, ran: true } : { check: n, ok: false, reason: notRun.get(n) ?? 'not run: an earlier check failed', evidence: {}, ran: false };
     });
     const f = done.find((c) => !c.ok) ?? null;
     return { valid: !f, checks, failed: f, bugFailing, testRunMs };
@@ -71,7 +72,14 @@ export async function runChecks(a: Artifact, env: CheckEnv): Promise<CheckReport
   let original = env.cachedOriginalRun ? await env.cachedOriginalRun(a) : null;
   if (!original) {
     original = await run('original', []);
-    if (!original.parserError && env.rememberOriginalRun) await env.rememberOriginalRun(a, original);
+    // A run the sandbox stopped may owe that to the machine (a disk near full): it is not kept as the reference.
+    if (!original.parserError && !original.killed && env.rememberOriginalRun) await env.rememberOriginalRun(a, original);
+  }
+  const scriptFailed = checkScriptRun(original);
+  if (scriptFailed) {
+    notRun.set('parser', 'not run: test_script.sh itself failed (see test-script), so its log says nothing of the parser');
+    push(await withLog(scriptFailed, { original }));
+    return finish();
   }
   if (!push(await withLog(checkParser(original), { original }))) return finish();
   if (!push(await withLog(checkTestScript(original, env.limits), { original }))) return finish();

@@ -9,6 +9,7 @@ import { WorkflowNotFoundError, type Client, type WorkflowExecutionInfo } from '
 import type { Store, BlobRef } from '../store/store.js';
 import { getEpisode, listEpisodes } from '../store/records.js';
 import type { AttemptRecord, EpisodeRecord } from '../episode/types.js';
+import type { RejectedEdits } from '../episode/grade.js';
 import { ARTIFACT_FILES, type ArtifactManifest } from '../artifact/artifact.js';
 import { createRuntime } from '../runtime.js';
 import { SA } from '../../workflows/searchAttributes.js';
@@ -295,6 +296,8 @@ export interface CheckDetail {
 
 export interface AttemptDetail extends AttemptSummary {
   reason: string;
+  /** Oracle test files the patch changed or deleted (dropped before grading); null for records older than the field. */
+  rejectedEdits: RejectedEdits | null;
   patch: RefPath & { bytes: number | null; text?: string };
   trajectory: RefPath;
   gradeLog: (RefPath & { summary: LogSummary | null }) | null;
@@ -429,7 +432,7 @@ export async function showEpisodeDetail(client: Client | null, store: Store, id:
       gradeLog = { ...refPath(store, a.gradeLogRef), summary: log === null ? null : summarizeTestLog(log) };
       if (log === null) warnings.push(`grade log of attempt ${a.attempt} is missing: ${gradeLog.path}`);
     }
-    attempts.push({ ...attemptSummary(a), reason: a.reason, patch, trajectory: refPath(store, a.trajectoryRef), gradeLog });
+    attempts.push({ ...attemptSummary(a), reason: a.reason, rejectedEdits: a.rejectedEdits ?? null, patch, trajectory: refPath(store, a.trajectoryRef), gradeLog });
   }
 
   const policyRel = (() => {
@@ -513,6 +516,7 @@ export function formatEpisodeDetail(d: EpisodeDetail): string[] {
   for (const a of d.attempts) {
     o.push('', `attempt ${a.attempt}: ${a.success ? 'solved' : `failed [${a.failure ?? '?'}]`}, stop ${a.stop}, reward ${fmtNum(a.reward)}`);
     o.push(`  reason      ${a.reason}`);
+    if (a.rejectedEdits) o.push(`  rejected    ${a.rejectedEdits.code}: ${a.rejectedEdits.files.join(', ')} (dropped; restored before grading)`);
     if (a.gradeLog) {
       o.push(`  tests       ${a.gradeLog.summary ? logSummaryLine(a.gradeLog.summary) : 'log missing'}`);
       // Per-file TAP counts add nothing to the totals above; other runners' summary lines are worth reading.

@@ -16,6 +16,8 @@ import { treeState } from '../repo/tree.js';
 import { ensureRepo } from '../repo/prepare.js';
 import { SnapshotGoneError } from '../sandbox/docker/provider.js';
 import type { Runtime } from '../runtime.js';
+import { faultChance, faultValue } from '../faults.js';
+import { BAD_ARTIFACT_KINDS, BAD_PATCH_KINDS, badArtifact, badPatch, isBadArtifactKind, isBadPatchKind, type BadPatchKind } from '../badInputs.js';
 import type { SnapshotRef } from '../sandbox/types.js';
 import { sha256, type BlobRef } from '../store/store.js';
 import { buildSolverState } from './solverState.js';
@@ -36,6 +38,26 @@ async function policyRunner(rt: Runtime, version: string, seed: string): Promise
   return new PolicyRunner(await loadPolicy(rt.store, version), new Rng(seed));
 }
 
+/**
+ * The kind a bad-input fault produces: `<name>-kind` names one kind, several joined by '|' (one picked), or
+ * 'cycle' (by `index`, the episode's place in the campaign, so a run of rounds meets every kind in turn);
+ * unset, one at random. Seeded by the episode, so a retried activity makes the same bad input. Null when the
+ * configured kind is unknown: the fault is then left off rather than guessed.
+ */
+function pickFaultKind<K extends string>(name: string, kinds: readonly K[], isKind: (s: string) => s is K, index: number | null, seed: string): K | null {
+  const v = faultValue(`${name}-kind`);
+  if (v === 'cycle') return kinds[(index ?? new Rng(seed).int(kinds.length)) % kinds.length]!;
+  const allowed = v ? v.split('|').filter(isKind) : [...kinds];
+  if (allowed.length === 0) return null;
+  return new Rng(seed).pick(allowed);
+}
+
+/** Step * rounds + round, from the round workflow's id `<campaign>/<step>/<round>` (the campaign id may hold '/'). */
+function episodeIndex(episodeId: string, rounds: number): number | null {
+  const [step, round] = episodeId.split('/').slice(-2).map(Number);
+  return Number.isInteger(step) && Number.isInteger(round) ? step! * rounds + round! : null;
+}
+
 export async function injectBug(rt: Runtime, i: InjectInput, progress?: Progress): Promise<InjectOutput> {
   await ensureRepo(rt.home, i.repo);
   if (i.cfg.policy?.kind === 'llm') return llmInjectBug(rt, i, progress);
@@ -51,6 +73,15 @@ export async function injectBug(rt: Runtime, i: InjectInput, progress?: Progress
   const traj = { role: 'injector', episodeId: i.episodeId, policyVersion: i.policyVersion, decisions: policy.decisions, result: r.ok ? { ok: true, description: r.description } : { ok: false, code: r.code, reason: r.reason }, attempts: r.attempts };
   const trajectoryRef = await rt.store.putBlob(JSON.stringify(traj));
   if (!r.ok) return { ok: false, code: r.code, reason: r.reason, strategy: r.strategy, trajectoryRef, testRunMs: r.testRunMs, testRuns: r.testRuns };
+  const badKind = pickFaultKind('bad-artifact', BAD_ARTIFACT_KINDS, isBadArtifactKind, episodeIndex(i.episodeId, i.cfg.rounds), `${i.seed}/bad-artifact`);
+  if (badKind && faultChance('bad-artifact', { episodeId: i.episodeId, kind: badKind })) {
+    const bad = badArtifact(r.artifact, badKind, new Rng(`${i.seed}/bad-artifact/${badKind}`));
+    // Marked as the fault's work, never the policy's: whoever reads the store sees where it came from.
+    const m = await putArtifact(rt.store, bad.artifact, {
+      repo: i.repo.name, baseCommit: i.repo.commit, strategy: r.strategy, parent: null, order: 1, policyVersion: i.policyVersion, createdBy: `fault:${badKind}`,
+    });
+    return { ok: true, artifactHash: m.hash, strategy: r.strategy, description: `fault ${badKind} over: ${r.description}`, trajectoryRef, testRunMs: r.testRunMs, testRuns: r.testRuns };
+  }
   const m = await putArtifact(rt.store, r.artifact, {
     repo: i.repo.name, baseCommit: i.repo.commit, strategy: r.strategy, parent: null, order: 1, policyVersion: i.policyVersion, createdBy: 'embedded-injector',
   });
@@ -133,9 +164,19 @@ export async function solveAttempt(rt: Runtime, i: SolveInput, progress?: Progre
       sandbox: sb, runnerHintDir: i.repo.path, task: taskStatement(reverseDiff(artifact.testWeaken)), policy,
       budget: i.cfg.solverTestRuns, testTimeoutMs: testTimeout(i.cfg),
     });
-    const patchRef = await rt.store.putBlob(r.patch);
+    let patch = r.patch;
+    const seedKey = `${i.seed}/bad-patch/${i.attempt}`;
+    const ep = episodeIndex(i.episodeId, i.cfg.rounds);
+    const badKind: BadPatchKind | null = pickFaultKind('bad-patch', BAD_PATCH_KINDS, isBadPatchKind, ep === null ? null : ep * i.cfg.solves + i.attempt, seedKey);
+    let fault: BadPatchKind | null = null;
+    if (badKind && faultChance('bad-patch', { episodeId: i.episodeId, attempt: i.attempt, kind: badKind })) {
+      patch = badPatch(r.patch, artifact, badKind).patch;
+      fault = badKind;
+    }
+    const patchRef = await rt.store.putBlob(patch);
     const trajectoryRef = await rt.store.putBlob(JSON.stringify({
       role: 'solver', episodeId: i.episodeId, attempt: i.attempt, policyVersion: i.policyVersion, decisions: policy.decisions, stop: r.stop, tried: r.tried,
+      ...(fault ? { fault: `bad-patch:${fault}` } : {}),
     }));
     return { patchRef, stop: r.stop, trajectoryRef, testRunMs: r.testRunMs, testRuns: r.testRuns, selfReportedPass: r.selfReportedPass };
   } finally {
@@ -159,7 +200,7 @@ export async function gradeAttempt(rt: Runtime, i: GradeInput): Promise<GradeOut
   const original = await originalResults(rt, i.repo, i.cfg, artifact);
   const g = await grade(rt.provider, i.repo.path, artifact, patch, original, testTimeout(i.cfg));
   const logRef = g.run ? await rt.store.putBlob(g.run.log) : null;
-  return { success: g.success, failure: g.failure, reason: g.reason, logRef, testRunMs: g.run?.durationMs ?? 0 };
+  return { success: g.success, failure: g.failure, reason: g.reason, logRef, testRunMs: g.run?.durationMs ?? 0, rejectedEdits: g.rejectedEdits };
 }
 
 export async function buildHigherOrder(rt: Runtime, i: HigherOrderInput, progress?: Progress): Promise<HigherOrderOutput> {

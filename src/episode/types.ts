@@ -4,6 +4,7 @@
  */
 import type { CampaignConfig, Strategy } from '../config/schema.js';
 import type { RepoInfo } from '../repo/describe.js';
+import type { RejectedEdits } from './grade.js';
 
 export type { CampaignConfig, Strategy, RepoInfo };
 
@@ -36,7 +37,11 @@ export interface SolveInput {
 export interface SolveOutput { patchRef: string; stop: string; trajectoryRef: string; testRunMs: number; testRuns: number; selfReportedPass: boolean }
 
 export interface GradeInput { episodeId: string; attempt: number; repo: RepoInfo; artifactHash: string; patchRef: string; cfg: CampaignConfig }
-export interface GradeOutput { success: boolean; failure: string | null; reason: string; logRef: string | null; testRunMs: number }
+export interface GradeOutput {
+  success: boolean; failure: string | null; reason: string; logRef: string | null; testRunMs: number;
+  /** The patch's changes to oracle test files, dropped before grading; absent from outputs of older workers. */
+  rejectedEdits?: RejectedEdits | null;
+}
 
 export interface HigherOrderInput {
   campaignId: string; episodeId: string; repo: RepoInfo; artifactHash: string; patchRef: string; order: number; cfg: CampaignConfig;
@@ -55,6 +60,8 @@ export interface GradientOutput { version: string; alreadyTrained: boolean; traj
 export interface AttemptRecord {
   attempt: number; success: boolean; reward: number; stop: string; failure: string | null; reason: string;
   patchRef: string; trajectoryRef: string; gradeLogRef: string | null;
+  /** The patch tried to change or delete oracle test files (dropped, then graded); absent in older records. */
+  rejectedEdits?: RejectedEdits | null;
 }
 
 /** One self-play episode as recorded in the store (and summarised in Temporal's search attributes). */

@@ -8,6 +8,8 @@ export interface TestRun {
   results: TestResults;
   /** Null when the parser printed a JSON mapping of test ids to passed/failed; otherwise why not. */
   parserError: string | null;
+  /** The parser exited 0 and printed nothing at all (a kind of parserError). */
+  parserSilent?: boolean;
   exitCode: number | null;
   killed: KillReason | null;
   log: string;
@@ -41,9 +43,13 @@ export async function runTestScript(sb: Sandbox, testScript: string, testParser:
   );
   let results: TestResults = {};
   let parserError: string | null = null;
+  let parserSilent = false;
   if (parsed.killed) parserError = `parser stopped by the sandbox (${parsed.killed})`;
   else if (parsed.exitCode !== 0) parserError = `parser exited ${parsed.exitCode}: ${parsed.stderr.trim().slice(-400)}`;
-  else {
+  else if (parsed.stdout.trim() === '') {
+    parserSilent = true;
+    parserError = 'the parser printed nothing (a JSON mapping of test ids to "passed"/"failed" was expected on stdout)';
+  } else {
     try {
       results = validateResults(JSON.parse(parsed.stdout));
     } catch (e) {
@@ -51,7 +57,7 @@ export async function runTestScript(sb: Sandbox, testScript: string, testParser:
     }
   }
   return {
-    results, parserError, exitCode: run.exitCode, killed: run.killed, log,
+    results, parserError, ...(parserSilent ? { parserSilent } : {}), exitCode: run.exitCode, killed: run.killed, log,
     parserStdout: parsed.stdout.slice(0, 100_000), durationMs: Date.now() - t0,
   };
 }

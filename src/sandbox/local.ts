@@ -26,6 +26,7 @@ import { Cgroups, type CgroupStats, type ExecCgroup } from './cgroup.js';
 import { bwrapArgs, defaultSandboxEnv, DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, WORKDIR, HOST_PATH, findExecutable, isExecutable } from './bwrap.js';
 import { LayerStore, newLayerId, type LayerMeta } from './layers.js';
 import { runWrapped, type RawResult } from './run.js';
+import { fileSizeKill, fsizeLimit } from './disk.js';
 import { SandboxError, SandboxPathError, SandboxUnavailableError } from './errors.js';
 import { CD_SCRIPT, Mutex, normalizeRel, READ_SCRIPT, readResult, WRITE_SCRIPT, writeResult } from './common.js';
 
@@ -100,6 +101,8 @@ interface ProviderContext {
   env: Record<string, string>;
   bwrap: string | null;
   unshare: string | null;
+  /** Sets RLIMIT_FSIZE in bytes on the command (dash's `ulimit -f` counts 512-byte blocks, bash's 1024). */
+  prlimit: string | null;
   cgroups: Promise<Cgroups | null>;
   live: Set<LocalSandbox>;
 }
@@ -135,6 +138,7 @@ export class LocalSandboxProvider implements SandboxProvider {
       env: options.env ?? {},
       bwrap: bwrap && isExecutable(bwrap) ? bwrap : null,
       unshare: findExecutable('unshare'),
+      prlimit: findExecutable('prlimit'),
       cgroups: Cgroups.detect(),
       live: liveSet(stateDir),
     };
@@ -157,6 +161,7 @@ export class LocalSandboxProvider implements SandboxProvider {
       );
     }
     if (!this.ctx.unshare) throw new SandboxUnavailableError('`unshare` (util-linux) is not installed; install util-linux or pass --no-isolation');
+    if (!this.ctx.prlimit) throw new SandboxUnavailableError('`prlimit` (util-linux) is not installed, so file sizes cannot be limited; install util-linux or pass --no-isolation');
     if (process.getuid?.() !== 0) {
       throw new SandboxUnavailableError(
         'the local sandbox mounts an overlay per attempt and needs root; run ssr as root, use the docker sandbox, or pass --no-isolation',
@@ -379,7 +384,7 @@ export class LocalSandbox implements Sandbox {
       try {
         const raw = this.ctx.isolation === 'bwrap' ? await this.runBwrap(full, o, cg) : await this.runHost(full, o, cg);
         const stats: CgroupStats = cg ? await cg.stats() : { pidsLimitHit: false, oomKilled: false };
-        result = { ...raw, killed: killReason(raw.killed, stats) };
+        result = { ...raw, killed: killReason(raw.killed, stats, fileSizeKill(raw.exitCode, raw.signal)) };
       } finally {
         // Removal fails only when processes survived SIGKILL for seconds; that outranks the command's result.
         // After a failed run the run's own error is the one worth seeing, so this one is dropped.
@@ -394,6 +399,13 @@ export class LocalSandbox implements Sandbox {
   private joinCgroupScript(cg: ExecCgroup | null): string {
     // The wrapper shell puts itself into the group and then execs: every later process is a descendant.
     return (cg?.procsFiles ?? []).map((f) => `echo $$ > ${shq(f)} || exit 125`).join('\n');
+  }
+
+  /** Put after the setup (cgroup join, mounts), so only the command and its descendants carry the file-size limit. */
+  private fsizePrefix(): string {
+    if (!this.ctx.prlimit) return '';
+    const n = fsizeLimit(this.limits.maxFileBytes);
+    return `${shq(this.ctx.prlimit)} --fsize=${n}:${n} -- `;
   }
 
   private env(extra: Record<string, string> | undefined, home: string): Record<string, string> {
@@ -425,7 +437,7 @@ export class LocalSandbox implements Sandbox {
       this.joinCgroupScript(cg),
       `mount -t overlay overlay -o ${shq(opts)} merged || { echo 'ssr-sandbox: overlay mount failed' >&2; exit 125; }`,
       useWarm ? `mount -t overlay overlay -o ${shq(`lowerdir=${path.relative(this.dir, warm)},upperdir=tmp,workdir=tmpwork`)} tmpmerged || { echo 'ssr-sandbox: tmp overlay mount failed' >&2; exit 125; }` : '',
-      'exec "$@"',
+      `exec ${this.fsizePrefix()}"$@"`,
     ].filter(Boolean).join('\n');
     const raw = await runWrapped({
       argv: [ctx.unshare, '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', script, 'ssr-sandbox', ctx.bwrap, ...bw, ...argv],
@@ -437,6 +449,7 @@ export class LocalSandbox implements Sandbox {
       cgroup: cg,
       statusFd: true,
       signal: this.abort.signal,
+      disk: { path: this.dir, minFreeBytes: this.limits.minFreeDiskBytes },
     });
     // bwrap reports the child's pid once the sandbox is set up; without it nothing untrusted ever ran and the
     // failure is ours (mount, namespaces, a bind), not the command's.
@@ -448,7 +461,7 @@ export class LocalSandbox implements Sandbox {
 
   private async runHost(argv: string[], o: RunOpts, cg: ExecCgroup | null): Promise<RawResult> {
     const home = path.join(this.dir, 'tmp');
-    const script = [this.joinCgroupScript(cg), 'echo ready >&3', 'exec "$@" 3>&-'].filter(Boolean).join('\n');
+    const script = [this.joinCgroupScript(cg), 'echo ready >&3', `exec ${this.fsizePrefix()}"$@" 3>&-`].filter(Boolean).join('\n');
     const raw = await runWrapped({
       argv: ['/bin/sh', '-c', script, 'ssr-sandbox', ...argv],
       env: this.env(o.env, home),
@@ -459,6 +472,7 @@ export class LocalSandbox implements Sandbox {
       cgroup: cg,
       statusFd: true,
       signal: this.abort.signal,
+      disk: { path: this.dir, minFreeBytes: this.limits.minFreeDiskBytes },
     });
     if (!raw.status.includes('ready') && !this.abort.signal.aborted && raw.killed === null) {
       throw new SandboxError(`command setup failed (exit ${raw.exitCode ?? raw.signal}): ${raw.stderr.toString('utf8').trim().slice(-2000)}`);
@@ -476,14 +490,15 @@ export class LocalSandbox implements Sandbox {
 /**
  * Which limit stopped the command. `killed` reports a limit that fired even when the command then exited
  * normally (a parent surviving its OOM-killed child, a shell whose forks failed): the caller learns the run
- * met a limit instead of guessing from an exit code. Output first (we cut it), then memory and pids (each
- * means the time limit, if also reached, was a consequence), then the time limit.
+ * met a limit instead of guessing from an exit code. Output and disk first (we stopped it for them), then memory
+ * and pids (each means the time limit, if also reached, was a consequence), then the time limit, then a death by
+ * SIGXFSZ (a file at maxFileBytes).
  */
-function killReason(ours: KillReason | null, stats: CgroupStats): KillReason | null {
-  if (ours === 'output') return 'output';
+function killReason(ours: KillReason | null, stats: CgroupStats, byExit: KillReason | null): KillReason | null {
+  if (ours === 'output' || ours === 'disk') return ours;
   if (stats.oomKilled) return 'memory';
   if (stats.pidsLimitHit) return 'pids';
-  return ours;
+  return ours ?? byExit;
 }
 
 export { sandboxDoctor } from './doctor.js';

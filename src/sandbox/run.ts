@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { KillReason } from './types.js';
 import type { ExecCgroup } from './cgroup.js';
 import { SandboxError } from './errors.js';
+import { watchDisk, type DiskWatch } from './disk.js';
 
 export interface RunSpec {
   /** Program and arguments, run without a shell. */
@@ -24,6 +25,8 @@ export interface RunSpec {
   statusFd?: boolean;
   /** Aborting kills the tree (used by dispose while a command runs). */
   signal?: AbortSignal;
+  /** Kill the tree ('disk') when this filesystem's free space falls below its floor while the command runs. */
+  disk?: DiskWatch;
 }
 
 export interface RawResult {
@@ -122,6 +125,7 @@ export async function runWrapped(spec: RunSpec): Promise<RawResult> {
 
   // setTimeout fires at once for delays past 2^31-1 ms; clamp so a huge limit means 'about 24 days'.
   const timer = setTimeout(() => kill('timeout'), Math.min(Math.max(1, spec.timeoutMs), 2 ** 31 - 1));
+  const stopDiskWatch = spec.disk ? watchDisk(spec.disk, () => kill('disk')) : () => undefined;
   const onAbort = (): void => kill(null);
   spec.signal?.addEventListener('abort', onAbort, { once: true });
   if (spec.signal?.aborted) onAbort();
@@ -134,6 +138,7 @@ export async function runWrapped(spec: RunSpec): Promise<RawResult> {
     }),
   ]).finally(() => {
     clearTimeout(timer);
+    stopDiskWatch();
     spec.signal?.removeEventListener('abort', onAbort);
   });
   exited = true;

@@ -3,7 +3,11 @@
  * Untrusted code (repositories, agent commands, test scripts) runs only through `Sandbox.exec`.
  */
 
-export type KillReason = 'timeout' | 'memory' | 'pids' | 'output';
+/**
+ * Why the sandbox stopped a command. 'disk': a file grew past `maxFileBytes` (RLIMIT_FSIZE, the writer got
+ * SIGXFSZ) or the filesystem holding the sandbox's writable layer fell below its free-space floor.
+ */
+export type KillReason = 'timeout' | 'memory' | 'pids' | 'output' | 'disk';
 
 export interface ExecOptions {
   /** Wall-clock limit; the whole process tree is killed when it passes. */
@@ -34,6 +38,13 @@ export interface SandboxLimits {
   memoryBytes: number;
   maxPids: number;
   maxOutputBytes: number;
+  /** Largest file one command may write (RLIMIT_FSIZE): a single runaway writer stops here, not at a full disk. */
+  maxFileBytes: number;
+  /**
+   * Free space the filesystem of the sandbox's writable layer must keep while a command runs; below it the command
+   * is killed ('disk'). Many files each under maxFileBytes are caught here. 0: max(1 GiB, 5% of the filesystem).
+   */
+  minFreeDiskBytes: number;
 }
 
 export const DEFAULT_LIMITS: SandboxLimits = {
@@ -41,6 +52,8 @@ export const DEFAULT_LIMITS: SandboxLimits = {
   memoryBytes: 2 * 1024 ** 3,
   maxPids: 256,
   maxOutputBytes: 4 * 1024 ** 2,
+  maxFileBytes: 1024 ** 3,
+  minFreeDiskBytes: 0,
 };
 
 /** One private, writable view of a repository tree for one attempt. */

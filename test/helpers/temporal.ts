@@ -7,6 +7,7 @@ import { Client } from '@temporalio/client';
 import { ensureDevServer, freePort } from '../../src/temporal/server.js';
 import { connectClient, connectWorker, ensureSearchAttributes } from '../../src/temporal/connect.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
+import type { SandboxLimits } from '../../src/sandbox/types.js';
 import { createWorkers } from '../../workers/start.js';
 import { QUEUES, type QueueName } from '../../workflows/queues.js';
 
@@ -22,7 +23,7 @@ export interface TestEnv {
   stop(): Promise<void>;
 }
 
-export async function startTestEnv(): Promise<TestEnv> {
+export async function startTestEnv(opts: { limits?: Partial<SandboxLimits> } = {}): Promise<TestEnv> {
   const home = mkdtempSync(path.join(tmpdir(), 'ssr-test-'));
   const port = await freePort();
   const srv = await ensureDevServer(home, { port, uiPort: await freePort() });
@@ -30,7 +31,7 @@ export async function startTestEnv(): Promise<TestEnv> {
   const target = { address: srv.address, namespace: 'default', tls: null, apiKey: null };
   const client = await connectClient(target);
   await ensureSearchAttributes(client, 'default');
-  const runtime = createRuntime({ home });
+  const runtime = createRuntime({ home, limits: opts.limits });
   return {
     home, address: srv.address, port, serverPid: srv.pid, client, runtime, env,
     async startWorkers(queues = Object.values(QUEUES) as QueueName[]) {

@@ -35,4 +35,5 @@ sandboxContract({
   home: '/root',
   writableRootInside: true,
   statePaths: () => (dataRoot ? [dataRoot] : []),
+  watchesHostDisk: localEngine,
 });

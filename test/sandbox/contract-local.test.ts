@@ -20,4 +20,5 @@ sandboxContract({
   home: '/tmp',
   writableRootInside: false,
   statePaths: () => [...stateDirs],
+  watchesHostDisk: true,
 });

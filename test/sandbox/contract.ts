@@ -11,6 +11,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { statfs } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { SandboxPathError } from '../../src/sandbox/errors.js';
@@ -45,6 +46,11 @@ export interface ContractBackend {
   writableRootInside: boolean;
   /** Host paths where the backend keeps its own state (the local state dir, Docker's data root): all hidden inside. */
   statePaths(): string[];
+  /**
+   * Whether the free-space watchdog can see the filesystem under the writable layer (the local backend always; a
+   * local Docker engine through its data root). Without it only RLIMIT_FSIZE guards the disk.
+   */
+  watchesHostDisk: boolean;
 }
 
 const MiB = 1024 * 1024;
@@ -332,6 +338,65 @@ export function sandboxContract(backend: ContractBackend): void {
       // The defaults still hold for other sandboxes of the provider: 20 sleeps fit under 64 pids.
       const r = await sb.exec('for i in $(seq 20); do sleep 0.2 & done; wait; echo done');
       assert.deepEqual([r.stdout, r.killed], ['done\n', null]);
+    });
+  });
+
+  describe(t('disk'), () => {
+    const cap = 16 * MiB;
+    let provider: SandboxProvider;
+    let base = '';
+    let sb: Sandbox;
+
+    before(async () => {
+      base = await makeBase({ 'a.txt': 'alpha\n' });
+      provider = await backend.provider({ timeoutMs: 30_000, maxFileBytes: cap });
+      sb = await provider.create({ base });
+    });
+    after(async () => {
+      await sb?.dispose();
+      await cleanup(path.dirname(base));
+    });
+
+    test(t('a file growing past maxFileBytes stops its writer, reported as disk; the host keeps its space'), async () => {
+      const sum = await treeChecksum(base);
+      const before = await statfs(path.dirname(base));
+      // 4 GiB asked for: without the limit this would take minutes and gigabytes of the host's disk.
+      for (const target of ['big.bin', '/tmp/big.bin']) {
+        const r = await sb.exec(`head -c 4G /dev/zero > ${target}`);
+        assert.equal(r.killed, 'disk', `${target}: ${JSON.stringify(r)}`);
+        const size = await sb.exec(`stat -c %s ${target}`);
+        assert.ok(Number(size.stdout) <= cap, `${target} grew to ${size.stdout.trim()} bytes past the ${cap} cap`);
+      }
+      // The sandbox goes on with small files, and the base never saw any of it.
+      const ok = await sb.exec('rm -f big.bin /tmp/big.bin && head -c 1M /dev/zero > small.bin && stat -c %s small.bin && cat a.txt');
+      assert.deepEqual([ok.stdout, ok.killed, ok.exitCode], [`${MiB}\nalpha\n`, null, 0]);
+      assert.equal(await treeChecksum(base), sum);
+      // Other writers share this machine's disk, so only a loss near the 4 GiB asked for would prove harm.
+      const after = await statfs(path.dirname(base));
+      assert.ok(before.bavail * before.bsize - after.bavail * after.bsize < 1024 * MiB, 'the host lost a gigabyte or more');
+    });
+
+    test(t('below the free-space floor a command writing many small files is killed, reported as disk'), async () => {
+      // A floor above the filesystem's size: free space is below it from the start, so the watchdog must fire on
+      // its first poll, with no need to fill a disk other work on this machine shares.
+      const total = await statfs(path.dirname(base));
+      const low = await provider.create({ base }, { minFreeDiskBytes: total.blocks * total.bsize + 1 });
+      try {
+        if (backend.watchesHostDisk) {
+          const r = await low.exec('i=0; while :; do head -c 64K /dev/zero > f$i; i=$((i+1)); done');
+          assert.equal(r.killed, 'disk', JSON.stringify(r));
+          assert.equal(r.exitCode, null);
+        } else {
+          // A remote engine's disk is out of sight: the floor cannot apply, and nothing is killed for it.
+          const r = await low.exec('for i in 1 2 3; do head -c 64K /dev/zero > f$i; done; sleep 1; echo done');
+          assert.deepEqual([r.stdout, r.killed], ['done\n', null]);
+        }
+      } finally {
+        await low.dispose();
+      }
+      // The default floor leaves ordinary commands alone.
+      const ok = await sb.exec('echo fine');
+      assert.deepEqual([ok.stdout, ok.killed], ['fine\n', null]);
     });
   });
 

@@ -11,6 +11,7 @@ import type Docker from 'dockerode';
 import { CappedBuffer, outputKillThreshold, type RawResult } from '../run.js';
 import { SandboxError } from '../errors.js';
 import type { KillReason } from '../types.js';
+import { watchDisk, type DiskWatch } from '../disk.js';
 
 /**
  * Sets $oom and $pm from the container's cgroup counters (v1 or v2 file names). Shell builtins only: no process is
@@ -52,6 +53,8 @@ export interface DockerExecSpec {
   stdin?: Buffer;
   timeoutMs: number;
   maxOutputBytes: number;
+  /** The host filesystem under the container's writable layer, when the engine is local; null: RLIMIT_FSIZE only. */
+  disk?: DiskWatch | null;
 }
 
 export interface DockerExecResult extends Omit<RawResult, 'status'> {
@@ -160,8 +163,10 @@ export async function dockerExec(container: Docker.Container, spec: DockerExecSp
   }
 
   const timer = setTimeout(() => kill('timeout'), Math.min(Math.max(1, spec.timeoutMs), 2 ** 31 - 1));
+  const stopDiskWatch = spec.disk ? watchDisk(spec.disk, () => kill('disk')) : () => undefined;
   await ended;
   clearTimeout(timer);
+  stopDiskWatch();
   const killResult = killing ? await (killing as Promise<Counters | null | 'container'>) : null;
   stream.destroy();
 
@@ -185,7 +190,7 @@ export async function dockerExec(container: Docker.Container, spec: DockerExecSp
     const idx = stderr.lastIndexOf(Buffer.from(`\n${marker}`, 'latin1'));
     if (idx >= 0) stderr = stderr.subarray(0, idx);
   }
-  const stoppedByUs = killed === 'timeout' || killed === 'output';
+  const stoppedByUs = killed === 'timeout' || killed === 'output' || killed === 'disk';
   return {
     exitCode: stoppedByUs ? null : exitCode,
     signal: stoppedByUs ? 'SIGKILL' : null,

@@ -18,6 +18,8 @@ import { SandboxError } from '../errors.js';
 import { DEFAULT_LIMITS, type ExecOptions, type ExecResult, type Sandbox, type SandboxLimits, type SandboxProvider, type SnapshotRef } from '../types.js';
 import { docker, LABEL, managedLabels, requireEngine } from './engine.js';
 import { dockerExec, type Counters } from './exec.js';
+import { fileSizeKill, fsizeLimit, type DiskWatch } from '../disk.js';
+import { existsSync } from 'node:fs';
 import { readImageMarker } from './imageRepo.js';
 
 export const DEFAULT_DIR_IMAGE = 'ssr/toolchains:bookworm';
@@ -53,6 +55,7 @@ export class DockerSandboxProvider implements SandboxProvider {
   private readonly snapshots = new Set<string>();
   private readonly imageWorkdirs = new Map<string, string>();
   private engineChecked: Promise<unknown> | null = null;
+  private dataRoot: Promise<string | null> | null = null;
 
   constructor(private readonly opts: DockerProviderOptions = {}) {
     this.d = opts.engine ?? docker();
@@ -82,6 +85,8 @@ export class DockerSandboxProvider implements SandboxProvider {
         // The keeper (a shell and its sleep) must not take slots from the commands.
         PidsLimit: lim.maxPids + 2,
         NanoCpus: Math.round((this.opts.cpus ?? 1) * 1e9),
+        // The engine hands these to setrlimit as they are: RLIMIT_FSIZE is in bytes.
+        Ulimits: [{ Name: 'fsize', Soft: fsizeLimit(lim.maxFileBytes), Hard: fsizeLimit(lim.maxFileBytes) }],
         CapDrop: ['ALL'],
         SecurityOpt: ['no-new-privileges'],
         LogConfig: { Type: 'none', Config: {} },
@@ -93,9 +98,23 @@ export class DockerSandboxProvider implements SandboxProvider {
       await container.remove({ force: true }).catch(() => undefined);
       throw new SandboxError(`could not start a container from ${origin.image}: ${(e as Error).message}`);
     }
-    const sb = new DockerSandbox(this, container, origin.workdir, base, lim, { ...this.opts.labels, ...labels });
+    const sb = new DockerSandbox(this, container, origin.workdir, base, lim, { ...this.opts.labels, ...labels }, await this.diskRoot());
     this.live.add(sb);
     return sb;
+  }
+
+  /**
+   * The engine's data root, where containers' writable layers live, when it is on this machine's filesystem (a
+   * local engine): the disk watchdog polls it. A remote engine's disk is its own; RLIMIT_FSIZE still holds there.
+   */
+  private diskRoot(): Promise<string | null> {
+    this.dataRoot ??= (async () => {
+      const host = process.env.DOCKER_HOST;
+      if (host && !host.startsWith('unix://')) return null;
+      const root = ((await this.d.info()) as { DockerRootDir?: string }).DockerRootDir;
+      return root && existsSync(root) ? root : null;
+    })().catch(() => { this.dataRoot = null; return null; });
+    return this.dataRoot;
   }
 
   /** Commits a container as a snapshot image; the image is this provider's to remove (see release/close). */
@@ -230,6 +249,7 @@ export class DockerSandbox implements Sandbox {
     private readonly base: string,
     readonly limits: SandboxLimits,
     readonly labels: Record<string, string>,
+    private readonly diskRoot: string | null = null,
   ) {
     this.id = container.id.slice(0, 12);
   }
@@ -305,7 +325,8 @@ export class DockerSandbox implements Sandbox {
       this.assertLive();
       const rel = o.cwd === undefined ? '.' : normalizeRel(o.cwd, 'cwd', true, this.workdir);
       const cwd = rel === '.' ? this.workdir : path.posix.join(this.workdir, rel);
-      const spec = { argv, cwd, env: { LANG: 'C.UTF-8', ...o.env }, stdin: o.stdin, timeoutMs: o.timeoutMs, maxOutputBytes: o.maxOutputBytes };
+      const disk: DiskWatch | null = this.diskRoot ? { path: this.diskRoot, minFreeBytes: this.limits.minFreeDiskBytes } : null;
+      const spec = { argv, cwd, env: { LANG: 'C.UTF-8', ...o.env }, stdin: o.stdin, timeoutMs: o.timeoutMs, maxOutputBytes: o.maxOutputBytes, disk };
       // A container found stopped (its keeper could not fork while a command filled the pids table) restarts with its files.
       if (!(await this.running())) await this.restart();
       const r = await dockerExec(this.container, spec);
@@ -316,12 +337,13 @@ export class DockerSandbox implements Sandbox {
         if (killed === 'timeout' || (stopped && killed === null)) killed = 'pids';
         await this.restart();
       } else if (r.counters) {
-        if (killed !== 'output') {
+        if (killed !== 'output' && killed !== 'disk') {
           if (r.counters.oom > this.baseline.oom) killed = 'memory';
           else if (r.counters.pidsMax > this.baseline.pidsMax) killed = 'pids';
         }
         this.baseline = r.counters;
       }
+      killed ??= fileSizeKill(r.exitCode, r.signal);
       return { ...r, killed };
     });
   }
