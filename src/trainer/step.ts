@@ -30,7 +30,24 @@ export async function trainStep(store: Store, i: GradientInput): Promise<Gradien
   // The policy file is written last: its presence is what marks the step as trained.
   await savePolicy(store, updated);
   // One ledger entry per policy actually written: more than one for a step would be a step trained twice.
-  await store.putJson(`train/${i.campaignId}/ledger/${i.step}-${randomUUID()}.json`, { step: i.step, version: next, pid: process.pid, at: new Date().toISOString() });
+  const entry: LedgerEntry = { step: i.step, version: next, pid: process.pid, at: new Date().toISOString() };
+  await store.putJson(`train/${i.campaignId}/ledger/${i.step}-${randomUUID()}.json`, entry);
   await faultPause('pause-gradient-after-save', { campaign: i.campaignId, step: i.step });
   return out;
+}
+
+export interface LedgerEntry { step: number; version: string; pid: number; at: string }
+
+/**
+ * How many policies were actually written per step of a campaign, from the ledger: `{ <step>: count }`. Any count
+ * above 1 is a step that trained twice (the fault tests and the soak assert on it).
+ */
+export async function trainLedger(store: Store, campaignId: string): Promise<Record<number, number>> {
+  const counts: Record<number, number> = {};
+  for (const f of await store.list(`train/${campaignId}/ledger`)) {
+    if (!f.endsWith('.json')) continue;
+    const e = await store.getJson<LedgerEntry>(`train/${campaignId}/ledger/${f}`);
+    if (e) counts[e.step] = (counts[e.step] ?? 0) + 1;
+  }
+  return counts;
 }
