@@ -62,7 +62,7 @@ test('a reader polling a JSON file while a writer rewrites it, half the writes f
   const dir = mkdtempSync(path.join(tmpdir(), 'ssr-store-race-'));
   const file = path.join(dir, 'doc.json');
   const rounds = 400;
-  // The writer is another process, so reads and writes really overlap. Documents are large enough (about 400 KB)
+  // The writer is another process, so reads and writes really overlap. Documents are large enough (about 150 KB)
   // to take several write calls each, and self-checking: every item equals the document's seq.
   const script = `
     import { writeJsonAtomic } from ${JSON.stringify(path.join(PROJECT_ROOT, 'src/store/fsutil.ts'))};
