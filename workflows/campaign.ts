@@ -43,7 +43,11 @@ export const statusQuery = defineQuery<CampaignStatus>('status');
 const retry = { maximumAttempts: 5, initialInterval: '2s', backoffCoefficient: 2, nonRetryableErrorTypes: ['RepoError', 'PolicyVersionError', 'ConfigError'] };
 const sandbox = proxyActivities<SandboxActivities>({ taskQueue: QUEUES.sandbox, startToCloseTimeout: '2 minutes', retry });
 const control = proxyActivities<ControlActivities>({ taskQueue: QUEUES.control, startToCloseTimeout: '1 minute', retry: { ...retry, maximumAttempts: 10 } });
-const gpu = proxyActivities<GpuActivities>({ taskQueue: QUEUES.gpu, startToCloseTimeout: '30 minutes', heartbeatTimeout: '2 minutes', retry });
+// A gpu worker that dies mid-step is noticed when its heartbeats stop, so the timeout comes from the campaign's config.
+// Histories and running campaigns whose config predates the field keep the old two minutes.
+const gpuFor = (heartbeatSec: number | undefined) => proxyActivities<GpuActivities>({
+  taskQueue: QUEUES.gpu, startToCloseTimeout: '30 minutes', heartbeatTimeout: `${heartbeatSec ?? 120} seconds`, retry,
+});
 
 const MAX_POOL = 200;
 const KEEP_METRICS = 50;
@@ -136,7 +140,7 @@ async function runStep(st: CampaignState, onProgress: (c: CampaignStatus['curren
   st.pool = [...st.pool, ...added].slice(-MAX_POOL);
 
   const batch: TrajectoryScore[] = ok.flatMap((r) => r.batch);
-  const trained = await gpu.gradientStep({ campaignId: st.campaignId, step: st.step, fromVersion: st.policyVersion, batch, learningRate: st.cfg.learningRate, policy: st.cfg.policy });
+  const trained = await gpuFor(st.cfg.gpuHeartbeatTimeoutSec).gradientStep({ campaignId: st.campaignId, step: st.step, fromVersion: st.policyVersion, batch, learningRate: st.cfg.learningRate, policy: st.cfg.policy });
 
   const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
   const valid = ok.filter((r) => r.valid);

@@ -8,7 +8,7 @@ import type { CampaignConfig } from '../config/schema.js';
 import { createRuntime, type Runtime } from '../runtime.js';
 import { connectClient, connectWorker, ensureSearchAttributes } from '../temporal/connect.js';
 import { PROJECT_ROOT, temporalTarget } from '../temporal/config.js';
-import { ensureDevServer } from '../temporal/server.js';
+import { ensureDevServer, localDevServerPort, portOpen, TemporalUnreachableError } from '../temporal/server.js';
 import { QUEUES, type QueueName } from '../../workflows/queues.js';
 import { createWorkers, runWorkers } from '../../workers/start.js';
 import { workerMain } from '../../workers/main.js';
@@ -34,14 +34,29 @@ interface RunOpts { noIsolation?: boolean; slots?: string; sandbox?: Backend }
 
 const sandboxOption = () => new Option('--sandbox <backend>', 'backend of directory repos (image repos always use docker)').choices(['local', 'docker']);
 
-/** Connects to Temporal; with the default (local) address, starts the embedded dev server when none listens. */
+/**
+ * Connects to Temporal. With the default (local) address, starts the embedded dev server when none listens; so too
+ * when TEMPORAL_ADDRESS names a dev server of this state directory that died (its database is here): a campaign
+ * resumed after its whole process tree was killed brings its server back. Any other unreachable server is an error.
+ */
 async function connect(rt: Runtime) {
   const target = temporalTarget();
   if (!process.env.TEMPORAL_ADDRESS) {
     const srv = await ensureDevServer(rt.home);
     err(`temporal: ${srv.reused ? 'reusing' : 'started'} dev server at ${srv.address} (database ${srv.dbFile})`);
+  } else {
+    const port = target.tls ? null : localDevServerPort(target.address, rt.home);
+    if (port !== null && !(await portOpen(port))) {
+      const srv = await ensureDevServer(rt.home, { port });
+      err(`temporal: nothing listened at ${target.address}; restarted the dev server from its database ${srv.dbFile}`);
+    }
   }
-  const client = await connectClient(target);
+  let client;
+  try {
+    client = await connectClient(target);
+  } catch (e) {
+    throw process.env.TEMPORAL_ADDRESS ? new TemporalUnreachableError(target.address, e) : e;
+  }
   await ensureSearchAttributes(client, target.namespace);
   return { client, target };
 }

@@ -50,6 +50,7 @@ export const CampaignConfig = z.object({
   learningRate: z.number().positive().default(0.5).describe('Step size of the policy-gradient update'),
   continueAsNewEvery: z.number().int().min(1).default(5).describe('Steps between continue-as-new of the campaign workflow'),
   heartbeatTimeoutSec: z.number().int().min(5).default(60).describe('A sandbox activity whose worker stops heartbeating this long is retried elsewhere'),
+  gpuHeartbeatTimeoutSec: z.number().int().min(5).default(120).describe('A gradient step whose gpu worker stops heartbeating this long is retried on another gpu worker'),
   seed: z.number().int().default(1).describe('Seed of every random choice of the embedded agents'),
   policy: z.object({
     kind: z.enum(['embedded', 'llm']).default('embedded').describe("'embedded': the built-in policy trained in-process; 'llm': a model behind an OpenAI-compatible endpoint, trained by an external trainer"),

@@ -56,9 +56,12 @@ export async function ensureDevServer(home: string, opts: { port?: number; uiPor
     const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : null;
     return { address, port, pid, reused: true, dbFile, logFile };
   }
+  // A server restarted on a non-default port (after a crash) must not fail on a UI port something else took since.
+  let uiPort = opts.uiPort ?? (port === cfg.port ? cfg.uiPort : port + 1000);
+  if (opts.uiPort === undefined && port !== cfg.port && (await portOpen(uiPort))) uiPort = await freePort();
   const args = [
     'server', 'start-dev', '--db-filename', dbFile, '--port', String(port), '--ip', '127.0.0.1',
-    '--ui-port', String(opts.uiPort ?? (port === cfg.port ? cfg.uiPort : port + 1000)), '--namespace', cfg.namespace,
+    '--ui-port', String(uiPort), '--namespace', cfg.namespace,
     '--log-level', cfg.logLevel,
     ...Object.entries(searchAttributes()).flatMap(([k, v]) => ['--search-attribute', `${k}=${v}`]),
     ...Object.entries(cfg.dynamicConfig).flatMap(([k, v]) => ['--dynamic-config-value', `${k}=${JSON.stringify(v)}`]),
@@ -90,4 +93,23 @@ export async function freePort(): Promise<number> {
       s.close(() => (a && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))));
     });
   });
+}
+
+/**
+ * The port of `address` when it names a dev server this state directory ran before (a loopback address with a
+ * database file under `<home>/temporal/`), so that it can be started again from that file; null for any other server.
+ */
+export function localDevServerPort(address: string, home: string): number | null {
+  const m = /^(127\.0\.0\.1|localhost|\[::1\]):(\d+)$/.exec(address.trim());
+  if (!m) return null;
+  const port = Number(m[2]);
+  return existsSync(path.join(home, 'temporal', `temporal-${port}.db`)) ? port : null;
+}
+
+export class TemporalUnreachableError extends Error {
+  constructor(address: string, cause: unknown) {
+    super(`cannot reach Temporal at ${address} (TEMPORAL_ADDRESS): ${cause instanceof Error ? cause.message : String(cause)}. ` +
+      'Start that server, or unset TEMPORAL_ADDRESS to let ssr run its embedded dev server (database under $SSR_HOME/temporal/)');
+    this.name = 'TemporalUnreachableError';
+  }
 }

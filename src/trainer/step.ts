@@ -1,6 +1,6 @@
 import type { Store, BlobRef } from '../store/store.js';
 import type { Decision } from '../policy/policy.js';
-import { hasPolicy, loadPolicy, savePolicy, versionName } from '../policy/versions.js';
+import { hasPolicy, loadPolicy, parseVersion, savePolicy, versionName } from '../policy/versions.js';
 import { policyGradientStep, type ScoredTrajectory } from './gradient.js';
 import type { GradientInput, GradientOutput } from '../episode/types.js';
 import { faultPause } from '../faults.js';
@@ -14,6 +14,9 @@ export async function trainStep(store: Store, i: GradientInput): Promise<Gradien
   const next = versionName(i.campaignId, i.step + 1);
   const statsKey = `train/${i.campaignId}/${i.step}.json`;
   if (await hasPolicy(store, next)) {
+    // The policy was written but its ledger entry was not (the write failed, or the worker died in between): the
+    // entry is owed to the one policy written, not a sign of a second one.
+    if (!(await store.list(`train/${i.campaignId}/ledger`)).some((f) => f.startsWith(`${i.step}-`))) await writeLedger(store, i.step, next);
     const s = await store.getJson<GradientOutput>(statsKey);
     return { ...(s ?? { version: next, trajectories: 0, decisions: 0, gradNorm: 0 }), version: next, alreadyTrained: true };
   }
@@ -30,7 +33,28 @@ export async function trainStep(store: Store, i: GradientInput): Promise<Gradien
   // The policy file is written last: its presence is what marks the step as trained.
   await savePolicy(store, updated);
   // One ledger entry per policy actually written: more than one for a step would be a step trained twice.
-  await store.putJson(`train/${i.campaignId}/ledger/${i.step}-${randomUUID()}.json`, { step: i.step, version: next, pid: process.pid, at: new Date().toISOString() });
+  await writeLedger(store, i.step, next);
   await faultPause('pause-gradient-after-save', { campaign: i.campaignId, step: i.step });
   return out;
+}
+
+export interface LedgerEntry { step: number; version: string; pid: number; at: string }
+
+async function writeLedger(store: Store, step: number, version: string): Promise<void> {
+  const entry: LedgerEntry = { step, version, pid: process.pid, at: new Date().toISOString() };
+  await store.putJson(`train/${parseVersion(version).campaign}/ledger/${step}-${randomUUID()}.json`, entry);
+}
+
+/**
+ * How many policies were actually written per step of a campaign, from the ledger: `{ <step>: count }`. Any count
+ * above 1 is a step that trained twice (the fault tests and the soak assert on it).
+ */
+export async function trainLedger(store: Store, campaignId: string): Promise<Record<number, number>> {
+  const counts: Record<number, number> = {};
+  for (const f of await store.list(`train/${campaignId}/ledger`)) {
+    if (!f.endsWith('.json')) continue;
+    const e = await store.getJson<LedgerEntry>(`train/${campaignId}/ledger/${f}`);
+    if (e) counts[e.step] = (counts[e.step] ?? 0) + 1;
+  }
+  return counts;
 }

@@ -1,10 +1,10 @@
 /** A real Temporal dev server per test file, on a free port, with its database in a temporary home. */
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { Client } from '@temporalio/client';
-import { ensureDevServer, freePort } from '../../src/temporal/server.js';
+import { ensureDevServer, freePort, portOpen } from '../../src/temporal/server.js';
 import { connectClient, connectWorker, ensureSearchAttributes } from '../../src/temporal/connect.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
 import type { SandboxLimits } from '../../src/sandbox/types.js';
@@ -20,19 +20,42 @@ export interface TestEnv {
   runtime: Runtime;
   env: NodeJS.ProcessEnv;
   startWorkers(queues?: QueueName[]): Promise<{ stop(): Promise<void> }>;
+  /**
+   * SIGKILLs the dev server, leaves the port dark for `downMs`, then starts it again from its database file on the
+   * same port (as `ensureDevServer` does after a crash). Returns the new server's pid.
+   */
+  restartServer(opts?: { downMs?: number }): Promise<number | null>;
   stop(): Promise<void>;
+}
+
+/** The pid of the server that serves `port` now: whoever (re)started it last wrote it to the pid file. */
+export function serverPidOf(home: string, port: number): number | null {
+  const f = path.join(home, 'temporal', `server-${port}.pid`);
+  return existsSync(f) ? Number(readFileSync(f, 'utf8')) || null : null;
+}
+
+/** Kills the dev server of `port` with SIGKILL and waits until nothing listens there. */
+export async function killServer(home: string, port: number): Promise<void> {
+  const pid = serverPidOf(home, port);
+  if (pid) { try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ } }
+  const deadline = Date.now() + 30_000;
+  while (await portOpen(port)) {
+    if (Date.now() > deadline) throw new Error(`the dev server on port ${port} (pid ${pid}) still listens after SIGKILL`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 export async function startTestEnv(opts: { limits?: Partial<SandboxLimits> } = {}): Promise<TestEnv> {
   const home = mkdtempSync(path.join(tmpdir(), 'ssr-test-'));
   const port = await freePort();
-  const srv = await ensureDevServer(home, { port, uiPort: await freePort() });
+  const uiPort = await freePort();
+  const srv = await ensureDevServer(home, { port, uiPort });
   const env = { ...process.env, TEMPORAL_ADDRESS: srv.address, TEMPORAL_NAMESPACE: 'default', SSR_HOME: home };
   const target = { address: srv.address, namespace: 'default', tls: null, apiKey: null };
   const client = await connectClient(target);
   await ensureSearchAttributes(client, 'default');
   const runtime = createRuntime({ home, limits: opts.limits });
-  return {
+  const self: TestEnv = {
     home, address: srv.address, port, serverPid: srv.pid, client, runtime, env,
     async startWorkers(queues = Object.values(QUEUES) as QueueName[]) {
       const connection = await connectWorker(target);
@@ -46,9 +69,19 @@ export async function startTestEnv(opts: { limits?: Partial<SandboxLimits> } = {
         },
       };
     },
+    async restartServer(opts = {}) {
+      await killServer(home, port);
+      if (opts.downMs) await new Promise((r) => setTimeout(r, opts.downMs));
+      const again = await ensureDevServer(home, { port, uiPort });
+      self.serverPid = again.pid;
+      return again.pid;
+    },
     async stop() {
       await client.connection.close();
-      if (srv.pid) { try { process.kill(srv.pid, 'SIGTERM'); } catch { /* already gone */ } }
+      // A server restarted since (by restartServer, or by an `ssr` child) has another pid than the first one.
+      const pid = serverPidOf(home, port) ?? srv.pid;
+      if (pid) { try { process.kill(pid, 'SIGTERM'); } catch { /* already gone */ } }
     },
   };
+  return self;
 }
