@@ -15,6 +15,7 @@ import { QUEUES } from '../../workflows/queues.js';
 import { InjectedFault } from '../../src/faults.js';
 import { sha256 } from '../../src/store/store.js';
 import { writeFileAtomic } from '../../src/store/fsutil.js';
+import { listEpisodes } from '../../src/store/records.js';
 import { PROJECT_ROOT } from '../../src/temporal/config.js';
 import { startTestEnv, type TestEnv } from '../helpers/temporal.js';
 import { assertCampaignIntact, exited, tinyConfig } from '../helpers/faults.js';
@@ -112,9 +113,11 @@ after(async () => {
   await env?.stop();
 });
 
-// Each activity writes a dozen or so files (blobs, artifacts, records), so the chance per write is kept where a
-// round's 3 attempts per activity (control's 10, gpu's 5) reliably outlast it.
-const RATE = 0.05;
+// The campaign makes about 50 store writes. At 0.05 one run in 13 injects no fault at all; at 0.1 one in 200. An
+// injectBug attempt makes about 9 writes, so at 0.1 all 3 of its attempts fail about one round in 4: that round is
+// recorded as infra-error (by design: the campaign goes on), which the check below accepts only for this cause.
+// The campaign-level activities outlast the rate: gradientStep (3 writes, 5 attempts), recordStep (2 writes, 10).
+const RATE = 0.1;
 
 test(`a campaign whose workers' store writes fail at random (p = ${RATE}) finishes: every episode recorded once, every file whole`, async () => {
   const id = 't-store-fail';
@@ -126,7 +129,7 @@ test(`a campaign whose workers' store writes fail at random (p = ${RATE}) finish
   });
   const injected = fired(env.home) - firedBefore;
   assert.ok(injected > 0, 'writes of the campaign did fail');
-  await assertCampaignIntact(env.client, env.runtime.store, id, 2, 1);
+  await assertCampaignIntact(env.client, env.runtime.store, id, 2, 1, { infraErrorFrom: /injected fault store-write-fail/ });
 
   const files = walk(env.runtime.store.root);
   assert.deepEqual(files.filter((f) => f.includes('.tmp-')), [], 'no temporary file left in the store');
@@ -136,5 +139,6 @@ test(`a campaign whose workers' store writes fail at random (p = ${RATE}) finish
     else if (f.endsWith('.json')) assert.doesNotThrow(() => JSON.parse(readFileSync(f, 'utf8')), `${rel} parses`);
     else if (f.endsWith('.jsonl')) for (const l of readFileSync(f, 'utf8').split('\n').filter(Boolean)) assert.doesNotThrow(() => JSON.parse(l), `${rel} parses`);
   }
-  console.log(`# ${injected} store writes failed midway during the campaign`);
+  const outcomes = (await listEpisodes(env.runtime.store, id)).map((e) => e.outcome);
+  console.log(`# ${injected} store writes failed midway during the campaign; outcomes ${outcomes.join(', ')}`);
 });
