@@ -153,7 +153,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   const campaignId = `soak-${Date.now().toString(36)}`;
   const cfg = parseConfig({
     repos: [{ path: o.repo ?? exampleRepo() }], steps, rounds: o.rounds, maxParallelRounds: 2, solves: 2, solverTestRuns: 3,
-    injectorCandidates: 3, strategies: ['direct'], higherOrder: { enabled: false }, heartbeatTimeoutSec: 8, continueAsNewEvery: 5,
+    injectorCandidates: 3, strategies: ['direct'], higherOrder: { enabled: false }, heartbeatTimeoutSec: 8, gpuHeartbeatTimeoutSec: 8, continueAsNewEvery: 5,
     testTimeoutSec: 30,
   });
   await startCampaign(client, campaignId, cfg);
