@@ -111,3 +111,33 @@ test('a trainer that names no checkpoint, or runs past its limit, is a TrainerEr
   await assert.rejects(externalTrainStep(store, i, { command: 'sleep 30', timeoutSec: 1 }, null), /killed \(SIGKILL, time limit 1 s\)/);
   await assert.rejects(externalTrainStep(store, i, { timeoutSec: 1 }, null), /needs a command or a url/);
 });
+
+test('a trainer behind HTTP: it gets the batch path and out dir, its checkpoint is recorded; an error answer is a TrainerError', async () => {
+  const store = new Store(mkdtempSync(path.join(tmpdir(), 'ssr-ext-')));
+  const i = await batchIn(store, 'c4');
+  const calls: { batchPath: string; outDir: string; step: number }[] = [];
+  let fail = true;
+  const srv = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => { body += d; });
+    req.on('end', () => {
+      if (fail) { fail = false; res.writeHead(503); res.end('warming up'); return; }
+      const b = JSON.parse(body) as { batchPath: string; outDir: string; step: number };
+      calls.push(b);
+      const lines = readFileSync(b.batchPath, 'utf8').trim().split('\n');
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ checkpoint: `ckpt-${b.step}-${lines.length}` }));
+    });
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(srv.address() as { port: number }).port}/train`;
+  try {
+    await assert.rejects(externalTrainStep(store, i, { url, timeoutSec: 10 }, null), /answered 503: warming up/);
+    const out = await externalTrainStep(store, i, { url, timeoutSec: 10 }, null);
+    assert.equal(out.version, 'c4@1');
+    assert.equal(calls.length, 1);
+    assert.equal(calls[0].batchPath, store.p('train/c4/0/batch.jsonl'));
+    // Without a loader the checkpoint itself is what the next step asks the endpoint for (a hosted fine-tune id).
+    assert.equal((await readLlmPolicy(store, 'c4', 1, 'base')).model, 'ckpt-0-3');
+  } finally { srv.close(); }
+});
