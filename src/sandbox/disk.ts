@@ -13,6 +13,8 @@ import type { KillReason } from './types.js';
 const GiB = 1024 ** 3;
 /** Often enough that a writer at disk speed overshoots the floor by well under the floor's own 1 GiB. */
 export const DISK_POLL_MS = 250;
+/** What a command may still write once the host is below the floor already. */
+export const DISK_SLACK_BYTES = 64 * 1024 ** 2;
 
 /** Exit status of a command killed by SIGXFSZ, as a shell (or bwrap's pid-1 reaper) reports it: 128 + 25. */
 const XFSZ_EXIT = 128 + (os.constants.signals.SIGXFSZ ?? 25);
@@ -45,6 +47,9 @@ export async function diskState(w: DiskWatch): Promise<{ free: number; floor: nu
 export function watchDisk(w: DiskWatch, onLow: () => void): () => void {
   let stopped = false;
   let busy = false;
+  // Free space when the command started: a host already below the floor must not turn every command into a
+  // disk kill, so the watch fires only once the command (or what runs beside it) has also eaten DISK_SLACK_BYTES.
+  let startFree: number | null = null;
   const timer = setInterval(() => {
     if (busy || stopped) return;
     busy = true;
@@ -52,9 +57,11 @@ export function watchDisk(w: DiskWatch, onLow: () => void): () => void {
       busy = false;
       if (stopped) return;
       if (s === null) { stop(); return; }
-      if (s.free < s.floor) { stop(); onLow(); }
+      startFree ??= s.free;
+      if (s.free < s.floor && (startFree >= s.floor || startFree - s.free >= DISK_SLACK_BYTES)) { stop(); onLow(); }
     });
   }, DISK_POLL_MS);
+  void diskState(w).then((s) => { if (s && startFree === null) startFree = s.free; });
   const stop = (): void => { stopped = true; clearInterval(timer); };
   return stop;
 }
