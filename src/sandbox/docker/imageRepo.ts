@@ -99,6 +99,17 @@ export function chooseWorkdir(probe: string): { workdir: string; from: ImageMark
   return { workdir: candidates[0]?.[0] ?? '/', from: 'largest-source-tree' };
 }
 
+/** The stdout frames of a non-TTY container log (8-byte headers: stream, 0, 0, 0, length). */
+function demuxStdout(buf: Buffer): string {
+  let out = '';
+  while (buf.length >= 8) {
+    const len = buf.readUInt32BE(4);
+    if (buf[0] === 1) out += buf.subarray(8, 8 + len).toString('utf8');
+    buf = buf.subarray(8 + len);
+  }
+  return out;
+}
+
 async function probeWorkdir(d: Docker, imageId: string, ref: string): Promise<{ workdir: string; from: ImageMarker['workdirFrom'] }> {
   const c = await d.createContainer({
     Image: imageId, Entrypoint: [], Cmd: ['/bin/sh', '-c', PROBE], NetworkDisabled: true, User: '0:0',
@@ -106,29 +117,13 @@ async function probeWorkdir(d: Docker, imageId: string, ref: string): Promise<{ 
     HostConfig: { NetworkMode: 'none', Memory: 512 * 1024 ** 2, PidsLimit: 64, CapDrop: ['ALL'], SecurityOpt: ['no-new-privileges'] },
   });
   try {
-    const logs = new Promise<string>((resolve, reject) => {
-      c.attach({ stream: true, stdout: true, stderr: false }, (err, stream) => {
-        if (err || !stream) return reject(err ?? new Error('no stream'));
-        let out = '';
-        const chunks: Buffer[] = [];
-        stream.on('data', (b: Buffer) => chunks.push(b));
-        stream.on('end', () => {
-          // Demultiplex: 8-byte headers, stdout frames only.
-          let buf = Buffer.concat(chunks);
-          while (buf.length >= 8) {
-            const len = buf.readUInt32BE(4);
-            if (buf[0] === 1) out += buf.subarray(8, 8 + len).toString('utf8');
-            buf = buf.subarray(8 + len);
-          }
-          resolve(out);
-        });
-      });
-    });
     await c.start();
     const timer = setTimeout(() => { c.kill().catch(() => undefined); }, 120_000);
     await c.wait();
     clearTimeout(timer);
-    const chosen = chooseWorkdir(await logs);
+    // Read from the container's log once it has exited: an attach made before start can miss the output of a
+    // probe that finishes before the attach is established (seen under load).
+    const chosen = chooseWorkdir(demuxStdout(await c.logs({ stdout: true, stderr: false, follow: false }) as unknown as Buffer));
     if (!chosen) throw new ImageRepoError(`image ${ref} holds no git repository and no source files outside system directories; name its workdir in the config`);
     return chosen;
   } finally {
