@@ -9,7 +9,8 @@
  * higher-order bugs enabled and always drawn when the pool has one for the round's repository: the embedded agents
  * are seeded, so step 1 pools one and a round of step 2 draws it), sends a pause/resume signal pair and status
  * queries while it runs, then fetches the history of every campaign run and of the round child workflows and writes
- * each in Temporal's JSON history format. Of the rounds it keeps the first of each kind (outcome, injected or
+ * each in Temporal's JSON history format, then replays one solved episode from the checks and from grading
+ * (`ssr replay`) and keeps those two replay workflows' histories too. Of the rounds it keeps the first of each kind (outcome, injected or
  * pooled) to keep the files small; --all-rounds keeps every one. `index.json` says which workflow id each file replays as, its outcome, and which
  * commit recorded it. Entries marked `fixture` (histories recorded from older workflow code, such as
  * pre-release-episode.json) are kept when re-recording; everything else is replaced.
@@ -28,6 +29,8 @@ import { campaignWorkflow, initialState, pauseSignal, resumeSignal, statusQuery 
 import { QUEUES } from '../../workflows/queues.js';
 import { parseConfig } from '../../src/config/load.js';
 import { startTestEnv, type TestEnv } from '../helpers/temporal.js';
+import { prepareReplay, startReplay } from '../../src/cli/replay.js';
+import { listEpisodes } from '../../src/store/records.js';
 import { exampleRepos } from '../helpers/examples.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -36,7 +39,7 @@ export const RECORDED_DIR = path.join(ROOT, 'test', 'histories', 'recorded');
 export interface HistoryEntry {
   /** File name under recorded/. */
   file: string;
-  workflowType: 'campaignWorkflow' | 'roundWorkflow';
+  workflowType: 'campaignWorkflow' | 'roundWorkflow' | 'replayWorkflow';
   /** The id the workflow ran under (round workflows derive their episode id and seeds from it). */
   workflowId: string;
   runId: string;
@@ -160,6 +163,20 @@ async function record(opts: { roundOnly: string | null; out: string; allRounds: 
           note: `round ${step}/${round}: ${result.outcome}${pooled}`, outcome: result.outcome,
         });
         if (opts.roundOnly) break;
+      }
+    }
+    if (!opts.roundOnly) {
+      // `ssr replay` of a solved episode, from the checks and from grading: the replay workflow's two paths.
+      const solved = (await listEpisodes(env.runtime.store, id)).find((e) => e.attempts.length > 0 && e.checks.length > 0);
+      if (!solved) throw new Error('no episode of the campaign reached the solver: nothing to replay');
+      for (const from of ['check', 'grade'] as const) {
+        const rh = await startReplay(env.client, await prepareReplay(env.client, env.runtime.store, solved.id, from));
+        const report = await rh.result();
+        const d = await rh.describe();
+        write(`replay-${from}.json`, await rh.fetchHistory(), {
+          workflowType: 'replayWorkflow', workflowId: rh.workflowId, runId: d.runId,
+          note: `replay of ${solved.id} from ${from}: ${report.same ? 'reproduced' : `differs (${report.differences.join('; ')})`}`, outcome: String(report.replayed.outcome),
+        });
       }
     }
   } finally {
