@@ -32,8 +32,9 @@ export async function killHard(c: ChildProcess): Promise<void> {
   if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   await exited(c);
 }
+/** Generous: it waits for whole rounds of real tests on a shared 2-core machine; only a broken run ever reaches it. */
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 240_000): Promise<T> {
+export async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 900_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     let v: T | null | undefined | false = null;
