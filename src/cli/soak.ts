@@ -147,6 +147,12 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     sandbox: `store-write-fail=${o.storeFailRate},bad-artifact=${o.badArtifactRate},bad-patch=${o.badPatchRate}`,
   })[r];
   const sup = new Supervisor(env, faultsFor, log);
+  // An interrupted soak takes its workers and its server with it: nothing of it keeps running unseen.
+  const onSignal = (sig: NodeJS.Signals) => {
+    void sup.stop().finally(() => { if (server.pid) { try { process.kill(server.pid, 'SIGKILL'); } catch { /* gone */ } } process.exit(sig === 'SIGINT' ? 130 : 143); });
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   for (const r of ['control', 'gpu', 'sandbox'] as const) sup.start(r);
 
   const steps = Math.ceil(o.episodes / o.rounds);
@@ -222,6 +228,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     }
   }
   await sup.stop();
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
 
   // Accounting: each expected episode exactly once in the store, each step's metrics once, each step trained once.
   const expected = Array.from({ length: steps * o.rounds }, (_, k) => `${campaignId}/${Math.floor(k / o.rounds)}/${k % o.rounds}`);
@@ -259,6 +267,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   }
   for (const k of CRASH_FAULTS) if (injected[k] && finished && lost.length === 0) survived[k] = injected[k];
 
+  await client.connection.close().catch(() => undefined);
+  if (server.pid) { try { process.kill(server.pid, 'SIGTERM'); } catch { /* gone */ } }
   return {
     campaignId, home, episodesExpected: expected.length, episodesRecorded: expected.length - lost.filter((l) => !l.includes('records that')).length,
     episodesLost: lost, infraErrors: infra, stepsRecorded: metrics.length, stepsTrainedTwice: twice, injected, survived, outcomes, finished,
