@@ -11,7 +11,7 @@ import { FEATURE_WIDTH, featurize, featurizeAll, OFF_GROUP, OFF_ROLE, KNOWN_GROU
 import { decodeModel, encodeModel, forward, initialWeights } from '../../src/policy/onnx/model.js';
 import { OnnxPolicy, OnnxPolicyRunner } from '../../src/policy/onnx/runner.js';
 import { onnxFile, PolicyModelError, saveOnnxPolicy, loadOnnxWeights } from '../../src/policy/onnx/store.js';
-import { onnxPolicyGradientStep } from '../../src/policy/onnx/train.js';
+import { batchLoss, lossGradient, onnxPolicyGradientStep, type WeightedDecision } from '../../src/policy/onnx/train.js';
 
 const tmpStore = () => new Store(mkdtempSync(path.join(tmpdir(), 'ssr-onnx-')));
 
@@ -113,6 +113,66 @@ test('a training step lowers the loss, moves probability to the rewarded choice,
   assert.ok(p1[2] > p0[2] && p1[1] < p0[1], `solver: rewarded ${p0[2]} -> ${p1[2]}, punished ${p0[1]} -> ${p1[1]}`);
   const q0 = softmax(await v0.scores('inject.strategy', strategyOpts)), q1 = softmax(await v1.scores('inject.strategy', strategyOpts));
   assert.ok(q1[2] > q0[2], `injector: rewarded ${q0[2]} -> ${q1[2]}`);
+});
+
+test('the hand-written backprop is the gradient of the loss (finite differences, every layer)', () => {
+  const w = initialWeights('g@0', 'grad-check', 8);
+  // Non-zero output weights, or the hidden layer would get no gradient to check.
+  const rng = new Rng('w2');
+  w.w2 = Float32Array.from(w.w2, () => rng.next() - 0.5);
+  w.b1 = Float32Array.from(w.b1, () => rng.next() - 0.5);
+  const ds: WeightedDecision[] = [
+    { role: 'solver', coef: 0.7, decision: { group: 'solve.repair', options: repairOpts, chosen: 2 } },
+    { role: 'injector', coef: -0.4, decision: { group: 'inject.strategy', options: strategyOpts, chosen: 0 } },
+  ];
+  const { loss, grad } = lossGradient(w, ds);
+  assert.ok(Math.abs(loss - batchLoss(w, ds)) < 1e-12);
+  // Float32 weights: perturb by a step large enough to survive rounding, compare with a central difference.
+  const eps = 1e-2;
+  const probe = (arr: Float32Array, g: Float64Array, idx: number[]) => {
+    for (const i of idx) {
+      const v = arr[i];
+      arr[i] = v + eps; const up = batchLoss(w, ds);
+      arr[i] = v - eps; const down = batchLoss(w, ds);
+      arr[i] = v;
+      const num = (up - down) / (2 * eps);
+      assert.ok(Math.abs(num - g[i]) < 1e-3 + 1e-2 * Math.abs(num), `index ${i}: numeric ${num}, backprop ${g[i]}`);
+    }
+  };
+  // Inputs an option of these decisions actually activates, so the probes are not all trivially zero.
+  const active = [...new Set([...featurizeAll('solve.repair', repairOpts), ...featurizeAll('inject.strategy', strategyOpts)].map((v, i) => (v !== 0 ? i % FEATURE_WIDTH : -1)).filter((i) => i >= 0))];
+  probe(w.skip, grad.skip, active);
+  probe(w.w1, grad.w1, active.flatMap((f) => [f * 8, f * 8 + 3, f * 8 + 7]));
+  probe(w.b1, grad.b1, [0, 1, 2, 3, 4, 5, 6, 7]);
+  probe(w.w2, grad.w2, [0, 1, 2, 3, 4, 5, 6, 7]);
+  assert.ok([...grad.w1].some((v) => Math.abs(v) > 1e-4), 'the hidden layer gets gradient');
+});
+
+test('the hidden layer learns what the linear policy cannot: reward on an interaction of two features', async () => {
+  // Four decisions between two repairs that differ in one of features 1, 2; the rewarded one has them differ (XOR).
+  // A linear score needs w2 > 0 for {00, 01}, w2 < 0 for {10, 11} (and likewise w1): it averages at most 1/2.
+  const o = (a: number, b: number): Option => ({ key: 'k', features: [0, a, b, 0] });
+  const pairs: Option[][] = [[o(0, 0), o(0, 1)], [o(1, 0), o(1, 1)], [o(0, 0), o(1, 0)], [o(0, 1), o(1, 1)]];
+  const good = (x: Option) => x.features![1] !== x.features![2];
+  const goodMass = (w: ReturnType<typeof initialWeights>) => pairs.map((p) => {
+    const pr = softmax([...forward(w, featurizeAll('solve.repair', p), 2)]);
+    return p.reduce((m, x, i) => m + (good(x) ? pr[i] : 0), 0);
+  });
+  let w = initialWeights('x@0', 'xor');
+  const rng = new Rng('xor-batches');
+  for (let step = 0; step < 100; step++) {
+    const batch: ScoredTrajectory[] = [];
+    pairs.forEach((p, k) => {
+      const pr = softmax([...forward(w, featurizeAll('solve.repair', p), 2)]);
+      for (let a = 0; a < 4; a++) {
+        const c = rng.next() < pr[0] ? 0 : 1;
+        batch.push({ role: 'solver', reward: good(p[c]) ? 1 : -1, group: `bug${k}`, decisions: [{ group: 'solve.repair', options: p, chosen: c }] });
+      }
+    });
+    w = onnxPolicyGradientStep(w, batch, `x@${step + 1}`, { learningRate: 0.5, maxGradNorm: 2 }).weights;
+  }
+  const mass = goodMass(w);
+  assert.ok(mass.every((m) => m > 0.8), `probability of the rewarded repair per decision: ${mass.map((m) => m.toFixed(3))}`);
 });
 
 test('self-play steps of both roles train the shared network toward the rewarded choices', async () => {

@@ -71,16 +71,25 @@ export function onnxPolicyGradientStep(w: MlpWeights, batch: ScoredTrajectory[],
   };
 }
 
-/** The surrogate loss of a batch, −Σ coef·log π(chosen), without a step (for evaluation and tests). */
-export function batchLoss(w: MlpWeights, batch: { role: ScoredTrajectory['role']; coef: number; decision: Decision }[]): number {
-  return lossAndGrad(w, batch.map((b) => prepare(b.decision, b.role, b.coef)), null);
+/** Decisions with their weight in the loss: what the step builds from a batch (exported for evaluation and tests). */
+export interface WeightedDecision { role: ScoredTrajectory['role']; coef: number; decision: Decision }
+
+/** The surrogate loss −Σ coef·log π(chosen) and its exact gradient with respect to every weight. */
+export function lossGradient(w: MlpWeights, ds: WeightedDecision[]): { loss: number; grad: Grad } {
+  const grad = zeroGrad(w);
+  const loss = lossAndGrad(w, ds.map((b) => prepare(b.decision, b.role, b.coef)), grad);
+  return { loss, grad };
+}
+
+export function batchLoss(w: MlpWeights, ds: WeightedDecision[]): number {
+  return lossAndGrad(w, ds.map((b) => prepare(b.decision, b.role, b.coef)), null);
 }
 
 function prepare(d: Decision, role: ScoredTrajectory['role'], coef: number): Prepared {
   return { x: featurizeAll(d.group, d.options, role), n: d.options.length, chosen: d.chosen, coef };
 }
 
-interface Grad { w1: Float64Array; b1: Float64Array; w2: Float64Array; b2: number; skip: Float64Array }
+export interface Grad { w1: Float64Array; b1: Float64Array; w2: Float64Array; b2: number; skip: Float64Array }
 
 const zeroGrad = (w: MlpWeights): Grad => ({
   w1: new Float64Array(w.w1.length), b1: new Float64Array(w.hidden), w2: new Float64Array(w.hidden), b2: 0, skip: new Float64Array(w.inputs),
