@@ -66,16 +66,32 @@ export function keyTokens(key: string): string[] {
   return key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase().split(/[^a-z0-9]+/).filter(Boolean);
 }
 
+/**
+ * Offsets of a (group, key)'s token buckets, memoised: a campaign has a few dozen distinct pairs, and tokenising and
+ * hashing them again for every option was most of the cost of featurizing a training batch.
+ */
+const memo = new Map<string, { slot: number; buckets: number[] }>();
+function keyBuckets(group: string, key: string): { slot: number; buckets: number[] } {
+  const id = `${group}\u0000${key}`;
+  let m = memo.get(id);
+  if (!m) {
+    const buckets: number[] = [];
+    for (const t of keyTokens(key)) buckets.push(OFF_KEY + (fnv1a(t) % KEY_BUCKETS), OFF_GROUP_KEY + (fnv1a(`${group}\u0000${t}`) % KEY_BUCKETS));
+    m = { slot: groupSlot(group), buckets };
+    // Bounded: keys are kinds and strategies today, but nothing stops an agent from using free text.
+    if (memo.size >= 4096) memo.clear();
+    memo.set(id, m);
+  }
+  return m;
+}
+
 /** Writes the option's features into `out` at `offset` (which must hold FEATURE_WIDTH zeros). */
 export function featurizeInto(out: Float32Array, offset: number, group: string, option: Option, role: Role | null): void {
   if (role === 'injector') out[offset + OFF_ROLE] = 1;
   else if (role === 'solver') out[offset + OFF_ROLE + 1] = 1;
-  const slot = groupSlot(group);
+  const { slot, buckets } = keyBuckets(group, option.key);
   out[offset + OFF_GROUP + slot] = 1;
-  for (const t of keyTokens(option.key)) {
-    out[offset + OFF_KEY + (fnv1a(t) % KEY_BUCKETS)] += 1;
-    out[offset + OFF_GROUP_KEY + (fnv1a(`${group}\u0000${t}`) % KEY_BUCKETS)] += 1;
-  }
+  for (const b of buckets) out[offset + b] += 1;
   const nums = option.features ?? [];
   for (let i = 0; i < Math.min(NUMERIC, nums.length); i++) {
     const v = Number.isFinite(nums[i]) ? nums[i] : 0;

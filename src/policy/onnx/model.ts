@@ -150,27 +150,42 @@ function check(w: MlpWeights): void {
   }
 }
 
+/** Rows of an input matrix as their non-zero entries: an option activates about a dozen of the inputs. */
+export interface SparseRows { n: number; start: Int32Array; idx: Int32Array; val: Float64Array }
+
+export function toSparse(x: Float32Array, n: number, width: number): SparseRows {
+  const start = new Int32Array(n + 1);
+  const idx: number[] = [], val: number[] = [];
+  for (let r = 0; r < n; r++) {
+    start[r] = idx.length;
+    for (let f = 0; f < width; f++) { const v = x[r * width + f]; if (v !== 0) { idx.push(f); val.push(v); } }
+  }
+  start[n] = idx.length;
+  return { n, start, idx: Int32Array.from(idx), val: Float64Array.from(val) };
+}
+
 /**
  * The same function as the ONNX graph, in TypeScript (float64 arithmetic over the float32 weights): the trainer
  * differentiates this, and a test holds it equal to onnxruntime's output. `x` is [n, inputs] row-major.
  * `hiddenOut`, when given ([n, hidden]), receives tanh activations for backprop.
  */
 export function forward(w: MlpWeights, x: Float32Array, n: number, hiddenOut?: Float64Array): Float64Array {
-  const { inputs: F, hidden: H } = w;
-  const out = new Float64Array(n);
+  return forwardSparse(w, toSparse(x, n, w.inputs), hiddenOut);
+}
+
+export function forwardSparse(w: MlpWeights, x: SparseRows, hiddenOut?: Float64Array): Float64Array {
+  const H = w.hidden;
+  const out = new Float64Array(x.n);
   const z = new Float64Array(H);
-  for (let r = 0; r < n; r++) {
+  for (let r = 0; r < x.n; r++) {
     z.set(w.b1);
-    let lin = 0;
-    const base = r * F;
-    for (let f = 0; f < F; f++) {
-      const v = x[base + f];
-      if (v === 0) continue; // inputs are mostly zero (one-hots, hashed buckets)
-      lin += v * w.skip[f];
+    let s = w.b2;
+    for (let k = x.start[r]; k < x.start[r + 1]; k++) {
+      const f = x.idx[k], v = x.val[k];
+      s += v * w.skip[f];
       const row = f * H;
       for (let j = 0; j < H; j++) z[j] += v * w.w1[row + j];
     }
-    let s = w.b2 + lin;
     for (let j = 0; j < H; j++) {
       const h = Math.tanh(z[j]);
       if (hiddenOut) hiddenOut[r * H + j] = h;

@@ -1,7 +1,7 @@
 import type { Decision } from '../policy.js';
 import type { ScoredTrajectory } from '../../trainer/gradient.js';
 import { FEATURE_WIDTH, featurizeAll } from './features.js';
-import { forward, type MlpWeights } from './model.js';
+import { forwardSparse, toSparse, type MlpWeights, type SparseRows } from './model.js';
 
 export interface OnnxTrainOptions {
   learningRate: number;
@@ -23,7 +23,7 @@ export interface OnnxStepStats {
 }
 
 /** A decision prepared once: its input matrix and the weight of its log-likelihood in the loss. */
-interface Prepared { x: Float32Array; n: number; chosen: number; coef: number }
+interface Prepared { x: SparseRows; n: number; chosen: number; coef: number }
 
 /**
  * One policy-gradient step of the network on a batch of both roles: the same objective as the log-linear trainer
@@ -86,7 +86,7 @@ export function batchLoss(w: MlpWeights, ds: WeightedDecision[]): number {
 }
 
 function prepare(d: Decision, role: ScoredTrajectory['role'], coef: number): Prepared {
-  return { x: featurizeAll(d.group, d.options, role), n: d.options.length, chosen: d.chosen, coef };
+  return { x: toSparse(featurizeAll(d.group, d.options, role), d.options.length, FEATURE_WIDTH), n: d.options.length, chosen: d.chosen, coef };
 }
 
 export interface Grad { w1: Float64Array; b1: Float64Array; w2: Float64Array; b2: number; skip: Float64Array }
@@ -97,11 +97,12 @@ const zeroGrad = (w: MlpWeights): Grad => ({
 
 /** Loss, and (when `g` is given) its gradient accumulated into `g`. */
 function lossAndGrad(w: MlpWeights, ds: Prepared[], g: Grad | null): number {
-  const H = w.hidden, F = FEATURE_WIDTH;
+  const H = w.hidden;
+  const gz = new Float64Array(H);
   let loss = 0;
   for (const d of ds) {
     const h = new Float64Array(d.n * H);
-    const s = forward(w, d.x, d.n, h);
+    const s = forwardSparse(w, d.x, h);
     let m = -Infinity;
     for (const v of s) m = Math.max(m, v);
     let z = 0;
@@ -114,17 +115,14 @@ function lossAndGrad(w: MlpWeights, ds: Prepared[], g: Grad | null): number {
       const gs = -d.coef * ((r === d.chosen ? 1 : 0) - Math.exp(s[r] - logZ));
       if (gs === 0) continue;
       g.b2 += gs;
-      const base = r * F;
-      const gz = new Float64Array(H);
       for (let j = 0; j < H; j++) {
         const hj = h[r * H + j];
         g.w2[j] += gs * hj;
         gz[j] = gs * w.w2[j] * (1 - hj * hj);
         g.b1[j] += gz[j];
       }
-      for (let f = 0; f < F; f++) {
-        const v = d.x[base + f];
-        if (v === 0) continue;
+      for (let k = d.x.start[r]; k < d.x.start[r + 1]; k++) {
+        const f = d.x.idx[k], v = d.x.val[k];
         g.skip[f] += gs * v;
         const row = f * H;
         for (let j = 0; j < H; j++) g.w1[row + j] += v * gz[j];
