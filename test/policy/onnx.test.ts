@@ -101,6 +101,7 @@ test('a training step lowers the loss, moves probability to the rewarded choice,
   assert.deepEqual(encodeModel(onnxPolicyGradientStep(v0.weights, batch, 'c@1', { learningRate: 0.5 }).weights), encodeModel(weights));
   // encode/decode gives back exactly the trained weights.
   assert.deepEqual(decodeModel(encodeModel(weights)), weights);
+  assert.deepEqual(encodeModel(decodeModel(encodeModel(weights))), encodeModel(weights), 'and the bytes too');
 
   await saveOnnxPolicy(store, weights);
   const v1 = await OnnxPolicy.open(store, 'c@1');

@@ -109,11 +109,20 @@ export function asyncPolicy(r: PolicyRunner): AsyncPolicy {
  */
 export class OnnxPolicyRunner implements AsyncPolicy {
   readonly decisions: Decision[] = [];
-  constructor(readonly policy: OnnxPolicy, private readonly rng: Rng, private readonly role?: Role) {}
+  /**
+   * `role`: the role of the trajectory this runner records, used for groups whose name does not say it. The trainer
+   * resolves the role the same way (the group's, else the trajectory's), so a decision is trained on the features
+   * it was scored with.
+   */
+  constructor(readonly policy: OnnxPolicy, private readonly rng: Rng, private readonly role: Role | null = null) {}
+
+  private roleFor(group: string): Role | null {
+    return roleOfGroup(group) ?? this.role;
+  }
 
   async choose(group: string, options: Option[]): Promise<number> {
     if (options.length === 0) throw new Error(`policy decision '${group}' has no options`);
-    const i = this.sample(softmax(await this.policy.scores(group, options, this.role ?? roleOfGroup(group))));
+    const i = this.sample(softmax(await this.policy.scores(group, options, this.roleFor(group))));
     this.record(group, options, i);
     return i;
   }
@@ -123,7 +132,7 @@ export class OnnxPolicyRunner implements AsyncPolicy {
    * pick: each pick is a softmax over the scores of the options left.
    */
   async rank(group: string, options: Option[], recordFirst = 16): Promise<number[]> {
-    const all = await this.policy.scores(group, options, this.role ?? roleOfGroup(group));
+    const all = await this.policy.scores(group, options, this.roleFor(group));
     const left = options.map((_, i) => i);
     const order: number[] = [];
     while (left.length) {

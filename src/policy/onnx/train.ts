@@ -1,6 +1,6 @@
 import type { Decision } from '../policy.js';
 import type { ScoredTrajectory } from '../../trainer/gradient.js';
-import { FEATURE_WIDTH, featurizeAll } from './features.js';
+import { FEATURE_WIDTH, featurizeAll, roleOfGroup } from './features.js';
 import { forwardSparse, toSparse, type MlpWeights, type SparseRows } from './model.js';
 
 export interface OnnxTrainOptions {
@@ -86,7 +86,7 @@ export function batchLoss(w: MlpWeights, ds: WeightedDecision[]): number {
 }
 
 function prepare(d: Decision, role: ScoredTrajectory['role'], coef: number): Prepared {
-  return { x: toSparse(featurizeAll(d.group, d.options, role), d.options.length, FEATURE_WIDTH), n: d.options.length, chosen: d.chosen, coef };
+  return { x: toSparse(featurizeAll(d.group, d.options, roleOfGroup(d.group) ?? role), d.options.length, FEATURE_WIDTH), n: d.options.length, chosen: d.chosen, coef };
 }
 
 export interface Grad { w1: Float64Array; b1: Float64Array; w2: Float64Array; b2: number; skip: Float64Array }
