@@ -1,0 +1,162 @@
+import ort from 'onnxruntime-node';
+import type { Store } from '../../store/store.js';
+import { MAX_RECORDED_OPTIONS, softmax, type Decision, type Option, type PolicyRunner } from '../policy.js';
+import type { Rng } from '../rng.js';
+import type { Role } from '../../trainer/gradient.js';
+import { FEATURE_WIDTH, featurizeAll, roleOfGroup } from './features.js';
+import { INPUT_NAME, OUTPUT_NAME, type MlpWeights } from './model.js';
+import { PolicyModelError, readOnnxPolicy } from './store.js';
+
+/** An execution provider name as onnxruntime-node takes it ('cpu', 'cuda', ...). */
+export type Provider = string;
+
+export interface OnnxPolicyOptions {
+  /** Tried in order; the first that creates a session wins, and 'cpu' is always the last resort. Default ['cpu']. */
+  providers?: Provider[];
+}
+
+/** Providers that failed to create a session in this process, with why: tried once, so the error is logged once. */
+const unavailable = new Map<Provider, string>();
+
+/**
+ * One policy version, loaded into an onnxruntime session. `provider` says which execution provider actually runs
+ * it (a GPU worker asks for ['cuda', 'cpu'] and gets 'cpu' where the CUDA provider cannot load), `fallbacks` why
+ * the ones before it were passed over.
+ */
+export class OnnxPolicy {
+  private constructor(
+    readonly version: string,
+    readonly file: string,
+    readonly weights: MlpWeights,
+    readonly provider: Provider,
+    readonly fallbacks: { provider: Provider; reason: string }[],
+    private readonly session: ort.InferenceSession,
+  ) {}
+
+  /** Loads without the cache: a fresh session (the tests use it to show a model survives a round trip). */
+  static async open(store: Store, version: string, opts: OnnxPolicyOptions = {}): Promise<OnnxPolicy> {
+    const { bytes, weights, file } = await readOnnxPolicy(store, version);
+    const wanted = [...(opts.providers ?? ['cpu'])];
+    if (!wanted.includes('cpu')) wanted.push('cpu');
+    const fallbacks: { provider: Provider; reason: string }[] = [];
+    for (const p of wanted) {
+      const known = unavailable.get(p);
+      if (known !== undefined) { fallbacks.push({ provider: p, reason: known }); continue; }
+      try {
+        const session = await ort.InferenceSession.create(bytes, { executionProviders: [p], graphOptimizationLevel: 'all' });
+        return new OnnxPolicy(version, file, weights, p, fallbacks, session);
+      } catch (e) {
+        const reason = (e as Error).message;
+        // A model onnxruntime cannot load is the file's fault, not the provider's: only CPU failures say so for sure.
+        if (p === 'cpu') throw new PolicyModelError('corrupt', file, version, `onnxruntime cannot load it: ${reason}`, { cause: e });
+        unavailable.set(p, reason);
+        fallbacks.push({ provider: p, reason });
+      }
+    }
+    throw new Error('unreachable: cpu is always tried');
+  }
+
+  /** Cached per (store, version, providers): versions are immutable, so a loaded one never goes stale. */
+  static load(store: Store, version: string, opts: OnnxPolicyOptions = {}): Promise<OnnxPolicy> {
+    const key = `${store.root}\u0000${version}\u0000${(opts.providers ?? ['cpu']).join(',')}`;
+    let p = cache.get(key);
+    if (!p) {
+      p = OnnxPolicy.open(store, version, opts);
+      // A failed load is not cached: the file may be written (or repaired) later.
+      p.catch(() => { if (cache.get(key) === p) cache.delete(key); });
+      cache.set(key, p);
+      // Keep the most recent versions only: rollouts use one or two at a time. Evicted sessions are not released
+      // explicitly, since a runner may still hold one; they are small (tens of KB) and go with the garbage collector.
+      while (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value!);
+    }
+    return p;
+  }
+
+  /** One score per option; the role is the group's (`inject.*`, `solve.*`) unless given. */
+  async scores(group: string, options: Option[], role: Role | null = roleOfGroup(group)): Promise<number[]> {
+    if (options.length === 0) return [];
+    const x = new ort.Tensor('float32', featurizeAll(group, options, role), [options.length, FEATURE_WIDTH]);
+    const out = await this.session.run({ [INPUT_NAME]: x });
+    return Array.from(out[OUTPUT_NAME].data as Float32Array);
+  }
+}
+
+const CACHE_SIZE = 8;
+const cache = new Map<string, Promise<OnnxPolicy>>();
+
+/**
+ * What the embedded agents need from a policy. Asynchronous because onnxruntime's `run` is: the agents' call sites
+ * are all in async functions already, so each becomes `await o.policy.choose(...)` / `await o.policy.rank(...)`.
+ */
+export interface AsyncPolicy {
+  readonly decisions: Decision[];
+  choose(group: string, options: Option[]): Promise<number>;
+  rank(group: string, options: Option[], recordFirst?: number): Promise<number[]>;
+}
+
+/** The log-linear PolicyRunner behind the async interface, so agents can switch before every campaign does. */
+export function asyncPolicy(r: PolicyRunner): AsyncPolicy {
+  return {
+    decisions: r.decisions,
+    choose: async (g, o) => r.choose(g, o),
+    rank: async (g, o, k) => r.rank(g, o, k),
+  };
+}
+
+/**
+ * Samples the agents' decisions from an ONNX policy and records them, exactly as PolicyRunner does for the
+ * log-linear one (same sampling from the same Rng, so equal scores give equal choices).
+ */
+export class OnnxPolicyRunner implements AsyncPolicy {
+  readonly decisions: Decision[] = [];
+  /**
+   * `role`: the role of the trajectory this runner records, used for groups whose name does not say it. The trainer
+   * resolves the role the same way (the group's, else the trajectory's), so a decision is trained on the features
+   * it was scored with.
+   */
+  constructor(readonly policy: OnnxPolicy, private readonly rng: Rng, private readonly role: Role | null = null) {}
+
+  private roleFor(group: string): Role | null {
+    return roleOfGroup(group) ?? this.role;
+  }
+
+  async choose(group: string, options: Option[]): Promise<number> {
+    if (options.length === 0) throw new Error(`policy decision '${group}' has no options`);
+    const i = this.sample(softmax(await this.policy.scores(group, options, this.roleFor(group))));
+    this.record(group, options, i);
+    return i;
+  }
+
+  /**
+   * A sampled order (Plackett-Luce). The network scores each option on its own, so one inference serves every
+   * pick: each pick is a softmax over the scores of the options left.
+   */
+  async rank(group: string, options: Option[], recordFirst = 16): Promise<number[]> {
+    const all = await this.policy.scores(group, options, this.roleFor(group));
+    const left = options.map((_, i) => i);
+    const order: number[] = [];
+    while (left.length) {
+      const j = this.sample(softmax(left.map((i) => all[i])));
+      if (order.length < recordFirst && left.length > 1) this.record(group, left.map((i) => options[i]), j);
+      order.push(left[j]);
+      left.splice(j, 1);
+    }
+    return order;
+  }
+
+  private sample(probs: number[]): number {
+    let u = this.rng.next(), i = 0;
+    for (; i < probs.length - 1; i++) { u -= probs[i]; if (u <= 0) break; }
+    return i;
+  }
+
+  private record(group: string, options: Option[], chosen: number): void {
+    if (options.length <= MAX_RECORDED_OPTIONS) {
+      this.decisions.push({ group, options, chosen });
+      return;
+    }
+    // The chosen option plus a uniform sample of the rest keeps trajectories small (as PolicyRunner does).
+    const others = this.rng.shuffle(options.map((_, i) => i).filter((i) => i !== chosen)).slice(0, MAX_RECORDED_OPTIONS - 1);
+    this.decisions.push({ group, options: [options[chosen], ...others.map((i) => options[i])], chosen: 0 });
+  }
+}

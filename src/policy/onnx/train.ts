@@ -1,0 +1,133 @@
+import type { Decision } from '../policy.js';
+import type { ScoredTrajectory } from '../../trainer/gradient.js';
+import { FEATURE_WIDTH, featurizeAll, roleOfGroup } from './features.js';
+import { forwardSparse, toSparse, type MlpWeights, type SparseRows } from './model.js';
+
+export interface OnnxTrainOptions {
+  learningRate: number;
+  /** The gradient's L2 norm is scaled down to this when above it (default 1): one odd batch cannot wreck the net. */
+  maxGradNorm?: number;
+}
+
+export interface OnnxStepStats {
+  trajectories: number;
+  /** Decisions that carried gradient (non-zero advantage, more than one option). */
+  decisions: number;
+  meanAdvantageAbs: number;
+  /** Before clipping. */
+  gradNorm: number;
+  clipped: boolean;
+  /** The policy-gradient surrogate −Σ adv·log π(chosen) / n on this batch, with the old and the new weights. */
+  lossBefore: number;
+  lossAfter: number;
+}
+
+/** A decision prepared once: its input matrix and the weight of its log-likelihood in the loss. */
+interface Prepared { x: SparseRows; n: number; chosen: number; coef: number }
+
+/**
+ * One policy-gradient step of the network on a batch of both roles: the same objective as the log-linear trainer
+ * (src/trainer/gradient.ts): a solver attempt's advantage is its reward minus the mean over its group (the N attempts
+ * at one bug), an injection's is its reward minus the batch mean of injector rewards; each decision of a trajectory
+ * carries adv/√(its decision count). The gradient of Σ adv·log softmax(scores)[chosen] is backpropagated by hand
+ * through the tiny MLP (exact, no autodiff needed), clipped by norm, and applied with plain SGD; with no sampling
+ * inside, the step is a pure function of (weights, batch, options), so it is deterministic.
+ */
+export function onnxPolicyGradientStep(w: MlpWeights, batch: ScoredTrajectory[], nextVersion: string, opts: OnnxTrainOptions): { weights: MlpWeights; stats: OnnxStepStats } {
+  const keyOf = (t: ScoredTrajectory) => `${t.role}:${t.role === 'solver' ? t.group : '*'}`;
+  const groups = new Map<string, number[]>();
+  for (const t of batch) (groups.get(keyOf(t)) ?? groups.set(keyOf(t), []).get(keyOf(t))!).push(t.reward);
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const n = Math.max(1, batch.length);
+  const prepared: Prepared[] = [];
+  let advAbs = 0;
+  for (const t of batch) {
+    const adv = t.reward - mean(groups.get(keyOf(t))!);
+    advAbs += Math.abs(adv);
+    if (adv === 0 || t.decisions.length === 0) continue;
+    const coef = adv / Math.sqrt(t.decisions.length) / n;
+    for (const d of t.decisions) if (d.options.length > 1) prepared.push(prepare(d, t.role, coef));
+  }
+
+  const g = zeroGrad(w);
+  const lossBefore = lossAndGrad(w, prepared, g);
+  let sq = 0;
+  for (const a of [g.w1, g.b1, g.w2, g.skip]) for (const v of a) sq += v * v;
+  sq += g.b2 * g.b2;
+  const gradNorm = Math.sqrt(sq);
+  const maxNorm = opts.maxGradNorm ?? 1;
+  const scale = gradNorm > maxNorm ? maxNorm / gradNorm : 1;
+  const lr = opts.learningRate * scale;
+  // Float32Array storage rounds each new weight to float32 here, so the ONNX file holds exactly these weights.
+  const step = (p: Float32Array, d: Float64Array) => Float32Array.from(p, (v, i) => v - lr * d[i]);
+  const next: MlpWeights = {
+    version: nextVersion, inputs: w.inputs, hidden: w.hidden,
+    w1: step(w.w1, g.w1), b1: step(w.b1, g.b1), w2: step(w.w2, g.w2), b2: Math.fround(w.b2 - lr * g.b2), skip: step(w.skip, g.skip),
+  };
+  const lossAfter = lossAndGrad(next, prepared, null);
+  return {
+    weights: next,
+    stats: { trajectories: batch.length, decisions: prepared.length, meanAdvantageAbs: advAbs / n, gradNorm, clipped: scale < 1, lossBefore, lossAfter },
+  };
+}
+
+/** Decisions with their weight in the loss: what the step builds from a batch (exported for evaluation and tests). */
+export interface WeightedDecision { role: ScoredTrajectory['role']; coef: number; decision: Decision }
+
+/** The surrogate loss −Σ coef·log π(chosen) and its exact gradient with respect to every weight. */
+export function lossGradient(w: MlpWeights, ds: WeightedDecision[]): { loss: number; grad: Grad } {
+  const grad = zeroGrad(w);
+  const loss = lossAndGrad(w, ds.map((b) => prepare(b.decision, b.role, b.coef)), grad);
+  return { loss, grad };
+}
+
+export function batchLoss(w: MlpWeights, ds: WeightedDecision[]): number {
+  return lossAndGrad(w, ds.map((b) => prepare(b.decision, b.role, b.coef)), null);
+}
+
+function prepare(d: Decision, role: ScoredTrajectory['role'], coef: number): Prepared {
+  return { x: toSparse(featurizeAll(d.group, d.options, roleOfGroup(d.group) ?? role), d.options.length, FEATURE_WIDTH), n: d.options.length, chosen: d.chosen, coef };
+}
+
+export interface Grad { w1: Float64Array; b1: Float64Array; w2: Float64Array; b2: number; skip: Float64Array }
+
+const zeroGrad = (w: MlpWeights): Grad => ({
+  w1: new Float64Array(w.w1.length), b1: new Float64Array(w.hidden), w2: new Float64Array(w.hidden), b2: 0, skip: new Float64Array(w.inputs),
+});
+
+/** Loss, and (when `g` is given) its gradient accumulated into `g`. */
+function lossAndGrad(w: MlpWeights, ds: Prepared[], g: Grad | null): number {
+  const H = w.hidden;
+  const gz = new Float64Array(H);
+  let loss = 0;
+  for (const d of ds) {
+    const h = new Float64Array(d.n * H);
+    const s = forwardSparse(w, d.x, h);
+    let m = -Infinity;
+    for (const v of s) m = Math.max(m, v);
+    let z = 0;
+    for (const v of s) z += Math.exp(v - m);
+    const logZ = m + Math.log(z);
+    loss -= d.coef * (s[d.chosen] - logZ);
+    if (!g) continue;
+    for (let r = 0; r < d.n; r++) {
+      // ∂loss/∂s_r = −coef·(1[r = chosen] − π_r)
+      const gs = -d.coef * ((r === d.chosen ? 1 : 0) - Math.exp(s[r] - logZ));
+      if (gs === 0) continue;
+      g.b2 += gs;
+      for (let j = 0; j < H; j++) {
+        const hj = h[r * H + j];
+        g.w2[j] += gs * hj;
+        gz[j] = gs * w.w2[j] * (1 - hj * hj);
+        g.b1[j] += gz[j];
+      }
+      for (let k = d.x.start[r]; k < d.x.start[r + 1]; k++) {
+        const f = d.x.idx[k], v = d.x.val[k];
+        g.skip[f] += gs * v;
+        const row = f * H;
+        for (let j = 0; j < H; j++) g.w1[row + j] += v * gz[j];
+      }
+    }
+  }
+  return loss;
+}
