@@ -10,7 +10,9 @@ import { invalidOutcome, solvedOutcome } from '../src/episode/outcome.js';
 import { solveRate } from '../src/rewards.js';
 import { QUEUES } from './queues.js';
 
-const retry = { maximumAttempts: 3, initialInterval: '2s', backoffCoefficient: 2, nonRetryableErrorTypes: ['ArtifactError', 'ConfigError', 'RepoError', 'SandboxUnavailableError', 'PolicyVersionError'] };
+// A worker killed mid-activity costs an attempt (noticed at its heartbeat timeout): eight attempts, at most 30 s
+// apart, outlast a bad hour of crashes, while errors that retrying cannot fix are non-retryable and end at once.
+const retry = { maximumAttempts: 8, initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: ['ArtifactError', 'ConfigError', 'RepoError', 'SandboxUnavailableError', 'PolicyVersionError'] };
 const control = proxyActivities<ControlActivities>({ taskQueue: QUEUES.control, startToCloseTimeout: '1 minute', retry: { ...retry, maximumAttempts: 10 } });
 
 export async function replayWorkflow(i: ReplayInput): Promise<ReplayReport> {

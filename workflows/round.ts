@@ -7,7 +7,9 @@ import { invalidOutcome, solvedOutcome } from '../src/episode/outcome.js';
 import { QUEUES } from './queues.js';
 import { SA } from './searchAttributes.js';
 
-const retry = { maximumAttempts: 3, initialInterval: '2s', backoffCoefficient: 2, nonRetryableErrorTypes: ['ArtifactError', 'ConfigError', 'RepoError', 'SandboxUnavailableError', 'PolicyVersionError'] };
+// A worker killed mid-activity costs an attempt (noticed at its heartbeat timeout): eight attempts, at most 30 s
+// apart, outlast a bad hour of crashes, while errors that retrying cannot fix are non-retryable and end at once.
+const retry = { maximumAttempts: 8, initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', nonRetryableErrorTypes: ['ArtifactError', 'ConfigError', 'RepoError', 'SandboxUnavailableError', 'PolicyVersionError'] };
 
 // A dead sandbox worker is noticed when its heartbeats stop; the activity is then retried on another worker.
 const sandboxFor = (heartbeatSec: number) => proxyActivities<SandboxActivities>({
