@@ -1,4 +1,5 @@
 import { shQuote } from '../sandbox/shell.js';
+import { sha256 } from '../store/store.js';
 import type { Runner } from '../repo/runners/index.js';
 import type { Sandbox, SandboxProvider } from '../sandbox/types.js';
 import { runTestScript, type TestResults, type TestRun } from '../repo/testrun.js';
@@ -21,15 +22,44 @@ export function byFile(results: TestResults): Map<string, string[]> {
   return m;
 }
 
-/** Runs a runner's script for some test files in a sandbox; counts the time spent in test runs. */
+/**
+ * Results of test runs by the exact state they ran on, for suites known to be deterministic: an agent that names
+ * the state it is in (`stateKey`) gets a repeated state's results without running the suite again. Bounded, and
+ * without logs: it holds what a search decides on, not evidence.
+ */
+export class TestRunCache {
+  private readonly runs = new Map<string, TestRun>();
+  hits = 0;
+  constructor(private readonly maxEntries = 20_000) {}
+  get(key: string): TestRun | undefined {
+    const r = this.runs.get(key);
+    if (r) this.hits++;
+    return r;
+  }
+  set(key: string, r: TestRun): void {
+    if (this.runs.size >= this.maxEntries) this.runs.delete(this.runs.keys().next().value!);
+    this.runs.set(key, { ...r, log: '' });
+  }
+}
+
+/**
+ * Runs a runner's script for some test files in a sandbox; counts the runs and the time spent in them. A run served
+ * from the cache still counts as a run (an agent's budget is a number of test runs, cached or not) but costs no time.
+ */
 export class TestRunCounter {
   runs = 0;
   ms = 0;
-  constructor(private readonly timeoutMs: number) {}
-  async run(sb: Sandbox, runner: Runner, files: string[]): Promise<TestRun> {
-    const r = await runTestScript(sb, runner.script(files), runner.parser(), this.timeoutMs);
+  constructor(private readonly timeoutMs: number, private readonly cache: TestRunCache | null = null) {}
+  async run(sb: Sandbox, runner: Runner, files: string[], stateKey?: string): Promise<TestRun> {
+    const script = runner.script(files), parser = runner.parser();
+    const key = this.cache && stateKey !== undefined ? sha256(`${stateKey}\0${script}\0${parser}`) : null;
+    const hit = key ? this.cache!.get(key) : undefined;
     this.runs++;
+    if (hit) return hit;
+    const r = await runTestScript(sb, script, parser, this.timeoutMs);
     this.ms += r.durationMs;
+    // Only clean runs: a timeout or a kill says something about the machine's load, not about the code.
+    if (key && r.killed === null) this.cache!.set(key, r);
     return r;
   }
 }

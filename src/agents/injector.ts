@@ -11,7 +11,7 @@ import { makeDiff, type FileChange } from '../repo/diffgen.js';
 import { detectRunners, NoTestRunnerError, type Runner } from '../repo/runners/index.js';
 import { passed, type TestResults } from '../repo/testrun.js';
 import type { SandboxProvider } from '../sandbox/types.js';
-import type { PolicyRunner } from '../policy/policy.js';
+import type { Policy } from '../policy/policy.js';
 import {
   applyEdits, findMutations, findRemovals, findTests, hasSyntaxErrors, langOfPath, referencedNames, removalEdits, type Edit, type MutationKind,
 } from './code/index.js';
@@ -27,7 +27,7 @@ export type InjectResult =
 export interface InjectorOptions {
   repoDir: string;
   provider: SandboxProvider;
-  policy: PolicyRunner;
+  policy: Policy;
   strategies: Strategy[];
   minPassingTests: number;
   candidates: number;
@@ -89,7 +89,7 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
   const history = o.strategies.includes('history') ? await historyCandidates(o.provider, o.repoDir, sources) : [];
   const strategies = o.strategies.filter((s) => s !== 'history' || history.length > 0);
   if (strategies.length === 0) return result({ code: 'no-bug-found', reason: 'no strategy applies (history-aware needs a git history with code changes)', strategy: null });
-  const strategy = strategies[o.policy.choose('inject.strategy', strategies.map((s) => ({ key: s })))];
+  const strategy = strategies[await o.policy.choose('inject.strategy', strategies.map((s) => ({ key: s })))];
 
   for (let attempt = 0; attempt < o.candidates; attempt++) {
     let cand: Candidate | null;
@@ -138,7 +138,7 @@ async function codeCandidate(o: InjectorOptions, strategy: Strategy, sources: st
     const lines = text.split('\n').length;
     return { key: 'file', features: [Math.log1p(lines) / 8, [...testNames].some((n) => n.length > 2 && text.includes(n)) ? 1 : 0] };
   }));
-  const file = pool[o.policy.choose('inject.file', fileOpts)];
+  const file = pool[await o.policy.choose('inject.file', fileOpts)];
   const lang = langOfPath(file)!;
   const source = await readText(o.repoDir, file);
   if (source === null) return null;
@@ -147,7 +147,7 @@ async function codeCandidate(o: InjectorOptions, strategy: Strategy, sources: st
   if (strategy === 'removal') {
     const removals = await findRemovals(lang, source);
     if (removals.length === 0) return null;
-    const i = o.policy.choose('inject.removal', removals.map((r) => ({ key: r.kind, features: [clamp01(r.size / 40), near(r.functionName)] })));
+    const i = await o.policy.choose('inject.removal', removals.map((r) => ({ key: r.kind, features: [clamp01(r.size / 40), near(r.functionName)] })));
     const r = removals[i];
     return { changes: new Map([[file, applyEdits(source, removalEdits(r))]]), description: `removal: ${r.description} in ${file}` };
   }
@@ -155,12 +155,12 @@ async function codeCandidate(o: InjectorOptions, strategy: Strategy, sources: st
   // Direct injection changes values and operators; deleting code is the removal strategy's business.
   const muts = (await findMutations(lang, source)).filter((m) => !DELETING.has(m.kind));
   if (muts.length === 0) return null;
-  const k = [1, 2, 3][o.policy.choose('inject.compose', [{ key: '1' }, { key: '2' }, { key: '3' }])];
+  const k = [1, 2, 3][await o.policy.choose('inject.compose', [{ key: '1' }, { key: '2' }, { key: '3' }])];
   const chosen: Edit[] = [];
   const desc: string[] = [];
   const left = muts.slice();
   while (chosen.length < k && left.length) {
-    const i = o.policy.choose('inject.mutation', left.map((m) => ({ key: m.kind, features: [clamp01(m.depth / 20), near(m.functionName)] })));
+    const i = await o.policy.choose('inject.mutation', left.map((m) => ({ key: m.kind, features: [clamp01(m.depth / 20), near(m.functionName)] })));
     const m = left.splice(i, 1)[0];
     if (chosen.some((e) => e.start < m.edit.end && m.edit.start < e.end)) continue;
     chosen.push(m.edit);
@@ -172,7 +172,7 @@ async function codeCandidate(o: InjectorOptions, strategy: Strategy, sources: st
 }
 
 async function historyCandidate(o: InjectorOptions, history: Awaited<ReturnType<typeof historyCandidates>>, sources: string[]): Promise<Candidate | null> {
-  const i = o.policy.choose('inject.commit', history.map((c) => ({ key: c.isFix ? 'fix' : 'other', features: [clamp01(c.files.length / 5), clamp01(c.age / 50)] })));
+  const i = await o.policy.choose('inject.commit', history.map((c) => ({ key: c.isFix ? 'fix' : 'other', features: [clamp01(c.files.length / 5), clamp01(c.age / 50)] })));
   const c = history[i];
   const changes = await revertCommit(o.provider, o.repoDir, c, sources);
   if (!changes || changes.size === 0) return null;

@@ -9,9 +9,10 @@ import { detectRunners, isTestFile, NoTestRunnerError, type Runner } from '../re
 import { applyDiff, PatchApplyError, type TestRun } from '../repo/testrun.js';
 import { touchedPaths } from '../artifact/diff.js';
 import type { Sandbox } from '../sandbox/types.js';
-import type { PolicyRunner } from '../policy/policy.js';
+import type { Policy } from '../policy/policy.js';
 import { applyEdits, findMutations, type Mutation, type MutationKind } from './code/index.js';
-import { clamp01, TestRunCounter } from './common.js';
+import { clamp01, TestRunCache, TestRunCounter } from './common.js';
+import { sha256 } from '../store/store.js';
 import { localize, type Suspect } from './localize.js';
 
 const REMOVING = new Set<MutationKind>(['remove-statement', 'remove-branch', 'return-change']);
@@ -34,10 +35,15 @@ export interface SolverOptions {
   /** Used only to learn how tests are run and which files are tests/code: the same in the buggy tree. */
   runnerHintDir: string;
   task: string;
-  policy: PolicyRunner;
+  policy: Policy;
   budget: number;
   testTimeoutMs: number;
   maxFiles?: number;
+  /**
+   * Reuse results of tree states this process has tested before, under `scope` (what identifies the starting
+   * state: the artifact). For deterministic suites only; the budget is counted the same either way.
+   */
+  cache?: { runs: TestRunCache; scope: string };
 }
 
 /** The fixed task statement of the method around the reversed weakening patch. */
@@ -63,7 +69,11 @@ export function taskDiff(statement: string): string {
 
 export async function solve(o: SolverOptions): Promise<SolveResult> {
   const sb = o.sandbox;
-  const counter = new TestRunCounter(o.testTimeoutMs);
+  const counter = new TestRunCounter(o.testTimeoutMs, o.cache?.runs ?? null);
+  // The solver's tree is the starting state plus the files it rewrote: naming those names the state exactly.
+  const written = new Map<string, string>();
+  const originalText = new Map<string, string>();
+  const stateKey = () => o.cache ? `${o.cache.scope}\0${[...written].filter(([f, t]) => t !== originalText.get(f)).sort(([a], [b]) => a.localeCompare(b)).map(([f, t]) => `${f}:${sha256(t)}`).join(',')}` : undefined;
   const tried: string[] = [];
   const done = (stop: SolveStopReason, patch = '', pass = false): SolveResult =>
     ({ patch, stop, selfReportedPass: pass, tried, testRuns: counter.runs, testRunMs: counter.ms });
@@ -84,7 +94,7 @@ export async function solve(o: SolverOptions): Promise<SolveResult> {
   }
   const testFiles = touchedPaths(diff).filter((p) => runner.testFiles.includes(p) || isTestFile(p));
   const failingOf = (r: TestRun) => Object.keys(r.results).filter((k) => r.results[k] === 'failed');
-  const first = await counter.run(sb, runner, testFiles);
+  const first = await counter.run(sb, runner, testFiles, stateKey());
   const failing = failingOf(first);
   if (failing.length === 0 && Object.keys(first.results).length > 0) return done('no-failing-tests');
 
@@ -104,13 +114,14 @@ export async function solve(o: SolverOptions): Promise<SolveResult> {
   if (cands.length === 0) return done('no-candidates');
   // Relative suspiciousness, sharpened: the raw coefficients of one bug sit close together.
   const maxSus = Math.max(...cands.map((c) => c.sus.ochiai), 1e-9);
-  const order = o.policy.rank('solve.repair', cands.map(({ m, sus }) => ({
+  const order = await o.policy.rank('solve.repair', cands.map(({ m, sus }) => ({
     key: m.kind,
     features: [(sus.ochiai / maxSus) ** 4, sus.distance === 1 ? 1 : 0, sus.distance === 2 ? 1 : 0, clamp01(m.depth / 20)],
   })), o.budget);
 
   // Hill-climbing over single edits: keep an edit when it makes some failing test pass without breaking others.
   const current = new Map(top.map((f) => [f.file, f.text]));
+  for (const f of top) originalText.set(f.file, f.text);
   const applied = new Map<string, Mutation[]>();
   let stillFailing = new Set(failing);
   for (const idx of order) {
@@ -120,7 +131,8 @@ export async function solve(o: SolverOptions): Promise<SolveResult> {
     const edits = [...(applied.get(file) ?? []), m].map((x) => x.edit);
     const text = applyEdits(top.find((f) => f.file === file)!.text, edits);
     await sb.writeFile(file, text);
-    const run = await counter.run(sb, runner, testFiles);
+    written.set(file, text);
+    const run = await counter.run(sb, runner, testFiles, stateKey());
     const now = new Set(failingOf(run));
     const better = [...stillFailing].filter((t) => !now.has(t) && run.results[t] === 'passed').length;
     const worse = [...now].filter((t) => !stillFailing.has(t)).length;
@@ -132,6 +144,7 @@ export async function solve(o: SolverOptions): Promise<SolveResult> {
       if (now.size === 0 && Object.keys(run.results).length > 0) break;
     } else {
       await sb.writeFile(file, current.get(file)!);
+      written.set(file, current.get(file)!);
     }
   }
   const changes = top.filter((f) => current.get(f.file) !== f.text).map((f) => ({ path: f.file, before: f.text, after: current.get(f.file)! }));

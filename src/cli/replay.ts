@@ -8,7 +8,9 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import type { Runtime } from '../runtime.js';
 import type { Store, BlobRef } from '../store/store.js';
 import { getEpisode, replayKey } from '../store/records.js';
-import { loadPolicy } from '../policy/versions.js';
+import { loadOnnxWeights } from '../policy/onnx/store.js';
+import { parseVersion } from '../policy/versions.js';
+import { readLlmPolicy } from '../trainer/external.js';
 import { REPLAY_STAGES, type CampaignConfig, type EpisodeRecord, type ReplayInput, type ReplayReport, type ReplayStage, type RepoInfo, type RoundInput, type StageSummary } from '../episode/types.js';
 import { replayWorkflow } from '../../workflows/replay.js';
 import { QUEUES } from '../../workflows/queues.js';
@@ -16,7 +18,7 @@ import { SA } from '../../workflows/searchAttributes.js';
 import { UsageError } from './episodes.js';
 
 export class ReplayError extends Error {
-  constructor(message: string) { super(message); this.name = 'ReplayError'; }
+  constructor(message: string, options?: { cause?: unknown }) { super(message, options); this.name = 'ReplayError'; }
 }
 
 /** The round's config, repository and seed: from the record (since they are stored with it), else from its history. */
@@ -45,11 +47,22 @@ export async function prepareReplay(client: Client, store: Store, id: string, fr
     throw new ReplayError(`episode ${id} has no solver attempts to grade again (${rec.outcome}); replay it --from check or --from solve`);
   }
   const policyVersion = version ?? rec.policyVersion;
-  if (from === 'solve' || from === 'check') await loadPolicy(store, policyVersion);
   const ctx = await roundContext(client, store, rec);
+  if (from === 'solve' || from === 'check') await checkPolicy(store, ctx.cfg, policyVersion);
   // The same seed as the round when the policy is the same, so a deterministic solver retraces its steps.
   const seed = ctx.seed && policyVersion === rec.policyVersion ? ctx.seed : `${ctx.cfg.seed}/${rec.id}/${policyVersion}`;
   return { episodeId: rec.id, from, policyVersion, seed, repo: ctx.repo, cfg: ctx.cfg, artifactHash: rec.artifactHash, recorded: rec };
+}
+
+/** The version must exist before a replay is started on it: a typo is a refusal, not an episode of retries. */
+async function checkPolicy(store: Store, cfg: CampaignConfig, version: string): Promise<void> {
+  try {
+    const { campaign, step } = parseVersion(version);
+    if (cfg.policy?.kind === 'llm') await readLlmPolicy(store, campaign, step, cfg.policy.llm.model);
+    else await loadOnnxWeights(store, version);
+  } catch (e) {
+    throw new ReplayError(`policy version ${version} not found or unusable: ${(e as Error).message}`, { cause: e });
+  }
 }
 
 export async function startReplay(client: Client, input: ReplayInput) {

@@ -39,6 +39,7 @@ export const CampaignConfig = z.object({
   minFailingTests: z.number().int().min(1).default(1).describe('Check 5: tests the bug must break'),
   testTimeoutSec: z.number().int().min(5).default(90).describe('Time limit of one test_script.sh run'),
   solverTestRuns: z.number().int().min(1).default(16).describe('Budget of test runs per solver attempt'),
+  solverRunCache: z.boolean().default(false).describe("Let a worker reuse a solver's test results for a tree state it has tested before (only for deterministic suites; each reuse still counts against solverTestRuns). The eval and the learning bench turn it on"),
   injectorCandidates: z.number().int().min(1).default(6).describe('Bug candidates the injector may try before giving up'),
   higherOrder: z.object({
     enabled: z.boolean().default(true).describe('Turn failed solver attempts into higher-order bugs'),
@@ -48,12 +49,14 @@ export const CampaignConfig = z.object({
     recheck: z.boolean().default(true).describe('Re-run the consistency checks on a composed bug before pooling it'),
   }).default({}),
   learningRate: z.number().positive().default(0.5).describe('Step size of the policy-gradient update'),
+  ablation: z.enum(['self-play', 'injection-only', 'repair-only']).default('self-play').describe("Which roles' trajectories train the policy: both (the method), only the injector's, or only the solver's (the paper's ablations)"),
   continueAsNewEvery: z.number().int().min(1).default(5).describe('Steps between continue-as-new of the campaign workflow'),
   heartbeatTimeoutSec: z.number().int().min(5).default(60).describe('A sandbox activity whose worker stops heartbeating this long is retried elsewhere'),
   gpuHeartbeatTimeoutSec: z.number().int().min(5).default(120).describe('A gradient step whose gpu worker stops heartbeating this long is retried on another gpu worker'),
   seed: z.number().int().default(1).describe('Seed of every random choice of the embedded agents'),
   policy: z.object({
-    kind: z.enum(['embedded', 'llm']).default('embedded').describe("'embedded': the built-in policy trained in-process; 'llm': a model behind an OpenAI-compatible endpoint, trained by an external trainer"),
+    kind: z.enum(['embedded', 'llm']).default('embedded').describe("'embedded': the built-in ONNX network trained in-process; 'llm': a model behind an OpenAI-compatible endpoint, trained by an external trainer"),
+    providers: z.array(z.string().min(1)).min(1).default(['cpu']).describe("onnxruntime execution providers for the embedded policy, tried in order (e.g. ['cuda', 'cpu'] where workers have a GPU); cpu is always the last resort"),
     llm: llmPolicySchema.default({}).describe('The model endpoint, its sampling and the limits of one agent episode (kind llm)'),
     strategies: z.array(z.enum(INJECT_STRATEGIES as unknown as [string, ...string[]])).min(1).default(['removal-history', 'removal', 'history', 'direct']).describe("Injection prompts the LLM injector draws from (kind llm; 'removal-history' is the paper's best)"),
     trainer: z.object({

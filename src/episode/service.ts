@@ -7,9 +7,10 @@ import { reverseDiff } from '../artifact/diff.js';
 import { runChecks, type CheckEnv } from '../checks/run.js';
 import { inject } from '../agents/injector.js';
 import { solve, taskStatement } from '../agents/solver.js';
-import { PolicyRunner } from '../policy/policy.js';
+import { TestRunCache } from '../agents/common.js';
 import { Rng } from '../policy/rng.js';
-import { loadPolicy } from '../policy/versions.js';
+import { OnnxPolicy, OnnxPolicyRunner } from '../policy/onnx/runner.js';
+import type { Role } from '../trainer/gradient.js';
 import { isTestFile } from '../repo/runners/index.js';
 import { runTestScript, type TestResults } from '../repo/testrun.js';
 import { treeState } from '../repo/tree.js';
@@ -34,8 +35,10 @@ export type Progress = (what: string) => void;
 const limitsOf = (cfg: CampaignConfig) => ({ minPassingTests: cfg.minPassingTests, minChangedFiles: cfg.minChangedFiles, minFailingTests: cfg.minFailingTests });
 const testTimeout = (cfg: CampaignConfig) => cfg.testTimeoutSec * 1000;
 
-async function policyRunner(rt: Runtime, version: string, seed: string): Promise<PolicyRunner> {
-  return new PolicyRunner(await loadPolicy(rt.store, version), new Rng(seed));
+/** The embedded policy of a version for one trajectory, seeded per episode so a retried activity decides the same. */
+async function policyRunner(rt: Runtime, cfg: CampaignConfig, version: string, role: Role, seed: string): Promise<OnnxPolicyRunner> {
+  const policy = await OnnxPolicy.load(rt.store, version, { providers: cfg.policy?.providers });
+  return new OnnxPolicyRunner(policy, new Rng(seed), role);
 }
 
 /**
@@ -61,7 +64,7 @@ function episodeIndex(episodeId: string, rounds: number): number | null {
 export async function injectBug(rt: Runtime, i: InjectInput, progress?: Progress): Promise<InjectOutput> {
   await ensureRepo(rt.home, i.repo);
   if (i.cfg.policy?.kind === 'llm') return llmInjectBug(rt, i, progress);
-  const policy = await policyRunner(rt, i.policyVersion, `${i.seed}/inject`);
+  const policy = await policyRunner(rt, i.cfg, i.policyVersion, 'injector', `${i.seed}/inject`);
   const refKey = `refruns/${i.repo.key}/suite.json`;
   const reference = await rt.store.getJson<{ runner: string; results: TestResults }>(refKey);
   const r = await inject({
@@ -125,6 +128,8 @@ async function originalResults(rt: Runtime, repo: RepoInfo, cfg: CampaignConfig,
 }
 
 const solverStates = new Map<string, Promise<SnapshotRef>>();
+/** The solver's test results by tree state, per worker process (used when the config's solverRunCache is on). */
+const solverRuns = new TestRunCache();
 
 /**
  * One snapshot of the buggy state per artifact and worker process: the N attempts start from it in milliseconds.
@@ -156,13 +161,14 @@ export async function solveAttempt(rt: Runtime, i: SolveInput, progress?: Progre
     }
   };
   if (i.cfg.policy?.kind === 'llm') return llmSolveAttempt(rt, i, artifact, create, progress);
-  const policy = await policyRunner(rt, i.policyVersion, `${i.seed}/solve/${i.attempt}`);
+  const policy = await policyRunner(rt, i.cfg, i.policyVersion, 'solver', `${i.seed}/solve/${i.attempt}`);
   const sb = await create();
   try {
     progress?.(`solver attempt ${i.attempt}`);
     const r = await solve({
       sandbox: sb, runnerHintDir: i.repo.path, task: taskStatement(reverseDiff(artifact.testWeaken)), policy,
       budget: i.cfg.solverTestRuns, testTimeoutMs: testTimeout(i.cfg),
+      cache: i.cfg.solverRunCache ? { runs: solverRuns, scope: `${i.repo.key}/${i.artifactHash}` } : undefined,
     });
     let patch = r.patch;
     const seedKey = `${i.seed}/bad-patch/${i.attempt}`;

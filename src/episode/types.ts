@@ -54,8 +54,14 @@ export interface GradientInput {
   campaignId: string; step: number; fromVersion: string; batch: TrajectoryScore[]; learningRate: number;
   /** Absent in histories from before LLM policies: the embedded policy. */
   policy?: CampaignConfig['policy'];
+  /** Absent in histories from before the ablation switch: self-play. */
+  ablation?: CampaignConfig['ablation'];
 }
-export interface GradientOutput { version: string; alreadyTrained: boolean; trajectories: number; decisions: number; gradNorm: number }
+export interface GradientOutput {
+  version: string; alreadyTrained: boolean; trajectories: number; decisions: number; gradNorm: number;
+  /** The loss on the step's batch before and after the update, and the onnxruntime provider that ran it (embedded policy). */
+  lossBefore?: number; lossAfter?: number; provider?: string;
+}
 
 export interface AttemptRecord {
   attempt: number; success: boolean; reward: number; stop: string; failure: string | null; reason: string;

@@ -1,37 +1,56 @@
 import type { Store, BlobRef } from '../store/store.js';
 import type { Decision } from '../policy/policy.js';
-import { hasPolicy, loadPolicy, parseVersion, savePolicy, versionName } from '../policy/versions.js';
-import { policyGradientStep, type ScoredTrajectory } from './gradient.js';
+import { parseVersion, versionName } from '../policy/versions.js';
+import { hasOnnxPolicy, loadOnnxWeights, saveOnnxPolicy } from '../policy/onnx/store.js';
+import { onnxPolicyGradientStep } from '../policy/onnx/train.js';
+import type { Role, ScoredTrajectory } from './gradient.js';
+import type { CampaignConfig } from '../config/schema.js';
 import type { GradientInput, GradientOutput } from '../episode/types.js';
 import { faultPause } from '../faults.js';
 import { randomUUID } from 'node:crypto';
 
 /**
- * The gradient step of (campaign, step): both roles' trajectories of the step update the one policy. Idempotent:
+ * The roles whose trajectories train the policy: both in self-play (the method), one in the paper's ablations. The
+ * other role still plays (the solver still solves an injection-only campaign's bugs, and its solve rate still
+ * rewards the injector); it just never learns from it.
+ */
+export function trainedRoles(ablation: CampaignConfig['ablation'] | undefined): Role[] {
+  if (ablation === 'injection-only') return ['injector'];
+  if (ablation === 'repair-only') return ['solver'];
+  return ['injector', 'solver'];
+}
+
+/**
+ * The gradient step of (campaign, step): the trajectories of the step update the one ONNX policy. Idempotent:
  * when the next version already exists (a retried or replayed step) it is returned and nothing trains twice.
  */
 export async function trainStep(store: Store, i: GradientInput): Promise<GradientOutput> {
   const next = versionName(i.campaignId, i.step + 1);
   const statsKey = `train/${i.campaignId}/${i.step}.json`;
-  if (await hasPolicy(store, next)) {
+  if (await hasOnnxPolicy(store, next)) {
     // The policy was written but its ledger entry was not (the write failed, or the worker died in between): the
     // entry is owed to the one policy written, not a sign of a second one.
     if (!(await store.list(`train/${i.campaignId}/ledger`)).some((f) => f.startsWith(`${i.step}-`))) await writeLedger(store, i.step, next);
     const s = await store.getJson<GradientOutput>(statsKey);
     return { ...(s ?? { version: next, trajectories: 0, decisions: 0, gradNorm: 0 }), version: next, alreadyTrained: true };
   }
-  const params = await loadPolicy(store, i.fromVersion);
+  const weights = await loadOnnxWeights(store, i.fromVersion);
+  const roles = trainedRoles(i.ablation);
   const batch: ScoredTrajectory[] = [];
   for (const t of i.batch) {
+    if (!roles.includes(t.role)) continue;
     const traj = JSON.parse(await store.getText(t.trajectoryRef as BlobRef)) as { decisions: Decision[] };
     batch.push({ role: t.role, reward: t.reward, group: t.group, decisions: traj.decisions });
   }
-  const { params: updated, stats } = policyGradientStep(params, batch, i.learningRate, next);
-  const out: GradientOutput = { version: next, alreadyTrained: false, trajectories: stats.trajectories, decisions: stats.decisions, gradNorm: stats.gradNorm };
-  await store.putJson(statsKey, { ...out, fromVersion: i.fromVersion, meanAdvantageAbs: stats.meanAdvantageAbs });
+  const { weights: updated, stats } = onnxPolicyGradientStep(weights, batch, next, { learningRate: i.learningRate });
+  const out: GradientOutput = {
+    version: next, alreadyTrained: false, trajectories: stats.trajectories, decisions: stats.decisions, gradNorm: stats.gradNorm,
+    lossBefore: stats.lossBefore, lossAfter: stats.lossAfter,
+  };
+  await store.putJson(statsKey, { ...out, fromVersion: i.fromVersion, meanAdvantageAbs: stats.meanAdvantageAbs, clipped: stats.clipped, roles });
   await faultPause('pause-gradient-before-save', { campaign: i.campaignId, step: i.step });
-  // The policy file is written last: its presence is what marks the step as trained.
-  await savePolicy(store, updated);
+  // The model file is written last: its presence is what marks the step as trained.
+  await saveOnnxPolicy(store, updated);
   // One ledger entry per policy actually written: more than one for a step would be a step trained twice.
   await writeLedger(store, i.step, next);
   await faultPause('pause-gradient-after-save', { campaign: i.campaignId, step: i.step });

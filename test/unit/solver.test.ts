@@ -12,7 +12,7 @@ import { reverseDiff } from '../../src/artifact/diff.js';
 import { buildSolverState } from '../../src/episode/solverState.js';
 import { grade } from '../../src/episode/grade.js';
 import { solve, taskStatement } from '../../src/agents/solver.js';
-import { PolicyRunner, initialParams } from '../../src/policy/policy.js';
+import { OnnxPolicy, OnnxPolicyRunner } from '../../src/policy/onnx/runner.js';
 import { Rng } from '../../src/policy/rng.js';
 
 const SHAPES = [
@@ -54,7 +54,7 @@ test('the solver sees only the buggy tree and the task, finds the flipped operat
     const log = await sb.exec('git log --format=%s; cat shapes.py');
     assert.doesNotMatch(log.stdout, /secret original history/, 'no history of the original reaches the solver');
     assert.doesNotMatch(log.stdout, /w \+ h/, 'no original code reaches the solver');
-    const policy = new PolicyRunner(initialParams('t@0'), new Rng('solver-test'));
+    const policy = new OnnxPolicyRunner(await OnnxPolicy.load(rt.store, 't@0'), new Rng('solver-test'), 'solver');
     const r = await solve({ sandbox: sb, runnerHintDir: repo, task: taskStatement(reverseDiff(artifact.testWeaken)), policy, budget: 12, testTimeoutMs: 60_000 });
     assert.equal(r.stop, 'all-tests-pass', r.tried.join('\n'));
     assert.match(r.patch, /\+    return 2 \* \(w \+ h\)/);

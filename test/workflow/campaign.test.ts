@@ -4,7 +4,7 @@ import { campaignWorkflow, initialState, pauseSignal, resumeSignal, statusQuery,
 import { QUEUES } from '../../workflows/queues.js';
 import { parseConfig } from '../../src/config/load.js';
 import { listEpisodes, listStepMetrics } from '../../src/store/records.js';
-import { hasPolicy } from '../../src/policy/versions.js';
+import { hasOnnxPolicy } from '../../src/policy/onnx/store.js';
 import { startTestEnv, type TestEnv } from '../helpers/temporal.js';
 import { exampleRepos } from '../helpers/examples.js';
 
@@ -26,8 +26,8 @@ test('continue-as-new every step keeps the campaign state: steps, metrics, polic
   assert.equal(final.step, 2);
   assert.equal(final.metrics.length, 2, 'metrics of the step before continue-as-new are carried');
   assert.equal(final.policyVersion, `${id}@2`);
-  assert.ok(await hasPolicy(env.runtime.store, `${id}@1`));
-  assert.ok(await hasPolicy(env.runtime.store, `${id}@2`));
+  assert.ok(await hasOnnxPolicy(env.runtime.store, `${id}@1`));
+  assert.ok(await hasOnnxPolicy(env.runtime.store, `${id}@2`));
   const eps = await listEpisodes(env.runtime.store, id);
   assert.equal(eps.length, 4, 'every round of every step is recorded once');
   assert.deepEqual(eps.map((e) => e.id).sort(), [`${id}/0/0`, `${id}/0/1`, `${id}/1/0`, `${id}/1/1`]);

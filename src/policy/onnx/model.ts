@@ -1,5 +1,5 @@
 import op from 'onnx-proto';
-import { initialParams } from '../policy.js';
+import { PRIOR } from '../policy.js';
 import { Rng } from '../rng.js';
 import { FEATURE_LAYOUT, FEATURE_WIDTH, NUMERIC, OFF_GROUP_NUMERIC, groupSlot } from './features.js';
 
@@ -38,8 +38,8 @@ export class ModelFormatError extends Error {
 
 /**
  * Version 0: W1 random (seeded, so every campaign's version 0 is reproducible), w2 = 0 so the tanh layer adds
- * nothing yet, and the skip path carries `initialParams`' per-group weights. Its scores are therefore today's
- * embedded policy to float32 precision. With w2 = 0 the first step only moves w2 and the skip path; W1 starts
+ * nothing yet, and the skip path carries the PRIOR's per-group weights. Its scores are therefore exactly the
+ * prior's linear scores, to float32 precision. With w2 = 0 the first step only moves w2 and the skip path; W1 starts
  * learning from the second step, which costs one step and buys an exact prior.
  */
 export function initialWeights(version: string, seed: string | number = version, hidden = DEFAULT_HIDDEN): MlpWeights {
@@ -51,7 +51,7 @@ export function initialWeights(version: string, seed: string | number = version,
   const w1 = new Float32Array(inputs * hidden);
   for (let i = 0; i < w1.length; i++) w1[i] = (2 * rng.next() - 1) * a;
   const skip = new Float32Array(inputs);
-  for (const [group, w] of Object.entries(initialParams(version).weights)) {
+  for (const [group, w] of Object.entries(PRIOR)) {
     w.slice(0, NUMERIC).forEach((v, i) => { skip[OFF_GROUP_NUMERIC + groupSlot(group) * NUMERIC + i] = v; });
   }
   return { version, inputs, hidden, w1, b1: new Float32Array(hidden), w2: new Float32Array(hidden), b2: 0, skip };

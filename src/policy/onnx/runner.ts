@@ -1,6 +1,6 @@
 import ort from 'onnxruntime-node';
 import type { Store } from '../../store/store.js';
-import { MAX_RECORDED_OPTIONS, softmax, type Decision, type Option, type PolicyRunner } from '../policy.js';
+import { MAX_RECORDED_OPTIONS, softmax, type Decision, type Option, type Policy } from '../policy.js';
 import type { Rng } from '../rng.js';
 import type { Role } from '../../trainer/gradient.js';
 import { FEATURE_WIDTH, featurizeAll, roleOfGroup } from './features.js';
@@ -85,29 +85,10 @@ const CACHE_SIZE = 8;
 const cache = new Map<string, Promise<OnnxPolicy>>();
 
 /**
- * What the embedded agents need from a policy. Asynchronous because onnxruntime's `run` is: the agents' call sites
- * are all in async functions already, so each becomes `await o.policy.choose(...)` / `await o.policy.rank(...)`.
+ * Samples the agents' decisions from an ONNX policy and records them: the embedded agents' Policy. Sampling is a
+ * pure function of the scores and the Rng, so a seeded episode retraces its choices under the same version.
  */
-export interface AsyncPolicy {
-  readonly decisions: Decision[];
-  choose(group: string, options: Option[]): Promise<number>;
-  rank(group: string, options: Option[], recordFirst?: number): Promise<number[]>;
-}
-
-/** The log-linear PolicyRunner behind the async interface, so agents can switch before every campaign does. */
-export function asyncPolicy(r: PolicyRunner): AsyncPolicy {
-  return {
-    decisions: r.decisions,
-    choose: async (g, o) => r.choose(g, o),
-    rank: async (g, o, k) => r.rank(g, o, k),
-  };
-}
-
-/**
- * Samples the agents' decisions from an ONNX policy and records them, exactly as PolicyRunner does for the
- * log-linear one (same sampling from the same Rng, so equal scores give equal choices).
- */
-export class OnnxPolicyRunner implements AsyncPolicy {
+export class OnnxPolicyRunner implements Policy {
   readonly decisions: Decision[] = [];
   /**
    * `role`: the role of the trajectory this runner records, used for groups whose name does not say it. The trainer
@@ -155,7 +136,7 @@ export class OnnxPolicyRunner implements AsyncPolicy {
       this.decisions.push({ group, options, chosen });
       return;
     }
-    // The chosen option plus a uniform sample of the rest keeps trajectories small (as PolicyRunner does).
+    // The chosen option plus a uniform sample of the rest keeps trajectories small.
     const others = this.rng.shuffle(options.map((_, i) => i).filter((i) => i !== chosen)).slice(0, MAX_RECORDED_OPTIONS - 1);
     this.decisions.push({ group, options: [options[chosen], ...others.map((i) => options[i])], chosen: 0 });
   }
