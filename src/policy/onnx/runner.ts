@@ -5,18 +5,15 @@ import type { Rng } from '../rng.js';
 import type { Role } from '../../trainer/gradient.js';
 import { FEATURE_WIDTH, featurizeAll, roleOfGroup } from './features.js';
 import { INPUT_NAME, OUTPUT_NAME, type MlpWeights } from './model.js';
+import { createSession, type Fallback, type Provider, type ProviderSession } from './session.js';
 import { PolicyModelError, readOnnxPolicy } from './store.js';
 
-/** An execution provider name as onnxruntime-node takes it ('cpu', 'cuda', ...). */
-export type Provider = string;
+export type { Provider } from './session.js';
 
 export interface OnnxPolicyOptions {
   /** Tried in order; the first that creates a session wins, and 'cpu' is always the last resort. Default ['cpu']. */
   providers?: Provider[];
 }
-
-/** Providers that failed to create a session in this process, with why: tried once, so the error is logged once. */
-const unavailable = new Map<Provider, string>();
 
 /**
  * One policy version, loaded into an onnxruntime session. `provider` says which execution provider actually runs
@@ -29,31 +26,21 @@ export class OnnxPolicy {
     readonly file: string,
     readonly weights: MlpWeights,
     readonly provider: Provider,
-    readonly fallbacks: { provider: Provider; reason: string }[],
+    readonly fallbacks: Fallback[],
     private readonly session: ort.InferenceSession,
   ) {}
 
   /** Loads without the cache: a fresh session (the tests use it to show a model survives a round trip). */
   static async open(store: Store, version: string, opts: OnnxPolicyOptions = {}): Promise<OnnxPolicy> {
     const { bytes, weights, file } = await readOnnxPolicy(store, version);
-    const wanted = [...(opts.providers ?? ['cpu'])];
-    if (!wanted.includes('cpu')) wanted.push('cpu');
-    const fallbacks: { provider: Provider; reason: string }[] = [];
-    for (const p of wanted) {
-      const known = unavailable.get(p);
-      if (known !== undefined) { fallbacks.push({ provider: p, reason: known }); continue; }
-      try {
-        const session = await ort.InferenceSession.create(bytes, { executionProviders: [p], graphOptimizationLevel: 'all' });
-        return new OnnxPolicy(version, file, weights, p, fallbacks, session);
-      } catch (e) {
-        const reason = (e as Error).message;
-        // A model onnxruntime cannot load is the file's fault, not the provider's: only CPU failures say so for sure.
-        if (p === 'cpu') throw new PolicyModelError('corrupt', file, version, `onnxruntime cannot load it: ${reason}`, { cause: e });
-        unavailable.set(p, reason);
-        fallbacks.push({ provider: p, reason });
-      }
+    let created: ProviderSession;
+    try {
+      created = await createSession(bytes, opts.providers ?? ['cpu']);
+    } catch (e) {
+      // Only a CPU failure gets here, and a model the CPU provider cannot load is the file's fault, not the provider's.
+      throw new PolicyModelError('corrupt', file, version, `onnxruntime cannot load it: ${(e as Error).message}`, { cause: e });
     }
-    throw new Error('unreachable: cpu is always tried');
+    return new OnnxPolicy(version, file, weights, created.provider, created.fallbacks, created.session);
   }
 
   /** Cached per (store, version, providers): versions are immutable, so a loaded one never goes stale. */

@@ -22,33 +22,45 @@ export interface OnnxStepStats {
   lossAfter: number;
 }
 
-/** A decision prepared once: its input matrix and the weight of its log-likelihood in the loss. */
-interface Prepared { x: SparseRows; n: number; chosen: number; coef: number }
+/** A decision prepared once: its input rows and the weight of its log-likelihood in the loss. */
+export interface PreparedDecision { x: SparseRows; n: number; chosen: number; coef: number }
+
+/** What a step trains on: the decisions that carry gradient, and the batch figures its stats report. */
+export interface PreparedBatch { decisions: PreparedDecision[]; trajectories: number; meanAdvantageAbs: number }
 
 /**
- * One policy-gradient step of the network on a batch of both roles: the same objective as the log-linear trainer
+ * A batch's decisions with their weights in the loss, the same objective as the log-linear trainer
  * (src/trainer/gradient.ts): a solver attempt's advantage is its reward minus the mean over its group (the N attempts
  * at one bug), an injection's is its reward minus the batch mean of injector rewards; each decision of a trajectory
- * carries adv/√(its decision count). The gradient of Σ adv·log softmax(scores)[chosen] is backpropagated by hand
- * through the tiny MLP (exact, no autodiff needed), clipped by norm, and applied with plain SGD; with no sampling
- * inside, the step is a pure function of (weights, batch, options), so it is deterministic.
+ * carries adv/√(its decision count)/(batch size). Decisions of one option, and trajectories of zero advantage, carry
+ * no gradient and are left out. Every trainer (the TypeScript step, the ONNX graph step) starts from this.
  */
-export function onnxPolicyGradientStep(w: MlpWeights, batch: ScoredTrajectory[], nextVersion: string, opts: OnnxTrainOptions): { weights: MlpWeights; stats: OnnxStepStats } {
+export function prepareBatch(batch: ScoredTrajectory[]): PreparedBatch {
   const keyOf = (t: ScoredTrajectory) => `${t.role}:${t.role === 'solver' ? t.group : '*'}`;
   const groups = new Map<string, number[]>();
   for (const t of batch) (groups.get(keyOf(t)) ?? groups.set(keyOf(t), []).get(keyOf(t))!).push(t.reward);
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const n = Math.max(1, batch.length);
-  const prepared: Prepared[] = [];
+  const decisions: PreparedDecision[] = [];
   let advAbs = 0;
   for (const t of batch) {
     const adv = t.reward - mean(groups.get(keyOf(t))!);
     advAbs += Math.abs(adv);
     if (adv === 0 || t.decisions.length === 0) continue;
     const coef = adv / Math.sqrt(t.decisions.length) / n;
-    for (const d of t.decisions) if (d.options.length > 1) prepared.push(prepare(d, t.role, coef));
+    for (const d of t.decisions) if (d.options.length > 1) decisions.push(prepare(d, t.role, coef));
   }
+  return { decisions, trajectories: batch.length, meanAdvantageAbs: advAbs / n };
+}
 
+/**
+ * One policy-gradient step of the network on a batch of both roles (the objective: `prepareBatch`). The gradient of
+ * Σ adv·log softmax(scores)[chosen] is backpropagated by hand through the tiny MLP (exact, no autodiff needed),
+ * clipped by norm, and applied with plain SGD; with no sampling inside, the step is a pure function of (weights,
+ * batch, options), so it is deterministic.
+ */
+export function onnxPolicyGradientStep(w: MlpWeights, batch: ScoredTrajectory[], nextVersion: string, opts: OnnxTrainOptions): { weights: MlpWeights; stats: OnnxStepStats } {
+  const { decisions: prepared, trajectories, meanAdvantageAbs } = prepareBatch(batch);
   const g = zeroGrad(w);
   const lossBefore = lossAndGrad(w, prepared, g);
   let sq = 0;
@@ -67,7 +79,7 @@ export function onnxPolicyGradientStep(w: MlpWeights, batch: ScoredTrajectory[],
   const lossAfter = lossAndGrad(next, prepared, null);
   return {
     weights: next,
-    stats: { trajectories: batch.length, decisions: prepared.length, meanAdvantageAbs: advAbs / n, gradNorm, clipped: scale < 1, lossBefore, lossAfter },
+    stats: { trajectories, decisions: prepared.length, meanAdvantageAbs, gradNorm, clipped: scale < 1, lossBefore, lossAfter },
   };
 }
 
@@ -85,7 +97,12 @@ export function batchLoss(w: MlpWeights, ds: WeightedDecision[]): number {
   return lossAndGrad(w, ds.map((b) => prepare(b.decision, b.role, b.coef)), null);
 }
 
-function prepare(d: Decision, role: ScoredTrajectory['role'], coef: number): Prepared {
+/** The loss of prepared decisions under `w` (float64 arithmetic), without the gradient. */
+export function preparedLoss(w: MlpWeights, ds: PreparedDecision[]): number {
+  return lossAndGrad(w, ds, null);
+}
+
+function prepare(d: Decision, role: ScoredTrajectory['role'], coef: number): PreparedDecision {
   return { x: toSparse(featurizeAll(d.group, d.options, roleOfGroup(d.group) ?? role), d.options.length, FEATURE_WIDTH), n: d.options.length, chosen: d.chosen, coef };
 }
 
@@ -96,7 +113,7 @@ const zeroGrad = (w: MlpWeights): Grad => ({
 });
 
 /** Loss, and (when `g` is given) its gradient accumulated into `g`. */
-function lossAndGrad(w: MlpWeights, ds: Prepared[], g: Grad | null): number {
+function lossAndGrad(w: MlpWeights, ds: PreparedDecision[], g: Grad | null): number {
   const H = w.hidden;
   const gz = new Float64Array(H);
   let loss = 0;
