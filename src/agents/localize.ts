@@ -19,21 +19,29 @@ const TEST_API = new Set([
 ]);
 
 export interface SourceFile { file: string; lang: Lang; text: string }
-export interface Suspect { file: string; name: string; ochiai: number; distance: number }
+/** A function name the failing tests reach, with every code file that defines a function of that name. */
+export interface Suspect { files: string[]; name: string; ochiai: number; distance: number }
 
-const MAX_HOPS = 3;
+// Deep enough for a public API that dispatches through a few layers (parse → expression → unary → primary); the
+// Ochiai score, not the cut-off, is what ranks the reached functions.
+const MAX_HOPS = 6;
 
 export async function localize(sb: Sandbox, testFiles: string[], results: TestResults, sourceFiles: string[]): Promise<{ sources: SourceFile[]; suspects: Map<string, Suspect> }> {
   // Call graph by name over the code files: name → names its body references.
   const sources: SourceFile[] = [];
   const calls = new Map<string, Set<string>>();
-  const where = new Map<string, string>();
-  for (const f of sourceFiles) {
+  // A name can be defined in several files (methods like String() or __init__): the call graph cannot tell them apart.
+  const where = new Map<string, Set<string>>();
+  // The test files' own helpers (an `expect(t, cases)` or `run(src)` that calls the code) are part of the graph, or
+  // a suite that reaches the code only through them would reach nothing; only code files hold suspects.
+  const testSet = new Set(testFiles);
+  for (const f of [...sourceFiles.filter((x) => !testSet.has(x)), ...testFiles]) {
     const lang = langOfPath(f);
     if (!lang) continue;
     const r = await sb.exec(`cat -- ${shQuote(f)}`);
     if (r.exitCode !== 0) continue;
-    sources.push({ file: f, lang, text: r.stdout });
+    const isTest = testSet.has(f);
+    if (!isTest) sources.push({ file: f, lang, text: r.stdout });
     const defs = await definedFunctions(lang, r.stdout);
     for (const d of defs) {
       const refs = await referencedNames(lang, r.stdout.slice(d.start, d.end));
@@ -43,7 +51,7 @@ export async function localize(sb: Sandbox, testFiles: string[], results: TestRe
       const cur = calls.get(d.name) ?? new Set<string>();
       for (const n of refs) cur.add(n);
       calls.set(d.name, cur);
-      if (!where.has(d.name)) where.set(d.name, f);
+      if (!isTest) (where.get(d.name) ?? where.set(d.name, new Set()).get(d.name)!).add(f);
     }
   }
   const reach = (start: Set<string>): Map<string, number> => {
@@ -74,7 +82,8 @@ export async function localize(sb: Sandbox, testFiles: string[], results: TestRe
     const units = sites.length ? sites.map((s) => ({ status: statusOf.get(`${tf}::${s.name}`), slice: text.slice(s.start, s.end) })) : [{ status: fileFailed ? 'failed' as const : undefined, slice: text }];
     for (const u of units) {
       if (!u.status) continue;
-      const names = new Set([...(await referencedNames(lang, u.slice))].filter((n) => !TEST_API.has(n)));
+      // A framework name localises nothing, unless the repository defines it (a helper called `expect`).
+      const names = new Set([...(await referencedNames(lang, u.slice))].filter((n) => !TEST_API.has(n) || calls.has(n)));
       const r = reach(names);
       if (u.status === 'failed') totalFail++;
       for (const [n, d] of r) {
@@ -86,8 +95,9 @@ export async function localize(sb: Sandbox, testFiles: string[], results: TestRe
   }
   const suspects = new Map<string, Suspect>();
   for (const [name, fc] of failCount) {
+    if (!where.has(name)) continue;
     const pc = passCount.get(name) ?? 0;
-    suspects.set(name, { file: where.get(name)!, name, ochiai: fc / Math.sqrt(Math.max(1, totalFail) * (fc + pc)), distance: distance.get(name) ?? MAX_HOPS });
+    suspects.set(name, { files: [...where.get(name)!], name, ochiai: fc / Math.sqrt(Math.max(1, totalFail) * (fc + pc)), distance: distance.get(name) ?? MAX_HOPS });
   }
   return { sources, suspects };
 }

@@ -100,7 +100,7 @@ export async function solve(o: SolverOptions): Promise<SolveResult> {
 
   const { sources, suspects } = await localize(sb, testFiles, first.results, runner.sourceFiles);
   const byFile = new Map<string, number>();
-  for (const sus of suspects.values()) byFile.set(sus.file, Math.max(byFile.get(sus.file) ?? 0, sus.ochiai));
+  for (const sus of suspects.values()) for (const f of sus.files) byFile.set(f, Math.max(byFile.get(f) ?? 0, sus.ochiai));
   const top = sources.filter((f) => byFile.has(f.file)).sort((a, b) => byFile.get(b.file)! - byFile.get(a.file)!).slice(0, o.maxFiles ?? 8);
 
   const cands: { file: string; m: Mutation; sus: Suspect }[] = [];
@@ -108,7 +108,7 @@ export async function solve(o: SolverOptions): Promise<SolveResult> {
     for (const m of await findMutations(f.lang, f.text)) {
       const sus = m.functionName ? suspects.get(m.functionName) : undefined;
       // Deleting code (or returning a zero value) never restores what a bug took away: only value-changing edits.
-      if (sus && sus.file === f.file && !REMOVING.has(m.kind)) cands.push({ file: f.file, m, sus });
+      if (sus && sus.files.includes(f.file) && !REMOVING.has(m.kind)) cands.push({ file: f.file, m, sus });
     }
   }
   if (cands.length === 0) return done('no-candidates');

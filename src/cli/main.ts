@@ -17,6 +17,7 @@ import { follow, isRunning, newCampaignId, ROW_HEADER, startCampaign, whereThing
 import { addEpisodeCommands } from './episodes.js';
 import { addCampaignList } from './campaigns.js';
 import { addReplayCommand } from './replay.js';
+import { addEvalCommand } from './eval.js';
 import { readArtifactDir } from '../artifact/artifact.js';
 import { runChecks } from '../checks/run.js';
 import { isTestFile } from '../repo/runners/index.js';
@@ -208,6 +209,7 @@ for (const [name, sig, help] of [['pause', pauseSignal, 'pause before the next s
 }
 
 addEpisodeCommands(program);
+addEvalCommand(program, { runtimeFor });
 addReplayCommand(program, { runtimeFor, connect, withLocalWorkers });
 
 const artifact = program.command('artifact').description('bug artifacts');

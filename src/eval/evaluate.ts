@@ -47,6 +47,7 @@ export async function evaluatePolicy(
   // Fail before any work on a version that does not exist (or a corrupt model), naming the file.
   await loadOnnxWeights(rt.store, policyVersion);
   const repos = await resolveSetRepos(set, setFile);
+  await rt.warm();
   const attempts = o.attempts ?? set.attempts, budget = o.budget ?? set.budget;
   const cfg = parseConfig({
     repos: [...repos.values()].map((r) => ({ path: r.path })), solverTestRuns: budget, solverRunCache: o.cache ?? true,

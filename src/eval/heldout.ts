@@ -117,6 +117,7 @@ export async function buildHeldoutSet(rt: Runtime, repos: RepoInfo[], o: BuildOp
   const cfg = parseConfig({
     repos: repos.map((r) => ({ path: r.path })), strategies: o.strategies, testTimeoutSec: o.testTimeoutSec ?? 90,
   }, 'held-out set');
+  await rt.warm();
   const bugs: HeldoutBug[] = [];
   const seen = new Set<string>();
   const setDir = path.dirname(path.resolve(o.file));

@@ -2,7 +2,7 @@ import type { Store, BlobRef } from '../store/store.js';
 import type { Decision } from '../policy/policy.js';
 import { parseVersion, versionName } from '../policy/versions.js';
 import { hasOnnxPolicy, loadOnnxWeights, saveOnnxPolicy } from '../policy/onnx/store.js';
-import { onnxPolicyGradientStep } from '../policy/onnx/train.js';
+import { trainStepOnnx } from '../policy/onnx/trainGraph.js';
 import type { Role, ScoredTrajectory } from './gradient.js';
 import type { CampaignConfig } from '../config/schema.js';
 import type { GradientInput, GradientOutput } from '../episode/types.js';
@@ -42,12 +42,13 @@ export async function trainStep(store: Store, i: GradientInput): Promise<Gradien
     const traj = JSON.parse(await store.getText(t.trajectoryRef as BlobRef)) as { decisions: Decision[] };
     batch.push({ role: t.role, reward: t.reward, group: t.group, decisions: traj.decisions });
   }
-  const { weights: updated, stats } = onnxPolicyGradientStep(weights, batch, next, { learningRate: i.learningRate });
+  // The step runs as an ONNX graph on the first provider the campaign names that loads here (CUDA on a GPU worker).
+  const { weights: updated, stats, provider, fallbacks } = await trainStepOnnx(weights, batch, next, { learningRate: i.learningRate, providers: i.policy?.providers });
   const out: GradientOutput = {
     version: next, alreadyTrained: false, trajectories: stats.trajectories, decisions: stats.decisions, gradNorm: stats.gradNorm,
-    lossBefore: stats.lossBefore, lossAfter: stats.lossAfter,
+    lossBefore: stats.lossBefore, lossAfter: stats.lossAfter, provider: provider ?? 'none',
   };
-  await store.putJson(statsKey, { ...out, fromVersion: i.fromVersion, meanAdvantageAbs: stats.meanAdvantageAbs, clipped: stats.clipped, roles });
+  await store.putJson(statsKey, { ...out, fromVersion: i.fromVersion, meanAdvantageAbs: stats.meanAdvantageAbs, clipped: stats.clipped, roles, fallbacks });
   await faultPause('pause-gradient-before-save', { campaign: i.campaignId, step: i.step });
   // The model file is written last: its presence is what marks the step as trained.
   await saveOnnxPolicy(store, updated);

@@ -1,13 +1,1 @@
-import { execFileSync } from 'node:child_process';
-import { readdirSync, existsSync } from 'node:fs';
-import path from 'node:path';
-import { PROJECT_ROOT } from '../../src/temporal/config.js';
-
-/** The bundled example repositories, rebuilt from their patches when missing. */
-export function exampleRepos(): { name: string; path: string }[] {
-  const dir = path.join(PROJECT_ROOT, 'examples');
-  execFileSync('bash', [path.join(dir, 'build.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
-  return readdirSync(dir, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && existsSync(path.join(dir, e.name, 'repo', '.git')))
-    .map((e) => ({ name: e.name, path: path.join(dir, e.name, 'repo') }));
-}
+export { exampleRepos } from '../../src/repo/examples.js';

@@ -11,7 +11,7 @@ import type { Role } from '../../trainer/gradient.js';
  *   group      16   one-hot of the decision group: the known groups have fixed slots, others hash into the rest
  *   key        32   hashed bag of the option key's tokens (`if-condition` → if, condition), shared by all groups
  *   group·key  32   the same tokens hashed together with the group: lets the linear path hold a per-(group, key)
- *                   logit, which is exactly what today's log-linear policy has
+ *                   logit, as a log-linear policy has
  *   numeric    8    the option's numeric `features`, padded with 0 / truncated, shared by all groups
  *   group·num  128  the numeric features again, in the 8-wide slot of the option's group slot: a per-group
  *                   weight vector on the linear path (today's `weights[group]`, e.g. the solver's Ochiai prior)

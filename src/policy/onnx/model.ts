@@ -7,7 +7,7 @@ const { onnx } = op;
 
 /**
  * The embedded policy network, one for both roles: score(x) = w2 · tanh(W1ᵀx + b1) + b2 + skipᵀx, one score per
- * option, π = softmax over the options of a decision. The linear skip path is today's log-linear policy (its
+ * option, π = softmax over the options of a decision. The linear skip path is a log-linear policy (its
  * features include per-group copies of the key tokens and numeric features), so the network is a strict superset
  * of it and version 0 can be exactly today's prior; the tanh layer adds the interactions a linear model cannot
  * express (role × group × key × size).

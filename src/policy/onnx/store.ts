@@ -6,7 +6,7 @@ import { decodeModel, encodeModel, initialWeights, ModelFormatError, type MlpWei
 
 /**
  * Policy versions as ONNX files: `policies/<campaign>/<step>.onnx` in the store, one immutable file per
- * (campaign, step), next to the log-linear policy's `<step>.json`. Writes are atomic (temp + rename), so a reader
+ * (campaign, step) (an LLM policy's versions are `<step>.json` beside them). Writes are atomic (temp + rename), so a reader
  * sees a whole model or none, and the trainer can keep using "the file exists" as "the step is trained".
  */
 export const onnxFile = (version: string): string => {

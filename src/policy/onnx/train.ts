@@ -29,8 +29,7 @@ export interface PreparedDecision { x: SparseRows; n: number; chosen: number; co
 export interface PreparedBatch { decisions: PreparedDecision[]; trajectories: number; meanAdvantageAbs: number }
 
 /**
- * A batch's decisions with their weights in the loss, the same objective as the log-linear trainer
- * (src/trainer/gradient.ts): a solver attempt's advantage is its reward minus the mean over its group (the N attempts
+ * A batch's decisions with their weights in the loss, the method's policy-gradient objective: a solver attempt's advantage is its reward minus the mean over its group (the N attempts
  * at one bug), an injection's is its reward minus the batch mean of injector rewards; each decision of a trajectory
  * carries adv/√(its decision count)/(batch size). Decisions of one option, and trajectories of zero advantage, carry
  * no gradient and are left out. Every trainer (the TypeScript step, the ONNX graph step) starts from this.

@@ -1,0 +1,114 @@
+/**
+ * `npm run bench:learning [-- --seeds 1,2,3 --modes self-play,... --steps 3 --rounds 3 --solves 4 --lr 0.5]`: does self-play make the
+ * embedded policy better at bugs it never trained on?
+ *
+ * For each seed it runs three real campaigns from version 0 through Temporal (a dev server, the three workers in
+ * this process): self-play, injection-only and repair-only (the paper's ablations; `ablation` in the config). Then
+ * it evaluates version 0 and each campaign's last version on the held-out set (examples/heldout.json, built once by
+ * `ssr eval build-set`), at the set's fixed search budget, and prints:
+ *   - held-out solve rate of version 0 and of the last version, per seed and mode, and the mean over seeds;
+ *   - the injector's mean solve rate per step (the solve rate of the bugs it made: it should leave the extremes);
+ *   - how many training bugs were identical to a held-out bug (should be 0: the set is then truly held out).
+ * The full result is written as JSON next to the run's state (its path is printed).
+ */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { parseConfig } from '../src/config/load.js';
+import { campaignWorkflow, initialState } from '../workflows/campaign.js';
+import { QUEUES } from '../workflows/queues.js';
+import { startTestEnv } from '../test/helpers/temporal.js';
+import { exampleRepos } from '../src/repo/examples.js';
+import { listEpisodes, listStepMetrics } from '../src/store/records.js';
+import { getArtifact } from '../src/artifact/artifact.js';
+import { bugHashOf, readHeldoutSet } from '../src/eval/heldout.js';
+import { evaluatePolicy, type EvalResult } from '../src/eval/evaluate.js';
+import { DEFAULT_SET } from '../src/cli/eval.js';
+import type { Store } from '../src/store/store.js';
+
+const { values: a } = parseArgs({
+  options: {
+    seeds: { type: 'string', default: '1,2,3' },
+    modes: { type: 'string', default: 'self-play,injection-only,repair-only' },
+    steps: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '3' },
+    solves: { type: 'string', default: '4' },
+    lr: { type: 'string', default: '0.5' },
+    set: { type: 'string', default: DEFAULT_SET },
+  },
+});
+const seeds = a.seeds!.split(',').map(Number);
+const modes = a.modes!.split(',') as ('self-play' | 'injection-only' | 'repair-only')[];
+const steps = Number(a.steps), rounds = Number(a.rounds), solves = Number(a.solves), lr = Number(a.lr);
+const setFile = path.resolve(a.set!);
+const set = await readHeldoutSet(setFile);
+const heldHashes = new Set(set.bugs.map((b) => b.bugHash));
+const t0 = Date.now();
+const log = (m: string) => process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(5)} s] ${m}\n`);
+
+const env = await startTestEnv();
+const workers = await env.startWorkers();
+const rt = env.runtime;
+
+interface Run { seed: number; mode: string; campaign: string; last: string; injectorSolveRate: (number | null)[]; validRate: number[]; overlap: number; eval: EvalResult; campaignMs: number }
+const runs: Run[] = [];
+try {
+  log(`held-out set '${set.name}': ${set.bugs.length} bugs, ${set.attempts} attempts x ${set.budget} test runs`);
+  const v0 = await evaluatePolicy(rt, set, setFile, 'learning-v0@0', {}, () => {});
+  log(`version 0: held-out solve rate ${pct(v0.solveRate)} (${(v0.wallMs / 1000).toFixed(0)} s)`);
+  for (const seed of seeds) {
+    for (const mode of modes) {
+      const campaign = `learn-${mode}-s${seed}`;
+      const cfg = parseConfig({
+        repos: exampleRepos().map((r) => ({ path: r.path })), steps, rounds, solves, maxParallelRounds: 2, seed,
+        solverTestRuns: set.budget, solverRunCache: true, higherOrder: { enabled: false }, ablation: mode, learningRate: lr,
+      }, 'bench:learning');
+      const tc = Date.now();
+      await env.client.workflow.execute(campaignWorkflow, { workflowId: campaign, taskQueue: QUEUES.control, args: [initialState(campaign, cfg)] });
+      const campaignMs = Date.now() - tc;
+      const metrics = (await listStepMetrics(rt.store, campaign)).sort((x, y) => x.step - y.step);
+      const last = `${campaign}@${steps}`;
+      const ev = await evaluatePolicy(rt, set, setFile, last, {}, () => {});
+      const overlap = await trainingOverlap(rt.store, campaign, heldHashes);
+      runs.push({ seed, mode, campaign, last, injectorSolveRate: metrics.map((m) => m.meanSolveRate), validRate: metrics.map((m) => m.validRate), overlap, eval: ev, campaignMs });
+      log(`${campaign}: campaign ${(campaignMs / 1000).toFixed(0)} s, held-out ${pct(v0.solveRate)} -> ${pct(ev.solveRate)}, injector solve rate by step ${metrics.map((m) => (m.meanSolveRate === null ? '-' : m.meanSolveRate.toFixed(2))).join(' ')}`);
+    }
+  }
+
+  console.log(`\nssr bench:learning: ${steps} steps x ${rounds} rounds x ${solves} solves per campaign, lr ${lr}, seeds ${seeds.join(',')}`);
+  console.log(`held-out set '${set.name}': ${set.bugs.length} validated bugs (${Object.entries(v0.byRepo).map(([k, v]) => `${k} ${v.bugs}`).join(', ')}), ${set.attempts} attempts x ${set.budget} test runs each\n`);
+  console.log(`${'mode'.padEnd(16)}${'seed'.padStart(5)}${'v0'.padStart(9)}${'last'.padStart(9)}${'delta'.padStart(9)}   injector solve rate per step`);
+  for (const r of runs) {
+    console.log(`${r.mode.padEnd(16)}${String(r.seed).padStart(5)}${pct(v0.solveRate).padStart(9)}${pct(r.eval.solveRate).padStart(9)}${pts(r.eval.solveRate - v0.solveRate).padStart(9)}   ${r.injectorSolveRate.map((x) => (x === null ? '  - ' : x.toFixed(2))).join(' ')}`);
+  }
+  console.log('');
+  for (const mode of modes) {
+    const rs = runs.filter((r) => r.mode === mode);
+    const mean = rs.reduce((s, r) => s + r.eval.solveRate, 0) / Math.max(1, rs.length);
+    console.log(`${`mean ${mode}`.padEnd(21)}${pct(v0.solveRate).padStart(9)}${pct(mean).padStart(9)}${pts(mean - v0.solveRate).padStart(9)}`);
+  }
+  const overlap = runs.reduce((s, r) => s + r.overlap, 0);
+  console.log(`\ntraining bugs identical to a held-out bug: ${overlap}`);
+  console.log(`wall time: ${((Date.now() - t0) / 60000).toFixed(1)} min`);
+  const out = path.join(env.home, 'bench-learning.json');
+  writeFileSync(out, JSON.stringify({ steps, rounds, solves, lr, seeds, v0, runs }, null, 1));
+  console.log(`full result: ${out}`);
+} finally {
+  await workers.stop();
+  await env.stop();
+}
+process.exit(0);
+
+function pct(x: number): string { return `${(100 * x).toFixed(1)}%`; }
+function pts(x: number): string { return `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}`; }
+
+/** Training bugs of a campaign whose bug_inject.diff is one of the held-out set's. */
+async function trainingOverlap(store: Store, campaign: string, held: Set<string>): Promise<number> {
+  let n = 0;
+  for (const e of await listEpisodes(store, campaign)) {
+    if (!e.artifactHash) continue;
+    const { artifact } = await getArtifact(store, e.artifactHash);
+    if (held.has(bugHashOf(artifact))) n++;
+  }
+  return n;
+}
