@@ -1,5 +1,6 @@
 /**
- * `npm run bench:learning [-- --seeds 1,2,3 --modes self-play,... --steps 3 --rounds 3 --solves 4 --lr 0.5]`: does self-play make the
+ * `npm run bench:learning [-- --seeds 1,2,3 --modes self-play,... --steps 3 --rounds 3 --solves 4 --lr 0.5
+ * --strategies removal,history,direct --train-budget N]`: does self-play make the
  * embedded policy better at bugs it never trained on?
  *
  * For each seed it runs three real campaigns from version 0 through Temporal (a dev server, the three workers in
@@ -34,12 +35,16 @@ const { values: a } = parseArgs({
     rounds: { type: 'string', default: '3' },
     solves: { type: 'string', default: '4' },
     lr: { type: 'string', default: '0.5' },
+    // The training campaigns' own choices; the evaluation always uses the set's fixed budget.
+    strategies: { type: 'string', default: 'removal,history,direct' },
+    'train-budget': { type: 'string' },
     set: { type: 'string', default: DEFAULT_SET },
   },
 });
 const seeds = a.seeds!.split(',').map(Number);
 const modes = a.modes!.split(',') as ('self-play' | 'injection-only' | 'repair-only')[];
 const steps = Number(a.steps), rounds = Number(a.rounds), solves = Number(a.solves), lr = Number(a.lr);
+const strategies = a.strategies!.split(',') as ('direct' | 'removal' | 'history')[];
 const setFile = path.resolve(a.set!);
 const set = await readHeldoutSet(setFile);
 const heldHashes = new Set(set.bugs.map((b) => b.bugHash));
@@ -61,7 +66,7 @@ try {
       const campaign = `learn-${mode}-s${seed}`;
       const cfg = parseConfig({
         repos: exampleRepos().map((r) => ({ path: r.path })), steps, rounds, solves, maxParallelRounds: 2, seed,
-        solverTestRuns: set.budget, solverRunCache: true, higherOrder: { enabled: false }, ablation: mode, learningRate: lr,
+        strategies, solverTestRuns: Number(a['train-budget'] ?? set.budget), solverRunCache: true, higherOrder: { enabled: false }, ablation: mode, learningRate: lr,
       }, 'bench:learning');
       const tc = Date.now();
       await env.client.workflow.execute(campaignWorkflow, { workflowId: campaign, taskQueue: QUEUES.control, args: [initialState(campaign, cfg)] });
@@ -75,7 +80,7 @@ try {
     }
   }
 
-  console.log(`\nssr bench:learning: ${steps} steps x ${rounds} rounds x ${solves} solves per campaign, lr ${lr}, seeds ${seeds.join(',')}`);
+  console.log(`\nssr bench:learning: ${steps} steps x ${rounds} rounds x ${solves} solves per campaign, strategies ${strategies.join(',')}, ${a['train-budget'] ?? set.budget} test runs per training attempt, lr ${lr}, seeds ${seeds.join(',')}`);
   console.log(`held-out set '${set.name}': ${set.bugs.length} validated bugs (${Object.entries(v0.byRepo).map(([k, v]) => `${k} ${v.bugs}`).join(', ')}), ${set.attempts} attempts x ${set.budget} test runs each\n`);
   console.log(`${'mode'.padEnd(16)}${'seed'.padStart(5)}${'v0'.padStart(9)}${'last'.padStart(9)}${'delta'.padStart(9)}   injector solve rate per step`);
   for (const r of runs) {
@@ -91,7 +96,7 @@ try {
   console.log(`\ntraining bugs identical to a held-out bug: ${overlap}`);
   console.log(`wall time: ${((Date.now() - t0) / 60000).toFixed(1)} min`);
   const out = path.join(env.home, 'bench-learning.json');
-  writeFileSync(out, JSON.stringify({ steps, rounds, solves, lr, seeds, v0, runs }, null, 1));
+  writeFileSync(out, JSON.stringify({ steps, rounds, solves, lr, seeds, strategies, v0, runs }, null, 1));
   console.log(`full result: ${out}`);
 } finally {
   await workers.stop();

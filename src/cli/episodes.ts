@@ -435,11 +435,13 @@ export async function showEpisodeDetail(client: Client | null, store: Store, id:
     attempts.push({ ...attemptSummary(a), reason: a.reason, rejectedEdits: a.rejectedEdits ?? null, patch, trajectory: refPath(store, a.trajectoryRef), gradeLog });
   }
 
-  const policyRel = (() => {
-    const m = /^(.*)@(\d+)$/.exec(rec.policyVersion);
-    return m ? `policies/${m[1]}/${m[2]}.json` : null;
-  })();
-  const policyFile = policyRel && (await sizeOf(store.p(policyRel))) !== null ? store.p(policyRel) : null;
+  // The embedded policy's versions are ONNX models, an LLM policy's are JSON records.
+  const m = /^(.*)@(\d+)$/.exec(rec.policyVersion);
+  let policyFile: string | null = null;
+  for (const ext of ['onnx', 'json']) {
+    const rel = m ? `policies/${m[1]}/${m[2]}.${ext}` : null;
+    if (rel && (await sizeOf(store.p(rel))) !== null) { policyFile = store.p(rel); break; }
+  }
 
   const detail: EpisodeDetail = {
     id, campaign: rec.campaignId, step: rec.step, round: rec.round, repo: rec.repo, repoPath: rec.repoPath, strategy: rec.strategy,

@@ -8,6 +8,7 @@ import { parseConfig } from '../../src/config/load.js';
 import type { CampaignConfig, CampaignConfigInput } from '../../src/config/schema.js';
 import { listEpisodes, listStepMetrics } from '../../src/store/records.js';
 import { PROJECT_ROOT } from '../../src/temporal/config.js';
+import { loadOnnxWeights } from '../../src/policy/onnx/store.js';
 import { trainLedger } from '../../src/trainer/step.js';
 import { versionName } from '../../src/policy/versions.js';
 import type { Store } from '../../src/store/store.js';
@@ -107,8 +108,8 @@ export async function assertCampaignIntact(client: Client, store: Store, id: str
   const ledger = await trainLedger(store, id);
   assert.deepEqual(ledger, Object.fromEntries(Array.from({ length: steps }, (_, k) => [k, 1])), 'one policy written per step (ledger)');
   for (let k = 1; k <= steps; k++) {
-    const p = await store.getJson<{ version: string }>(`policies/${id}/${k}.json`);
-    assert.equal(p?.version, versionName(id, k), `policy file of step ${k}`);
+    const p = await loadOnnxWeights(store, versionName(id, k));
+    assert.equal(p.version, versionName(id, k), `policy file of step ${k}`);
   }
 
   const metrics = await listStepMetrics(store, id);
