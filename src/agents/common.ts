@@ -29,12 +29,9 @@ export function byFile(results: TestResults): Map<string, string[]> {
  */
 export class TestRunCache {
   private readonly runs = new Map<string, TestRun>();
-  hits = 0;
   constructor(private readonly maxEntries = 20_000) {}
   get(key: string): TestRun | undefined {
-    const r = this.runs.get(key);
-    if (r) this.hits++;
-    return r;
+    return this.runs.get(key);
   }
   set(key: string, r: TestRun): void {
     if (this.runs.size >= this.maxEntries) this.runs.delete(this.runs.keys().next().value!);

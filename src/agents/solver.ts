@@ -70,10 +70,9 @@ export function taskDiff(statement: string): string {
 export async function solve(o: SolverOptions): Promise<SolveResult> {
   const sb = o.sandbox;
   const counter = new TestRunCounter(o.testTimeoutMs, o.cache?.runs ?? null);
-  // The solver's tree is the starting state plus the files it rewrote: naming those names the state exactly.
-  const written = new Map<string, string>();
-  const originalText = new Map<string, string>();
-  const stateKey = () => o.cache ? `${o.cache.scope}\0${[...written].filter(([f, t]) => t !== originalText.get(f)).sort(([a], [b]) => a.localeCompare(b)).map(([f, t]) => `${f}:${sha256(t)}`).join(',')}` : undefined;
+  // The solver's tree is the starting state plus the files it changed: naming those names the state exactly.
+  const stateKey = (changed: [string, string][]) =>
+    o.cache ? `${o.cache.scope}\0${changed.sort(([a], [b]) => a.localeCompare(b)).map(([f, t]) => `${f}:${sha256(t)}`).join(',')}` : undefined;
   const tried: string[] = [];
   const done = (stop: SolveStopReason, patch = '', pass = false): SolveResult =>
     ({ patch, stop, selfReportedPass: pass, tried, testRuns: counter.runs, testRunMs: counter.ms });
@@ -94,7 +93,7 @@ export async function solve(o: SolverOptions): Promise<SolveResult> {
   }
   const testFiles = touchedPaths(diff).filter((p) => runner.testFiles.includes(p) || isTestFile(p));
   const failingOf = (r: TestRun) => Object.keys(r.results).filter((k) => r.results[k] === 'failed');
-  const first = await counter.run(sb, runner, testFiles, stateKey());
+  const first = await counter.run(sb, runner, testFiles, stateKey([]));
   const failing = failingOf(first);
   if (failing.length === 0 && Object.keys(first.results).length > 0) return done('no-failing-tests');
 
@@ -121,7 +120,8 @@ export async function solve(o: SolverOptions): Promise<SolveResult> {
 
   // Hill-climbing over single edits: keep an edit when it makes some failing test pass without breaking others.
   const current = new Map(top.map((f) => [f.file, f.text]));
-  for (const f of top) originalText.set(f.file, f.text);
+  const changedWith = (file: string, text: string): [string, string][] =>
+    top.map((f): [string, string] => [f.file, f.file === file ? text : current.get(f.file)!]).filter(([f, t]) => t !== top.find((x) => x.file === f)!.text);
   const applied = new Map<string, Mutation[]>();
   let stillFailing = new Set(failing);
   for (const idx of order) {
@@ -131,8 +131,7 @@ export async function solve(o: SolverOptions): Promise<SolveResult> {
     const edits = [...(applied.get(file) ?? []), m].map((x) => x.edit);
     const text = applyEdits(top.find((f) => f.file === file)!.text, edits);
     await sb.writeFile(file, text);
-    written.set(file, text);
-    const run = await counter.run(sb, runner, testFiles, stateKey());
+    const run = await counter.run(sb, runner, testFiles, stateKey(changedWith(file, text)));
     const now = new Set(failingOf(run));
     const better = [...stillFailing].filter((t) => !now.has(t) && run.results[t] === 'passed').length;
     const worse = [...now].filter((t) => !stillFailing.has(t)).length;
@@ -144,7 +143,6 @@ export async function solve(o: SolverOptions): Promise<SolveResult> {
       if (now.size === 0 && Object.keys(run.results).length > 0) break;
     } else {
       await sb.writeFile(file, current.get(file)!);
-      written.set(file, current.get(file)!);
     }
   }
   const changes = top.filter((f) => current.get(f.file) !== f.text).map((f) => ({ path: f.file, before: f.text, after: current.get(f.file)! }));

@@ -6,8 +6,9 @@
  * accounted for exactly once and no step trained twice; the figures are printed and the exit code says whether
  * the campaign survived.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { exampleRepos } from '../repo/examples.js';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -119,12 +120,13 @@ function readJsonl(file: string): Record<string, unknown>[] {
 }
 
 function exampleRepo(name?: string): string {
-  const dir = path.join(PROJECT_ROOT, 'examples');
-  execFileSync('bash', [path.join(dir, 'build.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const names = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory() && existsSync(path.join(dir, e.name, 'repo', '.git'))).map((e) => e.name);
+  const repos = exampleRepos();
+  const names = repos.map((r) => r.name);
+  // The JavaScript example by default: its suite is the fastest, so a soak spends its time on faults, not on tests.
   const pick = name ?? (names.includes('verspec') ? 'verspec' : names[0]);
-  if (!pick || !names.includes(pick)) throw new Error(`no example repository ${name ?? ''} under ${dir}: run \`bash examples/build.sh\``);
-  return path.join(dir, pick, 'repo');
+  const repo = repos.find((r) => r.name === pick);
+  if (!repo) throw new Error(`no example repository ${name ?? ''} under ${path.join(PROJECT_ROOT, 'examples')}: run \`bash examples/build.sh\``);
+  return repo.path;
 }
 
 export async function runSoak(o: SoakOptions): Promise<SoakReport> {
