@@ -65,7 +65,7 @@ export function whereThingsAre(rt: Runtime, id: string): string[] {
     `episode records:  ${path.join(rt.store.root, 'episodes', id)}/<step>/<round>.json`,
     `artifacts:        ${path.join(rt.store.root, 'artifacts')}/<hash>/`,
     `metrics:          ${path.join(rt.store.root, 'campaigns', id, 'metrics.jsonl')}`,
-    `policy versions:  ${path.join(rt.store.root, 'policies', id)}/<step>.json`,
+    `policy versions:  ${path.join(rt.store.root, 'policies', id)}/<step>.onnx (an llm policy: <step>.json)`,
     `logs and blobs:   ${path.join(rt.store.root, 'blobs')} (referenced from the episode records), ${path.join(rt.home, 'logs')}`,
   ];
 }
