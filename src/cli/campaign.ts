@@ -43,20 +43,19 @@ export function formatRow(m: StepMetrics): string {
 export async function follow(client: Client, id: string, print: (line: string) => void, printed = new Set<number>()): Promise<CampaignStatus> {
   const handle = client.workflow.getHandle(id);
   let done = false;
-  let last: CampaignStatus | null = null;
   // The workflow's result covers continue-as-new: getHandle(id).result() follows the chain to the end.
-  const result = handle.result().then((r: CampaignStatus) => { done = true; last = r; return r; });
+  const result = handle.result().then((r: CampaignStatus) => { done = true; return r; });
   while (!done) {
     try {
       const st = await handle.query(statusQuery);
-      last = st;
       for (const m of st.metrics) if (!printed.has(m.step)) { printed.add(m.step); print(formatRow(m)); }
     } catch { /* between runs of continue-as-new, or the worker is starting */ }
     await Promise.race([result, new Promise((r) => setTimeout(r, 1500))]);
   }
   const final = (await result) as CampaignStatus;
   for (const m of final.metrics) if (!printed.has(m.step)) { printed.add(m.step); print(formatRow(m)); }
-  return last ?? final;
+  // The result, never the last query: a query in flight when the workflow ends answers after it, with done=false.
+  return final;
 }
 
 export function whereThingsAre(rt: Runtime, id: string): string[] {
