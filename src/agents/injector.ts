@@ -160,7 +160,7 @@ async function codeCandidate(o: InjectorOptions, strategy: Strategy, sources: st
   const desc: string[] = [];
   const left = muts.slice();
   while (chosen.length < k && left.length) {
-    const i = await o.policy.choose('inject.mutation', left.map((m) => ({ key: m.kind, features: [clamp01(m.depth / 20), near(m.functionName)] })));
+    const i = await o.policy.choose('inject.mutation', left.map((m) => ({ key: `${m.kind} ${m.variant}`, features: [clamp01(m.depth / 20), near(m.functionName)] })));
     const m = left.splice(i, 1)[0];
     if (chosen.some((e) => e.start < m.edit.end && m.edit.start < e.end)) continue;
     chosen.push(m.edit);

@@ -114,7 +114,7 @@ export async function solve(o: SolverOptions): Promise<SolveResult> {
   // Relative suspiciousness, sharpened: the raw coefficients of one bug sit close together.
   const maxSus = Math.max(...cands.map((c) => c.sus.ochiai), 1e-9);
   const order = await o.policy.rank('solve.repair', cands.map(({ m, sus }) => ({
-    key: m.kind,
+    key: `${m.kind} ${m.variant}`,
     features: [(sus.ochiai / maxSus) ** 4, sus.distance === 1 ? 1 : 0, sus.distance === 2 ? 1 : 0, clamp01(m.depth / 20)],
   })), o.budget);
 

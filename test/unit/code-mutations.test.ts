@@ -221,3 +221,17 @@ describe('code: findMutations rust and java', async () => {
     await assertAllValid('java', src, muts);
   });
 });
+
+describe('code: a mutation says which way it goes (its variant)', () => {
+  it('names the direction in one word per side, so a policy can tell an edit from its inverse', async () => {
+    const src = 'function f(a, b, ok) {\n  if (!(a != b)) return 64;\n  if (ok) return a + 1;\n  return 0;\n}\n';
+    const muts = await findMutations('javascript', src);
+    const variants = new Set(muts.map((m) => `${m.kind} ${m.variant}`));
+    for (const v of ['negate-condition strip', 'negate-condition wrap', 'compare-flip fromne toeq', 'arith-swap fromplus tominus', 'constant-change tozero', 'constant-change inc', 'constant-change dec', 'constant-change fromzero']) {
+      assert.ok(variants.has(v), `${v} among ${[...variants].join(', ')}`);
+    }
+    // Stripping the injected negation restores the condition's meaning.
+    const strip = muts.find((m) => m.variant === 'strip')!;
+    assert.equal(applyEdits(src, [strip.edit]).split('\n')[1], '  if ((a != b)) return 64;');
+  });
+});

@@ -43,6 +43,37 @@ export interface Mutation {
   /** AST depth of the node. */
   depth: number;
   description: string;
+  /**
+   * Which way the edit goes, in words (`fromne toeq`, `strip`, `tozero`): what a policy can learn about a kind beyond
+   * its name. One word per side, since a policy key is a bag of words: `ne to eq` and `eq to ne` would be one bag. A solver that learns the injector's habits prefers the inverse edits (stripping a negation an injector
+   * wrapped around a condition, decrementing a constant it incremented), so the direction must be visible.
+   */
+  variant: string;
+}
+
+/** Operators as words: policy keys are tokenised on anything not alphanumeric, which would erase the symbols. */
+const OP_WORDS: Record<string, string> = {
+  '<': 'lt', '<=': 'le', '>': 'gt', '>=': 'ge', '==': 'eq', '!=': 'ne', '===': 'eq', '!==': 'ne', '+': 'plus', '-': 'minus',
+  '*': 'times', '/': 'div', '//': 'floordiv', '%': 'mod', '**': 'pow', '<<': 'shl', '>>': 'shr', '&': 'bitand', '|': 'bitor',
+  '^': 'xor', '&&': 'and', '||': 'or', and: 'and', or: 'or', in: 'in', 'not in': 'notin', is: 'is', 'is not': 'isnot', '++': 'incr', '--': 'decr',
+};
+
+export function variantOf(kind: MutationKind, from: string, to: string): string {
+  switch (kind) {
+    case 'negate-condition':
+      return to.length < from.length ? 'strip' : 'wrap';
+    case 'constant-change': {
+      const a = Number(from.replace(/_/g, '')), b = Number(to.replace(/_/g, ''));
+      if (Number.isNaN(a) || Number.isNaN(b)) return 'bool';
+      return b === 0 ? 'tozero' : a === 0 ? 'fromzero' : b > a ? 'inc' : 'dec';
+    }
+    case 'compare-flip': case 'arith-swap': case 'logic-swap': {
+      const w = (op: string) => OP_WORDS[op.endsWith('=') && OP_WORDS[op.slice(0, -1)] && !OP_WORDS[op] ? op.slice(0, -1) : op] ?? 'op';
+      return `from${w(from)} to${w(to)}`;
+    }
+    default:
+      return '';
+  }
 }
 
 const COMPARE: Record<string, readonly string[]> = {
@@ -228,6 +259,7 @@ function push(ctx: Ctx, kind: MutationKind, node: SNode, edit: Edit, size: numbe
     size,
     depth: node.depth,
     description: `${description} ${where(functionName, line)}`,
+    variant: variantOf(kind, ctx.p.source.slice(edit.start, edit.end), edit.replacement),
   });
 }
 
