@@ -25,7 +25,7 @@ export function byFile(results: TestResults): Map<string, string[]> {
 /**
  * Results of test runs by the exact state they ran on, for suites known to be deterministic: an agent that names
  * the state it is in (`stateKey`) gets a repeated state's results without running the suite again. Bounded, and
- * without logs: it holds what a search decides on, not evidence.
+ * without logs but those of start states: it holds what a search decides on, not evidence.
  */
 export class TestRunCache {
   private readonly runs = new Map<string, TestRun>();
@@ -33,9 +33,10 @@ export class TestRunCache {
   get(key: string): TestRun | undefined {
     return this.runs.get(key);
   }
-  set(key: string, r: TestRun): void {
+  /** `keepLog`: for the few runs whose log an agent reads (the first run at a task's start state), not every probe. */
+  set(key: string, r: TestRun, keepLog = false): void {
     if (this.runs.size >= this.maxEntries) this.runs.delete(this.runs.keys().next().value!);
-    this.runs.set(key, { ...r, log: '' });
+    this.runs.set(key, { ...r, log: keepLog ? r.log : '' });
   }
 }
 
@@ -47,7 +48,7 @@ export class TestRunCounter {
   runs = 0;
   ms = 0;
   constructor(private readonly timeoutMs: number, private readonly cache: TestRunCache | null = null) {}
-  async run(sb: Sandbox, runner: Runner, files: string[], stateKey?: string): Promise<TestRun> {
+  async run(sb: Sandbox, runner: Runner, files: string[], stateKey?: string, keepLog = false): Promise<TestRun> {
     const script = runner.script(files), parser = runner.parser();
     const key = this.cache && stateKey !== undefined ? sha256(`${stateKey}\0${script}\0${parser}`) : null;
     const hit = key ? this.cache!.get(key) : undefined;
@@ -56,7 +57,7 @@ export class TestRunCounter {
     const r = await runTestScript(sb, script, parser, this.timeoutMs);
     this.ms += r.durationMs;
     // Only clean runs: a timeout or a kill says something about the machine's load, not about the code.
-    if (key && r.killed === null) this.cache!.set(key, r);
+    if (key && r.killed === null) this.cache!.set(key, r, keepLog);
     return r;
   }
 }

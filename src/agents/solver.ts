@@ -14,6 +14,7 @@ import { applyEdits, findMutations, type Mutation, type MutationKind } from './c
 import { clamp01, TestRunCache, TestRunCounter } from './common.js';
 import { sha256 } from '../store/store.js';
 import { localize, type Suspect } from './localize.js';
+import { traceDistance, tracedLines } from './traces.js';
 
 const REMOVING = new Set<MutationKind>(['remove-statement', 'remove-branch', 'return-change']);
 
@@ -93,7 +94,8 @@ export async function solve(o: SolverOptions): Promise<SolveResult> {
   }
   const testFiles = touchedPaths(diff).filter((p) => runner.testFiles.includes(p) || isTestFile(p));
   const failingOf = (r: TestRun) => Object.keys(r.results).filter((k) => r.results[k] === 'failed');
-  const first = await counter.run(sb, runner, testFiles, stateKey([]));
+  // Its log is read (the traced lines), so a cached start state keeps it.
+  const first = await counter.run(sb, runner, testFiles, stateKey([]), true);
   const failing = failingOf(first);
   if (failing.length === 0 && Object.keys(first.results).length > 0) return done('no-failing-tests');
 
@@ -113,10 +115,18 @@ export async function solve(o: SolverOptions): Promise<SolveResult> {
   if (cands.length === 0) return done('no-candidates');
   // Relative suspiciousness, sharpened: the raw coefficients of one bug sit close together.
   const maxSus = Math.max(...cands.map((c) => c.sus.ochiai), 1e-9);
-  const order = await o.policy.rank('solve.repair', cands.map(({ m, sus }) => ({
-    key: `${m.kind} ${m.variant}`,
-    features: [(sus.ochiai / maxSus) ** 4, sus.distance === 1 ? 1 : 0, sus.distance === 2 ? 1 : 0, clamp01(m.depth / 20)],
-  })), o.budget);
+  const traced = tracedLines(first.log, top.map((f) => f.file));
+  const order = await o.policy.rank('solve.repair', cands.map(({ file, m, sus }) => {
+    const near = traceDistance(traced, file, m.line);
+    return {
+      key: `${m.kind} ${m.variant}`,
+      features: [
+        (sus.ochiai / maxSus) ** 4, sus.distance === 1 ? 1 : 0, sus.distance === 2 ? 1 : 0, clamp01(m.depth / 20),
+        // Where the failing run went (src/agents/traces.ts): on or next to a traced line, and how close within its file.
+        near <= 2 ? 1 : 0, Number.isFinite(near) ? Math.exp(-near / 15) : 0,
+      ],
+    };
+  }), o.budget);
 
   // Hill-climbing over single edits: keep an edit when it makes some failing test pass without breaking others.
   const current = new Map(top.map((f) => [f.file, f.text]));
