@@ -9,7 +9,8 @@
  * `ssr eval build-set`), at the set's fixed search budget, and prints:
  *   - held-out solve rate of version 0 and of the last version, per seed and mode, and the mean over seeds;
  *   - the injector's mean solve rate per step (the solve rate of the bugs it made: it should leave the extremes);
- *   - how many training bugs were identical to a held-out bug (should be 0: the set is then truly held out).
+ *   - which held-out bugs a campaign also trained on (an untrained injector can pick the same site), and the delta
+ *     over the bugs it never saw.
  * The full result is written as JSON next to the run's state (its path is printed).
  */
 import { writeFileSync } from 'node:fs';
@@ -47,7 +48,7 @@ const steps = Number(a.steps), rounds = Number(a.rounds), solves = Number(a.solv
 const strategies = a.strategies!.split(',') as ('direct' | 'removal' | 'history')[];
 const setFile = path.resolve(a.set!);
 const set = await readHeldoutSet(setFile);
-const heldHashes = new Set(set.bugs.map((b) => b.bugHash));
+const heldHashes = new Map(set.bugs.map((b) => [b.bugHash, b.id]));
 const t0 = Date.now();
 const log = (m: string) => process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(5)} s] ${m}\n`);
 
@@ -55,7 +56,7 @@ const env = await startTestEnv();
 const workers = await env.startWorkers();
 const rt = env.runtime;
 
-interface Run { seed: number; mode: string; campaign: string; last: string; injectorSolveRate: (number | null)[]; validRate: number[]; overlap: number; eval: EvalResult; campaignMs: number }
+interface Run { seed: number; mode: string; campaign: string; last: string; injectorSolveRate: (number | null)[]; validRate: number[]; overlap: string[]; eval: EvalResult; campaignMs: number }
 const runs: Run[] = [];
 try {
   log(`held-out set '${set.name}': ${set.bugs.length} bugs, ${set.attempts} attempts x ${set.budget} test runs`);
@@ -82,9 +83,12 @@ try {
 
   console.log(`\nssr bench:learning: ${steps} steps x ${rounds} rounds x ${solves} solves per campaign, strategies ${strategies.join(',')}, ${a['train-budget'] ?? set.budget} test runs per training attempt, lr ${lr}, seeds ${seeds.join(',')}`);
   console.log(`held-out set '${set.name}': ${set.bugs.length} validated bugs (${Object.entries(v0.byRepo).map(([k, v]) => `${k} ${v.bugs}`).join(', ')}), ${set.attempts} attempts x ${set.budget} test runs each\n`);
-  console.log(`${'mode'.padEnd(16)}${'seed'.padStart(5)}${'v0'.padStart(9)}${'last'.padStart(9)}${'delta'.padStart(9)}   injector solve rate per step`);
+  console.log(`${'mode'.padEnd(16)}${'seed'.padStart(5)}${'v0'.padStart(9)}${'last'.padStart(9)}${'delta'.padStart(9)}${'unseen'.padStart(16)}   injector solve rate per step`);
   for (const r of runs) {
-    console.log(`${r.mode.padEnd(16)}${String(r.seed).padStart(5)}${pct(v0.solveRate).padStart(9)}${pct(r.eval.solveRate).padStart(9)}${pts(r.eval.solveRate - v0.solveRate).padStart(9)}   ${r.injectorSolveRate.map((x) => (x === null ? '  - ' : x.toFixed(2))).join(' ')}`);
+    // The same figures over the held-out bugs this campaign never trained on (an untrained injector can hit one).
+    const unseen = (e: EvalResult) => rateOf(e.perBug.filter((b) => !r.overlap.includes(b.id)));
+    const delta = `${pts(unseen(r.eval) - unseen(v0))} (${set.bugs.length - r.overlap.length})`;
+    console.log(`${r.mode.padEnd(16)}${String(r.seed).padStart(5)}${pct(v0.solveRate).padStart(9)}${pct(r.eval.solveRate).padStart(9)}${pts(r.eval.solveRate - v0.solveRate).padStart(9)}${delta.padStart(16)}   ${r.injectorSolveRate.map((x) => (x === null ? '  - ' : x.toFixed(2))).join(' ')}`);
   }
   console.log('');
   for (const mode of modes) {
@@ -92,8 +96,7 @@ try {
     const mean = rs.reduce((s, r) => s + r.eval.solveRate, 0) / Math.max(1, rs.length);
     console.log(`${`mean ${mode}`.padEnd(21)}${pct(v0.solveRate).padStart(9)}${pct(mean).padStart(9)}${pts(mean - v0.solveRate).padStart(9)}`);
   }
-  const overlap = runs.reduce((s, r) => s + r.overlap, 0);
-  console.log(`\ntraining bugs identical to a held-out bug: ${overlap}`);
+  console.log(`\nheld-out bugs a campaign also trained on: ${runs.filter((r) => r.overlap.length).map((r) => `${r.campaign} ${r.overlap.join(',')}`).join('; ') || 'none'} ('unseen': the delta without them, and how many bugs remain)`);
   console.log(`wall time: ${((Date.now() - t0) / 60000).toFixed(1)} min`);
   const out = path.join(env.home, 'bench-learning.json');
   writeFileSync(out, JSON.stringify({ steps, rounds, solves, lr, seeds, strategies, v0, runs }, null, 1));
@@ -107,13 +110,16 @@ process.exit(0);
 function pct(x: number): string { return `${(100 * x).toFixed(1)}%`; }
 function pts(x: number): string { return `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}`; }
 
-/** Training bugs of a campaign whose bug_inject.diff is one of the held-out set's. */
-async function trainingOverlap(store: Store, campaign: string, held: Set<string>): Promise<number> {
-  let n = 0;
+function rateOf(bs: EvalResult['perBug']): number { return bs.reduce((s, b) => s + b.successes / b.attempts, 0) / Math.max(1, bs.length); }
+
+/** Held-out bugs (their ids) that a campaign also trained on: its bug_inject.diff is one of the set's. */
+async function trainingOverlap(store: Store, campaign: string, held: Map<string, string>): Promise<string[]> {
+  const ids = new Set<string>();
   for (const e of await listEpisodes(store, campaign)) {
     if (!e.artifactHash) continue;
     const { artifact } = await getArtifact(store, e.artifactHash);
-    if (held.has(bugHashOf(artifact))) n++;
+    const id = held.get(bugHashOf(artifact));
+    if (id) ids.add(id);
   }
-  return n;
+  return [...ids].sort();
 }

@@ -9,11 +9,11 @@ import { detectRunners, isTestFile, NoTestRunnerError, type Runner } from '../re
 import { applyDiff, PatchApplyError, type TestRun } from '../repo/testrun.js';
 import { touchedPaths } from '../artifact/diff.js';
 import type { Sandbox } from '../sandbox/types.js';
-import type { Policy } from '../policy/policy.js';
+import type { Option, Policy } from '../policy/policy.js';
 import { applyEdits, findMutations, type Mutation, type MutationKind } from './code/index.js';
 import { clamp01, TestRunCache, TestRunCounter } from './common.js';
 import { sha256 } from '../store/store.js';
-import { localize, type Suspect } from './localize.js';
+import { localize, type SourceFile, type Suspect } from './localize.js';
 import { traceDistance, tracedLines } from './traces.js';
 
 const REMOVING = new Set<MutationKind>(['remove-statement', 'remove-branch', 'return-change']);
@@ -68,6 +68,44 @@ export function taskDiff(statement: string): string {
   return m ? m[1] + '\n' : '';
 }
 
+export interface RepairCandidate { file: string; m: Mutation; sus: Suspect; option: Option }
+
+/**
+ * What the solver may try, as the policy sees it: value-changing edits inside the functions the failing tests reach,
+ * in the most suspicious code files, each an option of the 'solve.repair' decision. `first` is the test run at the
+ * start state (its results localise, its log's traced lines are a feature).
+ */
+export async function repairCandidates(sb: Sandbox, testFiles: string[], first: TestRun, sourceFiles: string[], maxFiles = 8): Promise<{ top: SourceFile[]; cands: RepairCandidate[] }> {
+  const { sources, suspects } = await localize(sb, testFiles, first.results, sourceFiles);
+  const byFile = new Map<string, number>();
+  for (const sus of suspects.values()) for (const f of sus.files) byFile.set(f, Math.max(byFile.get(f) ?? 0, sus.ochiai));
+  const top = sources.filter((f) => byFile.has(f.file)).sort((a, b) => byFile.get(b.file)! - byFile.get(a.file)!).slice(0, maxFiles);
+  const found: { file: string; m: Mutation; sus: Suspect }[] = [];
+  for (const f of top) {
+    for (const m of await findMutations(f.lang, f.text)) {
+      const sus = m.functionName ? suspects.get(m.functionName) : undefined;
+      // Deleting code (or returning a zero value) never restores what a bug took away: only value-changing edits.
+      if (sus && sus.files.includes(f.file) && !REMOVING.has(m.kind)) found.push({ file: f.file, m, sus });
+    }
+  }
+  // Relative suspiciousness, sharpened: the raw coefficients of one bug sit close together.
+  const maxSus = Math.max(...found.map((c) => c.sus.ochiai), 1e-9);
+  const traced = tracedLines(first.log, top.map((f) => f.file));
+  const cands = found.map(({ file, m, sus }) => {
+    const near = traceDistance(traced, file, m.line);
+    const option: Option = {
+      key: `${m.kind} ${m.variant}`,
+      features: [
+        (sus.ochiai / maxSus) ** 4, sus.distance === 1 ? 1 : 0, sus.distance === 2 ? 1 : 0, clamp01(m.depth / 20),
+        // Where the failing run went (src/agents/traces.ts): on or next to a traced line, and how close within its file.
+        near <= 2 ? 1 : 0, Number.isFinite(near) ? Math.exp(-near / 15) : 0,
+      ],
+    };
+    return { file, m, sus, option };
+  });
+  return { top, cands };
+}
+
 export async function solve(o: SolverOptions): Promise<SolveResult> {
   const sb = o.sandbox;
   const counter = new TestRunCounter(o.testTimeoutMs, o.cache?.runs ?? null);
@@ -99,34 +137,9 @@ export async function solve(o: SolverOptions): Promise<SolveResult> {
   const failing = failingOf(first);
   if (failing.length === 0 && Object.keys(first.results).length > 0) return done('no-failing-tests');
 
-  const { sources, suspects } = await localize(sb, testFiles, first.results, runner.sourceFiles);
-  const byFile = new Map<string, number>();
-  for (const sus of suspects.values()) for (const f of sus.files) byFile.set(f, Math.max(byFile.get(f) ?? 0, sus.ochiai));
-  const top = sources.filter((f) => byFile.has(f.file)).sort((a, b) => byFile.get(b.file)! - byFile.get(a.file)!).slice(0, o.maxFiles ?? 8);
-
-  const cands: { file: string; m: Mutation; sus: Suspect }[] = [];
-  for (const f of top) {
-    for (const m of await findMutations(f.lang, f.text)) {
-      const sus = m.functionName ? suspects.get(m.functionName) : undefined;
-      // Deleting code (or returning a zero value) never restores what a bug took away: only value-changing edits.
-      if (sus && sus.files.includes(f.file) && !REMOVING.has(m.kind)) cands.push({ file: f.file, m, sus });
-    }
-  }
+  const { top, cands } = await repairCandidates(sb, testFiles, first, runner.sourceFiles, o.maxFiles);
   if (cands.length === 0) return done('no-candidates');
-  // Relative suspiciousness, sharpened: the raw coefficients of one bug sit close together.
-  const maxSus = Math.max(...cands.map((c) => c.sus.ochiai), 1e-9);
-  const traced = tracedLines(first.log, top.map((f) => f.file));
-  const order = await o.policy.rank('solve.repair', cands.map(({ file, m, sus }) => {
-    const near = traceDistance(traced, file, m.line);
-    return {
-      key: `${m.kind} ${m.variant}`,
-      features: [
-        (sus.ochiai / maxSus) ** 4, sus.distance === 1 ? 1 : 0, sus.distance === 2 ? 1 : 0, clamp01(m.depth / 20),
-        // Where the failing run went (src/agents/traces.ts): on or next to a traced line, and how close within its file.
-        near <= 2 ? 1 : 0, Number.isFinite(near) ? Math.exp(-near / 15) : 0,
-      ],
-    };
-  }), o.budget);
+  const order = await o.policy.rank('solve.repair', cands.map((c) => c.option), o.budget);
 
   // Hill-climbing over single edits: keep an edit when it makes some failing test pass without breaking others.
   const current = new Map(top.map((f) => [f.file, f.text]));

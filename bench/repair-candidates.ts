@@ -1,0 +1,88 @@
+/**
+ * `npm run bench:candidates [-- --policy <version> --home <dir> --set examples/heldout.json --tries N]`: where the
+ * true repair of each held-out bug sits among the embedded solver's candidates, and how likely a policy version is
+ * to try it. It runs no search, only each bug's first test run, so it answers in about a minute what a held-out
+ * evaluation answers in minutes, without the noise of the sampled searches:
+ *   - whether some candidate reverts (part of) the bug: an edit that makes a changed line read as the original does,
+ *     up to whitespace and parentheses (the solver's edits are single edits; a bug can compose several);
+ *   - P(fix tried): the chance that a sampled order (the solver's Plackett-Luce ranking) puts such an edit among its
+ *     first `tries` picks, by Monte Carlo over the policy's real scores.
+ * `--home` is the state directory whose store holds the version (a bench's home, printed by bench:learning);
+ * without it a fresh one is made and `--policy` defaults to an untrained version 0.
+ */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { createRuntime } from '../src/runtime.js';
+import { readHeldoutSet, resolveSetRepos } from '../src/eval/heldout.js';
+import { buildSolverState } from '../src/episode/solverState.js';
+import { detectRunners, isTestFile } from '../src/repo/runners/index.js';
+import { applyDiff } from '../src/repo/testrun.js';
+import { reverseDiff, touchedPaths } from '../src/artifact/diff.js';
+import { applyEdits } from '../src/agents/code/index.js';
+import { TestRunCounter } from '../src/agents/common.js';
+import { repairCandidates } from '../src/agents/solver.js';
+import { ensureRepo } from '../src/repo/prepare.js';
+import { Rng } from '../src/policy/rng.js';
+import { softmax } from '../src/policy/policy.js';
+import { OnnxPolicy } from '../src/policy/onnx/runner.js';
+import { DEFAULT_SET } from '../src/cli/eval.js';
+
+const { values: a } = parseArgs({ options: { policy: { type: 'string', default: 'candidates-v0@0' }, home: { type: 'string' }, set: { type: 'string', default: DEFAULT_SET }, tries: { type: 'string' } } });
+const setFile = path.resolve(a.set!);
+const set = await readHeldoutSet(setFile);
+const repos = await resolveSetRepos(set, setFile);
+const rt = createRuntime({ home: a.home ?? mkdtempSync(path.join(tmpdir(), 'ssr-candidates-')) });
+await rt.warm();
+const policy = await OnnxPolicy.open(rt.store, a.policy!);
+const tries = Number(a.tries ?? set.budget - 1);
+const norm = (t: string) => t.replace(/[\s()]/g, '');
+let present = 0, pSum = 0;
+console.log(`policy ${a.policy} on held-out set '${set.name}': P(fix tried) within the first ${tries} picks\n`);
+for (const bug of set.bugs) {
+  const repo = repos.get(bug.repo)!;
+  await ensureRepo(rt.home, repo);
+  const sb = await rt.provider.create(await buildSolverState(rt.provider, repo.path, bug.artifact));
+  try {
+    const runner = (await detectRunners(repo.path))[0];
+    const task = reverseDiff(bug.artifact.testWeaken);
+    await applyDiff(sb, task, 'the task diff');
+    const testFiles = touchedPaths(task).filter((p) => runner.testFiles.includes(p) || isTestFile(p));
+    const first = await new TestRunCounter(90_000).run(sb, runner, testFiles);
+    const { cands } = await repairCandidates(sb, testFiles, first, runner.sourceFiles);
+    const original = new Map(touchedPaths(bug.artifact.bugInject).map((f) => [f, readFileSync(path.join(repo.path, f), 'utf8')]));
+    const fixes = new Set<number>();
+    const texts = new Map<string, string>();
+    for (const f of original.keys()) texts.set(f, (await sb.readFile(f)).toString('utf8'));
+    cands.forEach(({ file, m }, i) => {
+      const orig = original.get(file), text = texts.get(file);
+      if (orig === undefined || text === undefined) return;
+      const O = orig.split('\n'), B = text.split('\n'), C = applyEdits(text, [m.edit]).split('\n');
+      if (O.length !== B.length || C.length !== B.length) return;
+      const changed = C.map((l, j) => (l !== B[j] ? j : -1)).filter((j) => j >= 0);
+      if (changed.length > 0 && changed.every((j) => B[j] !== O[j] && norm(C[j]) === norm(O[j]))) fixes.add(i);
+    });
+    const scores = await policy.scores('solve.repair', cands.map((c) => c.option));
+    let hit = 0;
+    const R = 2000, rng = new Rng(`candidates/${bug.id}`);
+    for (let r = 0; r < R && fixes.size; r++) {
+      const left = cands.map((_, i) => i);
+      for (let k = 0; k < tries && left.length; k++) {
+        const p = softmax(left.map((i) => scores[i]));
+        let u = rng.next(), j = 0;
+        for (; j < p.length - 1; j++) { u -= p[j]; if (u <= 0) break; }
+        if (fixes.has(left[j])) { hit++; break; }
+        left.splice(j, 1);
+      }
+    }
+    if (fixes.size) present++;
+    pSum += hit / R;
+    const kinds = [...new Set([...fixes].map((i) => cands[i].option.key))].join(', ');
+    console.log(`${bug.id.padEnd(16)} ${String(cands.length).padStart(4)} candidates  ${String(fixes.size).padStart(2)} revert the bug${kinds ? ` (${kinds})` : ''}  P(fix tried) ${(hit / R).toFixed(2)}`);
+  } finally {
+    await sb.dispose();
+  }
+}
+console.log(`\n${set.bugs.length} bugs: a reverting candidate exists for ${present}; mean P(fix tried) ${(pSum / set.bugs.length).toFixed(3)}`);
+process.exit(0);
