@@ -74,9 +74,10 @@ export const CampaignConfig = z.object({
   }),
   sandbox: z.object({
     isolation: z.enum(['bwrap', 'none']).default('bwrap').describe("'none' only with --no-isolation: runs untrusted code unconfined"),
-    memoryMb: z.number().int().min(64).default(2048).describe('Memory limit of one sandboxed command'),
-    maxPids: z.number().int().min(8).default(256).describe('Process limit of one sandboxed command'),
-    maxOutputKb: z.number().int().min(16).default(4096).describe('Cap on stdout and on stderr of one command'),
+    // Unset: the worker's own limits (2048 MiB, 256 processes, 4096 KiB), which an operator may have set per machine.
+    memoryMb: z.number().int().min(64).optional().describe("Memory limit of one sandboxed command (unset: the worker's, 2048)"),
+    maxPids: z.number().int().min(8).optional().describe("Process limit of one sandboxed command (unset: the worker's, 256)"),
+    maxOutputKb: z.number().int().min(16).optional().describe("Cap on stdout and on stderr of one command (unset: the worker's, 4096)"),
   }).default({}),
 });
 export type CampaignConfig = z.infer<typeof CampaignConfig>;

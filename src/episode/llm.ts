@@ -5,6 +5,7 @@
  * past its retries) resumes the conversation and never resends a turn the model already answered.
  */
 import { putArtifact } from '../artifact/artifact.js';
+import { sandboxes } from './sandboxes.js';
 import { reverseDiff } from '../artifact/diff.js';
 import type { Artifact } from '../artifact/artifact.js';
 import { createChatModel } from '../agents/llm/client.js';
@@ -53,7 +54,7 @@ export async function llmInjectBug(rt: Runtime, i: InjectInput, progress?: Progr
   const { model, client } = await modelFor(rt, i.cfg, i.policyVersion, progress);
   const key = ckKey(i.episodeId, 'injector');
   const resume = (await rt.store.getJson<Checkpoint>(key)) ?? undefined;
-  const sb = await rt.provider.create({ base: i.repo.path }, undefined, { campaign: i.campaignId, episode: i.episodeId });
+  const sb = await sandboxes(rt, i.cfg).create({ base: i.repo.path }, undefined, { campaign: i.campaignId, episode: i.episodeId });
   try {
     const r = await llmInject({
       sandbox: sb, client, cfg: pol.llm, strategy, resume, random: () => rng.next(), log: progress,

@@ -20,6 +20,7 @@ import type { Runtime } from '../runtime.js';
 import { faultChance, faultValue } from '../faults.js';
 import { BAD_ARTIFACT_KINDS, BAD_PATCH_KINDS, badArtifact, badPatch, isBadArtifactKind, isBadPatchKind, type BadPatchKind } from '../badInputs.js';
 import type { SnapshotRef } from '../sandbox/types.js';
+import { sandboxes } from './sandboxes.js';
 import { sha256, type BlobRef } from '../store/store.js';
 import { buildSolverState } from './solverState.js';
 import { grade } from './grade.js';
@@ -68,7 +69,7 @@ export async function injectBug(rt: Runtime, i: InjectInput, progress?: Progress
   const refKey = `refruns/${i.repo.key}/suite.json`;
   const reference = await rt.store.getJson<{ runner: string; results: TestResults }>(refKey);
   const r = await inject({
-    repoDir: i.repo.path, provider: rt.provider, policy, strategies: i.cfg.strategies,
+    repoDir: i.repo.path, provider: sandboxes(rt, i.cfg), policy, strategies: i.cfg.strategies,
     minPassingTests: i.cfg.minPassingTests, candidates: i.cfg.injectorCandidates, testTimeoutMs: testTimeout(i.cfg),
     reference, onReference: async (runner, results) => { await rt.store.putJson(refKey, { runner, results }); },
     log: progress,
@@ -94,7 +95,7 @@ export async function injectBug(rt: Runtime, i: InjectInput, progress?: Progress
 function checkEnv(rt: Runtime, repo: RepoInfo, cfg: CampaignConfig, progress?: Progress): CheckEnv {
   const origKey = (a: Artifact) => `refchecks/${repo.key}/${sha256(a.testScript + '\0' + a.testParser).slice(0, 24)}.json`;
   return {
-    provider: rt.provider, repoDir: repo.path, limits: limitsOf(cfg), testTimeoutMs: testTimeout(cfg), isTestFile,
+    provider: sandboxes(rt, cfg), repoDir: repo.path, limits: limitsOf(cfg), testTimeoutMs: testTimeout(cfg), isTestFile,
     saveLog: (_name, text) => rt.store.putBlob(text),
     cachedOriginalRun: async (a) => rt.store.getJson(origKey(a)),
     rememberOriginalRun: async (a, run) => { await rt.store.putJson(origKey(a), run); },
@@ -119,7 +120,7 @@ async function originalResults(rt: Runtime, repo: RepoInfo, cfg: CampaignConfig,
   const env = checkEnv(rt, repo, cfg);
   const cached = await env.cachedOriginalRun!(a);
   if (cached) return cached.results;
-  const sb = await treeState(rt.provider, repo.path, []);
+  const sb = await treeState(sandboxes(rt, cfg), repo.path, []);
   try {
     const run = await runTestScript(sb, a.testScript, a.testParser, testTimeout(cfg));
     await env.rememberOriginalRun!(a, run);
@@ -152,12 +153,12 @@ export async function solveAttempt(rt: Runtime, i: SolveInput, progress?: Progre
   const attemptLabels = { ...labels, attempt: String(i.attempt) };
   const create = async () => {
     try {
-      return await rt.provider.create(await solverState(rt, i.repo, i.artifactHash, artifact, labels), undefined, attemptLabels);
+      return await sandboxes(rt, i.cfg).create(await solverState(rt, i.repo, i.artifactHash, artifact, labels), undefined, attemptLabels);
     } catch (e) {
       // The snapshot went with an earlier episode of the same artifact (a pooled or replayed bug): build it again.
       if (!(e instanceof SnapshotGoneError)) throw e;
       solverStates.delete(i.artifactHash);
-      return rt.provider.create(await solverState(rt, i.repo, i.artifactHash, artifact, labels), undefined, attemptLabels);
+      return sandboxes(rt, i.cfg).create(await solverState(rt, i.repo, i.artifactHash, artifact, labels), undefined, attemptLabels);
     }
   };
   if (i.cfg.policy?.kind === 'llm') return llmSolveAttempt(rt, i, artifact, create, progress);
@@ -204,7 +205,7 @@ export async function gradeAttempt(rt: Runtime, i: GradeInput): Promise<GradeOut
   const { artifact } = await getArtifact(rt.store, i.artifactHash);
   const patch = await rt.store.getText(i.patchRef as BlobRef);
   const original = await originalResults(rt, i.repo, i.cfg, artifact);
-  const g = await grade(rt.provider, i.repo.path, artifact, patch, original, testTimeout(i.cfg));
+  const g = await grade(sandboxes(rt, i.cfg), i.repo.path, artifact, patch, original, testTimeout(i.cfg));
   const logRef = g.run ? await rt.store.putBlob(g.run.log) : null;
   return { success: g.success, failure: g.failure, reason: g.reason, logRef, testRunMs: g.run?.durationMs ?? 0, rejectedEdits: g.rejectedEdits };
 }
@@ -213,7 +214,7 @@ export async function buildHigherOrder(rt: Runtime, i: HigherOrderInput, progres
   await ensureRepo(rt.home, i.repo);
   const { artifact, manifest } = await getArtifact(rt.store, i.artifactHash);
   const patch = await rt.store.getText(i.patchRef as BlobRef);
-  const composed = await composeHigherOrder(rt.provider, i.repo.path, artifact, patch);
+  const composed = await composeHigherOrder(sandboxes(rt, i.cfg), i.repo.path, artifact, patch);
   if (!composed) return { added: false, artifactHash: null, reason: 'the failed patch changes no code file' };
   if (i.cfg.higherOrder.recheck) {
     const report = await runChecks(composed, checkEnv(rt, i.repo, i.cfg, progress));
