@@ -24,7 +24,7 @@ import { exampleRepos } from '../src/repo/examples.js';
 import { listEpisodes, listStepMetrics } from '../src/store/records.js';
 import { getArtifact } from '../src/artifact/artifact.js';
 import { bugHashOf, readHeldoutSet } from '../src/eval/heldout.js';
-import { evaluatePolicy, type EvalResult } from '../src/eval/evaluate.js';
+import { evaluatePolicy, solveRateOf, type EvalResult } from '../src/eval/evaluate.js';
 import { DEFAULT_SET } from '../src/cli/eval.js';
 import type { Store } from '../src/store/store.js';
 
@@ -88,7 +88,7 @@ try {
   console.log(`${'mode'.padEnd(16)}${'seed'.padStart(5)}${'v0'.padStart(9)}${'last'.padStart(9)}${'delta'.padStart(9)}${'unseen'.padStart(16)}   injector solve rate per step`);
   for (const r of runs) {
     // The same figures over the held-out bugs this campaign never trained on (an untrained injector can hit one).
-    const unseen = (e: EvalResult) => rateOf(e.perBug.filter((b) => !r.overlap.includes(b.id)));
+    const unseen = (e: EvalResult) => solveRateOf(e.perBug.filter((b) => !r.overlap.includes(b.id)));
     const delta = `${pts(unseen(r.eval) - unseen(v0))} (${set.bugs.length - r.overlap.length})`;
     console.log(`${r.mode.padEnd(16)}${String(r.seed).padStart(5)}${pct(v0.solveRate).padStart(9)}${pct(r.eval.solveRate).padStart(9)}${pts(r.eval.solveRate - v0.solveRate).padStart(9)}${delta.padStart(16)}   ${r.injectorSolveRate.map((x) => (x === null ? '  - ' : x.toFixed(2))).join(' ')}`);
   }
@@ -111,8 +111,6 @@ process.exit(0);
 
 function pct(x: number): string { return `${(100 * x).toFixed(1)}%`; }
 function pts(x: number): string { return `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}`; }
-
-function rateOf(bs: EvalResult['perBug']): number { return bs.reduce((s, b) => s + b.successes / b.attempts, 0) / Math.max(1, bs.length); }
 
 /** Held-out bugs (their ids) that a campaign also trained on: its bug_inject.diff is one of the set's. */
 async function trainingOverlap(store: Store, campaign: string, held: Map<string, string>): Promise<string[]> {

@@ -17,14 +17,19 @@ export function tracedLines(log: string, codeFiles: string[]): Map<string, numbe
     const named = (m[1] ?? m[3]).replace(/\\/g, '/');
     const line = Number(m[2] ?? m[4]);
     if (!Number.isInteger(line) || line < 1) continue;
-    // A bare file name (Java's `(B.java:30)`) counts only when one code file has it.
-    const bare = named.includes('/') ? [] : codeFiles.filter((f) => f.endsWith(`/${named}`));
-    const file = bySuffix.find((f) => named === f || named.endsWith(`/${f}`)) ?? (bare.length === 1 ? bare[0] : undefined);
+    const file = bySuffix.find((f) => named === f || named.endsWith(`/${f}`)) ?? bareMatch(named, codeFiles);
     if (!file) continue;
     const ls = out.get(file) ?? out.set(file, []).get(file)!;
     if (!ls.includes(line)) ls.push(line);
   }
   return out;
+}
+
+/** A bare file name (Java's `(B.java:30)`) counts only when exactly one code file has it. */
+function bareMatch(named: string, codeFiles: string[]): string | undefined {
+  if (named.includes('/')) return undefined;
+  const hits = codeFiles.filter((f) => f.endsWith(`/${named}`));
+  return hits.length === 1 ? hits[0] : undefined;
 }
 
 /** Lines from `line` to the nearest traced line of the same file; Infinity when the run never went through it. */

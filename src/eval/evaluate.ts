@@ -78,20 +78,24 @@ export async function evaluatePolicy(
     return { id: bug.id, repo: bug.repo, strategy: bug.strategy, successes, attempts, stops };
   };
   const perBug = await mapLimit(set.bugs, o.concurrency ?? 2, evalBug);
-  const rate = (bs: BugEval[]) => bs.reduce((s, b) => s + b.successes / b.attempts, 0) / Math.max(1, bs.length);
   const groupBy = (k: (b: BugEval) => string) => {
     const out: Record<string, { bugs: number; solveRate: number }> = {};
     for (const key of [...new Set(perBug.map(k))].sort()) {
       const bs = perBug.filter((b) => k(b) === key);
-      out[key] = { bugs: bs.length, solveRate: rate(bs) };
+      out[key] = { bugs: bs.length, solveRate: solveRateOf(bs) };
     }
     return out;
   };
   return {
-    policyVersion, set: set.name, attempts, budget, bugs: perBug.length, solveRate: rate(perBug),
+    policyVersion, set: set.name, attempts, budget, bugs: perBug.length, solveRate: solveRateOf(perBug),
     solvedAny: perBug.filter((b) => b.successes > 0).length, byRepo: groupBy((b) => b.repo), byStrategy: groupBy((b) => b.strategy),
     perBug, testRuns, wallMs: Date.now() - t0,
   };
+}
+
+/** The solve rate of some bugs: the mean over bugs of each bug's fraction of successful attempts. */
+export function solveRateOf(bs: BugEval[]): number {
+  return bs.reduce((s, b) => s + b.successes / b.attempts, 0) / Math.max(1, bs.length);
 }
 
 /** Results in input order, at most `limit` running at once. */

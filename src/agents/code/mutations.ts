@@ -45,8 +45,9 @@ export interface Mutation {
   description: string;
   /**
    * Which way the edit goes, in words (`fromne toeq`, `strip`, `tozero`): what a policy can learn about a kind beyond
-   * its name. One word per side, since a policy key is a bag of words: `ne to eq` and `eq to ne` would be one bag. A solver that learns the injector's habits prefers the inverse edits (stripping a negation an injector
-   * wrapped around a condition, decrementing a constant it incremented), so the direction must be visible.
+   * its name. One word per side, since a policy key is a bag of words: `ne to eq` and `eq to ne` would be one bag.
+   * A solver that learns the injector's habits prefers the inverse edits (stripping a negation an injector wrapped
+   * around a condition, decrementing a constant it incremented), so the direction must be visible.
    */
   variant: string;
 }
@@ -68,7 +69,8 @@ export function variantOf(kind: MutationKind, from: string, to: string): string 
       return b === 0 ? 'tozero' : a === 0 ? 'fromzero' : b > a ? 'inc' : 'dec';
     }
     case 'compare-flip': case 'arith-swap': case 'logic-swap': {
-      const w = (op: string) => OP_WORDS[op.endsWith('=') && OP_WORDS[op.slice(0, -1)] && !OP_WORDS[op] ? op.slice(0, -1) : op] ?? 'op';
+      // A compound assignment (`+=`) goes the way of its operator.
+      const w = (op: string) => OP_WORDS[op] ?? OP_WORDS[op.replace(/=$/, '')] ?? 'op';
       return `from${w(from)} to${w(to)}`;
     }
     default:
