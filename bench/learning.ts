@@ -54,7 +54,8 @@ const heldHashes = new Map(set.bugs.map((b) => [b.bugHash, b.id]));
 const t0 = Date.now();
 const log = (m: string) => process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(5)} s] ${m}\n`);
 
-const env = await startTestEnv();
+// Kept: the full result is written into it (bench-learning.json), and bench:candidates reads its store.
+const env = await startTestEnv({ keepHome: true });
 const workers = await env.startWorkers();
 const rt = env.runtime;
 

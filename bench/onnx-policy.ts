@@ -44,7 +44,8 @@ for (let r = 0; r < 4; r++) {
   batch.push({ role: 'injector', reward: rng.next() * 2 - 1, group: `e${r}`, decisions: runner.decisions.slice(before) });
   for (let a = 0; a < 8; a++) {
     before = runner.decisions.length;
-    await runner.rank('solve.repair', opts(40));
+    const ranking = await runner.rank('solve.repair', opts(40));
+    for (let k = 0; k < 16; k++) ranking.next();
     batch.push({ role: 'solver', reward: rng.next() < 0.3 ? 1 : -1, group: `bug${r}`, decisions: runner.decisions.slice(before) });
   }
 }

@@ -15,6 +15,7 @@ import { clamp01, TestRunCache, TestRunCounter } from './common.js';
 import { sha256 } from '../store/store.js';
 import { localize, type SourceFile, type Suspect } from './localize.js';
 import { traceDistance, tracedLines } from './traces.js';
+import { changedLines, LineModel } from './naturalness.js';
 
 const REMOVING = new Set<MutationKind>(['remove-statement', 'remove-branch', 'return-change']);
 
@@ -91,14 +92,24 @@ export async function repairCandidates(sb: Sandbox, testFiles: string[], first: 
   // Relative suspiciousness, sharpened: the raw coefficients of one bug sit close together.
   const maxSus = Math.max(...found.map((c) => c.sus.ochiai), 1e-9);
   const traced = tracedLines(first.log, top.map((f) => f.file));
+  const model = new LineModel(sources.map((f) => f.text));
+  const textOf = new Map(top.map((f) => [f.file, f.text]));
   const cands = found.map(({ file, m, sus }) => {
     const near = traceDistance(traced, file, m.line);
+    let dLogP = 0, dCopies = 0;
+    for (const l of changedLines(textOf.get(file)!, applyEdits(textOf.get(file)!, [m.edit]))) {
+      const [p, c] = model.editGain(l.before, l.after);
+      dLogP += p;
+      dCopies += c;
+    }
     const option: Option = {
       key: `${m.kind} ${m.variant}`,
       features: [
         (sus.ochiai / maxSus) ** 4, sus.distance === 1 ? 1 : 0, sus.distance === 2 ? 1 : 0, clamp01(m.depth / 20),
         // Where the failing run went (src/agents/traces.ts): on or next to a traced line, and how close within its file.
         near <= 2 ? 1 : 0, Number.isFinite(near) ? Math.exp(-near / 15) : 0,
+        // Whether the edit makes its line read more like the rest of the code (src/agents/naturalness.ts).
+        Math.tanh(dLogP / 4), Math.tanh(dCopies),
       ],
     };
     return { file, m, sus, option };
@@ -139,18 +150,20 @@ export async function solve(o: SolverOptions): Promise<SolveResult> {
 
   const { top, cands } = await repairCandidates(sb, testFiles, first, runner.sourceFiles, o.maxFiles);
   if (cands.length === 0) return done('no-candidates');
-  const order = await o.policy.rank('solve.repair', cands.map((c) => c.option), o.budget);
+  const ranking = await o.policy.rank('solve.repair', cands.map((c) => c.option));
 
   // Hill-climbing over single edits: keep an edit when it makes some failing test pass without breaking others.
   const current = new Map(top.map((f) => [f.file, f.text]));
   const changedWith = (file: string, text: string): [string, string][] =>
     top.map((f): [string, string] => [f.file, f.file === file ? text : current.get(f.file)!]).filter(([f, t]) => t !== top.find((x) => x.file === f)!.text);
   const applied = new Map<string, Mutation[]>();
+  // An edit that overlaps a kept one cannot be applied on top of it: it is no longer an option.
+  const applicable = (i: number) => !(applied.get(cands[i].file) ?? []).some((a) => a.edit.start < cands[i].m.edit.end && cands[i].m.edit.start < a.edit.end);
   let stillFailing = new Set(failing);
-  for (const idx of order) {
-    if (counter.runs >= o.budget) break;
+  while (counter.runs < o.budget) {
+    const idx = ranking.next(applicable);
+    if (idx === undefined) break;
     const { file, m } = cands[idx];
-    if ((applied.get(file) ?? []).some((a) => a.edit.start < m.edit.end && m.edit.start < a.edit.end)) continue;
     const edits = [...(applied.get(file) ?? []), m].map((x) => x.edit);
     const text = applyEdits(top.find((f) => f.file === file)!.text, edits);
     await sb.writeFile(file, text);

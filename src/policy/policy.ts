@@ -23,8 +23,21 @@ export interface Policy {
   readonly decisions: Decision[];
   /** Samples one option and records the decision. */
   choose(group: string, options: Option[]): Promise<number>;
-  /** A sampled order (Plackett-Luce: repeated choice without replacement); the first `recordFirst` picks are recorded. */
-  rank(group: string, options: Option[], recordFirst?: number): Promise<number[]>;
+  /**
+   * A sampled order (Plackett-Luce: repeated choice without replacement), drawn one pick at a time as the agent acts:
+   * only the picks it draws are recorded, so a search that stops early (solved, out of budget) leaves no decisions it
+   * never acted on, which would otherwise share its reward as noise.
+   */
+  rank(group: string, options: Option[]): Promise<Ranking>;
+}
+
+/** The picks of one sampled order, drawn lazily. */
+export interface Ranking {
+  /**
+   * The next pick among the options not yet drawn, recorded as a decision over them. `allowed` removes options that
+   * can no longer be acted on (for good: they are neither drawn nor offered again); undefined when none is left.
+   */
+  next(allowed?: (option: number) => boolean): number | undefined;
 }
 
 /**

@@ -70,7 +70,9 @@ export function defaultSandboxEnv(home: string): Record<string, string> {
     LANG: 'C.UTF-8',
     TERM: 'dumb',
     PYENV_ROOT: '/root/.pyenv',
-    PYTHONPYCACHEPREFIX: `${home}/.pycache`,
+    // Not PYTHONPYCACHEPREFIX: with a prefix Python ignores every precompiled .pyc beside its sources (the stdlib's,
+    // site-packages') and compiles each import afresh in every process, 0.5 s a python start (measured).
+    PYTHONDONTWRITEBYTECODE: '1',
     PIP_NO_INDEX: '1',
     PIP_DISABLE_PIP_VERSION_CHECK: '1',
     GOPATH: `${home}/go`,

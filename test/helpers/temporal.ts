@@ -1,5 +1,5 @@
 /** A real Temporal dev server per test file, on a free port, with its database in a temporary home. */
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Worker } from '@temporalio/worker';
@@ -45,7 +45,12 @@ export async function killServer(home: string, port: number): Promise<void> {
   }
 }
 
-export async function startTestEnv(opts: { limits?: Partial<SandboxLimits> } = {}): Promise<TestEnv> {
+/**
+ * `keepHome`: leave the home (server database, store, logs) on disk after stop(), for a caller that reports paths in
+ * it; SSR_KEEP_TEST_HOMES=1 keeps every home, to inspect a failed run. Otherwise stop() removes it: a CI run starts
+ * dozens of these, and nothing else would ever delete them.
+ */
+export async function startTestEnv(opts: { limits?: Partial<SandboxLimits>; keepHome?: boolean } = {}): Promise<TestEnv> {
   const home = mkdtempSync(path.join(tmpdir(), 'ssr-test-'));
   const port = await freePort();
   const uiPort = await freePort();
@@ -81,6 +86,11 @@ export async function startTestEnv(opts: { limits?: Partial<SandboxLimits> } = {
       // A server restarted since (by restartServer, or by an `ssr` child) has another pid than the first one.
       const pid = serverPidOf(home, port) ?? srv.pid;
       if (pid) { try { process.kill(pid, 'SIGTERM'); } catch { /* already gone */ } }
+      if (opts.keepHome || process.env.SSR_KEEP_TEST_HOMES === '1') return;
+      // The server writes its database here until it is gone.
+      const deadline = Date.now() + 10_000;
+      while (await portOpen(port) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      try { rmSync(home, { recursive: true, force: true, maxRetries: 3 }); } catch { /* best effort: a leftover home harms nothing */ }
     },
   };
   return self;

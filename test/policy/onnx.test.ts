@@ -58,7 +58,9 @@ test('version 0 loads, scores one number per option, deterministically, and is t
   // Same seed, same choices: a retried activity retraces its episode's decisions; another seed does not.
   const run = async (seed: string) => {
     const r = new OnnxPolicyRunner(p, new Rng(seed));
-    const order = await r.rank('solve.repair', repairOpts);
+    const ranking = await r.rank('solve.repair', repairOpts);
+    const order: number[] = [];
+    for (let i = ranking.next(); i !== undefined; i = ranking.next()) order.push(i);
     const picks = [];
     for (let i = 0; i < 20; i++) picks.push(await r.choose('inject.strategy', strategyOpts));
     return { order, picks, decisions: r.decisions };
@@ -69,6 +71,27 @@ test('version 0 loads, scores one number per option, deterministically, and is t
   const other = await OnnxPolicy.load(store, 'd@0');
   assert.notDeepEqual(other.weights.w1, p.weights.w1);
   (await other.scores('solve.repair', repairOpts)).forEach((v, i) => assert.ok(Math.abs(v - s[i]) < 1e-6));
+});
+
+test('a ranking records only the picks drawn, each over the options still allowed', async () => {
+  const p = await OnnxPolicy.load(tmpStore(), 'rank@0');
+  const r = new OnnxPolicyRunner(p, new Rng('lazy'));
+  const ranking = await r.rank('solve.repair', repairOpts);
+  assert.equal(r.decisions.length, 0, 'nothing is recorded before a pick is drawn');
+  const first = ranking.next()!;
+  assert.equal(r.decisions.length, 1);
+  assert.equal(r.decisions[0].options.length, 4);
+  assert.deepEqual(r.decisions[0].options[r.decisions[0].chosen], repairOpts[first]);
+  // Disallowing an option removes it for good: the next decision is over the two left, and it is never drawn.
+  const banned = [0, 1, 2, 3].find((i) => i !== first)!;
+  const second = ranking.next((i) => i !== banned)!;
+  assert.notEqual(second, banned);
+  assert.equal(r.decisions[1].options.length, 2);
+  assert.ok(!r.decisions[1].options.includes(repairOpts[banned]));
+  const third = ranking.next()!;
+  assert.deepEqual(new Set([first, second, third, banned]), new Set([0, 1, 2, 3]));
+  assert.equal(r.decisions.length, 2, 'the last option left is no choice and is not recorded');
+  assert.equal(ranking.next(), undefined);
 });
 
 /** A batch where the solver is rewarded for 'if-condition' and the injector for 'history'. */

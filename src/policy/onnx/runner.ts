@@ -1,6 +1,6 @@
 import ort from 'onnxruntime-node';
 import type { Store } from '../../store/store.js';
-import { MAX_RECORDED_OPTIONS, softmax, type Decision, type Option, type Policy } from '../policy.js';
+import { MAX_RECORDED_OPTIONS, softmax, type Decision, type Option, type Policy, type Ranking } from '../policy.js';
 import type { Rng } from '../rng.js';
 import type { Role } from '../../trainer/gradient.js';
 import { FEATURE_WIDTH, featurizeAll, roleOfGroup } from './features.js';
@@ -99,17 +99,20 @@ export class OnnxPolicyRunner implements Policy {
    * A sampled order (Plackett-Luce). The network scores each option on its own, so one inference serves every
    * pick: each pick is a softmax over the scores of the options left.
    */
-  async rank(group: string, options: Option[], recordFirst = 16): Promise<number[]> {
+  async rank(group: string, options: Option[]): Promise<Ranking> {
     const all = await this.policy.scores(group, options, this.roleFor(group));
-    const left = options.map((_, i) => i);
-    const order: number[] = [];
-    while (left.length) {
-      const j = this.sample(softmax(left.map((i) => all[i])));
-      if (order.length < recordFirst && left.length > 1) this.record(group, left.map((i) => options[i]), j);
-      order.push(left[j]);
-      left.splice(j, 1);
-    }
-    return order;
+    let left = options.map((_, i) => i);
+    return {
+      next: (allowed) => {
+        if (allowed) left = left.filter(allowed);
+        if (left.length === 0) return undefined;
+        const j = this.sample(softmax(left.map((i) => all[i])));
+        // A pick with no alternative is no choice: nothing to learn from it.
+        if (left.length > 1) this.record(group, left.map((i) => options[i]), j);
+        const [pick] = left.splice(j, 1);
+        return pick;
+      },
+    };
   }
 
   private sample(probs: number[]): number {
