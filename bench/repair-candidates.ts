@@ -9,6 +9,9 @@
  *     first `tries` picks, by Monte Carlo over the policy's real scores.
  * `--home` is the state directory whose store holds the version (a bench's home, printed by bench:learning);
  * without it a fresh one is made and `--policy` defaults to an untrained version 0.
+ * `--fit [--fit-features n]` adds the ceiling of the options' features (bench/fit-ceiling.ts): the P(fix tried) of
+ * the best linear score over them (the first n numeric ones), fitted knowing the answers, leave one bug out and
+ * in-sample; with and without the key's words.
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,8 +31,11 @@ import { Rng } from '../src/policy/rng.js';
 import { softmax } from '../src/policy/policy.js';
 import { OnnxPolicy } from '../src/policy/onnx/runner.js';
 import { DEFAULT_SET } from '../src/cli/eval.js';
+import { NUMERIC } from '../src/policy/onnx/features.js';
+import { PRIOR } from '../src/policy/policy.js';
+import { ceiling, type FitBug } from './fit-ceiling.js';
 
-const { values: a } = parseArgs({ options: { policy: { type: 'string', default: 'candidates-v0@0' }, home: { type: 'string' }, set: { type: 'string', default: DEFAULT_SET }, tries: { type: 'string' } } });
+const { values: a } = parseArgs({ options: { policy: { type: 'string', default: 'candidates-v0@0' }, home: { type: 'string' }, set: { type: 'string', default: DEFAULT_SET }, tries: { type: 'string' }, fit: { type: 'boolean', default: false }, 'fit-features': { type: 'string' } } });
 const setFile = path.resolve(a.set!);
 const set = await readHeldoutSet(setFile);
 const repos = await resolveSetRepos(set, setFile);
@@ -39,6 +45,24 @@ const policy = await OnnxPolicy.open(rt.store, a.policy!);
 const tries = Number(a.tries ?? set.budget - 1);
 const norm = (t: string) => t.replace(/[\s()]/g, '');
 let present = 0, pSum = 0;
+const fitBugs: FitBug[] = [];
+
+/** P(fix tried): the chance the solver's sampled order (Plackett-Luce over `scores`) draws a fix within `tries`. */
+function pFixTried(scores: number[], fixes: Set<number>, seed: string, R = 2000): number {
+  let hit = 0;
+  const rng = new Rng(seed);
+  for (let r = 0; r < R && fixes.size; r++) {
+    const left = scores.map((_, i) => i);
+    for (let k = 0; k < tries && left.length; k++) {
+      const p = softmax(left.map((i) => scores[i]));
+      let u = rng.next(), j = 0;
+      for (; j < p.length - 1; j++) { u -= p[j]; if (u <= 0) break; }
+      if (fixes.has(left[j])) { hit++; break; }
+      left.splice(j, 1);
+    }
+  }
+  return fixes.size ? hit / R : 0;
+}
 console.log(`policy ${a.policy} on held-out set '${set.name}': P(fix tried) within the first ${tries} picks\n`);
 for (const bug of set.bugs) {
   const repo = repos.get(bug.repo)!;
@@ -64,25 +88,25 @@ for (const bug of set.bugs) {
       if (changed.length > 0 && changed.every((j) => B[j] !== O[j] && norm(C[j]) === norm(O[j]))) fixes.add(i);
     });
     const scores = await policy.scores('solve.repair', cands.map((c) => c.option));
-    let hit = 0;
-    const R = 2000, rng = new Rng(`candidates/${bug.id}`);
-    for (let r = 0; r < R && fixes.size; r++) {
-      const left = cands.map((_, i) => i);
-      for (let k = 0; k < tries && left.length; k++) {
-        const p = softmax(left.map((i) => scores[i]));
-        let u = rng.next(), j = 0;
-        for (; j < p.length - 1; j++) { u -= p[j]; if (u <= 0) break; }
-        if (fixes.has(left[j])) { hit++; break; }
-        left.splice(j, 1);
-      }
-    }
+    const hit = pFixTried(scores, fixes, `candidates/${bug.id}`);
+    fitBugs.push({ id: bug.id, options: cands.map((c) => c.option), fixes });
     if (fixes.size) present++;
-    pSum += hit / R;
+    pSum += hit;
     const kinds = [...new Set([...fixes].map((i) => cands[i].option.key))].join(', ');
-    console.log(`${bug.id.padEnd(16)} ${String(cands.length).padStart(4)} candidates  ${String(fixes.size).padStart(2)} revert the bug${kinds ? ` (${kinds})` : ''}  P(fix tried) ${(hit / R).toFixed(2)}`);
+    console.log(`${bug.id.padEnd(16)} ${String(cands.length).padStart(4)} candidates  ${String(fixes.size).padStart(2)} revert the bug${kinds ? ` (${kinds})` : ''}  P(fix tried) ${hit.toFixed(2)}`);
   } finally {
     await sb.dispose();
   }
 }
 console.log(`\n${set.bugs.length} bugs: a reverting candidate exists for ${present}; mean P(fix tried) ${(pSum / set.bugs.length).toFixed(3)}`);
+if (a.fit) {
+  const byId = new Map(fitBugs.map((b) => [b.id, b]));
+  const p = (id: string, scores: number[]) => pFixTried(scores, byId.get(id)!.fixes, `fit/${id}`, 500);
+  // `--fit-features n`: only the first n numeric features, to see what the later ones add.
+  const numeric = Number(a['fit-features'] ?? NUMERIC);
+  for (const withKeys of [false, true]) {
+    const c = ceiling(fitBugs, numeric, PRIOR['solve.repair'], withKeys, p);
+    console.log(`ceiling, linear score over the first ${numeric} numeric features${withKeys ? ' and the key\'s words' : ''}, fitted knowing the fixes: leave one bug out ${c.leaveOneOut.toFixed(3)}, in-sample ${c.inSample.toFixed(3)}`);
+  }
+}
 process.exit(0);
