@@ -12,7 +12,7 @@
 const TOKEN = /[A-Za-z_$][\w$]*|\d[\w.]*|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`[^`\n]*`|[=!<>]=?=?|&&|\|\||[-+*/%&|^]=?|\S/g;
 
 /** Lines beyond this many (a huge repository) are left out of the model: the first ones are plenty to learn from. */
-const MAX_LINES = 200_000;
+const MAX_LINES = 100_000;
 
 const tokensOf = (line: string): string[] => line.match(TOKEN) ?? [];
 const normalised = (line: string): string => line.replace(/\s+/g, '');

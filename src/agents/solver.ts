@@ -92,7 +92,8 @@ export async function repairCandidates(sb: Sandbox, testFiles: string[], first: 
   // Relative suspiciousness, sharpened: the raw coefficients of one bug sit close together.
   const maxSus = Math.max(...found.map((c) => c.sus.ochiai), 1e-9);
   const traced = tracedLines(first.log, top.map((f) => f.file));
-  const model = new LineModel(sources.map((f) => f.text));
+  // The edited files first: in a repository past the model's size cap, they are the ones that must be in it.
+  const model = new LineModel([...top, ...sources.filter((f) => !top.includes(f))].map((f) => f.text));
   const textOf = new Map(top.map((f) => [f.file, f.text]));
   const cands = found.map(({ file, m, sus }) => {
     const near = traceDistance(traced, file, m.line);
