@@ -59,6 +59,31 @@ export async function ensureDevServer(home: string, opts: { port?: number; uiPor
   // A server restarted on a non-default port (after a crash) must not fail on a UI port something else took since.
   let uiPort = opts.uiPort ?? (port === cfg.port ? cfg.uiPort : port + 1000);
   if (opts.uiPort === undefined && port !== cfg.port && (await portOpen(uiPort))) uiPort = await freePort();
+  // The server opens its gRPC port before the UI's, and dies when the UI port is taken (by anything: an outgoing
+  // connection's ephemeral port will do), so "it listens" is not "it started": a server that dies just after is
+  // started again on a fresh UI port, which nobody connects to but a person.
+  for (let attempt = 1; ; attempt++) {
+    const started = await startDevServer(cfg, port, uiPort, dbFile, logFile, dir);
+    if (started.ok) return { address, port, pid: started.pid, reused: false, dbFile, logFile };
+    if (attempt >= 3 || !started.uiPortTaken) throw new Error(started.error);
+    uiPort = await freePort();
+  }
+}
+
+/** `uiPortTaken`: it died after its gRPC port listened, or its log says the UI's port was taken. */
+type StartResult = { ok: true; pid: number | null } | { ok: false; uiPortTaken: boolean; error: string };
+
+function readTail(file: string): string {
+  try {
+    const t = readFileSync(file, 'utf8');
+    return t.slice(-4000);
+  } catch {
+    return '';
+  }
+}
+
+async function startDevServer(cfg: ReturnType<typeof devServerConfig>, port: number, uiPort: number, dbFile: string, logFile: string, dir: string): Promise<StartResult> {
+  const address = `127.0.0.1:${port}`;
   const args = [
     'server', 'start-dev', '--db-filename', dbFile, '--port', String(port), '--ip', '127.0.0.1',
     '--ui-port', String(uiPort), '--namespace', cfg.namespace,
@@ -74,15 +99,22 @@ export async function ensureDevServer(home: string, opts: { port?: number; uiPor
   const deadline = Date.now() + 60_000;
   let exited: number | null = null;
   child.once('exit', (code) => { exited = code ?? -1; });
+  let listened = false;
   while (Date.now() < deadline) {
-    if (exited !== null) throw new Error(`temporal dev server exited (${exited}) at start; see ${logFile}`);
-    if (await portOpen(port)) {
-      await new Promise((r) => setTimeout(r, 300));
-      return { address, port, pid: child.pid ?? null, reused: false, dbFile, logFile };
+    if (exited !== null) {
+      const uiTaken = readTail(logFile).includes(`:${uiPort}: bind: address already in use`);
+      return { ok: false, uiPortTaken: listened || uiTaken, error: `temporal dev server exited (${exited}) at start; see ${logFile}` };
+    }
+    if (!listened && (await portOpen(port))) {
+      listened = true;
+      // Long enough for the UI's bind to fail, if it does (it follows the gRPC port within milliseconds).
+      await new Promise((r) => setTimeout(r, 1000));
+      if (exited === null) return { ok: true, pid: child.pid ?? null };
+      continue;
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(`temporal dev server did not listen on ${address} within 60 s; see ${logFile}`);
+  return { ok: false, uiPortTaken: false, error: `temporal dev server did not listen on ${address} within 60 s; see ${logFile}` };
 }
 
 export async function freePort(): Promise<number> {

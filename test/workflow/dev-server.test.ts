@@ -1,0 +1,35 @@
+/**
+ * The dev server's start: its gRPC port opens before its UI's, and it dies when the UI port is taken, which any
+ * process can do between the choice of a port and the start (an outgoing connection's ephemeral port will do).
+ * A CI soak lost its server that way after a kill; a start must notice and take another UI port.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ensureDevServer, freePort, portOpen } from '../../src/temporal/server.js';
+
+test('a dev server whose UI port is taken starts on another UI port, and is alive after it says so', async () => {
+  const home = mkdtempSync(path.join(tmpdir(), 'ssr-devserver-'));
+  const squatter = net.createServer();
+  await new Promise<void>((r) => squatter.listen(0, '127.0.0.1', () => r()));
+  const uiPort = (squatter.address() as net.AddressInfo).port;
+  const port = await freePort();
+  let pid: number | null = null;
+  try {
+    const srv = await ensureDevServer(home, { port, uiPort });
+    pid = srv.pid;
+    assert.equal(srv.reused, false);
+    assert.ok(pid, 'the server has a pid');
+    // Alive well after the UI's bind would have killed it.
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.doesNotThrow(() => process.kill(pid!, 0), 'the server process is alive');
+    assert.equal(await portOpen(port), true);
+  } finally {
+    if (pid) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+    squatter.close();
+    rmSync(home, { recursive: true, force: true });
+  }
+});
