@@ -71,9 +71,10 @@ export async function dockerFigures(line: Line, cfg: CampaignConfig, localBase: 
   const t0 = Date.now();
   await (await env.client.workflow.start(campaignWorkflow, { workflowId: 'bench-docker', taskQueue: QUEUES.control, args: [initialState('bench-docker', dcfg)] })).result();
   const ms = Date.now() - t0;
+  // Read before stop(), which removes the environment's home and its store with it.
+  const eps = await listEpisodes(env.runtime.store, 'bench-docker');
   await workers.stop();
   await env.stop();
-  const eps = await listEpisodes(env.runtime.store, 'bench-docker');
   const ratios = eps.filter((e) => e.testRunMs > 0).map((e) => e.wallMs / e.testRunMs);
   line('docker: episode wall / summed test-run time (mean)', (ratios.reduce((a, b) => a + b, 0) / Math.max(1, ratios.length)).toFixed(2), '<= 1.15');
   line('docker: episodes per hour, Temporal campaign', ((eps.length * 3_600_000) / ms).toFixed(0));
