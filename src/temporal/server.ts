@@ -73,14 +73,7 @@ export async function ensureDevServer(home: string, opts: { port?: number; uiPor
 /** `uiPortTaken`: it died after its gRPC port listened, or its log says the UI's port was taken. */
 type StartResult = { ok: true; pid: number | null } | { ok: false; uiPortTaken: boolean; error: string };
 
-function readTail(file: string): string {
-  try {
-    const t = readFileSync(file, 'utf8');
-    return t.slice(-4000);
-  } catch {
-    return '';
-  }
-}
+const readTail = (file: string): string => (existsSync(file) ? readFileSync(file, 'utf8').slice(-4000) : '');
 
 async function startDevServer(cfg: ReturnType<typeof devServerConfig>, port: number, uiPort: number, dbFile: string, logFile: string, dir: string): Promise<StartResult> {
   const address = `127.0.0.1:${port}`;

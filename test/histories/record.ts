@@ -181,8 +181,8 @@ async function record(opts: { roundOnly: string | null; out: string; allRounds: 
     }
   } finally {
     await workers.stop();
+    // stop() removes the environment's home.
     await env.stop();
-    rmSync(env.home, { recursive: true, force: true, maxRetries: 3 });
   }
 
   if (opts.roundOnly) {
