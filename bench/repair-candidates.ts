@@ -11,7 +11,7 @@
  * without it a fresh one is made and `--policy` defaults to an untrained version 0.
  * `--fit [--fit-features n]` adds the ceiling of the options' features (bench/fit-ceiling.ts): the P(fix tried) of
  * the best linear score over them (the first n numeric ones), fitted knowing the answers, leave one bug out and
- * in-sample; with and without the key's words.
+ * in-sample; with and without the key's words. `--dump <file>` writes every option with its features as JSON.
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,7 +35,7 @@ import { NUMERIC } from '../src/policy/onnx/features.js';
 import { PRIOR } from '../src/policy/policy.js';
 import { ceiling, type FitBug } from './fit-ceiling.js';
 
-const { values: a } = parseArgs({ options: { policy: { type: 'string', default: 'candidates-v0@0' }, home: { type: 'string' }, set: { type: 'string', default: DEFAULT_SET }, tries: { type: 'string' }, fit: { type: 'boolean', default: false }, 'fit-features': { type: 'string' } } });
+const { values: a } = parseArgs({ options: { policy: { type: 'string', default: 'candidates-v0@0' }, home: { type: 'string' }, set: { type: 'string', default: DEFAULT_SET }, tries: { type: 'string' }, fit: { type: 'boolean', default: false }, 'fit-features': { type: 'string' }, dump: { type: 'string' } } });
 const setFile = path.resolve(a.set!);
 const set = await readHeldoutSet(setFile);
 const repos = await resolveSetRepos(set, setFile);
@@ -46,6 +46,7 @@ const tries = Number(a.tries ?? set.budget - 1);
 const norm = (t: string) => t.replace(/[\s()]/g, '');
 let present = 0, pSum = 0;
 const fitBugs: FitBug[] = [];
+const dumped: { id: string; cands: { key: string; f: number[]; fix: boolean; file: string; line: number }[] }[] = [];
 
 /** P(fix tried): the chance the solver's sampled order (Plackett-Luce over `scores`) draws a fix within `tries`. */
 function pFixTried(scores: number[], fixes: Set<number>, seed: string, R = 2000): number {
@@ -73,8 +74,14 @@ for (const bug of set.bugs) {
     const task = reverseDiff(bug.artifact.testWeaken);
     await applyDiff(sb, task, 'the task diff');
     const testFiles = touchedPaths(task).filter((p) => runner.testFiles.includes(p) || isTestFile(p));
-    const first = await new TestRunCounter(90_000).run(sb, runner, testFiles);
-    const { cands } = await repairCandidates(sb, testFiles, first, runner.sourceFiles);
+    const counter = new TestRunCounter(90_000);
+    const first = await counter.run(sb, runner, testFiles);
+    // As the solver does: the files holding failing tests run again with coverage on.
+    const failing = Object.keys(first.results).filter((k) => first.results[k] === 'failed');
+    const failingFiles = testFiles.filter((f) => failing.some((id) => id === f || id.startsWith(`${f}::`)));
+    const cover = failing.length ? (files: string[]) => counter.coverage(sb, runner, failingFiles.length ? failingFiles : testFiles, failing, files) : undefined;
+    const { cands, coverage } = await repairCandidates(sb, testFiles, first, runner.sourceFiles, 8, cover);
+    const ran = cands.filter((c) => c.option.features?.[8] === 1).length, notRan = cands.filter((c) => c.option.features?.[9] === 1).length;
     const original = new Map(touchedPaths(bug.artifact.bugInject).map((f) => [f, readFileSync(path.join(repo.path, f), 'utf8')]));
     const fixes = new Set<number>();
     const texts = new Map<string, string>();
@@ -90,15 +97,26 @@ for (const bug of set.bugs) {
     const scores = await policy.scores('solve.repair', cands.map((c) => c.option));
     const hit = pFixTried(scores, fixes, `candidates/${bug.id}`);
     fitBugs.push({ id: bug.id, options: cands.map((c) => c.option), fixes });
+    dumped.push({ id: bug.id, cands: cands.map((c, i) => ({ key: c.option.key, f: c.option.features ?? [], fix: fixes.has(i), file: c.file, line: c.m.line })) });
     if (fixes.size) present++;
     pSum += hit;
     const kinds = [...new Set([...fixes].map((i) => cands[i].option.key))].join(', ');
-    console.log(`${bug.id.padEnd(16)} ${String(cands.length).padStart(4)} candidates  ${String(fixes.size).padStart(2)} revert the bug${kinds ? ` (${kinds})` : ''}  P(fix tried) ${hit.toFixed(2)}`);
+    const fixRan = [...fixes].filter((i) => cands[i].option.features?.[8] === 1).length;
+    const best = Math.max(0, ...cands.map((c) => c.option.features?.[10] ?? 0));
+    const top = cands.filter((c) => (c.option.features?.[10] ?? 0) >= best - 1e-9).length;
+    const fixTop = [...fixes].filter((i) => (cands[i].option.features?.[10] ?? 0) >= best - 1e-9).length;
+    const cov = coverage ? `  coverage [${[...coverage.langs].join(',')}]: ${ran} ran, ${notRan} not, fixes ran ${fixRan}/${fixes.size}; line Ochiai max ${best.toFixed(2)} on ${top}, fixes ${fixTop}` : '  no coverage';
+    console.log(`${bug.id.padEnd(16)} ${String(cands.length).padStart(4)} candidates  ${String(fixes.size).padStart(2)} revert the bug${kinds ? ` (${kinds})` : ''}  P(fix tried) ${hit.toFixed(2)}${cov}`);
   } finally {
     await sb.dispose();
   }
 }
 console.log(`\n${set.bugs.length} bugs: a reverting candidate exists for ${present}; mean P(fix tried) ${(pSum / set.bugs.length).toFixed(3)}`);
+// `--dump <file>`: every bug's options (key, features, file, line, whether it reverts the bug) as JSON, for analysis.
+if (a.dump) {
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(a.dump, JSON.stringify(dumped));
+}
 if (a.fit) {
   const byId = new Map(fitBugs.map((b) => [b.id, b]));
   const p = (id: string, scores: number[]) => pFixTried(scores, byId.get(id)!.fixes, `fit/${id}`, 500);

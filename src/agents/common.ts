@@ -3,6 +3,7 @@ import { sha256 } from '../store/store.js';
 import type { Runner } from '../repo/runners/index.js';
 import type { Sandbox, SandboxProvider } from '../sandbox/types.js';
 import { runTestScript, type TestResults, type TestRun } from '../repo/testrun.js';
+import { failingCoverage, type Coverage } from './coverage.js';
 
 /** The file part of a test id (`<file>::<name>`). */
 export const testFileOf = (id: string): string => id.split('::')[0];
@@ -29,6 +30,8 @@ export function byFile(results: TestResults): Map<string, string[]> {
  */
 export class TestRunCache {
   private readonly runs = new Map<string, TestRun>();
+  /** Coverage runs of start states (src/agents/coverage.ts), by the same kind of key. */
+  readonly coverage = new Map<string, Coverage>();
   constructor(private readonly maxEntries = 20_000) {}
   get(key: string): TestRun | undefined {
     return this.runs.get(key);
@@ -59,6 +62,25 @@ export class TestRunCounter {
     // Only clean runs: a timeout or a kill says something about the machine's load, not about the code.
     if (key && r.killed === null) this.cache!.set(key, r, keepLog);
     return r;
+  }
+
+  /**
+   * The failing tests' line coverage at a start state, counted as one run like any other: it is one more run of the
+   * suite. Null when the run gave nothing readable; the solver then goes on without it.
+   */
+  async coverage(sb: Sandbox, runner: Runner, files: string[], failing: string[], codeFiles: string[], stateKey?: string): Promise<Coverage | null> {
+    const key = this.cache && stateKey !== undefined ? sha256(`coverage\0${stateKey}\0${runner.script(files)}\0${failing.join(',')}\0${codeFiles.join(',')}`) : null;
+    const hit = key ? this.cache!.coverage.get(key) : undefined;
+    this.runs++;
+    if (hit) return hit;
+    // Tracing slows a suite down (Python's settrace most): twice the time of a plain run.
+    const r = await failingCoverage(sb, runner, files, failing, codeFiles, 2 * this.timeoutMs);
+    this.ms += r.durationMs;
+    if (key && r.coverage) {
+      if (this.cache!.coverage.size >= 1000) this.cache!.coverage.delete(this.cache!.coverage.keys().next().value!);
+      this.cache!.coverage.set(key, r.coverage);
+    }
+    return r.coverage;
   }
 }
 

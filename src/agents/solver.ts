@@ -16,6 +16,7 @@ import { sha256 } from '../store/store.js';
 import { localize, type SourceFile, type Suspect } from './localize.js';
 import { traceDistance, tracedLines } from './traces.js';
 import { changedLines, LineModel } from './naturalness.js';
+import type { Coverage } from './coverage.js';
 
 const REMOVING = new Set<MutationKind>(['remove-statement', 'remove-branch', 'return-change']);
 
@@ -71,12 +72,22 @@ export function taskDiff(statement: string): string {
 
 export interface RepairCandidate { file: string; m: Mutation; sus: Suspect; option: Option }
 
+/** Lines (1-based) that characters `start`..`end` of `text` span. */
+function lineSpan(text: string, start: number, end: number): [number, number] {
+  let from = 1;
+  for (let i = text.indexOf('\n'); i !== -1 && i < start; i = text.indexOf('\n', i + 1)) from++;
+  let to = from;
+  for (let i = text.indexOf('\n', start); i !== -1 && i < Math.max(start, end - 1); i = text.indexOf('\n', i + 1)) to++;
+  return [from, to];
+}
+
 /**
  * What the solver may try, as the policy sees it: value-changing edits inside the functions the failing tests reach,
  * in the most suspicious code files, each an option of the 'solve.repair' decision. `first` is the test run at the
- * start state (its results localise, its log's traced lines are a feature).
+ * start state (its results localise, its log's traced lines are a feature); `cover`, when given, measures which lines
+ * of the chosen files the failing tests executed (src/agents/coverage.ts), another feature.
  */
-export async function repairCandidates(sb: Sandbox, testFiles: string[], first: TestRun, sourceFiles: string[], maxFiles = 8): Promise<{ top: SourceFile[]; cands: RepairCandidate[] }> {
+export async function repairCandidates(sb: Sandbox, testFiles: string[], first: TestRun, sourceFiles: string[], maxFiles = 8, cover?: (files: string[]) => Promise<Coverage | null>): Promise<{ top: SourceFile[]; cands: RepairCandidate[]; coverage: Coverage | null }> {
   const { sources, suspects } = await localize(sb, testFiles, first.results, sourceFiles);
   const byFile = new Map<string, number>();
   for (const sus of suspects.values()) for (const f of sus.files) byFile.set(f, Math.max(byFile.get(f) ?? 0, sus.ochiai));
@@ -95,7 +106,12 @@ export async function repairCandidates(sb: Sandbox, testFiles: string[], first: 
   // The edited files first: in a repository past the model's size cap, they are the ones that must be in it.
   const model = new LineModel([...top, ...sources.filter((f) => !top.includes(f))].map((f) => f.text));
   const textOf = new Map(top.map((f) => [f.file, f.text]));
-  const cands = found.map(({ file, m, sus }) => {
+  const coverage = found.length && cover ? await cover(top.map((f) => f.file)) : null;
+  const spans = found.map(({ file, m }) => lineSpan(textOf.get(file)!, m.edit.start, m.edit.end));
+  const lineOchiai = found.map(({ file }, i) => coverage?.ochiai(file, ...spans[i]) ?? 0);
+  const maxLine = Math.max(...lineOchiai, 1e-9);
+  const cands = found.map(({ file, m, sus }, i) => {
+    const ran = coverage?.executed(file, ...spans[i]) ?? null;
     const near = traceDistance(traced, file, m.line);
     let dLogP = 0, dCopies = 0;
     for (const l of changedLines(textOf.get(file)!, applyEdits(textOf.get(file)!, [m.edit]))) {
@@ -111,11 +127,15 @@ export async function repairCandidates(sb: Sandbox, testFiles: string[], first: 
         near <= 2 ? 1 : 0, Number.isFinite(near) ? Math.exp(-near / 15) : 0,
         // Whether the edit makes its line read more like the rest of the code (src/agents/naturalness.ts).
         Math.tanh(dLogP / 4), Math.tanh(dCopies),
+        // Whether the failing tests ran the edited lines: yes, no, or (both 0) coverage cannot say for this language;
+        // and the lines' own Ochiai score over the failing and passing tests that ran them (src/agents/coverage.ts),
+        // relative and sharpened as the function's is.
+        ran === true ? 1 : 0, ran === false ? 1 : 0, (lineOchiai[i] / maxLine) ** 4,
       ],
     };
     return { file, m, sus, option };
   });
-  return { top, cands };
+  return { top, cands, coverage };
 }
 
 export async function solve(o: SolverOptions): Promise<SolveResult> {
@@ -149,7 +169,10 @@ export async function solve(o: SolverOptions): Promise<SolveResult> {
   const failing = failingOf(first);
   if (failing.length === 0 && Object.keys(first.results).length > 0) return done('no-failing-tests');
 
-  const { top, cands } = await repairCandidates(sb, testFiles, first, runner.sourceFiles, o.maxFiles);
+  // Only the files that hold failing tests are run again, with coverage on (one run of the budget).
+  const failingFiles = testFiles.filter((f) => failing.some((id) => id === f || id.startsWith(`${f}::`)));
+  const cover = failing.length ? (files: string[]) => counter.coverage(sb, runner, failingFiles.length ? failingFiles : testFiles, failing, files, stateKey([])) : undefined;
+  const { top, cands } = await repairCandidates(sb, testFiles, first, runner.sourceFiles, o.maxFiles, cover);
   if (cands.length === 0) return done('no-candidates');
   const ranking = await o.policy.rank('solve.repair', cands.map((c) => c.option));
 

@@ -62,7 +62,10 @@ test('the solver sees only the buggy tree and the task, finds the flipped operat
     // The policy sees which way each edit goes: the fix is `- to +`, distinct from its inverse.
     const keys = new Set(policy.decisions.flatMap((d) => d.options.map((o) => o.key)));
     assert.ok(keys.has('arith-swap fromminus toplus'), [...keys].join(', '));
-    assert.ok(policy.decisions.every((d) => d.options.every((o) => o.features?.length === 8)), 'eight numeric features per repair option');
+    assert.ok(policy.decisions.every((d) => d.options.every((o) => o.features?.length === 11)), 'eleven numeric features per repair option');
+    // Line coverage of the failing test (src/agents/coverage.ts): the fix's line ran in test_perimeter alone.
+    const fix = policy.decisions[0].options.find((o) => o.key === 'arith-swap fromminus toplus')!;
+    assert.deepEqual(fix.features!.slice(8), [1, 0, 1], 'the fix: ran, not "not ran", the highest line Ochiai');
     const original = Object.fromEntries(['test_area', 'test_perimeter', 'test_fits', 'test_not_fits', 'test_square'].map((t) => [`tests/test_shapes.py::${t}`, 'passed' as const]));
     const g = await grade(rt.provider, repo, artifact, r.patch, original, 60_000);
     assert.equal(g.success, true, g.reason);

@@ -6,14 +6,15 @@ import type { Role } from '../../trainer/gradient.js';
  * the model format: a model file records FEATURE_LAYOUT and a model built for another layout is refused, so change
  * the layout only together with that string.
  *
- * Blocks, in order (F = FEATURE_WIDTH = 218):
+ * Blocks, in order (F = FEATURE_WIDTH = 286):
  *   role       2    one-hot injector / solver: the method's parameter sharing, one network for both roles
  *   group      16   one-hot of the decision group: the known groups have fixed slots, others hash into the rest
  *   key        32   hashed bag of the option key's tokens (`if-condition` → if, condition), shared by all groups
  *   group·key  32   the same tokens hashed together with the group: lets the linear path hold a per-(group, key)
  *                   logit, as a log-linear policy has
- *   numeric    8    the option's numeric `features`, padded with 0 / truncated, shared by all groups
- *   group·num  128  the numeric features again, in the 8-wide slot of the option's group slot: a per-group
+ *   numeric    12   the option's numeric `features`, padded with 0 / truncated, shared by all groups (the solver
+ *                   uses 11; the rest are spare, so that a new feature does not have to change the layout)
+ *   group·num  192  the numeric features again, in the 12-wide slot of the option's group slot: a per-group
  *                   weight vector on the linear path (today's `weights[group]`, e.g. the solver's Ochiai prior)
  * Every value is bounded (one-hots, token counts of short keys, the agents' features in [0,1] or small logs),
  * so no normalisation is needed.
@@ -21,7 +22,7 @@ import type { Role } from '../../trainer/gradient.js';
 export const ROLE_WIDTH = 2;
 export const GROUP_SLOTS = 16;
 export const KEY_BUCKETS = 32;
-export const NUMERIC = 8;
+export const NUMERIC = 12;
 
 export const OFF_ROLE = 0;
 export const OFF_GROUP = OFF_ROLE + ROLE_WIDTH;

@@ -22,6 +22,19 @@ ssr_run_file() {
   if [ "$mod" = . ]; then rel=$dir; else rel=\${dir#"$mod"}; rel=\${rel#/}; [ -z "$rel" ] && rel=.; fi
   names=$(sed -nE 's/^func[[:space:]]+(Test([^a-z[:space:](][^[:space:](]*)?)[[:space:]]*\\([[:space:]]*[A-Za-z_][A-Za-z0-9_]*[[:space:]]+\\*[A-Za-z_][A-Za-z0-9_]*\\.T[[:space:]]*\\).*/\\1/p' "$1" | paste -sd '|' -)
   if [ -z "$names" ]; then echo "ssr: no Test functions in $1"; return 0; fi
+  # A coverage run (src/agents/coverage.ts) sets SSR_COV_DIR and names the failing tests in SSR_COV_TESTS: every
+  # package of the module is profiled, the failing tests and the passing ones in separate runs (go-f-*, go-p-*).
+  if [ -n "\${SSR_COV_DIR:-}" ]; then
+    local list group sel
+    list=$(printf '%s\\n' "\${SSR_COV_TESTS:-}" | tr ',' '\\n' | grep -v '^$')
+    for group in f p; do
+      if [ "$group" = f ]; then sel=$(printf '%s\\n' "\${names//|/$'\\n'}" | grep -Fx -f <(printf '%s\\n' "$list") | paste -sd '|' -)
+      else sel=$(printf '%s\\n' "\${names//|/$'\\n'}" | grep -Fxv -f <(printf '%s\\n' "$list") | paste -sd '|' -); fi
+      [ -z "$sel" ] && continue
+      (cd "$mod" && ssr_limited go test -count=1 -vet=off -coverpkg=./... "-coverprofile=$SSR_COV_DIR/go-$group-$RANDOM$RANDOM.out" -run "^($sel)\\$" "./$rel")
+    done
+    return 0
+  fi
   (cd "$mod" && ssr_limited go test -v -count=1 -vet=off -run "^($names)\\$" "./$rel")
 }
 ${perFileLoop(files, 'ssr_run_file')}`;
