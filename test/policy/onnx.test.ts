@@ -7,7 +7,8 @@ import { Store } from '../../src/store/store.js';
 import { PRIOR, softmax, type Option } from '../../src/policy/policy.js';
 import { Rng } from '../../src/policy/rng.js';
 import type { ScoredTrajectory } from '../../src/trainer/gradient.js';
-import { FEATURE_WIDTH, featurize, featurizeAll, OFF_GROUP, OFF_ROLE, KNOWN_GROUPS } from '../../src/policy/onnx/features.js';
+import op from 'onnx-proto';
+import { FEATURE_LAYOUT, FEATURE_WIDTH, featurize, featurizeAll, groupSlot, NUMERIC, OFF_GROUP, OFF_GROUP_NUMERIC, OFF_NUMERIC, OFF_ROLE, GROUP_SLOTS, KNOWN_GROUPS } from '../../src/policy/onnx/features.js';
 import { decodeModel, encodeModel, forward, initialWeights } from '../../src/policy/onnx/model.js';
 import { OnnxPolicy, OnnxPolicyRunner } from '../../src/policy/onnx/runner.js';
 import { onnxFile, PolicyModelError, saveOnnxPolicy, loadOnnxWeights } from '../../src/policy/onnx/store.js';
@@ -255,6 +256,52 @@ test('a missing or corrupt model file is a PolicyModelError naming the file and 
   await saveOnnxPolicy(store, initialWeights('c@3'));
   assert.equal((await OnnxPolicy.load(store, 'c@3')).version, 'c@3');
   assert.ok(readFileSync(store.p(onnxFile('c@3'))).length > 0);
+});
+
+test('a model saved in an older, narrower feature layout loads widened: the same scores, new features at weight 0', async () => {
+  const store = tmpStore();
+  const old = 8, width = OFF_NUMERIC + old + GROUP_SLOTS * old;
+  const now = initialWeights('old@2');
+  const rng = new Rng('narrow');
+  const rand = (n: number) => Float32Array.from({ length: n }, () => rng.next() - 0.5);
+  const narrow = { ...now, inputs: width, w1: rand(width * now.hidden), b1: rand(now.hidden), w2: rand(now.hidden), b2: 0.25, skip: rand(width) };
+  // The file as a campaign of the old layout wrote it: today's encoding, with narrow initializers and its layout.
+  const m = op.onnx.ModelProto.decode(encodeModel(now));
+  const raw = (a: Float32Array) => new Uint8Array(a.buffer.slice(0));
+  for (const t of m.graph!.initializer!) {
+    if (t.name === 'W1') { t.dims = [width, now.hidden]; t.rawData = raw(narrow.w1); }
+    if (t.name === 'B1') t.rawData = raw(narrow.b1);
+    if (t.name === 'W2') t.rawData = raw(narrow.w2);
+    if (t.name === 'B2') t.rawData = raw(new Float32Array([narrow.b2]));
+    if (t.name === 'SKIP') { t.dims = [width, 1]; t.rawData = raw(narrow.skip); }
+  }
+  for (const p of m.metadataProps!) if (p.key === 'ssr.features') p.value = FEATURE_LAYOUT.replace(/n\d+$/, `n${old}`);
+  mkdirSync(store.p('policies/old'), { recursive: true });
+  const bytes = op.onnx.ModelProto.encode(m).finish();
+  writeFileSync(store.p(onnxFile('old@2')), bytes);
+  // What the old model scored: today's input vector folded back into the old positions.
+  const fold = (x: Float32Array, n: number) => {
+    const y = new Float32Array(n * width);
+    for (let r = 0; r < n; r++) {
+      const X = r * FEATURE_WIDTH, Y = r * width;
+      for (let i = 0; i < OFF_NUMERIC + old; i++) y[Y + i] = x[X + i];
+      for (let g = 0; g < GROUP_SLOTS; g++) for (let i = 0; i < old; i++) y[Y + OFF_NUMERIC + old + g * old + i] = x[X + OFF_GROUP_NUMERIC + g * NUMERIC + i];
+    }
+    return y;
+  };
+  const opts = repairOpts.map((o) => ({ ...o, features: [...o.features!, 0, 0, 0, 0] }));
+  const expected = [...forward(narrow, fold(featurizeAll('solve.repair', opts), opts.length), opts.length)];
+  const policy = await OnnxPolicy.load(store, 'old@2');
+  const got = await policy.scores('solve.repair', opts);
+  got.forEach((s, i) => assert.ok(Math.abs(s - expected[i]) < 1e-4, `option ${i}: ${s} vs ${expected[i]}`));
+  // Features the old layout did not have carry weight 0 until training gives them some.
+  const withNew = await policy.scores('solve.repair', opts.map((o) => ({ ...o, features: [...o.features.slice(0, old), 1, 1, 1] })));
+  withNew.forEach((s, i) => assert.ok(Math.abs(s - got[i]) < 1e-5, `option ${i}`));
+  assert.deepEqual(readFileSync(store.p(onnxFile('old@2'))), Buffer.from(bytes), 'the immutable file is not rewritten');
+  assert.equal(groupSlot('solve.repair'), 0);
+  // A layout that differs otherwise is still refused, naming the layout.
+  for (const p of m.metadataProps!) if (p.key === 'ssr.features') p.value = 'ssr-features/1:r2g8k32n8';
+  assert.throws(() => decodeModel(op.onnx.ModelProto.encode(m).finish()), /feature layout 'ssr-features\/1:r2g8k32n8'/);
 });
 
 test('the CPU provider runs the model unless a GPU provider can load', async () => {

@@ -1,7 +1,7 @@
 import op from 'onnx-proto';
 import { PRIOR } from '../policy.js';
 import { Rng } from '../rng.js';
-import { FEATURE_LAYOUT, FEATURE_WIDTH, NUMERIC, OFF_GROUP_NUMERIC, groupSlot } from './features.js';
+import { FEATURE_LAYOUT, FEATURE_WIDTH, GROUP_SLOTS, NUMERIC, OFF_GROUP_NUMERIC, OFF_NUMERIC, groupSlot } from './features.js';
 
 const { onnx } = op;
 
@@ -22,6 +22,8 @@ export interface MlpWeights {
   w2: Float32Array;
   b2: number;
   skip: Float32Array;
+  /** Set when the file was saved in an older layout with this many numeric features, and widened on reading. */
+  widenedFrom?: number;
 }
 
 export const MODEL_FORMAT = 'ssr-policy-mlp/1';
@@ -116,7 +118,9 @@ export function decodeModel(bytes: Uint8Array): MlpWeights {
   }
   const meta = new Map((m.metadataProps ?? []).map((p) => [p.key, p.value]));
   if (meta.get('ssr.format') !== MODEL_FORMAT) throw new ModelFormatError(`model format '${meta.get('ssr.format') ?? '(none)'}', expected '${MODEL_FORMAT}'`);
-  if (meta.get('ssr.features') !== FEATURE_LAYOUT) throw new ModelFormatError(`feature layout '${meta.get('ssr.features') ?? '(none)'}', expected '${FEATURE_LAYOUT}'`);
+  const layout = meta.get('ssr.features');
+  const numeric = layout === FEATURE_LAYOUT ? NUMERIC : narrowerLayout(layout);
+  if (numeric === null) throw new ModelFormatError(`feature layout '${layout ?? '(none)'}', expected '${FEATURE_LAYOUT}'`);
   const version = meta.get('ssr.version');
   if (!version) throw new ModelFormatError('model has no ssr.version');
   const init = new Map((m.graph?.initializer ?? []).map((t) => [t.name, t]));
@@ -139,12 +143,49 @@ export function decodeModel(bytes: Uint8Array): MlpWeights {
   if (w1.dims.length !== 2) throw new ModelFormatError(`W1 has dims [${w1.dims}]`);
   const [inputs, hidden] = w1.dims;
   const w: MlpWeights = { version, inputs, hidden, w1: w1.data, b1: read('B1').data, w2: read('W2').data, b2: read('B2').data[0], skip: read('SKIP').data };
+  if (numeric !== NUMERIC) {
+    check(w, inputWidth(numeric));
+    return widen(w, numeric);
+  }
   check(w);
   return w;
 }
 
-function check(w: MlpWeights): void {
-  if (w.inputs !== FEATURE_WIDTH) throw new ModelFormatError(`model has ${w.inputs} inputs, the featurizer makes ${FEATURE_WIDTH}`);
+const LAYOUT = /^ssr-features\/1:r(\d+)g(\d+)k(\d+)n(\d+)$/;
+
+/** The numeric width of a layout that differs from today's only in having fewer numeric features; else null. */
+function narrowerLayout(layout: string | null | undefined): number | null {
+  const m = LAYOUT.exec(layout ?? ''), now = LAYOUT.exec(FEATURE_LAYOUT)!;
+  if (!m || m[1] !== now[1] || m[2] !== now[2] || m[3] !== now[3]) return null;
+  const n = Number(m[4]);
+  return n < NUMERIC ? n : null;
+}
+
+const inputWidth = (numeric: number) => OFF_NUMERIC + numeric + GROUP_SLOTS * numeric;
+
+/**
+ * A model saved when the layout had fewer numeric features (a campaign from before features were added), mapped onto
+ * today's inputs: each weight moves to its input's new position, and the new features get weight 0, so the model
+ * scores every option exactly as it did, and training can start to use them. The file itself is never rewritten:
+ * versions are immutable.
+ */
+function widen(w: MlpWeights, numeric: number): MlpWeights {
+  const at = (i: number): number => {
+    if (i < OFF_NUMERIC + numeric) return i;
+    const g = i - OFF_NUMERIC - numeric;
+    return OFF_GROUP_NUMERIC + Math.floor(g / numeric) * NUMERIC + (g % numeric);
+  };
+  const w1 = new Float32Array(FEATURE_WIDTH * w.hidden), skip = new Float32Array(FEATURE_WIDTH);
+  for (let i = 0; i < w.inputs; i++) {
+    const j = at(i);
+    w1.set(w.w1.subarray(i * w.hidden, (i + 1) * w.hidden), j * w.hidden);
+    skip[j] = w.skip[i];
+  }
+  return { ...w, inputs: FEATURE_WIDTH, w1, skip, widenedFrom: numeric };
+}
+
+function check(w: MlpWeights, width = FEATURE_WIDTH): void {
+  if (w.inputs !== width) throw new ModelFormatError(`model has ${w.inputs} inputs, the featurizer makes ${width}`);
   if (w.w1.length !== w.inputs * w.hidden || w.b1.length !== w.hidden || w.w2.length !== w.hidden || w.skip.length !== w.inputs) {
     throw new ModelFormatError(`weight shapes do not agree with inputs=${w.inputs}, hidden=${w.hidden}`);
   }

@@ -65,6 +65,8 @@ export async function readOnnxPolicy(store: Store, version: string): Promise<{ b
     throw e;
   }
   if (weights.version !== version) throw new PolicyModelError('wrong-version', file, version, `the file holds version ${weights.version}`);
+  // A model of an older, narrower feature layout runs as its widened equivalent; its file stays as it was.
+  if (weights.widenedFrom !== undefined) bytes = encodeModel(weights);
   return { bytes, weights, file };
 }
 
