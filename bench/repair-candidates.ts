@@ -26,6 +26,7 @@ import { reverseDiff, touchedPaths } from '../src/artifact/diff.js';
 import { applyEdits } from '../src/agents/code/index.js';
 import { TestRunCounter } from '../src/agents/common.js';
 import { repairCandidates } from '../src/agents/solver.js';
+import { coverageSupported } from '../src/agents/coverage.js';
 import { ensureRepo } from '../src/repo/prepare.js';
 import { Rng } from '../src/policy/rng.js';
 import { softmax } from '../src/policy/policy.js';
@@ -42,7 +43,8 @@ const repos = await resolveSetRepos(set, setFile);
 const rt = createRuntime({ home: a.home ?? mkdtempSync(path.join(tmpdir(), 'ssr-candidates-')) });
 await rt.warm();
 const policy = await OnnxPolicy.open(rt.store, a.policy!);
-const tries = Number(a.tries ?? set.budget - 1);
+// The solver's budget less its start-state run and, where the runner supports it, its coverage run.
+const tries = Number(a.tries ?? set.budget - 2);
 const norm = (t: string) => t.replace(/[\s()]/g, '');
 let present = 0, pSum = 0;
 const fitBugs: FitBug[] = [];
@@ -79,7 +81,7 @@ for (const bug of set.bugs) {
     // As the solver does: the files holding failing tests run again with coverage on.
     const failing = Object.keys(first.results).filter((k) => first.results[k] === 'failed');
     const failingFiles = testFiles.filter((f) => failing.some((id) => id === f || id.startsWith(`${f}::`)));
-    const cover = failing.length ? (files: string[]) => counter.coverage(sb, runner, failingFiles.length ? failingFiles : testFiles, failing, files) : undefined;
+    const cover = failing.length && coverageSupported(runner) ? (files: string[]) => counter.coverage(sb, runner, failingFiles.length ? failingFiles : testFiles, failing, files, first) : undefined;
     const { cands, coverage } = await repairCandidates(sb, testFiles, first, runner.sourceFiles, 8, cover);
     const ran = cands.filter((c) => c.option.features?.[8] === 1).length, notRan = cands.filter((c) => c.option.features?.[9] === 1).length;
     const original = new Map(touchedPaths(bug.artifact.bugInject).map((f) => [f, readFileSync(path.join(repo.path, f), 'utf8')]));

@@ -68,13 +68,14 @@ export class TestRunCounter {
    * The failing tests' line coverage at a start state, counted as one run like any other: it is one more run of the
    * suite. Null when the run gave nothing readable; the solver then goes on without it.
    */
-  async coverage(sb: Sandbox, runner: Runner, files: string[], failing: string[], codeFiles: string[], stateKey?: string): Promise<Coverage | null> {
+  async coverage(sb: Sandbox, runner: Runner, files: string[], failing: string[], codeFiles: string[], first: TestRun, stateKey?: string): Promise<Coverage | null> {
     const key = this.cache && stateKey !== undefined ? sha256(`coverage\0${stateKey}\0${runner.script(files)}\0${failing.join(',')}\0${codeFiles.join(',')}`) : null;
     const hit = key ? this.cache!.coverage.get(key) : undefined;
     this.runs++;
     if (hit) return hit;
-    // Tracing slows a suite down (Python's settrace most): twice the time of a plain run.
-    const r = await failingCoverage(sb, runner, files, failing, codeFiles, 2 * this.timeoutMs);
+    // Tracing slows a suite down (Python's settrace most, a few times over): a multiple of what the plain run of the
+    // same state took, so that a suite too slow to trace costs a bounded time and the solver goes on without.
+    const r = await failingCoverage(sb, runner, files, failing, codeFiles, Math.min(2 * this.timeoutMs, Math.max(60_000, 6 * first.durationMs)));
     this.ms += r.durationMs;
     if (key && r.coverage) {
       if (this.cache!.coverage.size >= 1000) this.cache!.coverage.delete(this.cache!.coverage.keys().next().value!);

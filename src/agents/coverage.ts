@@ -245,6 +245,15 @@ print(json.dumps({'langs': sorted(langs), 'totals': totals,
 
 export type CoverageLang = 'python' | 'js' | 'go';
 
+/**
+ * Runners whose tests run the files on disk as they are, in a process the environment above instruments. Not jest or
+ * vitest (they transform every module, so V8's offsets are not the file's), not TypeScript (a loader compiles it),
+ * not cargo: a coverage run for them would spend a test run to learn nothing.
+ */
+export function coverageSupported(runner: Pick<Runner, 'name' | 'language'>): boolean {
+  return ['pytest', 'unittest', 'node-test', 'mocha', 'ava', 'go-test'].includes(runner.name) && runner.language !== 'typescript';
+}
+
 /** The language whose coverage speaks for a file; null where none is collected. */
 export function coverageLangOf(file: string): CoverageLang | null {
   if (/\.py$/.test(file)) return 'python';

@@ -16,7 +16,7 @@ import { sha256 } from '../store/store.js';
 import { localize, type SourceFile, type Suspect } from './localize.js';
 import { traceDistance, tracedLines } from './traces.js';
 import { changedLines, LineModel } from './naturalness.js';
-import type { Coverage } from './coverage.js';
+import { coverageSupported, type Coverage } from './coverage.js';
 
 const REMOVING = new Set<MutationKind>(['remove-statement', 'remove-branch', 'return-change']);
 
@@ -171,7 +171,9 @@ export async function solve(o: SolverOptions): Promise<SolveResult> {
 
   // Only the files that hold failing tests are run again, with coverage on (one run of the budget).
   const failingFiles = testFiles.filter((f) => failing.some((id) => id === f || id.startsWith(`${f}::`)));
-  const cover = failing.length ? (files: string[]) => counter.coverage(sb, runner, failingFiles.length ? failingFiles : testFiles, failing, files, stateKey([])) : undefined;
+  const cover = failing.length && coverageSupported(runner)
+    ? (files: string[]) => counter.coverage(sb, runner, failingFiles.length ? failingFiles : testFiles, failing, files, first, stateKey([]))
+    : undefined;
   const { top, cands } = await repairCandidates(sb, testFiles, first, runner.sourceFiles, o.maxFiles, cover);
   if (cands.length === 0) return done('no-candidates');
   const ranking = await o.policy.rank('solve.repair', cands.map((c) => c.option));

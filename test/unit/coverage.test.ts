@@ -13,7 +13,7 @@ import { createRuntime } from '../../src/runtime.js';
 import { detectRunners } from '../../src/repo/runners/index.js';
 import { treeState } from '../../src/repo/tree.js';
 import { TestRunCounter } from '../../src/agents/common.js';
-import { Coverage, failingCoverage } from '../../src/agents/coverage.js';
+import { Coverage, coverageSupported, failingCoverage } from '../../src/agents/coverage.js';
 
 const rt = createRuntime({ home: mkdtempSync(path.join(tmpdir(), 'ssr-coverage-')) });
 
@@ -165,4 +165,14 @@ test('the reducer\'s output is checked, never trusted: malformed entries are dro
   assert.equal(c.executed('b.py', 1), false, 'a file without lines in a measured language did not run');
   assert.equal(c.executed('a.js', 1), null);
   assert.throws(() => Coverage.parse('not json'));
+});
+
+test('a coverage run is spent only where it can measure: not for transforming runners, TypeScript or Rust', () => {
+  assert.equal(coverageSupported({ name: 'pytest', language: 'python' }), true);
+  assert.equal(coverageSupported({ name: 'node-test', language: 'javascript' }), true);
+  assert.equal(coverageSupported({ name: 'go-test', language: 'go' }), true);
+  assert.equal(coverageSupported({ name: 'node-test', language: 'typescript' }), false);
+  assert.equal(coverageSupported({ name: 'jest', language: 'javascript' }), false);
+  assert.equal(coverageSupported({ name: 'vitest', language: 'javascript' }), false);
+  assert.equal(coverageSupported({ name: 'cargo-test', language: 'rust' }), false);
 });

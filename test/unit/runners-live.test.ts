@@ -80,6 +80,21 @@ describe('live runs of generated artifacts', () => {
     assert.equal(partial.map['tests/test_calc.py::test_add'], 'passed');
   });
 
+  it('pytest, src layout: the tests import the tree\'s package, not an installed copy', async () => {
+    need('pytest');
+    const repo = await makeRepo({
+      files: {
+        'pyproject.toml': '[project]\nname = "srcpkg"\nversion = "1"\n',
+        'src/srcpkg/__init__.py': 'def double(x):\n    return 2 * x\n',
+        'tests/test_double.py': 'from srcpkg import double\n\n\ndef test_double():\n    assert double(2) == 4\n',
+      },
+    }, 'ssr-live-srclayout-');
+    dirs.push(repo);
+    const runner = (await detectRunners(repo, { pythonHasPytest: hasPytest }))[0];
+    const { map, log } = await runArtifact(repo, runner, runner.testFiles);
+    assert.deepEqual(map, { 'tests/test_double.py::test_double': 'passed' }, log);
+  });
+
   it('unittest', async () => {
     need('unittest');
     const { map } = await live('unittest', !hasPytest);

@@ -19,6 +19,9 @@ for c in .venv/bin/python venv/bin/python env/bin/python python3 python; do
   if command -v "$c" >/dev/null 2>&1 && "$c" -c ${needs} >/dev/null 2>&1; then ssr_py=$c; break; fi
 done
 if [ -z "$ssr_py" ]; then ssr_py=python3; fi
+# A src layout (src/<package>/__init__.py) imports only once installed: with src first on the path, the tests import
+# this tree's code, never an installed copy of it that the changes under test would not reach.
+if compgen -G 'src/*/__init__.py' >/dev/null; then export PYTHONPATH="$(pwd -P)/src\${PYTHONPATH:+:$PYTHONPATH}"; fi
 `;
 
 function pytestScript(testFiles: string[]): string {
