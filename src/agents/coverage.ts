@@ -6,8 +6,10 @@
  *   Python  a sitecustomize on PYTHONPATH sets sys.settrace; it keeps the lines run while a failing test's function
  *           was on the stack (per test, whatever the runner: pytest, unittest), plus module and class bodies
  *           (imports run those outside any test);
- *   JS      NODE_V8_COVERAGE (block counts from V8) for every node process; a script whose source V8 saw is not the
- *           file on disk (a transforming loader: jest's babel, tsx) is dropped, since its offsets mean nothing here;
+ *   JS      V8's block counts: per test for node:test (a preloaded hook takes them around each test function),
+ *           else NODE_V8_COVERAGE for every node process (the failing tests' files as one test); a script whose
+ *           source V8 saw is not the file on disk (a transforming loader: jest's babel, tsx) is dropped, since its
+ *           offsets mean nothing here;
  *   Go      the go-test script adds -coverpkg=./... -coverprofile when SSR_COV_DIR is set, and runs only the failing
  *           tests when SSR_COV_TESTS names them.
  * Anything else (Rust, a runner that never starts the instrumented process) yields no data for its language, and the
@@ -92,6 +94,117 @@ del _ssr_cov
 `;
 
 /**
+ * node:test, per test: preloaded (NODE_OPTIONS=--require) into every node process of the run. It wraps the builtin
+ * module's test/it/describe/suite (and syncs the ESM view of it, so `import { test } from 'node:test'` gets the
+ * wrappers), and takes V8's precise block coverage (an in-process inspector session, synchronous) before and after
+ * each test function: the counts in between are that test's. Names are the parser's ids: the suites' names and the
+ * test's, joined by ' > '. What runs outside any test (loading the modules) is kept apart, as Python's module bodies.
+ */
+export const NODE_TEST_HOOK = String.raw`
+'use strict';
+(() => {
+  const root = process.env.SSR_COV_ROOT, out = process.env.SSR_COV_DIR;
+  if (!root || !out) return;
+  const fs = require('node:fs'), inspector = require('node:inspector'), Module = require('node:module');
+  let prefix;
+  try { prefix = 'file://' + fs.realpathSync(root) + '/'; } catch { return; }
+  const failing = (process.env.SSR_COV_JS_TESTS || '').split('\n').filter(Boolean);
+  const session = new inspector.Session();
+  // A process started without an inspector (node --test's runner under some flags) cannot be measured.
+  try { session.connect(); } catch { return; }
+  const post = (method, params) => {
+    let res, err;
+    session.post(method, params || {}, (e, r) => { err = e; res = r; });
+    if (err) throw err;
+    return res;
+  };
+  try {
+    post('Profiler.enable');
+    post('Profiler.startPreciseCoverage', { callCount: true, detailed: true });
+  } catch { return; }
+  const texts = new Map();
+  const textOf = (file) => {
+    if (!texts.has(file)) { try { texts.set(file, fs.readFileSync(file, 'utf8')); } catch { texts.set(file, null); } }
+    return texts.get(file);
+  };
+  // Lines run since the last take, by repository file: a line ran when the innermost block range around its first
+  // non-blank character has a non-zero count. A script whose top-level range is not the file's length was compiled
+  // from something else (a transforming loader): its offsets cannot be placed, so it is left out.
+  const take = (into) => {
+    let result;
+    try { result = post('Profiler.takePreciseCoverage').result; } catch { return; }
+    for (const s of result) {
+      if (!s.url.startsWith(prefix) || s.url.includes('/node_modules/')) continue;
+      const file = decodeURIComponent(s.url.slice('file://'.length).split('?')[0]);
+      const text = textOf(file);
+      const ranges = s.functions.flatMap((f) => f.ranges);
+      if (text === null || !ranges.length) continue;
+      // Takes after the first report only the functions that ran since; the script's own top level shows at load.
+      const top = s.functions.find((f) => f.functionName === '' && f.ranges[0].startOffset === 0);
+      if ((top && top.ranges[0].endOffset !== text.length) || ranges.some((r) => r.endOffset > text.length)) continue;
+      ranges.sort((x, y) => x.startOffset - y.startOffset || y.endOffset - x.endOffset);
+      const rel = file.slice(prefix.length - 'file://'.length);
+      const lines = into[rel] || (into[rel] = []);
+      let off = 0, n = 0;
+      for (const line of text.split('\n')) {
+        n++;
+        const o = off + (line.length - line.trimStart().length);
+        off += line.length + 1;
+        if (!line.trim()) continue;
+        let best = null;
+        for (const r of ranges) {
+          if (r.startOffset > o) break;
+          if (o < r.endOffset && (!best || r.endOffset - r.startOffset <= best.endOffset - best.startOffset)) best = r;
+        }
+        if (best && best.count > 0) lines.push(n);
+      }
+    }
+  };
+  // The format of the Python tracer's files: lines per test ('f:'/'p:' + name), and outside any test ('module').
+  const data = { tests: {}, module: {}, any: {} };
+  const suites = [];
+  const nameOf = (args, fn) => (typeof args[0] === 'string' ? args[0] : (fn && fn.name) || '<anonymous>');
+  const isFailing = (full) => failing.some((f) => f === full || f.startsWith(full + ' > '));
+  const wrapTestFn = (full, fn) => {
+    // A callback-style test (t, done) is told apart by its arity: keep its shape, lose its attribution.
+    if (typeof fn !== 'function' || fn.length >= 2) return fn;
+    const key = (isFailing(full) ? 'f:' : 'p:') + full;
+    const w = async function (...a) {
+      take(data.module);
+      try { return await fn.apply(this, a); } finally { take(data.tests[key] || (data.tests[key] = {})); }
+    };
+    Object.defineProperty(w, 'length', { value: fn.length });
+    return w;
+  };
+  const wrap = (orig, suite) => {
+    if (typeof orig !== 'function') return orig;
+    const w = function (...args) {
+      const i = args.findIndex((x) => typeof x === 'function');
+      if (i >= 0) {
+        const fn = args[i], name = nameOf(args, fn);
+        if (suite) {
+          args[i] = function (...a) { suites.push(name); try { return fn.apply(this, a); } finally { suites.pop(); } };
+        } else {
+          args[i] = wrapTestFn([...suites, name].join(' > '), fn);
+        }
+      }
+      return orig.apply(this, args);
+    };
+    for (const k of Object.keys(orig)) w[k] = ['only', 'skip', 'todo'].includes(k) ? wrap(orig[k], suite) : orig[k];
+    return w;
+  };
+  const nt = require('node:test');
+  for (const k of ['test', 'it']) if (typeof nt[k] === 'function') nt[k] = wrap(nt[k], false);
+  for (const k of ['describe', 'suite']) if (typeof nt[k] === 'function') nt[k] = wrap(nt[k], true);
+  Module.syncBuiltinESMExports();
+  process.on('exit', () => {
+    take(data.module);
+    try { fs.writeFileSync(out + '/js-' + process.pid + '.json', JSON.stringify(data)); } catch {}
+  });
+})();
+`;
+
+/**
  * Reads what the instrumented run left in SSR_COV_DIR and prints, for the files asked about, each executed line's
  * spectrum [ef, ep]: how many failing and how many passing tests ran it, out of F and P per language. Where a language
  * cannot tell tests apart, each group of tests counts as one test (JS: the failing tests' files as one failing test).
@@ -117,84 +230,95 @@ def add(rel, lines, ef, ep):
         cur = s.get(n, (0, 0))
         s[n] = (cur[0] + ef, cur[1] + ep)
 
-# Python: per test function; module and class bodies (run at import, by every test alike) count for all of them.
-# When no test's own frame ever ran (a failure at collection or in a fixture), all lines as one failing test.
-py = []
-for p in glob.glob(os.path.join(out, 'py-*.json')):
-    try:
-        py.append(json.load(open(p)))
-    except (OSError, ValueError):
-        pass
-if py:
-    langs.add('python')
-    keys = set(k for d in py for k in d.get('tests', {}))
+# Per-test files (Python's tracer, the node:test hook): lines per test, and lines run outside any test (module and
+# class bodies, loading), which count as run by every test. When no failing test's own function ever ran (a failure
+# at collection or in a fixture), all lines as one failing test.
+def per_test(lang, pattern):
+    files = []
+    for p in glob.glob(os.path.join(out, pattern)):
+        try:
+            files.append(json.load(open(p)))
+        except (OSError, ValueError):
+            pass
+    if not files:
+        return False
+    keys = set(k for d in files for k in d.get('tests', {}))
     F = len([k for k in keys if k.startswith('f:')])
     P = len(keys) - F
     if F == 0:
+        union = {}
+        for d in files:
+            for part in [d.get('any', {}), d.get('module', {})] + list(d.get('tests', {}).values()):
+                for rel, lines in part.items():
+                    union.setdefault(rel, set()).update(lines)
+        if not any(union.values()):
+            return False
         F, P = 1, 0
-        for d in py:
-            for rel, lines in d.get('any', {}).items():
-                add(rel, set(lines), 1, 0)
+        for rel, lines in union.items():
+            add(rel, lines, 1, 0)
     else:
-        merged = {}
-        for d in py:
-            for k, files in d.get('tests', {}).items():
-                for rel, lines in files.items():
+        merged, module = {}, {}
+        for d in files:
+            for k, parts in d.get('tests', {}).items():
+                for rel, lines in parts.items():
                     merged.setdefault((k, rel), set()).update(lines)
-        for (k, rel), lines in merged.items():
-            add(rel, lines, 1 if k.startswith('f:') else 0, 0 if k.startswith('f:') else 1)
-        module = {}
-        for d in py:
             for rel, lines in d.get('module', {}).items():
                 module.setdefault(rel, set()).update(lines)
+        for (k, rel), lines in merged.items():
+            add(rel, lines, 1 if k.startswith('f:') else 0, 0 if k.startswith('f:') else 1)
         for rel, lines in module.items():
-            have = spectra.get(rel, {})
-            add(rel, set(lines) - set(have), F, P)
-    totals['python'] = [F, P]
+            add(rel, lines - set(spectra.get(rel, {})), F, P)
+    langs.add(lang)
+    totals[lang] = [F, P]
+    return True
 
-# V8: a line ran when the innermost block range around its first non-blank character has a non-zero count.
-js_lines = {}
-for p in glob.glob(os.path.join(out, 'v8', '*.json')):
-    try:
-        scripts = json.load(open(p)).get('result', [])
-    except (OSError, ValueError):
-        continue
-    for s in scripts:
-        url = s.get('url', '')
-        if not url.startswith('file://'):
+per_test('python', 'py-*.json')
+
+# JS: node:test per test (the hook); other runners through NODE_V8_COVERAGE, the failing tests' files as one test.
+# There a line ran when the innermost block range around its first non-blank character has a non-zero count.
+if not per_test('js', 'js-*.json'):
+    js_lines = {}
+    for p in glob.glob(os.path.join(out, 'v8', '*.json')):
+        try:
+            scripts = json.load(open(p)).get('result', [])
+        except (OSError, ValueError):
             continue
-        path = os.path.realpath(url[len('file://'):].split('?')[0])
-        if not path.startswith(root + os.sep) or '/node_modules/' in path:
-            continue
-        rel = path[len(root) + 1:]
-        text = source(rel)
-        ranges = [r for f in s.get('functions', []) for r in f.get('ranges', [])]
-        if text is None or not ranges:
-            continue
-        # V8 counts offsets in the source it compiled: when that was not this file, none of them can be placed.
-        if max(r['endOffset'] for r in ranges) != len(text):
-            continue
-        langs.add('js')
-        ranges.sort(key=lambda r: (r['startOffset'], -r['endOffset']))
-        lines, off = js_lines.setdefault(rel, set()), 0
-        for n, line in enumerate(text.split('\n'), 1):
-            stripped = len(line) - len(line.lstrip())
-            o = off + stripped
-            off += len(line) + 1
-            if stripped == len(line):
+        for s in scripts:
+            url = s.get('url', '')
+            if not url.startswith('file://'):
                 continue
-            best = None
-            for r in ranges:
-                if r['startOffset'] > o:
-                    break
-                if o < r['endOffset'] and (best is None or r['endOffset'] - r['startOffset'] <= best['endOffset'] - best['startOffset']):
-                    best = r
-            if best is not None and best['count'] > 0:
-                lines.add(n)
-for rel, lines in js_lines.items():
-    add(rel, lines, 1, 0)
-if 'js' in langs:
-    totals['js'] = [1, 0]
+            path = os.path.realpath(url[len('file://'):].split('?')[0])
+            if not path.startswith(root + os.sep) or '/node_modules/' in path:
+                continue
+            rel = path[len(root) + 1:]
+            text = source(rel)
+            ranges = [r for f in s.get('functions', []) for r in f.get('ranges', [])]
+            if text is None or not ranges:
+                continue
+            # V8 counts offsets in the source it compiled: when that was not this file, none of them can be placed.
+            if max(r['endOffset'] for r in ranges) != len(text):
+                continue
+            ranges.sort(key=lambda r: (r['startOffset'], -r['endOffset']))
+            lines, off = js_lines.setdefault(rel, set()), 0
+            for n, line in enumerate(text.split('\n'), 1):
+                stripped = len(line) - len(line.lstrip())
+                o = off + stripped
+                off += len(line) + 1
+                if stripped == len(line):
+                    continue
+                best = None
+                for r in ranges:
+                    if r['startOffset'] > o:
+                        break
+                    if o < r['endOffset'] and (best is None or r['endOffset'] - r['startOffset'] <= best['endOffset'] - best['startOffset']):
+                        best = r
+                if best is not None and best['count'] > 0:
+                    lines.add(n)
+    if js_lines:
+        langs.add('js')
+        totals['js'] = [1, 0]
+        for rel, lines in js_lines.items():
+            add(rel, lines, 1, 0)
 
 # Go: profiles name files by import path; a line ran unless it lies only in blocks that never did. Lines outside any
 # block (declarations) count as run: the profile says nothing against them. go-f-* profiles are the failing tests'
@@ -346,13 +470,19 @@ export async function failingCoverage(sb: Sandbox, runner: Runner, testFiles: st
     `echo '${b64(SITECUSTOMIZE)}' | base64 -d > /tmp/ssr/covpy/sitecustomize.py`,
     `echo '${b64(REDUCER)}' | base64 -d > /tmp/ssr/cov_reduce.py`,
     `echo '${b64(script)}' | base64 -d > /tmp/ssr/cov_script.sh`,
-    'export SSR_COV_ROOT="$(pwd -P)" SSR_COV_DIR=/tmp/ssr/cov NODE_V8_COVERAGE=/tmp/ssr/cov/v8',
+    `echo '${b64(NODE_TEST_HOOK)}' | base64 -d > /tmp/ssr/covpy/ssr_node_test_hook.cjs`,
+    'export SSR_COV_ROOT="$(pwd -P)" SSR_COV_DIR=/tmp/ssr/cov',
+    // node:test gets its tests apart through the hook; V8's own dump would see counters the hook resets.
+    runner.name === 'node-test'
+      ? 'export NODE_OPTIONS="--require /tmp/ssr/covpy/ssr_node_test_hook.cjs${NODE_OPTIONS:+ $NODE_OPTIONS}"'
+      : 'export NODE_V8_COVERAGE=/tmp/ssr/cov/v8',
+    `export SSR_COV_JS_TESTS=${shQuote(failing.map((id) => testNameOf(id)).join('\n'))}`,
     `export SSR_COV_TESTS='${names.join(',')}'`,
     `export SSR_COV_TEST_FILES=${shQuote(testFiles.join('\n'))}`,
     'export PYTHONPATH="/tmp/ssr/covpy${PYTHONPATH:+:$PYTHONPATH}"',
     'bash /tmp/ssr/cov_script.sh >/dev/null 2>&1',
     // The reducer must not be traced itself, nor see the test run's environment beyond what it reads.
-    `SSR_COV_FILES=${shQuote(files.join('\n'))} PYTHONPATH= NODE_V8_COVERAGE= python3 /tmp/ssr/cov_reduce.py`,
+    `SSR_COV_FILES=${shQuote(files.join('\n'))} PYTHONPATH= NODE_V8_COVERAGE= NODE_OPTIONS= python3 /tmp/ssr/cov_reduce.py`,
   ].join('\n');
   const r = await sb.exec(cmd, { timeoutMs });
   const durationMs = Date.now() - t0;

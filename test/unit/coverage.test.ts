@@ -88,10 +88,10 @@ test('Python: per-test spectra; the line only the failing test ran scores 1, a s
   assert.equal(coverage.executed('calc.rs', 1), null, 'no coverage for a language the run did not measure');
 });
 
-test('JavaScript (CommonJS, node --test): V8 block coverage of the failing test\'s file', async () => {
+test('JavaScript (CommonJS, node --test): V8 block coverage per test, through the preloaded hook', async () => {
   const code = [
     'function sub(a, b) {',
-    '  if (a > b) {',
+    '  if (a > b) { // cond',
     '    return a - b; // big',
     '  }',
     '  return 0; // small',
@@ -99,24 +99,28 @@ test('JavaScript (CommonJS, node --test): V8 block coverage of the failing test\
     'function unused(x) {',
     '  return x * 2; // unused',
     '}',
-    'module.exports = { sub, unused };',
+    'module.exports = { sub, unused }; // exports',
     '',
   ].join('\n');
   const tests = [
-    "const test = require('node:test');",
+    "const { describe, test } = require('node:test');",
     "const assert = require('node:assert');",
     "const { sub } = require('../calc.js');",
-    "test('sub', () => { assert.strictEqual(sub(1, 3), -2); });",
-    "test('sub big', () => { assert.strictEqual(sub(5, 3), 2); });",
+    "describe('sub', () => {",
+    "  test('small', () => { assert.strictEqual(sub(1, 3), -2); });",
+    "  test('big', () => { assert.strictEqual(sub(5, 3), 2); });",
+    '});',
     '',
   ].join('\n');
   const { failing, coverage } = await measure({ 'calc.js': code, 'test/calc.test.js': tests, 'package.json': '{"name":"calc","scripts":{"test":"node --test"}}\n' }, 'calc.js');
   assert.equal(failing.length, 1, failing.join(', '));
   assert.deepEqual([...coverage.langs], ['js']);
   const at = (m: string) => lineOf(code, `// ${m}`);
-  assert.equal(coverage.executed('calc.js', at('small')), true);
-  assert.equal(coverage.executed('calc.js', at('big')), true, 'per file: the passing test in the same file ran it');
+  assert.equal(coverage.ochiai('calc.js', at('small')), 1);
+  assert.equal(coverage.executed('calc.js', at('big')), false, 'only the passing test in the same file ran it');
   assert.equal(coverage.executed('calc.js', at('unused')), false);
+  assert.ok(Math.abs(coverage.ochiai('calc.js', at('cond'))! - Math.SQRT1_2) < 1e-9, 'the failing and the passing test ran it');
+  assert.equal(coverage.executed('calc.js', at('exports')), true, 'what ran at load counts as run');
 });
 
 test('Go: the failing and the passing tests profiled apart', async () => {
