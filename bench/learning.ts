@@ -58,6 +58,14 @@ const log = (m: string) => process.stderr.write(`[${((Date.now() - t0) / 1000).t
 const env = await startTestEnv({ keepHome: true });
 const workers = await env.startWorkers();
 const rt = env.runtime;
+// The dev server is a process of its own: a bench stopped by a signal stops it too, instead of leaving it running.
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    log(`${sig}: stopping the dev server and exiting; the state so far stays in ${rt.home}`);
+    setTimeout(() => process.exit(1), 10_000).unref();
+    void env.stop().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+  });
+}
 
 interface Run { seed: number; mode: string; campaign: string; last: string; injectorSolveRate: (number | null)[]; validRate: number[]; overlap: string[]; eval: EvalResult; campaignMs: number }
 const runs: Run[] = [];
