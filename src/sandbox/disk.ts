@@ -6,7 +6,8 @@
  *    many files, each under the cap, that together eat the host's disk stop at a free-space floor.
  * statfs is O(1) whatever the tree holds; walking the tree (du) per poll would cost more than the commands.
  */
-import { statfs } from 'node:fs/promises';
+import { readdir, stat, statfs } from 'node:fs/promises';
+import path from 'node:path';
 import os from 'node:os';
 import type { KillReason } from './types.js';
 
@@ -73,6 +74,36 @@ export function watchDisk(w: DiskWatch, onLow: () => void): () => void {
  */
 export function fileSizeKill(exitCode: number | null, signal: string | null): KillReason | null {
   return signal === 'SIGXFSZ' || exitCode === XFSZ_EXIT ? 'disk' : null;
+}
+
+/**
+ * Whether an exit that reads as a death by SIGXFSZ was one: 128+25 is also an exit status any script may choose
+ * (`exit 153`), so without the signal itself it counts only when some file the command could write has reached the
+ * limit, which RLIMIT_FSIZE leaves at exactly the limit. A tree too large to walk keeps the limit's reading.
+ */
+export async function fileAtLimit(dirs: string[], limitBytes: number, maxEntries = 200_000): Promise<boolean> {
+  const stack = [...dirs];
+  let seen = 0;
+  while (stack.length) {
+    const dir = stack.pop()!;
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const e of entries) {
+      if (++seen > maxEntries) return true;
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) stack.push(p);
+      else if (e.isFile()) {
+        try {
+          if ((await stat(p)).size >= limitBytes) return true;
+        } catch { /* gone since: not the one */ }
+      }
+    }
+  }
+  return false;
 }
 
 /** RLIMIT_FSIZE in bytes for prlimit/ulimit; at least one page, so a command can still write small files. */

@@ -26,7 +26,7 @@ import { Cgroups, type CgroupStats, type ExecCgroup } from './cgroup.js';
 import { bwrapArgs, defaultSandboxEnv, DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, WORKDIR, HOST_PATH, findExecutable, isExecutable } from './bwrap.js';
 import { LayerStore, newLayerId, type LayerMeta } from './layers.js';
 import { runWrapped, type RawResult } from './run.js';
-import { fileSizeKill, fsizeLimit } from './disk.js';
+import { fileAtLimit, fileSizeKill, fsizeLimit } from './disk.js';
 import { SandboxError, SandboxPathError, SandboxUnavailableError } from './errors.js';
 import { CD_SCRIPT, Mutex, normalizeRel, READ_SCRIPT, readResult, WRITE_SCRIPT, writeResult } from './common.js';
 
@@ -384,7 +384,12 @@ export class LocalSandbox implements Sandbox {
       try {
         const raw = this.ctx.isolation === 'bwrap' ? await this.runBwrap(full, o, cg) : await this.runHost(full, o, cg);
         const stats: CgroupStats = cg ? await cg.stats() : { pidsLimitHit: false, oomKilled: false };
-        result = { ...raw, killed: killReason(raw.killed, stats, fileSizeKill(raw.exitCode, raw.signal)) };
+        let byExit = fileSizeKill(raw.exitCode, raw.signal);
+        // bwrap's reaper reports a signal death as 128+n, which a script's own `exit 153` also is: the upper layers
+        // (the tree's and /tmp's) must hold a file at the limit for it to be the limit's.
+        if (byExit === 'disk' && raw.signal === null && this.ctx.isolation === 'bwrap'
+          && !(await fileAtLimit([path.join(this.dir, 'upper'), path.join(this.dir, 'tmp')], fsizeLimit(this.limits.maxFileBytes)))) byExit = null;
+        result = { ...raw, killed: killReason(raw.killed, stats, byExit) };
       } finally {
         // Removal fails only when processes survived SIGKILL for seconds; that outranks the command's result.
         // After a failed run the run's own error is the one worth seeing, so this one is dropped.

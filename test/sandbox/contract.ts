@@ -376,6 +376,12 @@ export function sandboxContract(backend: ContractBackend): void {
       assert.ok(before.bavail * before.bsize - after.bavail * after.bsize < 1024 * MiB, 'the host lost a gigabyte or more');
     });
 
+    test(t('a script\'s own exit 153 (128 + SIGXFSZ) is its exit status, not a disk kill'), async () => {
+      const r = await sb.exec('head -c 1M /dev/zero > small.bin; exit 153');
+      assert.deepEqual([r.exitCode, r.killed], [153, null], JSON.stringify(r));
+      await sb.exec('rm -f small.bin');
+    });
+
     test(t('below the free-space floor a command writing many small files is killed, reported as disk'), async () => {
       // A floor above the filesystem's size: free space is below it from the start, so the watchdog must fire on
       // its first poll, with no need to fill a disk other work on this machine shares.

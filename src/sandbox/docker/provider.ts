@@ -319,6 +319,16 @@ export class DockerSandbox implements Sandbox {
     this.baseline = { oom: 0, pidsMax: 0 };
   }
 
+  private async fileAtLimit(): Promise<boolean> {
+    const limit = fsizeLimit(this.limits.maxFileBytes);
+    const r = await dockerExec(this.container, {
+      argv: ['find', this.workdir, '/tmp', '-xdev', '-type', 'f', '-size', `+${limit - 1}c`, '-print', '-quit'],
+      cwd: '/', env: {}, timeoutMs: 30_000, maxOutputBytes: 4096, disk: null,
+    });
+    // A check that cannot run (find missing, timed out) keeps the limit's reading.
+    return r.exitCode !== 0 || r.killed !== null || r.stdout.length > 0;
+  }
+
   private async run(argv: string[], o: { timeoutMs: number; maxOutputBytes: number; env?: Record<string, string>; stdin?: Buffer; cwd?: string }) {
     this.assertLive();
     return this.lock.run(async () => {
@@ -343,7 +353,9 @@ export class DockerSandbox implements Sandbox {
         }
         this.baseline = r.counters;
       }
-      killed ??= fileSizeKill(r.exitCode, r.signal);
+      // 128+SIGXFSZ is also an exit status a script may choose (`exit 153`): without the signal itself, only a file
+      // at the limit in what the command could write makes it the limit's.
+      if (killed === null && fileSizeKill(r.exitCode, r.signal) === 'disk') killed = r.signal !== null || (await this.fileAtLimit()) ? 'disk' : null;
       return { ...r, killed };
     });
   }
