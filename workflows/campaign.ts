@@ -45,8 +45,11 @@ const sandbox = proxyActivities<SandboxActivities>({ taskQueue: QUEUES.sandbox, 
 const control = proxyActivities<ControlActivities>({ taskQueue: QUEUES.control, startToCloseTimeout: '1 minute', retry: { ...retry, maximumAttempts: 10 } });
 // A gpu worker that dies mid-step is noticed when its heartbeats stop, so the timeout comes from the campaign's config.
 // Histories and running campaigns whose config predates the field keep the old two minutes.
+// The step is idempotent and a dead gpu worker is its usual failure: five deaths in a row (a soak found it) must not
+// fail the campaign, so it gets more tries than the other activities; a step that fails for a reason keeps failing
+// within them and says so.
 const gpuFor = (heartbeatSec: number | undefined) => proxyActivities<GpuActivities>({
-  taskQueue: QUEUES.gpu, startToCloseTimeout: '30 minutes', heartbeatTimeout: `${heartbeatSec ?? 120} seconds`, retry,
+  taskQueue: QUEUES.gpu, startToCloseTimeout: '30 minutes', heartbeatTimeout: `${heartbeatSec ?? 120} seconds`, retry: { ...retry, maximumAttempts: 20 },
 });
 
 const MAX_POOL = 200;
