@@ -25,8 +25,7 @@ import { applyDiff } from '../src/repo/testrun.js';
 import { reverseDiff, touchedPaths } from '../src/artifact/diff.js';
 import { applyEdits } from '../src/agents/code/index.js';
 import { TestRunCounter } from '../src/agents/common.js';
-import { repairCandidates } from '../src/agents/solver.js';
-import { coverageSupported } from '../src/agents/coverage.js';
+import { failingCoverageOf, repairCandidates } from '../src/agents/solver.js';
 import { ensureRepo } from '../src/repo/prepare.js';
 import { Rng } from '../src/policy/rng.js';
 import { softmax } from '../src/policy/policy.js';
@@ -78,11 +77,7 @@ for (const bug of set.bugs) {
     const testFiles = touchedPaths(task).filter((p) => runner.testFiles.includes(p) || isTestFile(p));
     const counter = new TestRunCounter(90_000);
     const first = await counter.run(sb, runner, testFiles);
-    // As the solver does: the files holding failing tests run again with coverage on.
-    const failing = Object.keys(first.results).filter((k) => first.results[k] === 'failed');
-    const failingFiles = testFiles.filter((f) => failing.some((id) => id === f || id.startsWith(`${f}::`)));
-    const cover = failing.length && coverageSupported(runner) ? (files: string[]) => counter.coverage(sb, runner, failingFiles.length ? failingFiles : testFiles, failing, files, first) : undefined;
-    const { cands, coverage } = await repairCandidates(sb, testFiles, first, runner.sourceFiles, 8, cover);
+    const { cands, coverage } = await repairCandidates(sb, testFiles, first, runner.sourceFiles, 8, failingCoverageOf(counter, sb, runner, testFiles, first));
     const ran = cands.filter((c) => c.option.features?.[8] === 1).length, notRan = cands.filter((c) => c.option.features?.[9] === 1).length;
     const original = new Map(touchedPaths(bug.artifact.bugInject).map((f) => [f, readFileSync(path.join(repo.path, f), 'utf8')]));
     const fixes = new Set<number>();

@@ -138,6 +138,17 @@ export async function repairCandidates(sb: Sandbox, testFiles: string[], first: 
   return { top, cands, coverage };
 }
 
+/**
+ * The coverage measurement `repairCandidates` takes, as the solver runs it: only the files that hold failing tests
+ * run again, with coverage on (one run of the budget); undefined where nothing fails or the runner cannot be measured.
+ */
+export function failingCoverageOf(counter: TestRunCounter, sb: Sandbox, runner: Runner, testFiles: string[], first: TestRun, stateKey?: string): ((files: string[]) => Promise<Coverage | null>) | undefined {
+  const failing = Object.keys(first.results).filter((k) => first.results[k] === 'failed');
+  if (!failing.length || !coverageSupported(runner)) return undefined;
+  const failingFiles = testFiles.filter((f) => failing.some((id) => id === f || id.startsWith(`${f}::`)));
+  return (files) => counter.coverage(sb, runner, failingFiles.length ? failingFiles : testFiles, failing, files, first, stateKey);
+}
+
 export async function solve(o: SolverOptions): Promise<SolveResult> {
   const sb = o.sandbox;
   const counter = new TestRunCounter(o.testTimeoutMs, o.cache?.runs ?? null);
@@ -169,11 +180,7 @@ export async function solve(o: SolverOptions): Promise<SolveResult> {
   const failing = failingOf(first);
   if (failing.length === 0 && Object.keys(first.results).length > 0) return done('no-failing-tests');
 
-  // Only the files that hold failing tests are run again, with coverage on (one run of the budget).
-  const failingFiles = testFiles.filter((f) => failing.some((id) => id === f || id.startsWith(`${f}::`)));
-  const cover = failing.length && coverageSupported(runner)
-    ? (files: string[]) => counter.coverage(sb, runner, failingFiles.length ? failingFiles : testFiles, failing, files, first, stateKey([]))
-    : undefined;
+  const cover = failingCoverageOf(counter, sb, runner, testFiles, first, stateKey([]));
   const { top, cands } = await repairCandidates(sb, testFiles, first, runner.sourceFiles, o.maxFiles, cover);
   if (cands.length === 0) return done('no-candidates');
   const ranking = await o.policy.rank('solve.repair', cands.map((c) => c.option));
