@@ -8,6 +8,7 @@ import { connectWorker } from '../src/temporal/connect.js';
 import { temporalTarget } from '../src/temporal/config.js';
 import type { QueueName } from '../workflows/queues.js';
 import { createWorkers, runWorkers } from './start.js';
+import { superviseDevServer } from '../src/temporal/watchdog.js';
 
 export async function workerMain(queues: QueueName[], opts: { isolation?: 'bwrap' | 'none'; slots?: number; identity?: string; sandbox?: Backend } = {}): Promise<void> {
   const target = temporalTarget();
@@ -15,7 +16,12 @@ export async function workerMain(queues: QueueName[], opts: { isolation?: 'bwrap
   const connection = await connectWorker(target);
   const workers = await createWorkers(queues, { connection, namespace: target.namespace, runtime, sandboxSlots: opts.slots, identity: opts.identity });
   console.error(`ssr worker ${queues.join(',')} on ${target.address}/${target.namespace} (pid ${process.pid}, home ${runtime.home})`);
-  await runWorkers(workers);
+  const watchdog = superviseDevServer(runtime.home, target, (m) => console.error(m));
+  try {
+    await runWorkers(workers);
+  } finally {
+    watchdog?.stop();
+  }
   await connection.close();
 }
 

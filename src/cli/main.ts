@@ -9,6 +9,7 @@ import { createRuntime, type Runtime } from '../runtime.js';
 import { connectClient, connectWorker, ensureSearchAttributes } from '../temporal/connect.js';
 import { PROJECT_ROOT, temporalTarget } from '../temporal/config.js';
 import { ensureDevServer, localDevServerPort, portOpen, TemporalUnreachableError } from '../temporal/server.js';
+import { superviseDevServer } from '../temporal/watchdog.js';
 import { QUEUES, type QueueName } from '../../workflows/queues.js';
 import { createWorkers, runWorkers } from '../../workers/start.js';
 import { workerMain } from '../../workers/main.js';
@@ -68,9 +69,15 @@ async function withLocalWorkers<T>(rt: Runtime, opts: RunOpts, fn: () => Promise
   const connection = await connectWorker(target);
   const workers = await createWorkers(Object.values(QUEUES), { connection, namespace: target.namespace, runtime: rt, sandboxSlots: opts.slots ? Number(opts.slots) : undefined });
   let result!: T;
+  // The run outlives a crash of the embedded server: it is started again and the workers reconnect.
+  const watchdog = superviseDevServer(rt.home, target, err);
   const work = fn().then((r) => { result = r; });
-  await runWorkers(workers, work);
-  await work;
+  try {
+    await runWorkers(workers, work);
+    await work;
+  } finally {
+    watchdog?.stop();
+  }
   await connection.close();
   return result;
 }

@@ -3,7 +3,7 @@
  * the state directory. Started detached, so that it outlives a killed demo and the next run reuses it.
  */
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { PROJECT_ROOT, devServerConfig, searchAttributes } from './config.js';
@@ -56,6 +56,21 @@ export async function ensureDevServer(home: string, opts: { port?: number; uiPor
     const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : null;
     return { address, port, pid, reused: true, dbFile, logFile };
   }
+  // Several processes of one machine (the workers' watchdogs, a CLI command) can find the port dark at once; one
+  // starts the server and the others reuse it, since two servers on one SQLite file must never both run.
+  const lock = await takeStartLock(dir, port);
+  if (lock === 'started-by-another') {
+    const pidFile = path.join(dir, `server-${port}.pid`);
+    return { address, port, pid: existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : null, reused: true, dbFile, logFile };
+  }
+  try {
+    return await startUnlocked(cfg, port, opts, dir, address, dbFile, logFile);
+  } finally {
+    lock.release();
+  }
+}
+
+async function startUnlocked(cfg: ReturnType<typeof devServerConfig>, port: number, opts: { uiPort?: number }, dir: string, address: string, dbFile: string, logFile: string): Promise<DevServer> {
   // A server restarted on a non-default port (after a crash) must not fail on a UI port something else took since.
   let uiPort = opts.uiPort ?? (port === cfg.port ? cfg.uiPort : port + 1000);
   if (opts.uiPort === undefined && port !== cfg.port && (await portOpen(uiPort))) uiPort = await freePort();
@@ -67,6 +82,45 @@ export async function ensureDevServer(home: string, opts: { port?: number; uiPor
     if (started.ok) return { address, port, pid: started.pid, reused: false, dbFile, logFile };
     if (attempt >= 3 || !started.uiPortTaken) throw new Error(started.error);
     uiPort = await freePort();
+  }
+}
+
+/**
+ * The start lock of a port's server: a file created exclusively, holding the starter's pid. A lock whose process is
+ * gone, or older than the longest start (3 tries of 60 s), is stale and taken over. While another process holds it,
+ * this one waits for the port to open (then the server is theirs) or for the lock to go.
+ */
+async function takeStartLock(dir: string, port: number): Promise<{ release(): void } | 'started-by-another'> {
+  const file = path.join(dir, `server-${port}.starting`);
+  const deadline = Date.now() + 200_000;
+  for (;;) {
+    try {
+      const fd = openSync(file, 'wx');
+      writeFileSync(fd, String(process.pid));
+      closeSync(fd);
+      // Re-checked under the lock: whoever held it before may have started the server just now.
+      if (await portOpen(port)) { rmSync(file, { force: true }); return 'started-by-another'; }
+      return { release: () => rmSync(file, { force: true }) };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    if (await portOpen(port)) return 'started-by-another';
+    if (lockIsStale(file)) { rmSync(file, { force: true }); continue; }
+    if (Date.now() > deadline) throw new Error(`another process has been starting the dev server on port ${port} for over 200 s (lock ${file}); remove the lock if no such process runs`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+function lockIsStale(file: string): boolean {
+  try {
+    if (Date.now() - statSync(file).mtimeMs > 190_000) return true;
+    const pid = Number(readFileSync(file, 'utf8'));
+    if (!pid) return Date.now() - statSync(file).mtimeMs > 5_000; // being written, or garbage
+    process.kill(pid, 0);
+    return false;
+  } catch (e) {
+    // ESRCH: its process is gone. ENOENT: released meanwhile (the next try creates it).
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }
 

@@ -5,7 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -30,6 +31,27 @@ test('a dev server whose UI port is taken starts on another UI port, and is aliv
   } finally {
     if (pid) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
     squatter.close();
+    rmSync(home, { recursive: true, force: true });
+  }
+});
+
+test('processes that find the port dark at once start one server between them; a lock left by a dead process is taken over', async () => {
+  const home = mkdtempSync(path.join(tmpdir(), 'ssr-devserver-'));
+  const port = await freePort();
+  const pids = new Set<number>();
+  try {
+    // A start lock as a crashed starter leaves it: its pid is gone.
+    const dead = spawnSync('true').pid;
+    mkdirSync(path.join(home, 'temporal'), { recursive: true });
+    writeFileSync(path.join(home, 'temporal', `server-${port}.starting`), String(dead));
+    const all = await Promise.all([1, 2, 3].map(() => ensureDevServer(home, { port })));
+    for (const s of all) if (s.pid) pids.add(s.pid);
+    assert.equal(all.filter((s) => !s.reused).length, 1, `exactly one call started a server: ${JSON.stringify(all)}`);
+    assert.equal(pids.size, 1, `every call reports the same server: ${[...pids].join(', ')}`);
+    assert.equal(existsSync(path.join(home, 'temporal', `server-${port}.starting`)), false, 'the lock is released');
+    assert.equal(await portOpen(port), true);
+  } finally {
+    for (const pid of pids) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
     rmSync(home, { recursive: true, force: true });
   }
 });
