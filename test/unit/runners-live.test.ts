@@ -5,7 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -26,10 +28,17 @@ const available: Record<string, string | false> = {
   'node-test': false,
   'go-test': commandWorks('go', ['version']) ? false : 'no go toolchain',
   'cargo-test': commandWorks('cargo', ['--version']) ? false : 'no cargo',
+  // Surefire's JUnit Platform provider is resolved last by setup's `mvn test` of the fixture.
+  maven: !commandWorks('mvn', ['-v']) || !commandWorks('javac', ['-version'])
+    ? 'no Maven or no JDK'
+    : existsSync(join(homedir(), '.m2/repository/org/apache/maven/surefire/surefire-junit-platform/3.2.5'))
+      ? false
+      : "the Maven fixture's dependencies are not in ~/.m2",
 };
 
 const HOW: Record<string, string> = {
   pytest: 'pip install pytest', unittest: 'install python3', 'node-test': 'install Node 20+', 'go-test': 'install Go (https://go.dev/doc/install or apt-get install golang)', 'cargo-test': 'install Rust with rustup',
+  maven: 'install Maven and a JDK (apt-get install maven openjdk-17-jdk-headless), then run `npm run setup` (it fetches the fixture\'s dependencies into ~/.m2)',
 };
 function need(name: string): void {
   if (available[name]) assert.fail(`${available[name]}: ${HOW[name]} to run this test`);
@@ -128,5 +137,20 @@ describe('live runs of generated artifacts', () => {
     assert.equal(map['src/util.rs::util::tests::doubles'], 'passed');
     assert.equal(map['tests/integration.rs::integration_bad'], 'failed');
     assert.equal(map['tests/broken.rs'], 'failed');
+  });
+
+  it('maven', async () => {
+    need('maven');
+    const { repo, runner, map } = await live('maven', true);
+    assert.equal(map['src/test/java/fx/CalcTest.java::Inner.deep'], 'passed');
+    assert.equal(map['src/test/java/fx/CalcTest.java::subIsWrong'], 'failed');
+    // Maven built in a copy under TMPDIR: no target/ in the repository.
+    assert.equal(existsSync(join(repo, 'target')), false);
+    const partial = await runArtifact(repo, runner, ['src/test/java/fx/text/WordsTest.java', 'src/test/java/fx/GoneTest.java']);
+    assert.deepEqual(partial.map, {
+      'src/test/java/fx/text/WordsTest.java::joins': 'passed',
+      'src/test/java/fx/text/WordsTest.java::usesCalc': 'passed',
+      'src/test/java/fx/GoneTest.java': 'failed',
+    }, partial.log);
   });
 });
