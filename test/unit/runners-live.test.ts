@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -45,7 +45,7 @@ function need(name: string): void {
 }
 
 /** Runs the artifact the way the consistency checks do and returns the parsed map. */
-async function runArtifact(repo: string, runner: Runner, testFiles: string[]): Promise<{ map: TestMap; log: string }> {
+async function runArtifact(repo: string, runner: Runner, testFiles: string[], env?: NodeJS.ProcessEnv): Promise<{ map: TestMap; log: string }> {
   const artifact = `${repo}.artifact`;
   dirs.push(artifact);
   await mkdir(artifact, { recursive: true });
@@ -55,6 +55,7 @@ async function runArtifact(repo: string, runner: Runner, testFiles: string[]): P
     cwd: repo,
     timeout: 120_000,
     stdio: 'ignore',
+    ...(env ? { env } : {}),
   });
   assert.equal(run.error, undefined);
   const log = await readFile(join(artifact, 'log'), 'utf8');
@@ -152,5 +153,24 @@ describe('live runs of generated artifacts', () => {
       'src/test/java/fx/text/WordsTest.java::usesCalc': 'passed',
       'src/test/java/fx/GoneTest.java': 'failed',
     }, partial.log);
+  });
+
+  it('maven: where Maven or a JDK is missing (the docker image), every file fails and the log says what to install', async () => {
+    // A PATH holding everything in /usr/bin and /bin but mvn, java and javac.
+    const bin = await mkdtemp(join(tmpdir(), 'ssr-nomvn-'));
+    dirs.push(bin);
+    for (const dir of ['/usr/bin', '/bin']) {
+      for (const name of await readdir(dir).catch(() => [] as string[])) {
+        if (['mvn', 'java', 'javac'].includes(name)) continue;
+        await symlink(join(dir, name), join(bin, name)).catch(() => undefined);
+      }
+    }
+    const repo = await makeRepo(PROJECTS.maven, 'ssr-live-nomvn-');
+    dirs.push(repo);
+    const runner = (await detectRunners(repo)).find((r) => r.name === 'maven');
+    assert.ok(runner);
+    const { map, log } = await runArtifact(repo, runner, runner.testFiles, { PATH: bin, HOME: homedir() });
+    assert.deepEqual(map, { 'src/test/java/fx/CalcTest.java': 'failed', 'src/test/java/fx/text/WordsTest.java': 'failed' }, log);
+    assert.match(log, /Maven \(mvn\) and a JDK \(javac\) must be installed where the tests run/);
   });
 });
