@@ -30,7 +30,7 @@ const SKIPS = [
  */
 function mavenScript(testFiles: string[]): string {
   const files = checkTestFiles(testFiles);
-  return `${scriptPrelude('maven', 'All test files run in one offline mvn test (-Dtest names their classes); surefire\'s XML reports, printed after @@xml, say which class, hence which file, each result belongs to.')}printf '\\n@@ssr-run maven\\n'
+  return `${scriptPrelude('maven', 'All test files run in one offline mvn test (-Dtest, in .mvn/maven.config, names their classes); surefire\'s XML reports, printed after @@xml, say which class, hence which file, each result belongs to.')}printf '\\n@@ssr-run maven\\n'
 ${filesArray('ssr_files', files)}ssr_classes=()
 ssr_modules=()
 for f in \${ssr_files[@]+"\${ssr_files[@]}"}; do
@@ -71,13 +71,16 @@ else
   export MAVEN_OPTS="\${MAVEN_OPTS:--Xmx512m -XX:TieredStopAtLevel=1}"
   ssr_pl=()
   case " \${ssr_modules[*]} " in " . ") ;; *) ssr_pl=(-pl "$(IFS=,; echo "\${ssr_modules[*]}")" -am) ;; esac
-  ssr_tests=$(IFS=,; echo "\${ssr_classes[*]}")
+  # Thousands of class names would pass the kernel's 128 KiB limit on one argument; Maven reads .mvn/maven.config
+  # (of the build copy) itself, so the list goes there.
+  mkdir -p "$ssr_build/.mvn"
+  printf '\n-Dtest=%s\n' "$(IFS=,; echo "\${ssr_classes[*]}")" >> "$ssr_build/.mvn/maven.config"
   # Test failures do not stop the build (-Dmaven.test.failure.ignore, -fae), so every module reports; a compile error
   # or a missing dependency does, with Maven's own message, and the parser then fails the files that got no report.
   (cd "$ssr_build" && ssr_limited mvn -o -B -q -fae -llr -s "$ssr_tmp/settings.xml" -Dstyle.color=never \\
     ${SKIPS.map((s) => `-D${s}=true`).join(' ')} \\
     -Dmaven.test.failure.ignore=true -Dsurefire.failIfNoSpecifiedTests=false -DfailIfNoSpecifiedTests=false -DfailIfNoTests=false \\
-    "-Dtest=$ssr_tests" \${ssr_pl[@]+"\${ssr_pl[@]}"} test) 2>&1 | sed "s#$ssr_build/##g"
+    \${ssr_pl[@]+"\${ssr_pl[@]}"} test) 2>&1 | sed "s#$ssr_build/##g"
   ssr_rc=\${PIPESTATUS[0]}
   # Every line of a report is prefixed, so nothing a test printed into it can pass for a marker; the <properties>
   # block (the JVM's system properties) is only noise.
