@@ -75,11 +75,12 @@ else
   # (of the build copy) itself, so the list goes there.
   mkdir -p "$ssr_build/.mvn"
   printf '\n-Dtest=%s\n' "$(IFS=,; echo "\${ssr_classes[*]}")" >> "$ssr_build/.mvn/maven.config"
-  # Test failures do not stop the build (-Dmaven.test.failure.ignore, -fae), so every module reports; a compile error
+  # Test failures do not stop the build (-Dmaven.test.failure.ignore, -fae), so every module reports (and a skipTests
+  # property the pom sets for everyday builds is overridden: these runs are for the tests); a compile error
   # or a missing dependency does, with Maven's own message, and the parser then fails the files that got no report.
   (cd "$ssr_build" && ssr_limited mvn -o -B -q -fae -llr -s "$ssr_tmp/settings.xml" -Dstyle.color=never \\
     ${SKIPS.map((s) => `-D${s}=true`).join(' ')} \\
-    -Dmaven.test.failure.ignore=true -Dsurefire.failIfNoSpecifiedTests=false -DfailIfNoSpecifiedTests=false -DfailIfNoTests=false \\
+    -DskipTests=false -Dmaven.test.failure.ignore=true -Dsurefire.failIfNoSpecifiedTests=false -DfailIfNoSpecifiedTests=false -DfailIfNoTests=false \\
     \${ssr_pl[@]+"\${ssr_pl[@]}"} test) 2>&1 | sed "s#$ssr_build/##g"
   ssr_rc=\${PIPESTATUS[0]}
   # Every line of a report is prefixed, so nothing a test printed into it can pass for a marker; the <properties>
