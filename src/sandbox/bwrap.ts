@@ -14,7 +14,7 @@ export const WORKDIR = '/sandbox/repo';
 
 /**
  * Host paths bound read-only at the same place when they exist: system directories and the toolchains
- * (python via pyenv, go, rust via rustup/cargo, node from /usr). A path that is a symlink on the host
+ * (python via pyenv, go, rust via rustup/cargo, node and Maven/JDK from /usr). A path that is a symlink on the host
  * (merged /usr layouts: /bin -> usr/bin) becomes the same symlink inside.
  */
 export const DEFAULT_READONLY_PATHS: readonly string[] = [
@@ -31,6 +31,11 @@ export const DEFAULT_READONLY_PATHS: readonly string[] = [
   '/root/.cargo',
   '/root/.rustup',
   '/root/go',
+  // Maven's local repository, filled on the host (mvn test / dependency:go-offline) as pip install fills
+  // site-packages. Only repository/ is bound, not ~/.m2: settings.xml and settings-security.xml beside it hold
+  // server passwords. Offline Maven only reads it (measured with it read-only: no _remote.repositories,
+  // resolver-status.properties or *.lastUpdated writes), so no writable copy is needed.
+  '/root/.m2/repository',
 ];
 
 /** Secrets that live under the read-only paths and are hidden (an empty tmpfs or /dev/null over them). */
@@ -44,6 +49,9 @@ export const DEFAULT_MASKED_PATHS: readonly string[] = [
   '/etc/sudoers.d',
   '/root/.cargo/credentials',
   '/root/.cargo/credentials.toml',
+  // Not reachable today (only ~/.m2/repository is bound), masked in case a wider ~/.m2 is ever bound.
+  '/root/.m2/settings.xml',
+  '/root/.m2/settings-security.xml',
 ];
 
 /**

@@ -30,7 +30,9 @@ after(async () => {
 
 test('/root shows only the toolchains, and a command sees only its own processes', { skip }, async () => {
   const root = (await sb.exec('ls -A /root')).stdout.trim().split('\n');
-  for (const e of root) assert.ok(['.pyenv', '.cargo', '.rustup', 'go'].includes(e), `unexpected /root entry ${e}`);
+  for (const e of root) assert.ok(['.pyenv', '.cargo', '.rustup', 'go', '.m2'].includes(e), `unexpected /root entry ${e}`);
+  // Of ~/.m2 only Maven's local repository: settings.xml and settings-security.xml hold credentials.
+  if (root.includes('.m2')) assert.deepEqual((await sb.exec('ls -A /root/.m2')).stdout.trim().split('\n'), ['repository']);
   // Only the command's own processes (bwrap's reaper, bash, ps) are visible: a fresh pid namespace per command.
   const ps = (await sb.exec('ps -e -o pid=')).stdout.trim().split('\n');
   assert.ok(ps.length <= 4, `sees ${ps.length} processes`);

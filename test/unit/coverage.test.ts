@@ -171,7 +171,7 @@ test('the reducer\'s output is checked, never trusted: malformed entries are dro
   assert.throws(() => Coverage.parse('not json'));
 });
 
-test('a coverage run is spent only where it can measure: not for transforming runners, TypeScript or Rust', () => {
+test('a coverage run is spent only where it can measure: not for transforming runners, TypeScript, Rust or Java', () => {
   assert.equal(coverageSupported({ name: 'pytest', language: 'python' }), true);
   assert.equal(coverageSupported({ name: 'node-test', language: 'javascript' }), true);
   assert.equal(coverageSupported({ name: 'go-test', language: 'go' }), true);
@@ -179,4 +179,5 @@ test('a coverage run is spent only where it can measure: not for transforming ru
   assert.equal(coverageSupported({ name: 'jest', language: 'javascript' }), false);
   assert.equal(coverageSupported({ name: 'vitest', language: 'javascript' }), false);
   assert.equal(coverageSupported({ name: 'cargo-test', language: 'rust' }), false);
+  assert.equal(coverageSupported({ name: 'maven', language: 'java' }), false);
 });

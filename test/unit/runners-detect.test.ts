@@ -44,6 +44,11 @@ describe('isTestFile', () => {
     'crates/a/tests/it.rs',
     './tests/x.py',
     'tests\\win.py',
+    'src/test/java/a/ATest.java',
+    'src/test/java/a/Helper.java',
+    'core/src/test/java/a/ServerIT.java',
+    'legacy/TestParser.java',
+    'legacy/ParserTests.java',
   ];
   const no = [
     'src/calc.py',
@@ -54,6 +59,8 @@ describe('isTestFile', () => {
     'pkg/x.go',
     'src/lib.rs',
     'src/testing/mod.rs',
+    'src/main/java/a/Testable.java',
+    'src/main/java/a/Contest.java',
     'README.md',
     'attestation.py',
     '',
@@ -70,7 +77,7 @@ describe('detectRunners', () => {
       assert.ok(err instanceof Error);
       assert.match(err.message, /^no test runner found in /);
       assert.ok(err.message.includes(dir));
-      assert.match(err.message, /looked for .*pytest.*jest.*go test.*cargo test/);
+      assert.match(err.message, /looked for .*pytest.*jest.*go test.*cargo test.*maven/);
       return true;
     });
   });
@@ -221,6 +228,74 @@ describe('detectRunners', () => {
     assert.match(script, /--manifest-path 'crates\/a\/Cargo.toml' '--lib' -- --color never 'm::'/);
     assert.match(script, /'--test' 'suite' -- --color never 'part::'/);
     assert.match(script, /'--test' 'it' -- --color never <\/dev\/null/);
+  });
+});
+
+describe('detectRunners: maven', () => {
+  const pom = (modules: string[] = []): string =>
+    `<project><modelVersion>4.0.0</modelVersion><groupId>g</groupId><artifactId>a</artifactId><version>1</version>${
+      modules.length ? `<packaging>pom</packaging><modules>${modules.map((m) => `<module>${m}</module>`).join('')}</modules>` : ''
+    }</project>`;
+  const test5 = (pkg: string, cls: string): string => `package ${pkg};\nimport org.junit.jupiter.api.Test;\nclass ${cls} {\n  @Test void t() {}\n}\n`;
+
+  it('a root pom.xml with src/test/java test classes holding @Test; *IT, helpers and test-less classes are not run', async () => {
+    const [mvn, ...rest] = await detectRunners(
+      await repo({
+        'pom.xml': pom(),
+        'src/main/java/a/A.java': 'package a;\npublic class A {}\n',
+        'src/test/java/a/ATest.java': test5('a', 'ATest'),
+        'src/test/java/a/TestB.java': test5('a', 'TestB'),
+        'src/test/java/a/CTests.java': test5('a', 'CTests'),
+        'src/test/java/a/ServerIT.java': test5('a', 'ServerIT'),
+        'src/test/java/a/Helper.java': 'package a;\nclass Helper { /* @Test in a comment */ }\n',
+        'src/test/java/a/NoTestsTest.java': 'package a;\nclass NoTestsTest {}\n',
+        'target/test-classes/a/OldTest.java': test5('a', 'OldTest'),
+      }),
+    );
+    assert.deepEqual(rest, []);
+    assert.equal(mvn?.name, 'maven');
+    assert.equal(mvn?.language, 'java');
+    assert.deepEqual(mvn?.testFiles, ['src/test/java/a/ATest.java', 'src/test/java/a/CTests.java', 'src/test/java/a/TestB.java']);
+    assert.deepEqual(mvn?.sourceFiles, ['src/main/java/a/A.java']);
+  });
+
+  it('multi-module: only modules the reactor reaches (nested, ../ paths, comments) hold runnable tests', async () => {
+    const [mvn] = await detectRunners(
+      await repo({
+        'pom.xml': pom(['core', 'apps']).replace('<modules>', '<modules><!-- <module>old</module> -->'),
+        'core/pom.xml': pom(),
+        'core/src/main/java/c/C.java': 'package c;\npublic class C {}\n',
+        'core/src/test/java/c/CTest.java': test5('c', 'CTest'),
+        'apps/pom.xml': pom(['web/', '../tools/pom.xml']),
+        'apps/web/pom.xml': pom(),
+        'apps/web/src/test/java/w/WebTest.java': test5('w', 'WebTest'),
+        'tools/pom.xml': pom(),
+        'tools/src/test/java/t/ToolTest.java': test5('t', 'ToolTest'),
+        'old/pom.xml': pom(),
+        'old/src/test/java/o/OldTest.java': test5('o', 'OldTest'),
+        'samples/pom.xml': pom(),
+        'samples/src/test/java/s/SampleTest.java': test5('s', 'SampleTest'),
+      }),
+    );
+    assert.deepEqual(mvn?.testFiles, [
+      'apps/web/src/test/java/w/WebTest.java',
+      'core/src/test/java/c/CTest.java',
+      'tools/src/test/java/t/ToolTest.java',
+    ]);
+    assert.deepEqual(mvn?.sourceFiles, ['core/src/main/java/c/C.java']);
+    const script = mvn?.script(mvn.testFiles) ?? '';
+    assert.match(script, /mvn -o -B -q /);
+    assert.match(script, /-Dsurefire\.failIfNoSpecifiedTests=false/);
+  });
+
+  it('no pom.xml, no maven; a Gradle-only build is named in the error', async () => {
+    const files = { 'src/test/java/a/ATest.java': test5('a', 'ATest'), 'src/main/java/a/A.java': 'package a;\nclass A {}\n' };
+    await assert.rejects(detectRunners(await repo(files)), NoTestRunnerError);
+    await assert.rejects(detectRunners(await repo({ ...files, 'build.gradle.kts': 'plugins { java }\n' })), (err: unknown) => {
+      assert.ok(err instanceof NoTestRunnerError);
+      assert.match(err.message, /Gradle projects are not supported/);
+      return true;
+    });
   });
 });
 

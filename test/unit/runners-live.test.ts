@@ -5,7 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -26,17 +28,24 @@ const available: Record<string, string | false> = {
   'node-test': false,
   'go-test': commandWorks('go', ['version']) ? false : 'no go toolchain',
   'cargo-test': commandWorks('cargo', ['--version']) ? false : 'no cargo',
+  // Surefire's JUnit Platform provider is resolved last by setup's `mvn test` of the fixture.
+  maven: !commandWorks('mvn', ['-v']) || !commandWorks('javac', ['-version'])
+    ? 'no Maven or no JDK'
+    : existsSync(join(homedir(), '.m2/repository/org/apache/maven/surefire/surefire-junit-platform/3.2.5'))
+      ? false
+      : "the Maven fixture's dependencies are not in ~/.m2",
 };
 
 const HOW: Record<string, string> = {
   pytest: 'pip install pytest', unittest: 'install python3', 'node-test': 'install Node 20+', 'go-test': 'install Go (https://go.dev/doc/install or apt-get install golang)', 'cargo-test': 'install Rust with rustup',
+  maven: 'install Maven and a JDK (apt-get install maven openjdk-17-jdk-headless), then run `npm run setup` (it fetches the fixture\'s dependencies into ~/.m2)',
 };
 function need(name: string): void {
   if (available[name]) assert.fail(`${available[name]}: ${HOW[name]} to run this test`);
 }
 
 /** Runs the artifact the way the consistency checks do and returns the parsed map. */
-async function runArtifact(repo: string, runner: Runner, testFiles: string[]): Promise<{ map: TestMap; log: string }> {
+async function runArtifact(repo: string, runner: Runner, testFiles: string[], env?: NodeJS.ProcessEnv): Promise<{ map: TestMap; log: string }> {
   const artifact = `${repo}.artifact`;
   dirs.push(artifact);
   await mkdir(artifact, { recursive: true });
@@ -46,6 +55,7 @@ async function runArtifact(repo: string, runner: Runner, testFiles: string[]): P
     cwd: repo,
     timeout: 120_000,
     stdio: 'ignore',
+    ...(env ? { env } : {}),
   });
   assert.equal(run.error, undefined);
   const log = await readFile(join(artifact, 'log'), 'utf8');
@@ -128,5 +138,39 @@ describe('live runs of generated artifacts', () => {
     assert.equal(map['src/util.rs::util::tests::doubles'], 'passed');
     assert.equal(map['tests/integration.rs::integration_bad'], 'failed');
     assert.equal(map['tests/broken.rs'], 'failed');
+  });
+
+  it('maven', async () => {
+    need('maven');
+    const { repo, runner, map } = await live('maven', true);
+    assert.equal(map['src/test/java/fx/CalcTest.java::Inner.deep'], 'passed');
+    assert.equal(map['src/test/java/fx/CalcTest.java::subIsWrong'], 'failed');
+    // Maven built in a copy under TMPDIR: no target/ in the repository.
+    assert.equal(existsSync(join(repo, 'target')), false);
+    const partial = await runArtifact(repo, runner, ['src/test/java/fx/text/WordsTest.java', 'src/test/java/fx/GoneTest.java']);
+    assert.deepEqual(partial.map, {
+      'src/test/java/fx/text/WordsTest.java::joins': 'passed',
+      'src/test/java/fx/text/WordsTest.java::usesCalc': 'passed',
+      'src/test/java/fx/GoneTest.java': 'failed',
+    }, partial.log);
+  });
+
+  it('maven: where Maven or a JDK is missing (the docker image), every file fails and the log says what to install', async () => {
+    // A PATH holding everything in /usr/bin and /bin but mvn, java and javac.
+    const bin = await mkdtemp(join(tmpdir(), 'ssr-nomvn-'));
+    dirs.push(bin);
+    for (const dir of ['/usr/bin', '/bin']) {
+      for (const name of await readdir(dir).catch(() => [] as string[])) {
+        if (['mvn', 'java', 'javac'].includes(name)) continue;
+        await symlink(join(dir, name), join(bin, name)).catch(() => undefined);
+      }
+    }
+    const repo = await makeRepo(PROJECTS.maven, 'ssr-live-nomvn-');
+    dirs.push(repo);
+    const runner = (await detectRunners(repo)).find((r) => r.name === 'maven');
+    assert.ok(runner);
+    const { map, log } = await runArtifact(repo, runner, runner.testFiles, { PATH: bin, HOME: homedir() });
+    assert.deepEqual(map, { 'src/test/java/fx/CalcTest.java': 'failed', 'src/test/java/fx/text/WordsTest.java': 'failed' }, log);
+    assert.match(log, /Maven \(mvn\) and a JDK \(javac\) must be installed where the tests run/);
   });
 });

@@ -11,7 +11,7 @@ import type { Runner, RunnerName } from '../../src/repo/runners/index.js';
 import { fixtureRunner, runParser, type TestMap } from '../fixtures/runners/helpers.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/runners');
-const RUNNERS: RunnerName[] = ['pytest', 'unittest', 'node-test', 'jest', 'vitest', 'mocha', 'ava', 'go-test', 'cargo-test'];
+const RUNNERS: RunnerName[] = ['pytest', 'unittest', 'node-test', 'jest', 'vitest', 'mocha', 'ava', 'go-test', 'cargo-test', 'maven'];
 
 /** Facts about each recording that must hold whatever else the expected map says. */
 const MUST: Record<RunnerName, { passed: string[]; failed: string[]; absent: string[] }> = {
@@ -59,6 +59,16 @@ const MUST: Record<RunnerName, { passed: string[]; failed: string[]; absent: str
     passed: ['src/lib.rs::tests::adds', 'src/lib.rs::tests::nested::deep', 'src/lib.rs::tests::panics', 'src/util.rs::util::tests::doubles', 'tests/integration.rs::integration_ok'],
     failed: ['src/lib.rs::tests::is_wrong', 'tests/integration.rs::integration_bad', 'tests/broken.rs'],
     absent: ['src/lib.rs::tests::ignored', 'src/lib.rs::util::tests::doubles', 'tests/broken.rs::never_compiles'],
+  },
+  maven: {
+    passed: [
+      'src/test/java/fx/CalcTest.java::adds',
+      'src/test/java/fx/CalcTest.java::Inner.deep',
+      'src/test/java/fx/CalcTest.java::table(int, int, int)[2]',
+      'src/test/java/fx/text/WordsTest.java::joins',
+    ],
+    failed: ['src/test/java/fx/CalcTest.java::subIsWrong'],
+    absent: ['src/test/java/fx/CalcTest.java::skipped', 'src/test/java/fx/CalcTest.java', 'src/test/java/fx/text/WordsTest.java'],
   },
 };
 
@@ -153,6 +163,60 @@ describe('parsers on broken input', () => {
   it('pytest: a run that dies before reporting fails every target file', () => {
     const log = '@@ssr-run pytest\n@@ssr-meta root /r\n@@ssr-meta target t/test_a.py\nERROR: usage\n@@ssr-exit 4\n';
     assert.deepEqual(runParser(parserOf('pytest'), log).map, { 't/test_a.py': 'failed' });
+  });
+
+  it('maven: a truncated report keeps its complete testcases; classes with no report fail when the build failed', async () => {
+    const log = await readFile(join(fixtures, 'maven.log'), 'utf8');
+    const lines = log.split('\n');
+    // Cut the report holding CalcTest's results (surefire writes them all into the @Nested class's report) inside
+    // its failing testcase, as a JVM killed mid-write would leave it.
+    const cutAt = lines.findIndex((l) => l.startsWith('@@xml ') && l.includes('name="subIsWrong"'));
+    assert.ok(cutAt > 0);
+    const end = lines.findIndex((l, i) => i > cutAt && l.startsWith('@@xml-end'));
+    const truncated = [...lines.slice(0, cutAt + 1), ...lines.slice(end)].join('\n');
+    const { map, status, stderr } = runParser(parserOf('maven'), truncated);
+    assert.equal(status, 0, stderr);
+    assert.equal(map['src/test/java/fx/CalcTest.java::adds'], 'passed');
+    assert.equal(map['src/test/java/fx/CalcTest.java::subIsWrong'], undefined);
+    assert.equal(map['src/test/java/fx/text/WordsTest.java::joins'], 'passed');
+    // Garbage inside a report, and a report cut off with no end marker, do not crash the parser either.
+    const noEnd = lines.slice(0, cutAt + 1).join('\n') + '\n@@xml <testcase name="x" classname="fx.CalcTest"><fail';
+    assert.equal(runParser(parserOf('maven'), noEnd).status, 0);
+    const junk = '@@ssr-run maven\n@@ssr-meta target A.java\n@@ssr-meta class A A.java\n@@xml-begin r\n@@xml <testsuite><<<\n@@xml-end\n@@ssr-exit 1\n';
+    assert.deepEqual(runParser(parserOf('maven'), junk).map, { 'A.java': 'failed' });
+    // A build that stopped before the tests (compile error): every selected class is failed; a missing file too.
+    const compile = [
+      '@@ssr-run maven',
+      '@@ssr-meta target src/test/java/a/ATest.java',
+      '@@ssr-meta class a.ATest src/test/java/a/ATest.java',
+      '@@ssr-meta target src/test/java/a/GoneTest.java',
+      '@@ssr-meta missing src/test/java/a/GoneTest.java',
+      '[ERROR] src/main/java/a/A.java:[3,20] illegal start of expression',
+      '@@ssr-exit 1',
+    ].join('\n');
+    assert.deepEqual(runParser(parserOf('maven'), compile).map, {
+      'src/test/java/a/ATest.java': 'failed',
+      'src/test/java/a/GoneTest.java': 'failed',
+    });
+  });
+
+  it('maven: a test\'s output inside a report cannot forge a marker', () => {
+    const log = [
+      '@@ssr-run maven',
+      '@@ssr-meta target src/test/java/a/ATest.java',
+      '@@ssr-meta class a.ATest src/test/java/a/ATest.java',
+      '@@xml-begin target/surefire-reports/TEST-a.ATest.xml',
+      '@@xml <testsuite name="a.ATest"><testcase name="ok" classname="a.ATest"><system-out><![CDATA[',
+      '@@xml @@ssr-exit 0',
+      '@@xml @@ssr-meta class b.BTest src/test/java/a/ATest.java',
+      '@@xml ]]></system-out></testcase><testcase name="bad" classname="a.ATest"><failure message="x"/></testcase></testsuite>',
+      '@@xml-end',
+      '@@ssr-exit 0',
+    ].join('\n');
+    assert.deepEqual(runParser(parserOf('maven'), log).map, {
+      'src/test/java/a/ATest.java::ok': 'passed',
+      'src/test/java/a/ATest.java::bad': 'failed',
+    });
   });
 
   it('a test reported both passed and failed counts as failed', () => {

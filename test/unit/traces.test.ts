@@ -26,6 +26,8 @@ describe('traces: code lines a failing run went through', () => {
     assert.equal([...t.keys()].some((f) => f.includes('test')), false);
     assert.deepEqual(t.get('src/main/java/a/B.java'), [30]);
     assert.equal(tracedLines('at x(B.java:3)', [...code, 'src/main/java/c/B.java']).size, 0);
+    // javac's errors as Maven prints them (the maven runner makes its build copy's paths repository-relative).
+    assert.deepEqual(tracedLines('[ERROR] src/main/java/a/B.java:[11,20] illegal start of expression', code).get('src/main/java/a/B.java'), [11]);
   });
 
   it('measures the distance to the nearest traced line of the same file, Infinity where the run never went', () => {

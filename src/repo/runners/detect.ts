@@ -1,5 +1,6 @@
 import { NoTestRunnerError } from './errors.js';
 import { detectGo } from './go.js';
+import { detectJava, gradleOnly } from './java.js';
 import { detectJavaScript } from './js-detect.js';
 import { detectPython } from './python.js';
 import { detectRust } from './rust.js';
@@ -11,6 +12,7 @@ const LOOKED_FOR = [
   'node:test/jest/vitest/mocha/ava (package.json, *.test.*, *.spec.*, test/, tests/, __tests__/)',
   'go test (go.mod with *_test.go)',
   'cargo test (Cargo.toml with tests/*.rs or #[test] in src)',
+  'maven (pom.xml with src/test/java/**/*Test.java holding @Test)',
 ];
 
 /**
@@ -25,10 +27,17 @@ export async function detectRunners(repoDir: string, options: DetectOptions = {}
     await detectJavaScript(tree),
     await detectGo(tree),
     await detectRust(tree),
+    await detectJava(tree),
   ].filter((g) => g.length > 0);
-  if (groups.length === 0) throw new NoTestRunnerError(repoDir, LOOKED_FOR);
+  if (groups.length === 0) {
+    // A Gradle build looks like a Java project; say why it is not run rather than only what was looked for.
+    const gradle = gradleOnly(tree)
+      ? ['(found a Gradle build: Gradle projects are not supported, since gradle is not installed and its wrapper cannot download offline)']
+      : [];
+    throw new NoTestRunnerError(repoDir, [...LOOKED_FOR, ...gradle]);
+  }
   const size = (g: Runner[]): number => Math.max(...g.map((r) => r.testFiles.length));
-  // Array.prototype.sort is stable, so equal counts keep the order python, JS/TS, go, rust.
+  // Array.prototype.sort is stable, so equal counts keep the order python, JS/TS, go, rust, java.
   groups.sort((a, b) => size(b) - size(a));
   return groups.flat();
 }

@@ -11,10 +11,15 @@ export const JS_EXT = /\.(?:[cm]?js|jsx|[cm]?ts|tsx)$/;
 export const TS_EXT = /\.(?:[cm]?ts|tsx)$/;
 export const GO_EXT = /\.go$/;
 export const RUST_EXT = /\.rs$/;
+export const JAVA_EXT = /\.java$/;
 
 const PY_TEST_NAME = /^(?:test_.*|.*_test)\.py$/;
 const JS_TEST_NAME = /\.(?:test|spec)\.(?:[cm]?js|jsx|[cm]?ts|tsx)$/;
 const GO_TEST_NAME = /_test\.go$/;
+/** Surefire's default includes (Test*, *Test, *Tests, *TestCase) and failsafe's *IT, wherever the file lives. */
+const JAVA_TEST_NAME = /^(?:Test[A-Z0-9_]\w*|\w+(?:Test|Tests|TestCase|IT))\.java$/;
+/** What `mvn test` runs by default: not *IT (integration tests, failsafe's, which need the verify phase). */
+const JAVA_UNIT_TEST_NAME = /^(?:Test[A-Z0-9_]\w*|\w+(?:Test|Tests|TestCase))\.java$/;
 
 /** Directories whose files are inputs to tests rather than tests themselves, even when they look like tests. */
 const FIXTURE_DIRS: ReadonlySet<string> = new Set(['fixtures', '__fixtures__', 'fixture', '__mocks__', '__snapshots__', 'testdata', 'node_modules']);
@@ -36,7 +41,7 @@ export function isTestFile(relPath: string): boolean {
   const { dirs, base } = split(relPath);
   if (base === '') return false;
   if (dirs.some((d) => TEST_DIRS.has(d))) return true;
-  return PY_TEST_NAME.test(base) || base === 'conftest.py' || JS_TEST_NAME.test(base) || GO_TEST_NAME.test(base);
+  return PY_TEST_NAME.test(base) || base === 'conftest.py' || JS_TEST_NAME.test(base) || GO_TEST_NAME.test(base) || JAVA_TEST_NAME.test(base);
 }
 
 export function inFixtureDir(relPath: string): boolean {
@@ -59,4 +64,17 @@ export function isJsTestCandidate(relPath: string): boolean {
 
 export function isGoTestFile(relPath: string): boolean {
   return GO_TEST_NAME.test(relPath) && !inFixtureDir(relPath);
+}
+
+/** Java test classes as Maven lays them out: a surefire-style name under a module's src/test/java. */
+export function isJavaTestCandidate(relPath: string): boolean {
+  const p = normalizeRel(relPath);
+  const { base } = split(p);
+  return /(?:^|\/)src\/test\/java\//.test(p) && JAVA_UNIT_TEST_NAME.test(base) && !inFixtureDir(p);
+}
+
+/** Java code the tests exercise: Maven's main sources (src/main/java), not tests or their helpers. */
+export function isJavaSourceFile(relPath: string): boolean {
+  const p = normalizeRel(relPath);
+  return JAVA_EXT.test(p) && /(?:^|\/)src\/main\/java\//.test(p) && !isTestFile(p);
 }

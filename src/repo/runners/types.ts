@@ -7,9 +7,10 @@ export type RunnerName =
   | 'mocha'
   | 'ava'
   | 'go-test'
-  | 'cargo-test';
+  | 'cargo-test'
+  | 'maven';
 
-export type Language = 'python' | 'javascript' | 'typescript' | 'go' | 'rust';
+export type Language = 'python' | 'javascript' | 'typescript' | 'go' | 'rust' | 'java';
 
 export interface Runner {
   name: RunnerName;
