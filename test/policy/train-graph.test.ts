@@ -158,3 +158,16 @@ test('a batch with nothing to learn returns the weights unchanged without runnin
     assert.deepEqual(r.weights, onnxPolicyGradientStep(w, batch, 'g@1', { learningRate: 0.5 }).weights, 'as the TypeScript step');
   }
 });
+
+test('equal rewards carry no gradient even where their floating-point mean is off by 1e-16 (three injections at -0.8)', () => {
+  const rng = new Rng('equal-rewards');
+  const d = () => [{ group: 'inject.mutation', options: randomOptions(rng, 5), chosen: 1 }];
+  const batch: ScoredTrajectory[] = [
+    ...[0, 1, 2].map((e) => ({ role: 'injector' as const, reward: -0.8, group: `e${e}`, decisions: d() })),
+    ...[0, 1, 2, 3].map(() => ({ role: 'solver' as const, reward: -1, group: 'bug0', decisions: [{ group: 'solve.repair', options: randomOptions(rng, 4), chosen: 0 }] })),
+  ];
+  assert.notEqual(-0.8 - (-0.8 + -0.8 + -0.8) / 3, 0, 'the float mean of three -0.8s is not exactly -0.8 (the case this guards)');
+  const p = prepareBatch(batch);
+  assert.equal(p.decisions.length, 0);
+  assert.equal(p.meanAdvantageAbs, 0);
+});

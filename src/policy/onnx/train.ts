@@ -43,7 +43,10 @@ export function prepareBatch(batch: ScoredTrajectory[]): PreparedBatch {
   const decisions: PreparedDecision[] = [];
   let advAbs = 0;
   for (const t of batch) {
-    const adv = t.reward - mean(groups.get(keyOf(t))!);
+    // Equal rewards can leave a difference of ~1e-16 from their floating-point mean (three -0.8s): that is no
+    // advantage, and counting its decisions as carrying gradient would misreport a step that learned nothing.
+    const raw = t.reward - mean(groups.get(keyOf(t))!);
+    const adv = Math.abs(raw) < 1e-9 ? 0 : raw;
     advAbs += Math.abs(adv);
     if (adv === 0 || t.decisions.length === 0) continue;
     const coef = adv / Math.sqrt(t.decisions.length) / n;
