@@ -45,7 +45,13 @@ async function connect(rt: Runtime) {
   const target = temporalTarget();
   if (!process.env.TEMPORAL_ADDRESS) {
     const srv = await ensureDevServer(rt.home);
-    err(`temporal: ${srv.reused ? 'reusing' : 'started'} dev server at ${srv.address} (database ${srv.dbFile})`);
+    if (srv.foreignDb !== undefined) {
+      // Not an error (one server can serve several homes), but the campaign's workflows will not be where this
+      // home's README section says they are.
+      err(`temporal: reusing the dev server at ${srv.address} that another state directory started (its database: ${srv.foreignDb ?? 'unknown'}, not under ${rt.home}); stop it, or use another SSR_HOME's server deliberately`);
+    } else {
+      err(`temporal: ${srv.reused ? 'reusing' : 'started'} dev server at ${srv.address} (database ${srv.dbFile})`);
+    }
   } else {
     const port = target.tls ? null : localDevServerPort(target.address, rt.home);
     if (port !== null && !(await portOpen(port))) {
@@ -141,7 +147,8 @@ program.command('server')
   .action(async () => {
     const rt = createRuntime();
     const s = await ensureDevServer(rt.home);
-    out(`${s.reused ? 'running' : 'started'}: ${s.address} (pid ${s.pid ?? '?'}, database ${s.dbFile}, log ${s.logFile})`);
+    if (s.foreignDb !== undefined) out(`running, started by another state directory: ${s.address} (database ${s.foreignDb ?? 'unknown'}, not under ${rt.home})`);
+    else out(`${s.reused ? 'running' : 'started'}: ${s.address} (pid ${s.pid ?? '?'}, database ${s.dbFile}, log ${s.logFile})`);
   });
 
 program.command('worker')

@@ -3,7 +3,7 @@
  * the state directory. Started detached, so that it outlives a killed demo and the next run reuses it.
  */
 import { spawn, execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { PROJECT_ROOT, devServerConfig, searchAttributes } from './config.js';
@@ -39,7 +39,14 @@ export function portOpen(port: number, host = '127.0.0.1', timeoutMs = 500): Pro
   });
 }
 
-export interface DevServer { address: string; port: number; pid: number | null; reused: boolean; dbFile: string; logFile: string }
+export interface DevServer {
+  address: string; port: number; pid: number | null; reused: boolean; dbFile: string; logFile: string;
+  /**
+   * Set when the server found listening is not this state directory's (another SSR_HOME started it on the same port):
+   * the database it really uses, where known. Its workflows live there, not under this home.
+   */
+  foreignDb?: string | null;
+}
 
 /** Starts the dev server unless one already listens on the port; waits until it accepts connections. */
 export async function ensureDevServer(home: string, opts: { port?: number; uiPort?: number } = {}): Promise<DevServer> {
@@ -54,7 +61,8 @@ export async function ensureDevServer(home: string, opts: { port?: number; uiPor
   if (await portOpen(port)) {
     const pidFile = path.join(dir, `server-${port}.pid`);
     const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : null;
-    return { address, port, pid, reused: true, dbFile, logFile };
+    const db = listenerDb(port);
+    return { address, port, pid, reused: true, dbFile, logFile, ...(db !== undefined && db !== dbFile ? { foreignDb: db } : {}) };
   }
   // Several processes of one machine (the workers' watchdogs, a CLI command) can find the port dark at once; one
   // starts the server and the others reuse it, since two servers on one SQLite file must never both run.
@@ -83,6 +91,25 @@ async function startUnlocked(cfg: ReturnType<typeof devServerConfig>, port: numb
     if (attempt >= 3 || !started.uiPortTaken) throw new Error(started.error);
     uiPort = await freePort();
   }
+}
+
+/**
+ * The database of the dev server listening on `port`, from the process table (Linux): undefined when no `temporal
+ * server start-dev --port <port>` process is found (another kind of server, or no /proc), null when it names none.
+ */
+function listenerDb(port: number): string | null | undefined {
+  let pids: string[];
+  try { pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d)); } catch { return undefined; }
+  for (const pid of pids) {
+    let argv: string[];
+    try { argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'); } catch { continue; }
+    if (!argv.includes('start-dev')) continue;
+    const at = argv.indexOf('--port');
+    if (at < 0 || argv[at + 1] !== String(port)) continue;
+    const db = argv.indexOf('--db-filename');
+    return db >= 0 ? path.resolve(argv[db + 1]) : null;
+  }
+  return undefined;
 }
 
 /**

@@ -35,7 +35,7 @@ test('a dev server whose UI port is taken starts on another UI port, and is aliv
   }
 });
 
-test('processes that find the port dark at once start one server between them; a lock left by a dead process is taken over', async () => {
+test('processes that find the port dark at once start one server between them; a lock left by a dead process is taken over; another home is told the server is not its own', async () => {
   const home = mkdtempSync(path.join(tmpdir(), 'ssr-devserver-'));
   const port = await freePort();
   const pids = new Set<number>();
@@ -50,6 +50,16 @@ test('processes that find the port dark at once start one server between them; a
     assert.equal(pids.size, 1, `every call reports the same server: ${[...pids].join(', ')}`);
     assert.equal(existsSync(path.join(home, 'temporal', `server-${port}.starting`)), false, 'the lock is released');
     assert.equal(await portOpen(port), true);
+    assert.equal((await ensureDevServer(home, { port })).foreignDb, undefined, 'its own home reuses it as its own');
+    // Another state directory finds it on the same port: it is told whose it is, not shown its own database path.
+    const other = mkdtempSync(path.join(tmpdir(), 'ssr-devserver-other-'));
+    try {
+      const s = await ensureDevServer(other, { port });
+      assert.equal(s.reused, true);
+      assert.equal(s.foreignDb, path.join(home, 'temporal', `temporal-${port}.db`));
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+    }
   } finally {
     for (const pid of pids) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
     rmSync(home, { recursive: true, force: true });
