@@ -98,28 +98,39 @@ function toolchainVersion(): Promise<string> {
 }
 
 /**
- * Runs in the sandbox after the build, in a command of its own: processes the build left behind (a build.rs
- * may start one) died with the build's pid namespace and cannot write after this pass. Fails, and so discards
- * the cache, when any manifest's package list cannot be read: then the repository's own crates are not known.
+ * The repository's own packages (path sources: the workspace, path dependencies, [patch]es) and their targets,
+ * as JSON, and the manifests whose packages cannot be resolved offline (a fuzz crate needing crates not in the
+ * cache: it cannot build either, so it is left out). Run before the build, while nothing of the repository's
+ * dependencies has run yet and the tree is still the pristine base: what it reports cannot have been tampered with.
  */
-const PRUNE = String.raw`
-import json, os, re, shutil, subprocess, sys
+const LOCAL_PACKAGES = String.raw`
+import json, subprocess, sys
 
-target = os.environ['CARGO_TARGET_DIR']
-local = set()
+names, unresolved = set(), []
 for m in sys.argv[1:]:
     r = subprocess.run(['cargo', 'metadata', '--format-version', '1', '--offline', '--manifest-path', m],
                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if r.returncode != 0:
-        sys.exit('cargo metadata failed for %s: %s' % (m, r.stderr[-2000:]))
+        unresolved.append(m)
+        continue
     for p in json.loads(r.stdout)['packages']:
         if p.get('source') is None:
-            local.add(p['name'])
-            local.update(t['name'] for t in p['targets'])
-if not local:
-    sys.exit('no path packages found')
+            names.add(p['name'])
+            names.update(t['name'] for t in p['targets'])
+print(json.dumps({'names': sorted(names), 'unresolved': unresolved}))
+`;
+
+/**
+ * Removes every artifact of the named packages and all but the dependencies' units. Run in a command of its own
+ * after the build: processes the build left behind (a build.rs may start one) died with the build's pid
+ * namespace and cannot write after this pass.
+ */
+const PRUNE = String.raw`
+import os, re, shutil, sys
+
+target = os.environ['CARGO_TARGET_DIR']
 forms = set()
-for n in local:
+for n in sys.argv[1:]:
     forms.update((n, n.replace('-', '_'), n.replace('_', '-')))
 # cargo names a unit's files <name>-<hash>...; a looser match only removes more, which costs time, never correctness.
 own = re.compile(r'^(?:lib)?(?:%s)-[0-9a-f]+(?:[.-].*)?$' % '|'.join(re.escape(f) for f in sorted(forms)))
@@ -145,8 +156,9 @@ if os.path.isdir(debug):
             for e in os.listdir(dd):
                 if own.match(e):
                     remove(os.path.join(dd, e))
-print('pruned', len(local), 'path packages')
 `;
+
+const CRATE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
 export interface CargoWarmerOptions {
   /** Wall-clock limit of the dependency build (the sandbox's other limits are the provider's defaults). */
@@ -165,15 +177,22 @@ export function cargoWarmer(opts: CargoWarmerOptions = {}): BaseWarmer {
     async build(sb: Sandbox, base: string): Promise<string[]> {
       const manifests = (await scanCached(base)).packages.slice(0, MAX_BUILDS);
       if (manifests.length === 0) throw new Error('no Cargo.toml with a [package]');
-      const q = manifests.map(shQuote).join(' ');
+      const meta = await sb.exec(`python3 - ${manifests.map(shQuote).join(' ')} <<'SSR_PY'\n${LOCAL_PACKAGES}\nSSR_PY`, { timeoutMs: 5 * 60_000 });
+      if (meta.exitCode !== 0 || meta.killed) throw new Error(`reading the packages failed: ${(meta.stdout + meta.stderr).trim().slice(-1500)}`);
+      const local = JSON.parse(meta.stdout) as { names: string[]; unresolved: string[] };
+      const buildable = manifests.filter((m) => !local.unresolved.includes(m));
+      if (buildable.length === 0) throw new Error(`no package resolves offline: ${meta.stderr.trim().slice(-1500)}`);
+      // Every name must be pruned, so a name the pattern cannot carry discards the cache rather than keep its crate.
+      if (local.names.length === 0 || !local.names.every((n) => CRATE_NAME.test(n))) throw new Error(`unexpected package names ${JSON.stringify(local.names).slice(0, 500)}`);
       // The same command line shape as the runner's test runs (test profile, default features, offline), so the
-      // dependencies' fingerprints are the ones those runs look for.
+      // dependencies' fingerprints are the ones those runs look for. A manifest that fails to build still leaves
+      // the dependencies it built, each under its own fingerprint.
       const b = await sb.exec(
-        `export CARGO_NET_OFFLINE=true CARGO_TERM_COLOR=never; ok=0; for m in ${q}; do cargo test --no-run --manifest-path "$m" </dev/null && ok=1; done; [ "$ok" = 1 ]`,
+        `export CARGO_NET_OFFLINE=true CARGO_TERM_COLOR=never; ok=0; for m in ${buildable.map(shQuote).join(' ')}; do cargo test --no-run --manifest-path "$m" </dev/null && ok=1; done; [ "$ok" = 1 ]`,
         { timeoutMs },
       );
       if (b.exitCode !== 0 || b.killed) throw new Error(`cargo test --no-run ${b.killed ? `stopped (${b.killed})` : `exited ${b.exitCode}`}: ${(b.stdout + b.stderr).trim().slice(-1500)}`);
-      const p = await sb.exec(`python3 - ${q} <<'SSR_PRUNE'\n${PRUNE}\nSSR_PRUNE`, { timeoutMs: 10 * 60_000 });
+      const p = await sb.exec(`python3 - ${local.names.map(shQuote).join(' ')} <<'SSR_PY'\n${PRUNE}\nSSR_PY`, { timeoutMs: 10 * 60_000 });
       if (p.exitCode !== 0 || p.killed) throw new Error(`pruning the repository's own crates failed: ${(p.stdout + p.stderr).trim().slice(-1500)}`);
       return [TARGET_ENTRY];
     },
