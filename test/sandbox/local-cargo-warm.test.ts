@@ -4,11 +4,12 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LocalSandboxProvider } from '../../src/sandbox/local.js';
 import { baseWarmDir } from '../../src/sandbox/base-warm.js';
+import { warmTmpDir } from '../../src/sandbox/warm.js';
 import { findExecutable } from '../../src/sandbox/bwrap.js';
 import { cargoWarmer } from '../../src/repo/runners/rust-warm.js';
 import { cleanup, isolatedSkipReason, makeBase, tempDir } from './helpers.js';
@@ -40,6 +41,9 @@ before(async () => {
   if (skip) return;
   stateDir = await tempDir('state');
   dirs.push(stateDir);
+  // As in production, where the toolchain cache (warm.ts) is already a lower layer of every /tmp, the build's too.
+  await mkdir(warmTmpDir(stateDir), { recursive: true });
+  await writeFile(path.join(warmTmpDir(stateDir), 'toolchain-marker'), 'go');
   provider = new LocalSandboxProvider({ stateDir, isolation: 'bwrap', defaults: { timeoutMs: 240_000 }, baseWarmers: [cargoWarmer()] });
 });
 after(async () => {
@@ -59,8 +63,9 @@ test('the dependencies are built once per repository and reused; the repository\
     assert.ok(!deps.some((f) => f.includes('cargo_dep')), deps.join(' '));
     const fps = await readdir(path.join(baseWarmDir(stateDir), built[0]!, 'cargo-target', 'debug', '.fingerprint'));
     assert.ok(!fps.some((f) => f.startsWith('cargo-dep-')), fps.join(' '));
-    const r = await sb1.exec(CARGO);
+    const r = await sb1.exec(`cat /tmp/toolchain-marker && ${CARGO}`);
     assert.equal(r.exitCode, 0, r.stdout);
+    assert.match(r.stdout, /^go/);
     assert.match(r.stdout, /Fresh itoa v/);
     assert.doesNotMatch(r.stdout, /Compiling itoa/);
     assert.match(r.stdout, /Compiling cargo-dep v/);
@@ -118,6 +123,25 @@ test('another repository never gets the first one\'s cache', { skip }, async () 
   } finally {
     await sbA.dispose();
     await sbB.dispose();
+  }
+});
+
+test('a manifest that does not resolve offline is left out, not the whole cache', { skip }, async () => {
+  // Like itoa's fuzz/ crate: its own package, needing crates the cache does not hold.
+  const d = await fixture({
+    'fuzz/Cargo.toml': '[package]\nname = "fuzz-it"\nversion = "0.0.0"\nedition = "2021"\n\n[dependencies]\nssr-no-such-crate-anywhere = "9"\n',
+    'fuzz/src/lib.rs': '',
+  });
+  const before = new Set(await layers());
+  const sb = await provider.create({ base: d });
+  try {
+    assert.equal((await layers()).filter((l) => !before.has(l)).length, 1);
+    const r = await sb.exec(CARGO);
+    assert.equal(r.exitCode, 0, r.stdout);
+    assert.match(r.stdout, /Fresh itoa v/);
+    assert.match(r.stdout, /Compiling cargo-dep v/);
+  } finally {
+    await sb.dispose();
   }
 });
 
