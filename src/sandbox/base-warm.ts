@@ -36,7 +36,7 @@ export function baseWarmDir(stateDir: string): string {
 
 /** Per state directory, so every provider of this process shares one build per cache. */
 const inflightByDir = new Map<string, Map<string, Promise<string | null>>>();
-/** Caches whose build failed in this process: their sandboxes start cold, and the failure is logged once. */
+/** Caches whose build (or identity) failed in this process: their sandboxes start cold, and the failure is logged once. */
 const failedByDir = new Map<string, Set<string>>();
 
 export class BaseWarmCache {
@@ -70,7 +70,9 @@ export class BaseWarmCache {
       try {
         identity = await w.identity(base);
       } catch (e) {
-        this.log(`ssr: ${w.name} cache of ${base} not used: ${(e as Error).message}`);
+        const once = `${w.name}\0${base}`;
+        if (!this.failed.has(once)) this.log(`ssr: ${w.name} cache of ${base} not used: ${(e as Error).message}`);
+        this.failed.add(once);
         continue;
       }
       if (identity === null) continue;
