@@ -130,7 +130,7 @@ test('a manifest that does not resolve offline is left out, not the whole cache'
   // Like itoa's fuzz/ crate: its own package, needing crates the cache does not hold.
   const d = await fixture({
     'fuzz/Cargo.toml': '[package]\nname = "fuzz-it"\nversion = "0.0.0"\nedition = "2021"\n\n[dependencies]\nssr-no-such-crate-anywhere = "9"\n',
-    'fuzz/src/lib.rs': '',
+    'fuzz/src/lib.rs': '#[cfg(test)]\nmod t {\n    #[test]\n    fn f() {}\n}\n',
   });
   const before = new Set(await layers());
   const sb = await provider.create({ base: d });
@@ -143,6 +143,14 @@ test('a manifest that does not resolve offline is left out, not the whole cache'
   } finally {
     await sb.dispose();
   }
+});
+
+test('a crate without Rust tests gets no cache: the cargo-test runner does not apply', { skip }, async () => {
+  const e = await fixture({ 'src/lib.rs': 'pub fn one() -> u32 { 1 }\n' });
+  const before = await layers();
+  const sb = await provider.create({ base: e });
+  await sb.dispose();
+  assert.deepEqual(await layers(), before);
 });
 
 test('a failed build leaves the repository\'s sandboxes working cold', { skip }, async () => {

@@ -23,6 +23,8 @@ import type { BaseWarmer } from '../../sandbox/base-warm.js';
 import type { Sandbox } from '../../sandbox/types.js';
 import { defaultSandboxEnv, HOST_PATH } from '../../sandbox/bwrap.js';
 import { shQuote } from './bash.js';
+import { detectRust, rustTarget } from './rust.js';
+import { RepoTree } from './scan.js';
 
 const run = promisify(execFile);
 
@@ -35,15 +37,25 @@ const MAX_BUILDS = 32;
 const IDENTITY_FILES = new Set(['Cargo.toml', 'Cargo.lock', 'rust-toolchain', 'rust-toolchain.toml', 'config', 'config.toml']);
 
 interface Manifests {
-  /** Manifests of packages, relative to the base, in the order the build visits them. */
+  /** Manifests the cargo-test runner builds (those of crates with tests), relative to the base, in build order. */
   packages: string[];
   identity: string;
 }
 
-/** The tree's manifests and what else decides dependency builds; only reads (never follows a symlink). */
+/**
+ * The manifests the cargo-test runner would test, and what decides dependency builds; only reads (never follows
+ * a symlink). No manifests where the runner does not apply: a Python package with a Rust extension and no Rust
+ * tests does not pay for a dependency build its test runs never use.
+ */
 async function scanManifests(base: string): Promise<Manifests> {
+  const tree = await RepoTree.scan(base);
+  const runner = (await detectRust(tree))[0];
+  const tested = new Set<string>();
+  for (const f of runner?.testFiles ?? []) {
+    const t = await rustTarget(tree, f);
+    if (t) tested.add(t.manifest);
+  }
   const parts: string[] = [];
-  const packages: string[] = [];
   let seen = 0;
   const walk = async (dir: string, rel: string, depth: number): Promise<void> => {
     const names = (await readdir(dir)).sort();
@@ -57,14 +69,15 @@ async function scanManifests(base: string): Promise<Manifests> {
         if (st.size > 1 << 20) continue;
         const text = await readFile(path.join(dir, n), 'utf8');
         parts.push(`${r}\0${text}`);
-        if (n === 'Cargo.toml' && /^\s*\[package\]/m.test(text)) packages.push(r);
       }
     }
   };
+  if (tested.size === 0) return { packages: [], identity: '' };
   await walk(base, '', 0);
+  const packages = [...tested];
   // Shallow manifests first: a workspace root builds most of what its members need.
   packages.sort((a, b) => a.split('/').length - b.split('/').length || a.localeCompare(b));
-  return { packages, identity: parts.join('\0\0') };
+  return { packages, identity: `${packages.join('\0')}\0\0${parts.join('\0\0')}` };
 }
 
 /**
