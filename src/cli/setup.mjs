@@ -81,5 +81,20 @@ if (existsSync(mavenFixture) && !existsSync(surefireProvider)) {
   }
 }
 
+// Cargo: test runs are offline too, so the Rust fixture's one crates.io dependency must already be in ~/.cargo.
+// `cargo fetch --offline` answers from the cache alone, so an up-to-date cache costs no network.
+const cargoFixture = path.join(ROOT, 'test', 'fixtures', 'runners', 'cargo-dep', 'Cargo.toml');
+if (existsSync(cargoFixture) && has('cargo')) {
+  const fetchArgs = ['fetch', '--locked', '--manifest-path', cargoFixture];
+  if (spawnSync('cargo', [...fetchArgs, '--offline'], { stdio: 'ignore' }).status !== 0) {
+    say('fetching the Rust test fixture\'s dependencies into ~/.cargo (cargo fetch)');
+    try {
+      run('cargo', fetchArgs, { stdio: ['ignore', 'ignore', 'inherit'] });
+    } catch (e) {
+      say(`could not fetch the Rust fixture's dependencies: ${e.message}`);
+    }
+  }
+}
+
 // example repositories (rebuilt from stored patches; a nested .git cannot be committed)
 if (existsSync(path.join(ROOT, 'examples', 'build.sh'))) run('bash', [path.join(ROOT, 'examples', 'build.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });

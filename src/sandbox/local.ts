@@ -15,6 +15,7 @@ import { existsSync } from 'node:fs';
  * same limits apply where cgroups are available. Only for machines without bubblewrap and trusted code.
  */
 import { warmTmpDir } from './warm.js';
+import { BaseWarmCache, type BaseWarmer } from './base-warm.js';
 import { mkdir, rename, rm, realpath, stat, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -48,6 +49,8 @@ export interface LocalSandboxProviderOptions {
   env?: Record<string, string>;
   /** Path of the bwrap binary (default: found on PATH or /usr/bin/bwrap). */
   bwrapPath?: string;
+  /** Caches built once per base tree and stacked under the /tmp of its sandboxes (base-warm.ts); 'bwrap' only. */
+  baseWarmers?: readonly BaseWarmer[];
 }
 
 /** Largest file readFile returns; the tree is the repository, not a place for multi-GB blobs. */
@@ -124,6 +127,7 @@ const BWRAP_OWN_PIDS = 2;
 export class LocalSandboxProvider implements SandboxProvider {
   readonly name = 'local';
   private readonly ctx: ProviderContext;
+  private readonly baseWarm: BaseWarmCache | null;
 
   constructor(options: LocalSandboxProviderOptions) {
     const stateDir = path.resolve(options.stateDir);
@@ -142,6 +146,13 @@ export class LocalSandboxProvider implements SandboxProvider {
       cgroups: Cgroups.detect(),
       live: liveSet(stateDir),
     };
+    this.baseWarm = options.baseWarmers?.length && options.isolation === 'bwrap'
+      ? new BaseWarmCache(stateDir, options.baseWarmers, async (base) => {
+        // The build runs under the provider's default limits, over the pristine base, without base caches.
+        const sandbox = await this.open({ base }, undefined, { purpose: 'base-warm' }, []);
+        return { sandbox, tmpDir: sandbox.tmpUpperDir };
+      })
+      : null;
   }
 
   get isolation(): Isolation {
@@ -171,17 +182,22 @@ export class LocalSandboxProvider implements SandboxProvider {
 
   async create(from: { base: string } | SnapshotRef, limits?: Partial<SandboxLimits>, labels: Record<string, string> = {}): Promise<LocalSandbox> {
     this.assertAvailable();
+    const base = await realBase(from.base);
+    // Fixed for the sandbox's lifetime: its /tmp never changes under it between commands.
+    const tmpLayers = this.baseWarm ? await this.baseWarm.layersFor(base) : [];
+    return this.open(from, limits, labels, tmpLayers);
+  }
+
+  private async open(from: { base: string } | SnapshotRef, limits: Partial<SandboxLimits> | undefined, labels: Record<string, string>, tmpLayers: string[]): Promise<LocalSandbox> {
+    this.assertAvailable();
     const ctx = this.ctx;
     const ref: SnapshotRef = 'layers' in from ? from : { backend: 'local', base: from.base, layers: [] };
-    const base = await realpath(path.resolve(ref.base)).catch(() => {
-      throw new SandboxError(`base tree ${ref.base} does not exist`);
-    });
-    if (!(await stat(base)).isDirectory()) throw new SandboxError(`base tree ${base} is not a directory`);
+    const base = await realBase(ref.base);
     const stack = await ctx.layers.resolve({ ...ref, base });
 
     const id = newSandboxId();
     const dir = path.join(ctx.sandboxesDir, id);
-    const sandbox = new LocalSandbox(ctx, id, dir, base, stack.used, stack.full, { ...ctx.defaults, ...limits });
+    const sandbox = new LocalSandbox(ctx, id, dir, base, stack.used, stack.full, { ...ctx.defaults, ...limits }, tmpLayers);
     await mkdir(path.join(dir, 'tmp'), { recursive: true });
     try {
       if (ctx.isolation === 'bwrap') {
@@ -221,6 +237,14 @@ export class LocalSandboxProvider implements SandboxProvider {
     if (children.length > 0) throw new SandboxError(`snapshot layer ${top} is in use by the later snapshot(s) ${children.join(', ')}`);
     await this.ctx.layers.remove(top);
   }
+}
+
+async function realBase(p: string): Promise<string> {
+  const base = await realpath(path.resolve(p)).catch(() => {
+    throw new SandboxError(`base tree ${p} does not exist`);
+  });
+  if (!(await stat(base)).isDirectory()) throw new SandboxError(`base tree ${base} is not a directory`);
+  return base;
 }
 
 /** Builds a full copy of a stack for the unisolated backend. */
@@ -271,6 +295,8 @@ export class LocalSandbox implements Sandbox {
     /** The bottom layer is a whole tree, so the base is not stacked under it. */
     private readonly bottomIsFull: boolean,
     readonly limits: SandboxLimits,
+    /** Host directories of the base's caches (base-warm.ts), stacked over the toolchain cache under /tmp, topmost first. */
+    private readonly tmpLayers: string[] = [],
   ) {
     this.workdir = ctx.isolation === 'bwrap' ? WORKDIR : path.join(dir, 'tree');
     if (ctx.isolation === 'none') this.hostPath = this.workdir;
@@ -278,6 +304,11 @@ export class LocalSandbox implements Sandbox {
 
   async init(): Promise<void> {
     this.rootReal = this.ctx.isolation === 'bwrap' ? WORKDIR : await realpath(this.workdir);
+  }
+
+  /** Host directory holding what commands wrote under /tmp (the upper layer of /tmp when it is an overlay). */
+  get tmpUpperDir(): string {
+    return path.join(this.dir, 'tmp');
   }
 
   usesLayer(id: string): boolean {
@@ -426,10 +457,12 @@ export class LocalSandbox implements Sandbox {
     if (!this.bottomIsFull) lowers.push(this.base);
     const opts = `lowerdir=${lowers.join(':')},upperdir=upper,workdir=work`;
     const masked = [...DEFAULT_MASKED_PATHS, ctx.stateDir, this.base, ...this.layerIds.map((l) => ctx.layers.treeDir(l))];
-    // A warm toolchain cache (see warm.ts) is the read-only lower layer of /tmp: every sandbox starts with the
-    // standard library already built, and what a command writes there stays in the sandbox's own upper.
+    // A warm toolchain cache (see warm.ts) and the base's caches (base-warm.ts) are read-only lower layers of /tmp:
+    // every sandbox starts with the standard library and its repository's dependencies already built, and what a
+    // command writes there stays in the sandbox's own upper.
     const warm = warmTmpDir(ctx.stateDir);
-    const useWarm = existsSync(warm);
+    const tmpLowers = [...this.tmpLayers, ...(existsSync(warm) ? [warm] : [])].map((l) => path.relative(this.dir, l));
+    const useWarm = tmpLowers.length > 0;
     const bw = bwrapArgs({
       merged: path.join(this.dir, 'merged'),
       tmp: path.join(this.dir, useWarm ? 'tmpmerged' : 'tmp'),
@@ -441,7 +474,7 @@ export class LocalSandbox implements Sandbox {
     const script = [
       this.joinCgroupScript(cg),
       `mount -t overlay overlay -o ${shq(opts)} merged || { echo 'ssr-sandbox: overlay mount failed' >&2; exit 125; }`,
-      useWarm ? `mount -t overlay overlay -o ${shq(`lowerdir=${path.relative(this.dir, warm)},upperdir=tmp,workdir=tmpwork`)} tmpmerged || { echo 'ssr-sandbox: tmp overlay mount failed' >&2; exit 125; }` : '',
+      useWarm ? `mount -t overlay overlay -o ${shq(`lowerdir=${tmpLowers.join(':')},upperdir=tmp,workdir=tmpwork`)} tmpmerged || { echo 'ssr-sandbox: tmp overlay mount failed' >&2; exit 125; }` : '',
       `exec ${this.fsizePrefix()}"$@"`,
     ].filter(Boolean).join('\n');
     const raw = await runWrapped({
@@ -508,3 +541,4 @@ function killReason(ours: KillReason | null, stats: CgroupStats, byExit: KillRea
 
 export { sandboxDoctor } from './doctor.js';
 export { warmToolchains } from './warm.js';
+export type { BaseWarmer } from './base-warm.js';
