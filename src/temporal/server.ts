@@ -59,18 +59,13 @@ export async function ensureDevServer(home: string, opts: { port?: number; uiPor
   const logFile = path.join(home, 'logs', `temporal-${port}.log`);
   const address = `127.0.0.1:${port}`;
   if (await portOpen(port)) {
-    const pidFile = path.join(dir, `server-${port}.pid`);
-    const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : null;
     const db = listenerDb(port);
-    return { address, port, pid, reused: true, dbFile, logFile, ...(db !== undefined && db !== dbFile ? { foreignDb: db } : {}) };
+    return { address, port, pid: recordedPid(dir, port), reused: true, dbFile, logFile, ...(db !== undefined && db !== dbFile ? { foreignDb: db } : {}) };
   }
   // Several processes of one machine (the workers' watchdogs, a CLI command) can find the port dark at once; one
   // starts the server and the others reuse it, since two servers on one SQLite file must never both run.
   const lock = await takeStartLock(dir, port);
-  if (lock === 'started-by-another') {
-    const pidFile = path.join(dir, `server-${port}.pid`);
-    return { address, port, pid: existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : null, reused: true, dbFile, logFile };
-  }
+  if (lock === 'started-by-another') return { address, port, pid: recordedPid(dir, port), reused: true, dbFile, logFile };
   try {
     return await startUnlocked(cfg, port, opts, dir, address, dbFile, logFile);
   } finally {
@@ -91,6 +86,12 @@ async function startUnlocked(cfg: ReturnType<typeof devServerConfig>, port: numb
     if (attempt >= 3 || !started.uiPortTaken) throw new Error(started.error);
     uiPort = await freePort();
   }
+}
+
+/** The pid the last start of this port's server wrote down, if any. */
+function recordedPid(dir: string, port: number): number | null {
+  const pidFile = path.join(dir, `server-${port}.pid`);
+  return existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) || null : null;
 }
 
 /**

@@ -16,7 +16,7 @@
  * is never wrong, since cargo rebuilds any dependency whose fingerprint no longer matches.
  */
 import { execFile } from 'node:child_process';
-import { lstat, readdir, readFile } from 'node:fs/promises';
+import { lstat, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { BaseWarmer } from '../../sandbox/base-warm.js';
@@ -30,11 +30,9 @@ const run = promisify(execFile);
 
 /** Where test runs build: the same path inside every sandbox (defaultSandboxEnv), so fingerprints match. */
 const TARGET_ENTRY = 'cargo-target';
-const SKIP_DIRS = new Set(['.git', 'target', 'node_modules', '.hg', '.svn']);
-const MAX_DEPTH = 6;
-const MAX_ENTRIES = 50_000;
 const MAX_BUILDS = 32;
-const IDENTITY_FILES = new Set(['Cargo.toml', 'Cargo.lock', 'rust-toolchain', 'rust-toolchain.toml', 'config', 'config.toml']);
+/** Files that decide what the dependencies build to, as the tree lists them. */
+const IDENTITY_FILE = /(?:^|\/)(?:Cargo\.toml|Cargo\.lock|rust-toolchain(?:\.toml)?)$/;
 
 interface Manifests {
   /** Manifests the cargo-test runner builds (those of crates with tests), relative to the base, in build order. */
@@ -55,25 +53,23 @@ async function scanManifests(base: string): Promise<Manifests> {
     const t = await rustTarget(tree, f);
     if (t) tested.add(t.manifest);
   }
-  const parts: string[] = [];
-  let seen = 0;
-  const walk = async (dir: string, rel: string, depth: number): Promise<void> => {
-    const names = (await readdir(dir)).sort();
-    for (const n of names) {
-      if (++seen > MAX_ENTRIES) return;
-      const r = rel ? `${rel}/${n}` : n;
-      const st = await lstat(path.join(dir, n));
-      if (st.isDirectory()) {
-        if (depth < MAX_DEPTH && !SKIP_DIRS.has(n) && (!n.startsWith('.') || n === '.cargo')) await walk(path.join(dir, n), r, depth + 1);
-      } else if (st.isFile() && IDENTITY_FILES.has(n) && (n.startsWith('C') || n.startsWith('rust') || rel.endsWith('.cargo'))) {
-        if (st.size > 1 << 20) continue;
-        const text = await readFile(path.join(dir, n), 'utf8');
-        parts.push(`${r}\0${text}`);
-      }
-    }
-  };
   if (tested.size === 0) return { packages: [], identity: '' };
-  await walk(base, '', 0);
+  const files = tree.files.filter((f) => IDENTITY_FILE.test(f));
+  // The tree's listing leaves out hidden directories; cargo reads .cargo/config from each manifest's directory and
+  // its ancestors, so those are looked up directly.
+  const dirs = new Set<string>();
+  for (const f of files) for (let d = path.posix.dirname(f); ; d = path.posix.dirname(d)) { dirs.add(d); if (d === '.') break; }
+  const configs: string[] = [];
+  for (const d of [...dirs].sort()) {
+    for (const name of ['config', 'config.toml']) {
+      const rel = d === '.' ? `.cargo/${name}` : `${d}/.cargo/${name}`;
+      const st = await lstat(path.join(base, rel)).catch(() => null);
+      if (st?.isFile()) configs.push(rel);
+    }
+  }
+  const parts: string[] = [];
+  for (const f of files) parts.push(`${f}\0${await tree.read(f)}`);
+  for (const f of configs) parts.push(`${f}\0${await readFile(path.join(base, f), 'utf8').catch(() => '')}`);
   const packages = [...tested];
   // Shallow manifests first: a workspace root builds most of what its members need.
   packages.sort((a, b) => a.split('/').length - b.split('/').length || a.localeCompare(b));
