@@ -8,12 +8,12 @@ import path from 'node:path';
 import type { Artifact } from '../artifact/artifact.js';
 import type { Strategy } from '../config/schema.js';
 import { makeDiff, type FileChange } from '../repo/diffgen.js';
-import { detectRunners, NoTestRunnerError, type Runner } from '../repo/runners/index.js';
+import { detectRunners, isTestFile, NoTestRunnerError, type Runner } from '../repo/runners/index.js';
 import { passed, type TestResults } from '../repo/testrun.js';
 import type { SandboxProvider } from '../sandbox/types.js';
 import type { Policy } from '../policy/policy.js';
 import {
-  applyEdits, findMutations, findRemovals, findTests, hasSyntaxErrors, langOfPath, referencedNames, removalEdits, type Edit, type MutationKind,
+  applyEdits, findMutations, findRemovals, findTests, addsSyntaxErrors, langOfPath, referencedNames, removalEdits, testCodeRanges, type Edit, type MutationKind,
 } from './code/index.js';
 import { byFile, clamp01, sandboxWith, testFileOf, testNameOf, TestRunCounter } from './common.js';
 import { historyCandidates, revertCommit } from './history.js';
@@ -107,7 +107,14 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
     if (broken.length === 0) { attempts.push(`${cand.description}: breaks no test`); continue; }
     if (broken.length === total) { attempts.push(`${cand.description}: breaks every test (crash)`); continue; }
 
-    const weak = await weaken(o, runner, counter, cand, broken, goodFiles, files, ref);
+    // Check 1 lets the bug touch no oracle file and the weakening touch only test files: tests kept inside a code
+    // file (Rust's #[cfg(test)] modules) can neither hide this bug nor sit in the file it changes.
+    // Such files stay out of the oracle: it is made of the other files' broken tests, when there are any.
+    const unhidable = new Set(broken.map(testFileOf).filter((f) => cand!.changes.has(f) || !isTestFile(f)));
+    const hidable = broken.filter((id) => !unhidable.has(testFileOf(id)));
+    if (hidable.length === 0) { attempts.push(`${cand.description}: breaks only tests kept in code files (${[...unhidable].join(', ')}), which cannot be weakened`); continue; }
+    const oracleFiles = goodFiles.filter((f) => !unhidable.has(f) && !cand!.changes.has(f));
+    const weak = await weaken(o, runner, counter, cand, hidable, oracleFiles, files, ref);
     if (!weak) { attempts.push(`${cand.description}: the failing tests could not be weakened`); continue; }
     attempts.push(`${cand.description}: breaks ${broken.length} tests, ${weak.hidden} hidden`);
 
@@ -143,9 +150,12 @@ async function codeCandidate(o: InjectorOptions, strategy: Strategy, sources: st
   const source = await readText(o.repoDir, file);
   if (source === null) return null;
   const near = (fn: string | null) => (fn && testNames.has(fn) ? 1 : 0);
+  // Unit tests kept in the code file (Rust's #[cfg(test)] modules): a change there is a change of a test.
+  const testCode = await testCodeRanges(lang, source);
+  const inTests = (edits: readonly Edit[]) => edits.some((e) => testCode.some((r) => e.start < r.end && r.start < e.end));
 
   if (strategy === 'removal') {
-    const removals = await findRemovals(lang, source);
+    const removals = (await findRemovals(lang, source)).filter((r) => !inTests(removalEdits(r)));
     if (removals.length === 0) return null;
     const i = await o.policy.choose('inject.removal', removals.map((r) => ({ key: r.kind, features: [clamp01(r.size / 40), near(r.functionName)] })));
     const r = removals[i];
@@ -153,7 +163,7 @@ async function codeCandidate(o: InjectorOptions, strategy: Strategy, sources: st
   }
 
   // Direct injection changes values and operators; deleting code is the removal strategy's business.
-  const muts = (await findMutations(lang, source)).filter((m) => !DELETING.has(m.kind));
+  const muts = (await findMutations(lang, source)).filter((m) => !DELETING.has(m.kind) && !inTests([m.edit]));
   if (muts.length === 0) return null;
   const k = [1, 2, 3][await o.policy.choose('inject.compose', [{ key: '1' }, { key: '2' }, { key: '3' }])];
   const chosen: Edit[] = [];
@@ -167,7 +177,7 @@ async function codeCandidate(o: InjectorOptions, strategy: Strategy, sources: st
     desc.push(m.description);
   }
   const text = applyEdits(source, chosen);
-  if (await hasSyntaxErrors(lang, text)) return null;
+  if (await addsSyntaxErrors(lang, source, text)) return null;
   return { changes: new Map([[file, text]]), description: `direct: ${desc.join('; ')} in ${file}` };
 }
 
@@ -178,7 +188,7 @@ async function historyCandidate(o: InjectorOptions, history: Awaited<ReturnType<
   if (!changes || changes.size === 0) return null;
   for (const [f, text] of changes) {
     const lang = langOfPath(f);
-    if (lang && text !== null && (await hasSyntaxErrors(lang, text))) return null;
+    if (lang && text !== null && (await addsSyntaxErrors(lang, await readText(o.repoDir, f), text))) return null;
   }
   return { changes, description: `history: revert ${c.sha.slice(0, 10)} "${c.subject}" in ${[...changes.keys()].join(', ')}` };
 }
@@ -225,7 +235,7 @@ async function weaken(
       }
       if (edits.length === 0) continue;
       const text = applyEdits(src, edits);
-      if (await hasSyntaxErrors(lang, text)) return null;
+      if (await addsSyntaxErrors(lang, src, text)) return null;
       edited.set(f, text);
     }
     if (edited.size === 0) return null;

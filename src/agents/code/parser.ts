@@ -71,6 +71,27 @@ export async function hasSyntaxErrors(lang: Lang, source: string): Promise<boole
 }
 
 /**
+ * Whether `after` parses with more syntax errors than `before` (null: a new file, judged on its own). A grammar
+ * that lags its language (tree-sitter-rust 0.20 reads a multi-line `#![doc(...)]` as a one-line shebang plus an
+ * ERROR) fails whole files that compile; judging them absolutely would turn down every edit of such a file, so
+ * the edit is judged by what it adds, as Parsed.accepts does for single mutations.
+ */
+export async function addsSyntaxErrors(lang: Lang, before: string | null, after: string): Promise<boolean> {
+  const parser = await parserFor(lang);
+  const count = (source: string): number => {
+    const tree = parseSource(parser, source);
+    try {
+      return tree.rootNode.hasError ? countErrors(tree) : 0;
+    } finally {
+      tree.delete();
+    }
+  };
+  const added = count(after);
+  if (added === 0) return false;
+  return before === null || added > count(before);
+}
+
+/**
  * A read-only JS mirror of a tree-sitter node. The analyses walk the tree many times, and every
  * property read of a wasm-backed node is a call into wasm, so one cursor pass copies what they need.
  */

@@ -435,3 +435,33 @@ export function findTestsIn(p: Parsed): TestSite[] {
   if (p.lang === 'rust') return rustTests(p);
   return javaTests(p);
 }
+
+/**
+ * Byte ranges of a source file that are test code: Rust keeps its unit tests inside the code files (a
+ * `#[cfg(test)] mod tests { ... }`, or a lone `#[test]` fn), and other languages' source files may hold test
+ * functions too. A bug injected there changes a test, not the code under test, so the injector leaves them alone.
+ */
+export async function testCodeRanges(lang: Lang, source: string): Promise<{ start: number; end: number }[]> {
+  return withParsed(lang, source, (p) => {
+    const out = findTestsIn(p).map((t) => ({ start: t.start, end: t.end }));
+    if (p.lang !== 'rust') return out;
+    const visit = (container: SNode): void => {
+      const kids = container.children;
+      for (let i = 0; i < kids.length; i++) {
+        const n = kids[i]!;
+        if (n.type !== 'mod_item') continue;
+        let cfgTest = false;
+        for (let j = i - 1; j >= 0; j--) {
+          const prev = kids[j]!;
+          if (prev.type === 'attribute_item') cfgTest ||= /^#\[\s*cfg\s*\(\s*(?:all\s*\(\s*)?test\s*[,)]/.test(p.text(prev));
+          else if (!isComment(prev)) break;
+        }
+        const body = field(n, 'body');
+        if (cfgTest) out.push({ start: n.start, end: n.end });
+        else if (body) visit(body);
+      }
+    };
+    visit(p.root);
+    return out;
+  });
+}
