@@ -91,6 +91,10 @@ export function defaultSandboxEnv(home: string): Record<string, string> {
     GOTELEMETRY: 'off',
     CARGO_HOME: '/root/.cargo',
     RUSTUP_HOME: '/root/.rustup',
+    // As GOTOOLCHAIN=local for go: a rust-toolchain.toml naming components the host lacks (rust-src, llvm-tools)
+    // made rustup try to download them, offline into a read-only ~/.rustup, so cargo never started; the
+    // installed toolchain runs instead.
+    RUSTUP_AUTO_INSTALL: '0',
     CARGO_TARGET_DIR: `${home}/cargo-target`,
     CARGO_NET_OFFLINE: 'true',
     npm_config_offline: 'true',

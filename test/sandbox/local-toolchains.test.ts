@@ -24,6 +24,10 @@ before(async () => {
     'gomod/m_test.go': 'package m\n\nimport "testing"\n\nfunc TestUp(t *testing.T) {\n\tif Up("a") != "A" {\n\t\tt.Fatal("x")\n\t}\n}\n',
     'crate/Cargo.toml': '[package]\nname = "c"\nversion = "0.1.0"\nedition = "2021"\n',
     'crate/src/lib.rs': 'pub fn add(a: i32, b: i32) -> i32 { a + b }\n#[cfg(test)]\nmod t {\n    #[test]\n    fn adds() { assert_eq!(super::add(1, 2), 3); }\n}\n',
+    // Like dtolnay/thiserror's: components rustup would download (llvm-tools is rarely installed).
+    'pinned/rust-toolchain.toml': '[toolchain]\ncomponents = ["rust-src", "llvm-tools"]\n',
+    'pinned/Cargo.toml': '[package]\nname = "p"\nversion = "0.1.0"\nedition = "2021"\n',
+    'pinned/src/lib.rs': '#[cfg(test)]\nmod t {\n    #[test]\n    fn runs() {}\n}\n',
   });
   sb = await new LocalSandboxProvider({ stateDir, isolation: 'bwrap', defaults: { timeoutMs: 240_000 } }).create({ base });
 });
@@ -55,4 +59,11 @@ test('cargo tests a dependency-free crate offline', { skip: skip || (!findExecut
   assert.match(r.stdout, /test t::adds \.\.\. ok/);
   // Build output goes to /tmp, not into the repository's tree.
   assert.equal((await sb.exec('test -e crate/target && echo target; true')).stdout, '');
+});
+
+test('a rust-toolchain.toml asking for components the host lacks does not send rustup to download them', { skip: skip || (!findExecutable('cargo') && 'cargo not installed') }, async () => {
+  // rustup would try to install them (offline, into a read-only ~/.rustup) and cargo would not even start.
+  const r = await sb.exec('cd pinned && cargo test 2>&1');
+  assert.equal(r.exitCode, 0, r.stdout);
+  assert.match(r.stdout, /test t::runs \.\.\. ok/);
 });

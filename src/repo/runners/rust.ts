@@ -125,8 +125,8 @@ fi
 printf '\\n@@ssr-exit %s\\n' "$ssr_rc"
 `;
   });
-  return `${scriptPrelude('cargo-test', 'Each test file runs as its own cargo test invocation (its target, filtered to its module), so every result is attributed to its file.')}# Offline: dependencies must already be in the cargo cache or vendored.
-export CARGO_NET_OFFLINE=true CARGO_TERM_COLOR=never
+  return `${scriptPrelude('cargo-test', 'Each test file runs as its own cargo test invocation (its target, filtered to its module), so every result is attributed to its file.')}# Offline: dependencies must already be in the cargo cache or vendored; rustup installs nothing a rust-toolchain.toml asks for.
+export CARGO_NET_OFFLINE=true CARGO_TERM_COLOR=never RUSTUP_AUTO_INSTALL=0
 ${blocks.join('')}`;
 }
 
