@@ -169,6 +169,8 @@ test('a failed build leaves the repository\'s sandboxes working cold', { skip },
     try {
       assert.deepEqual(await layers(), before);
       assert.equal(warnings.filter((w) => w.includes(c)).length, 1, warnings.join('\n'));
+      // cargo's reason, not just that it failed.
+      assert.match(warnings.find((w) => w.includes(c)) ?? '', /ssr-no-such-crate-anywhere/);
       for (const sb of [sb1, sb2]) {
         const r = await sb.exec('echo hi > /tmp/f && cat /tmp/f && ls /tmp');
         assert.equal(r.exitCode, 0, r.stderr);

@@ -115,18 +115,19 @@ function toolchainVersion(): Promise<string> {
 const LOCAL_PACKAGES = String.raw`
 import json, subprocess, sys
 
-names, unresolved = set(), []
+names, unresolved, errors = set(), [], []
 for m in sys.argv[1:]:
     r = subprocess.run(['cargo', 'metadata', '--format-version', '1', '--offline', '--manifest-path', m],
                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if r.returncode != 0:
         unresolved.append(m)
+        errors.append('%s: %s' % (m, r.stderr.strip()[-600:]))
         continue
     for p in json.loads(r.stdout)['packages']:
         if p.get('source') is None:
             names.add(p['name'])
             names.update(t['name'] for t in p['targets'])
-print(json.dumps({'names': sorted(names), 'unresolved': unresolved}))
+print(json.dumps({'names': sorted(names), 'unresolved': unresolved, 'errors': errors}))
 `;
 
 /**
@@ -188,9 +189,10 @@ export function cargoWarmer(opts: CargoWarmerOptions = {}): BaseWarmer {
       if (manifests.length === 0) throw new Error('no Cargo.toml with a [package]');
       const meta = await sb.exec(`python3 - ${manifests.map(shQuote).join(' ')} <<'SSR_PY'\n${LOCAL_PACKAGES}\nSSR_PY`, { timeoutMs: 5 * 60_000 });
       if (meta.exitCode !== 0 || meta.killed) throw new Error(`reading the packages failed: ${(meta.stdout + meta.stderr).trim().slice(-1500)}`);
-      const local = JSON.parse(meta.stdout) as { names: string[]; unresolved: string[] };
+      const local = JSON.parse(meta.stdout) as { names: string[]; unresolved: string[]; errors?: string[] };
       const buildable = manifests.filter((m) => !local.unresolved.includes(m));
-      if (buildable.length === 0) throw new Error(`no package resolves offline: ${meta.stderr.trim().slice(-1500)}`);
+      // cargo's own words, which the script captured: why (a missing crate, rustup, a bad manifest) is in them.
+      if (buildable.length === 0) throw new Error(`no package resolves offline: ${(local.errors ?? []).join('\n').slice(-1500) || meta.stderr.trim().slice(-1500)}`);
       // Every name must be pruned, so a name the pattern cannot carry discards the cache rather than keep its crate.
       if (local.names.length === 0 || !local.names.every((n) => CRATE_NAME.test(n))) throw new Error(`unexpected package names ${JSON.stringify(local.names).slice(0, 500)}`);
       // The same command line shape as the runner's test runs (test profile, default features, offline), so the
