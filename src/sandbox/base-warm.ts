@@ -6,7 +6,7 @@
  * is built under the same isolation and limits as any test run, never on the host, and it is keyed by the base
  * path: a cache one repository planted is never stacked under another's sandboxes.
  */
-import { lstat, mkdir, rename, rm } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
@@ -30,8 +30,26 @@ export interface BaseWarmer {
 const NAME_RE = /^[a-z0-9][a-z0-9-]{0,40}$/;
 const ENTRY_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$/;
 
+/**
+ * Which cache directories sandboxes may have mounted, from every process of the state directory: `unknown` when
+ * some sandbox does not say (one made by an older version, which used the former names).
+ */
+export type CachesInUse = () => Promise<{ dirs: Set<string>; unknown: boolean }>;
+
+export interface BaseWarmCacheOptions {
+  /** Caches kept per warmer and base: the newest identities (a changed Cargo.lock builds another). Default 2. */
+  keepPerBase?: number;
+  /** Caches kept per warmer over all bases, least recently used removed first (moved or deleted repositories). Default 16. */
+  keepTotal?: number;
+  inUse?: CachesInUse;
+}
+
 export function baseWarmDir(stateDir: string): string {
   return path.join(stateDir, 'warm', 'base');
+}
+
+function baseHash(base: string): string {
+  return createHash('sha256').update(base).digest('hex').slice(0, 16);
 }
 
 /** Per state directory, so every provider of this process shares one build per cache. */
@@ -50,6 +68,7 @@ export class BaseWarmCache {
     /** A sandbox over the pristine base with no base caches of its own, and where its /tmp lives on the host. */
     private readonly open: (base: string) => Promise<{ sandbox: Sandbox; tmpDir: string }>,
     private readonly log: (msg: string) => void = (m) => console.warn(m),
+    private readonly opts: BaseWarmCacheOptions = {},
   ) {
     for (const w of warmers) if (!NAME_RE.test(w.name)) throw new Error(`bad base warmer name ${JSON.stringify(w.name)}`);
     this.dir = baseWarmDir(stateDir);
@@ -76,9 +95,13 @@ export class BaseWarmCache {
         continue;
       }
       if (identity === null) continue;
-      const key = `${w.name}-${createHash('sha256').update(`${base}\0${identity}`).digest('hex').slice(0, 32)}`;
+      // The base's own hash leads the name, so the caches of one base can be told apart when pruning.
+      const key = `${w.name}-${baseHash(base)}-${createHash('sha256').update(`${base}\0${identity}`).digest('hex').slice(0, 24)}`;
       const dst = path.join(this.dir, key);
       if (existsSync(dst)) {
+        // Last use, for pruning: the directory's own mtime (its contents never change once it is in place).
+        const now = new Date();
+        await utimes(dst, now, now).catch(() => undefined);
         out.push(dst);
         continue;
       }
@@ -116,6 +139,7 @@ export class BaseWarmCache {
       } catch {
         if (!existsSync(dst)) throw new Error(`could not move the cache into ${dst}`);
       }
+      await this.prune(w, base, dst).catch((e: Error) => this.log(`ssr: pruning the ${w.name} caches failed: ${e.message}`));
       return dst;
     } catch (e) {
       this.failed.add(key);
@@ -124,6 +148,48 @@ export class BaseWarmCache {
     } finally {
       await sandbox?.dispose().catch(() => undefined);
       await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
+    }
+  }
+
+  /**
+   * Bounds the caches on disk, each a whole target directory (often hundreds of MiB): run after a build, so only
+   * when a base gets a new identity. Keeps the newest keepPerBase of this base and the keepTotal most recently used
+   * of the warmer; caches named the former way (no base hash) are never looked up again and go too. A cache some
+   * sandbox has mounted stays (overlayfs forbids changing a lower layer under a mount); so do the former ones while
+   * a sandbox that does not say what it mounted exists.
+   */
+  private async prune(w: BaseWarmer, base: string, fresh: string): Promise<void> {
+    const keepPerBase = Math.max(1, this.opts.keepPerBase ?? 2);
+    const keepTotal = Math.max(1, this.opts.keepTotal ?? 16);
+    const current = new RegExp(`^${w.name}-[0-9a-f]{16}-[0-9a-f]{24}$`);
+    const former = new RegExp(`^${w.name}-[0-9a-f]{32}$`);
+    const names = (await readdir(this.dir)).filter((n) => current.test(n) || former.test(n));
+    const entries: { dir: string; name: string; used: number }[] = [];
+    for (const name of names) {
+      const dir = path.join(this.dir, name);
+      if (dir === fresh) continue;
+      const st = await stat(dir).catch(() => null);
+      if (st) entries.push({ dir, name, used: st.mtimeMs });
+    }
+    entries.sort((a, b) => b.used - a.used);
+    const drop = new Set<string>();
+    const mine = `${w.name}-${baseHash(base)}-`;
+    entries.filter((e) => former.test(e.name)).forEach((e) => drop.add(e.dir));
+    entries.filter((e) => e.name.startsWith(mine)).slice(keepPerBase - 1).forEach((e) => drop.add(e.dir));
+    entries.filter((e) => !drop.has(e.dir)).slice(keepTotal - 1).forEach((e) => drop.add(e.dir));
+    if (drop.size === 0) return;
+    const inUse = (await this.opts.inUse?.()) ?? { dirs: new Set<string>(), unknown: false };
+    for (const dir of drop) {
+      if (inUse.dirs.has(dir) || (inUse.unknown && former.test(path.basename(dir)))) continue;
+      // Out of sight first, in one step: a concurrent layersFor finds the cache whole or not at all.
+      const gone = `${dir}.${process.pid}.stale`;
+      try {
+        await rename(dir, gone);
+      } catch {
+        continue;
+      }
+      await rm(gone, { recursive: true, force: true });
+      this.log(`ssr: removed the ${w.name} cache ${path.basename(dir)} (least recently used beyond the limit, or superseded)`);
     }
   }
 }

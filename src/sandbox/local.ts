@@ -15,8 +15,8 @@ import { existsSync } from 'node:fs';
  * same limits apply where cgroups are available. Only for machines without bubblewrap and trusted code.
  */
 import { warmTmpDir } from './warm.js';
-import { BaseWarmCache, type BaseWarmer } from './base-warm.js';
-import { mkdir, rename, rm, realpath, stat, writeFile } from 'node:fs/promises';
+import { BaseWarmCache, type BaseWarmCacheOptions, type BaseWarmer } from './base-warm.js';
+import { mkdir, readdir, readFile, rename, rm, realpath, stat, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
@@ -51,6 +51,8 @@ export interface LocalSandboxProviderOptions {
   bwrapPath?: string;
   /** Caches built once per base tree and stacked under the /tmp of its sandboxes (base-warm.ts); 'bwrap' only. */
   baseWarmers?: readonly BaseWarmer[];
+  /** How many base caches stay on disk (base-warm.ts's defaults otherwise). */
+  baseWarmLimits?: Pick<BaseWarmCacheOptions, 'keepPerBase' | 'keepTotal'>;
 }
 
 /** Largest file readFile returns; the tree is the repository, not a place for multi-GB blobs. */
@@ -151,7 +153,7 @@ export class LocalSandboxProvider implements SandboxProvider {
         // The build runs under the provider's default limits, over the pristine base, without base caches.
         const sandbox = await this.open({ base }, undefined, { purpose: 'base-warm' }, []);
         return { sandbox, tmpDir: sandbox.tmpUpperDir };
-      })
+      }, undefined, { ...options.baseWarmLimits, inUse: () => cachesInUse(this.ctx.sandboxesDir) })
       : null;
   }
 
@@ -210,7 +212,8 @@ export class LocalSandboxProvider implements SandboxProvider {
       }
       await writeFile(
         path.join(dir, 'sandbox.json'),
-        JSON.stringify({ id, base, layers: stack.used, isolation: ctx.isolation, labels, createdAt: new Date().toISOString() }, null, 2) + '\n',
+        // tmpLayers: what pruning the base caches must leave alone while this sandbox lives (base-warm.ts).
+        JSON.stringify({ id, base, layers: stack.used, tmpLayers, isolation: ctx.isolation, labels, createdAt: new Date().toISOString() }, null, 2) + '\n',
       );
       await sandbox.init();
     } catch (e) {
@@ -237,6 +240,27 @@ export class LocalSandboxProvider implements SandboxProvider {
     if (children.length > 0) throw new SandboxError(`snapshot layer ${top} is in use by the later snapshot(s) ${children.join(', ')}`);
     await this.ctx.layers.remove(top);
   }
+}
+
+/**
+ * The base caches mounted by the sandboxes of every process of this state directory, from their sandbox.json; a
+ * sandbox whose record names none (written by a version before tmpLayers was recorded) makes the answer unknown.
+ * A directory without a record yet is a sandbox being made: it takes the newest caches, which pruning keeps.
+ */
+async function cachesInUse(sandboxesDir: string): Promise<{ dirs: Set<string>; unknown: boolean }> {
+  const dirs = new Set<string>();
+  let unknown = false;
+  for (const id of await readdir(sandboxesDir).catch(() => [] as string[])) {
+    let rec: { tmpLayers?: unknown };
+    try {
+      rec = JSON.parse(await readFile(path.join(sandboxesDir, id, 'sandbox.json'), 'utf8')) as { tmpLayers?: unknown };
+    } catch {
+      continue;
+    }
+    if (!Array.isArray(rec.tmpLayers)) unknown = true;
+    else for (const l of rec.tmpLayers) if (typeof l === 'string') dirs.add(l);
+  }
+  return { dirs, unknown };
 }
 
 async function realBase(p: string): Promise<string> {
