@@ -60,15 +60,19 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
   }
   const runner = runners[0];
 
-  // The reference run of the whole suite on the original: which tests exist and pass.
-  let ref = o.reference && o.reference.runner === runner.name ? o.reference.results : null;
+  // The reference run of the whole suite on the original: which tests exist and pass. One with too few passing
+  // tests is neither kept nor reused: it says more about the environment (dependencies not installed, a toolchain
+  // that could not start) than about the repository, and kept it would answer every later episode the same way
+  // after the user fixed that.
+  const usable = (r: TestResults): boolean => passed(r).length >= o.minPassingTests;
+  let ref = o.reference && o.reference.runner === runner.name && usable(o.reference.results) ? o.reference.results : null;
   if (!ref) {
     const sb = await o.provider.create({ base: o.repoDir });
     try {
       const r = await counter.run(sb, runner, runner.testFiles);
       ref = r.results;
     } finally { await sb.dispose(); }
-    await o.onReference?.(runner.name, ref);
+    if (usable(ref)) await o.onReference?.(runner.name, ref);
   }
   const files = byFile(ref);
   const goodFiles = [...files.entries()].filter(([, ids]) => ids.every((id) => ref![id] === 'passed')).map(([f]) => f);

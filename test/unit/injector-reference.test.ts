@@ -1,0 +1,63 @@
+/**
+ * The injector's reference run (the whole suite on the original, stored per repository and commit): one with too
+ * few passing tests is neither stored nor reused. Found on dtolnay/thiserror, where the first run's environment
+ * could not start cargo (0 tests): after the environment was fixed, every episode still read the stored run and
+ * ended `no-passing-tests` without running anything. Real pytest, real sandbox.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { inject } from '../../src/agents/injector.js';
+import { detectRunners } from '../../src/repo/runners/index.js';
+import type { TestResults } from '../../src/repo/testrun.js';
+import { createRuntime } from '../../src/runtime.js';
+import { OnnxPolicy, OnnxPolicyRunner } from '../../src/policy/onnx/runner.js';
+import { Rng } from '../../src/policy/rng.js';
+
+const CODE = 'def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n\n\ndef scale(a, k):\n    return a * k\n';
+const TESTS = [
+  'from calc import add, sub, scale', '', '',
+  'def test_add():\n    assert add(2, 3) == 5\n', '',
+  'def test_add_zero():\n    assert add(0, 4) == 4\n', '',
+  'def test_sub():\n    assert sub(5, 3) == 2\n', '',
+  'def test_sub_neg():\n    assert sub(1, 3) == -2\n', '',
+  'def test_scale():\n    assert scale(3, 4) == 12\n', '',
+  'def test_scale_one():\n    assert scale(7, 1) == 7\n',
+].join('\n');
+
+test('a reference run with too few passing tests is run again, and only a usable one is stored', async () => {
+  const root = mkdtempSync(path.join(tmpdir(), 'ssr-inject-ref-'));
+  try {
+    const repo = path.join(root, 'calc');
+    mkdirSync(path.join(repo, 'tests'), { recursive: true });
+    writeFileSync(path.join(repo, 'calc.py'), CODE);
+    writeFileSync(path.join(repo, 'tests', 'test_calc.py'), TESTS);
+    writeFileSync(path.join(repo, 'conftest.py'), 'import sys, os\nsys.path.insert(0, os.path.dirname(__file__))\n');
+    execFileSync('git', ['init', '-q', repo]);
+    execFileSync('git', ['-C', repo, 'add', '-A']);
+    execFileSync('git', ['-C', repo, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'calc']);
+    const rt = createRuntime({ home: path.join(root, 'home') });
+    const runner = (await detectRunners(repo))[0]!;
+    const policy = (seed: string) => OnnxPolicy.load(rt.store, 't@0').then((p) => new OnnxPolicyRunner(p, new Rng(seed), 'injector'));
+    const stored: TestResults[] = [];
+    const base = { repoDir: repo, provider: rt.provider, strategies: ['direct' as const], minPassingTests: 5, candidates: 6, testTimeoutMs: 120_000, onReference: async (_r: string, results: TestResults) => void stored.push(results) };
+
+    // What a broken environment left: every test errored.
+    const stale: TestResults = Object.fromEntries(['test_add', 'test_sub'].map((t) => [`tests/test_calc.py::${t}`, 'failed' as const]));
+    const r = await inject({ ...base, policy: await policy('ref-a'), reference: { runner: runner.name, results: stale } });
+    assert.notEqual(!r.ok && r.code, 'no-passing-tests', 'the stale reference was not trusted');
+    assert.ok(r.testRuns >= 1);
+    assert.equal(stored.length, 1, 'the fresh, usable reference was stored');
+    assert.equal(Object.values(stored[0]!).filter((v) => v === 'passed').length, 6);
+
+    // A run that really has too few passing tests is reported, and not stored.
+    const r2 = await inject({ ...base, minPassingTests: 7, policy: await policy('ref-b') });
+    assert.equal(r2.ok ? null : r2.code, 'no-passing-tests');
+    assert.equal(stored.length, 1, 'an unusable reference is not stored');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
