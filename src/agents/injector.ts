@@ -79,6 +79,17 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
   if (passed(ref).length < o.minPassingTests) {
     return result({ code: 'no-passing-tests', reason: `${passed(ref).length} tests pass on the original with ${runner.name}; at least ${o.minPassingTests} needed`, strategy: null });
   }
+  // Oracle files run whole, so only files whose every test passes can be one; say which failing tests keep the
+  // rest out, instead of a "breaks every test" per candidate over the few tests left.
+  const usableTests = goodFiles.reduce((n, f) => n + files.get(f)!.length, 0);
+  if (usableTests < o.minPassingTests) {
+    const failing = [...files.entries()].filter(([f]) => !goodFiles.includes(f)).map(([f, ids]) => `${f} (${ids.filter((id) => ref![id] !== 'passed').slice(0, 3).join(', ')})`);
+    return result({
+      code: 'no-passing-tests',
+      reason: `${passed(ref).length} tests pass on the original, but only ${usableTests} in files whose tests all pass (an oracle file runs whole; at least ${o.minPassingTests} needed); failing tests keep out ${failing.slice(0, 5).join('; ')}`,
+      strategy: null,
+    });
+  }
   const sources = runner.sourceFiles.filter((f) => langOfPath(f) !== null);
   if (sources.length === 0) return result({ code: 'no-code-files', reason: `no source files in a supported language for ${runner.name}`, strategy: null });
 

@@ -61,3 +61,27 @@ test('a reference run with too few passing tests is run again, and only a usable
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('when failing tests keep most files out of the oracle, the outcome says so, naming them', async () => {
+  // Like rust-lang/glob: its unit tests share src/lib.rs with one that fails as root, leaving one usable test.
+  const root = mkdtempSync(path.join(tmpdir(), 'ssr-inject-ref-'));
+  try {
+    const repo = path.join(root, 'calc');
+    mkdirSync(path.join(repo, 'tests'), { recursive: true });
+    writeFileSync(path.join(repo, 'calc.py'), CODE);
+    writeFileSync(path.join(repo, 'tests', 'test_calc.py'), TESTS + '\n\ndef test_env():\n    assert False\n');
+    writeFileSync(path.join(repo, 'tests', 'test_more.py'), 'from calc import add\n\n\ndef test_more():\n    assert add(1, 1) == 2\n');
+    writeFileSync(path.join(repo, 'conftest.py'), 'import sys, os\nsys.path.insert(0, os.path.dirname(__file__))\n');
+    execFileSync('git', ['init', '-q', repo]);
+    execFileSync('git', ['-C', repo, 'add', '-A']);
+    execFileSync('git', ['-C', repo, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'calc']);
+    const rt = createRuntime({ home: path.join(root, 'home') });
+    const policy = new OnnxPolicyRunner(await OnnxPolicy.load(rt.store, 't@0'), new Rng('ref-c'), 'injector');
+    const r = await inject({ repoDir: repo, provider: rt.provider, policy, strategies: ['direct'], minPassingTests: 5, candidates: 3, testTimeoutMs: 120_000 });
+    assert.equal(r.ok ? null : r.code, 'no-passing-tests');
+    assert.equal(r.testRuns, 1, 'decided from the reference run alone');
+    if (!r.ok) assert.match(r.reason, /7 tests pass on the original, but only 1 in files whose tests all pass.*tests\/test_calc\.py \(tests\/test_calc\.py::test_env\)/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
