@@ -275,6 +275,12 @@ export function summarizeTestLog(log: string): LogSummary {
       // mocha
       if (m[2] === 'passing') add(Number(m[1]), 0); else add(0, Number(m[1]));
       summary.push(l.trim());
+    } else if ((m = /^@@xml <testsuite\b([^>]*)>/.exec(l))) {
+      // Maven: mvn -q prints no "Tests run:" line, so the counts come from surefire's reports the script prints.
+      const attr = (k: string) => Number(new RegExp(`\\b${k}="(\\d+)"`).exec(m![1]!)?.[1] ?? 0);
+      const bad = attr('failures') + attr('errors');
+      add(Math.max(0, attr('tests') - bad - attr('skipped')), bad);
+      summary.push(`${/\bname="([^"]*)"/.exec(m[1]!)?.[1] ?? 'testsuite'}: ${attr('tests')} tests, ${bad} failed, ${attr('skipped')} skipped`);
     } else if (/^\s*--- PASS: /.test(l)) goPass++;
     else if (/^\s*--- FAIL: /.test(l)) goFail++;
     else if (/^(ok|FAIL)\s+\S+\s+(\(cached\)|[\d.]+s)/.test(l) || /^(ok|FAIL)\s+\S+\s+\[/.test(l)) summary.push(l.trim());

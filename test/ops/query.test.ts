@@ -108,6 +108,9 @@ test('summarizeTestLog reads the runners\' summary lines and the per-file exit m
   assert.deepEqual([jest.passed, jest.failed], [5, 1]);
   const cargo = summarizeTestLog('test result: FAILED. 3 passed; 2 failed; 0 ignored\n');
   assert.deepEqual([cargo.passed, cargo.failed], [3, 2]);
+  const maven = summarizeTestLog('@@ssr-run maven\n@@xml-begin target/surefire-reports/TEST-a.B.xml\n@@xml <?xml version="1.0"?>\n@@xml <testsuite tests="166" failures="1" name="a.B" time="0.1" errors="37" skipped="2">\n@@xml </testsuite>\n@@xml-end\n@@xml-begin x\n@@xml <testsuite name="a.C" tests="4" failures="0" errors="0" skipped="0">\n@@ssr-exit 0\n');
+  assert.deepEqual([maven.passed, maven.failed, maven.exits], [130, 38, [0]]);
+  assert.deepEqual(maven.summary, ['a.B: 166 tests, 38 failed, 2 skipped', 'a.C: 4 tests, 0 failed, 0 skipped']);
   const none = summarizeTestLog('something else\n');
   assert.deepEqual([none.passed, none.failed, none.exits], [null, null, []]);
 });
