@@ -163,7 +163,11 @@ export class BaseWarmCache {
     const keepTotal = Math.max(1, this.opts.keepTotal ?? 16);
     const current = new RegExp(`^${w.name}-[0-9a-f]{16}-[0-9a-f]{24}$`);
     const former = new RegExp(`^${w.name}-[0-9a-f]{32}$`);
-    const names = (await readdir(this.dir)).filter((n) => current.test(n) || former.test(n));
+    const all = await readdir(this.dir);
+    // Left by a pruning process that died while removing: already out of use, whoever removes them.
+    const stale = new RegExp(`^${w.name}-[0-9a-f-]+\\.\\d+\\.stale$`);
+    for (const n of all) if (stale.test(n)) await rm(path.join(this.dir, n), { recursive: true, force: true });
+    const names = all.filter((n) => current.test(n) || former.test(n));
     const entries: { dir: string; name: string; used: number }[] = [];
     for (const name of names) {
       const dir = path.join(this.dir, name);

@@ -110,7 +110,7 @@ test('over all bases, the least recently used caches go first', { skip }, async 
   assert.deepEqual(await caches(), [ca, cc].sort(), 'b\'s cache went, a\'s (used since) stayed');
 });
 
-test('caches named the former way go, unless a sandbox that does not say what it mounted is alive', { skip }, async () => {
+test('caches named the former way go, unless a sandbox that does not say what it mounted is alive; half-removed ones go', { skip }, async () => {
   const { stateDir, provider, caches } = await setup({});
   const former = path.join(baseWarmDir(stateDir), `idcache-${'0'.repeat(32)}`);
   await mkdir(path.join(former, 'idc'), { recursive: true });
@@ -118,8 +118,12 @@ test('caches named the former way go, unless a sandbox that does not say what it
   const oldSandbox = path.join(stateDir, 'sandboxes', 'sb-older-version');
   await mkdir(oldSandbox, { recursive: true });
   await writeFile(path.join(oldSandbox, 'sandbox.json'), JSON.stringify({ id: 'sb-older-version', base: '/x', layers: [] }));
+  // What a process that died while removing a cache left.
+  const half = path.join(baseWarmDir(stateDir), `idcache-${'1'.repeat(16)}-${'2'.repeat(24)}.4242.stale`);
+  await mkdir(path.join(half, 'idc'), { recursive: true });
   await use(provider, await base('p'));
   assert.ok((await readdir(baseWarmDir(stateDir))).includes(path.basename(former)), 'possibly in use: kept');
+  assert.ok(!(await readdir(baseWarmDir(stateDir))).includes(path.basename(half)), 'a half-removed cache is finished off');
   await cleanup(oldSandbox);
   await use(provider, await base('q'));
   assert.ok(!(await readdir(baseWarmDir(stateDir))).includes(path.basename(former)), 'no longer looked up by anyone: removed');
