@@ -163,6 +163,26 @@ describe('detectRunners', () => {
     assert.equal(runners[0]?.language, 'typescript');
   });
 
+  it('JS: tape from a script that wraps it (nyc tape) or from its import, with test/ files of any name', async () => {
+    const runners = await detectRunners(
+      await repo({
+        'package.json': JSON.stringify({ scripts: { test: 'npm run tests-only', 'tests-only': "nyc tape 'test/**/*.js'" }, devDependencies: { tape: '5' } }),
+        'index.js': 'module.exports = (x) => typeof x === "function";\n',
+        'test/index.js': "var test = require('tape');\ntest('works', function (t) { t.end(); });\n",
+        'test/named.js': "var tape = require('tape');\ntape('named', function (t) { t.end(); });\n",
+      }),
+    );
+    assert.equal(runners[0]?.name, 'tape');
+    assert.deepEqual(runners[0]?.testFiles, ['test/index.js', 'test/named.js']);
+    assert.deepEqual(runners[0]?.sourceFiles, ['index.js']);
+    // Without a script, the import alone tells; node-tap's `tap` is another runner and is not taken for tape.
+    assert.deepEqual(await names({ 'test/a.js': "import test from 'tape';\ntest('a', (t) => t.end());\n" }), ['tape']);
+    await assert.rejects(
+      names({ 'package.json': JSON.stringify({ scripts: { test: 'tap test/*.js' } }), 'test/a.js': "test('a', () => {});\n" }),
+      NoTestRunnerError,
+    );
+  });
+
   it('node:test keeps the loader flags of the project test script', () => {
     assert.deepEqual(nodeLaunchFrom('node --import tsx --test --test-reporter=spec test/*.test.ts', true, true), {
       command: 'node',
