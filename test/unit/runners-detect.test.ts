@@ -179,7 +179,18 @@ describe('detectRunners', () => {
     assert.deepEqual(await names({ 'test/a.js': "import test from 'tape';\ntest('a', (t) => t.end());\n" }), ['tape']);
     await assert.rejects(
       names({ 'package.json': JSON.stringify({ scripts: { test: 'tap test/*.js' } }), 'test/a.js': "test('a', () => {});\n" }),
-      NoTestRunnerError,
+      (e: unknown) => e instanceof NoTestRunnerError && /found node-tap \(package\.json scripts\.test: "tap test\/\*\.js"\): node-tap is not a supported/.test(e.message),
+    );
+  });
+
+  it('JS: a runner ssr does not support is named in the no-test-runner reason', async () => {
+    await assert.rejects(
+      names({
+        'package.json': JSON.stringify({ scripts: { test: 'uvu tests' }, devDependencies: { uvu: '0.5' } }),
+        'src/a.js': 'export const a = 1;\n',
+        'tests/a.js': "import { test } from 'uvu';\ntest('a', () => {});\ntest.run();\n",
+      }),
+      (e: unknown) => e instanceof NoTestRunnerError && e.message.includes('(found uvu (package.json scripts.test: "uvu tests"): uvu is not a supported test runner)'),
     );
   });
 

@@ -1,7 +1,7 @@
 import { NoTestRunnerError } from './errors.js';
 import { detectGo } from './go.js';
 import { detectJava, gradleOnly } from './java.js';
-import { detectJavaScript } from './js-detect.js';
+import { detectJavaScript, unsupportedJavaScript } from './js-detect.js';
 import { detectPython } from './python.js';
 import { detectRust } from './rust.js';
 import { RepoTree } from './scan.js';
@@ -34,7 +34,7 @@ export async function detectRunners(repoDir: string, options: DetectOptions = {}
     const gradle = gradleOnly(tree)
       ? ['(found a Gradle build: Gradle projects are not supported, since gradle is not installed and its wrapper cannot download offline)']
       : [];
-    throw new NoTestRunnerError(repoDir, [...LOOKED_FOR, ...gradle]);
+    throw new NoTestRunnerError(repoDir, [...LOOKED_FOR, ...gradle, ...(await unsupportedJavaScript(tree))]);
   }
   const size = (g: Runner[]): number => Math.max(...g.map((r) => r.testFiles.length));
   // Array.prototype.sort is stable, so equal counts keep the order python, JS/TS, go, rust, java.

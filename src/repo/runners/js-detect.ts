@@ -106,6 +106,39 @@ export function nodeLaunchFrom(script: string | undefined, typescript: boolean, 
   return { command: 'node', flags: [] };
 }
 
+/** JS test runners ssr does not run, as a package.json test script or dependency names them. */
+const UNSUPPORTED: ReadonlyArray<[name: string, script: RegExp, dep: string | null]> = [
+  ['uvu', /(?:^|[\s;&|(/])uvu(?=\s|$)/, 'uvu'],
+  ['node-tap', /(?:^|[\s;&|(/])tap(?=\s|$)/, 'tap'],
+  ['jasmine', /(?:^|[\s;&|(/])jasmine(?=\s|$)/, 'jasmine'],
+  ['@hapi/lab', /(?:^|[\s;&|(/])lab(?=\s|$)/, '@hapi/lab'],
+  ['karma', /(?:^|[\s;&|(/])karma(?=\s|$)/, 'karma'],
+  ['qunit', /(?:^|[\s;&|(/])qunit(?=\s|$)/, 'qunit'],
+  ['playwright', /(?:^|[\s;&|(/])playwright\s+test\b/, null],
+  ['bun test', /(?:^|[\s;&|(/])bun\s+test\b/, null],
+  ['deno test', /(?:^|[\s;&|(/])deno\s+test\b/, null],
+];
+
+/**
+ * Why a repository with JavaScript tests got no runner: the runners its package.json files name that ssr does not
+ * support (for the no-test-runner reason, so it says what was found rather than only what was looked for).
+ */
+export async function unsupportedJavaScript(tree: RepoTree): Promise<string[]> {
+  const found = new Map<string, string>();
+  for (const f of tree.files) {
+    if (f !== 'package.json' && !f.endsWith('/package.json')) continue;
+    const pkg = readPackage(f === 'package.json' ? '.' : f.slice(0, -'/package.json'.length), await tree.read(f));
+    if (!pkg) continue;
+    for (const [name, script, dep] of UNSUPPORTED) {
+      if (found.has(name)) continue;
+      const s = Object.entries(pkg.scripts).find(([k, v]) => (k === 'test' || k.startsWith('test')) && script.test(v));
+      if (s) found.set(name, `${f} scripts.${s[0]}: ${JSON.stringify(s[1])}`);
+      else if (dep && pkg.deps.has(dep)) found.set(name, `${f} depends on ${dep}`);
+    }
+  }
+  return [...found].map(([name, where]) => `(found ${name} (${where}): ${name} is not a supported test runner)`);
+}
+
 export async function detectJavaScript(tree: RepoTree): Promise<Runner[]> {
   const packages: PackageJson[] = [];
   for (const f of tree.files) {
