@@ -108,6 +108,9 @@ test('summarizeTestLog reads the runners\' summary lines and the per-file exit m
   assert.deepEqual([jest.passed, jest.failed], [5, 1]);
   const cargo = summarizeTestLog('test result: FAILED. 3 passed; 2 failed; 0 ignored\n');
   assert.deepEqual([cargo.passed, cargo.failed], [3, 2]);
+  // Mocha and tape print no summary under ssr's reporter: its per-test lines are counted.
+  const mocha = summarizeTestLog('@@ssr-file t.js\n@@ssr-test passed {"titles":["a"]}\n@@ssr-test failed {"titles":["b"]}\n@@ssr-test passed {"titles":["c"]}\n@@ssr-exit 1\n');
+  assert.deepEqual([mocha.passed, mocha.failed, mocha.summary.length], [2, 1, 1]);
   const none = summarizeTestLog('something else\n');
   assert.deepEqual([none.passed, none.failed, none.exits], [null, null, []]);
 });

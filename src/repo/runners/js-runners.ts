@@ -172,8 +172,6 @@ const tape = require(tapePath);
 const out = (s) => process.stdout.write(s + '\\n');
 const tests = new Map();
 let n = 0;
-let pass = 0;
-let fail = 0;
 function onTest(key, name, skip, parentKey) {
   const parent = parentKey === undefined ? undefined : tests.get(parentKey);
   if (parent) parent.children = true;
@@ -203,15 +201,12 @@ function report(t, status) {
   t.reported = true;
   // A test that only groups subtests is reported through them, like a describe() block.
   if (t.skip || (t.children && t.own === 0 && status !== 'failed')) return;
-  if (status === 'failed') fail += 1;
-  else pass += 1;
   out('@@ssr-test ' + status + ' ' + JSON.stringify({ titles: t.titles }));
 }
 function onEnd(key) {
   const t = tests.get(key);
   if (t && !t.reported) report(t, t.failed ? 'failed' : 'passed');
 }
-const summary = () => out('# pass ' + pass + '\\n# fail ' + fail);
 // tape lets an exception thrown by a test end the process: the tests then running are the ones that failed.
 process.on('exit', (code) => {
   if (code === 0) return;
@@ -243,7 +238,6 @@ if (typeof tape.wait === 'function' && typeof tape.run === 'function' && typeof 
     t.on('end', () => onEnd(t));
   };
   harness._results.on('_push', (t) => watch(t, undefined));
-  harness.onFinish(summary);
   load(true).then(() => tape.run(), failLoad);
 } else {
   // Older tape: its object stream names each row's test and parent; files load synchronously (CommonJS only).
@@ -253,7 +247,6 @@ if (typeof tape.wait === 'function' && typeof tape.run === 'function' && typeof 
     else if (row && row.type === 'end') onEnd(row.test);
     else onResult(row && typeof row === 'object' ? row.test : undefined, row);
   });
-  stream.on('end', summary);
   load(false).catch(failLoad);
 }
 `;
