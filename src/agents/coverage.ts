@@ -375,7 +375,7 @@ export type CoverageLang = 'python' | 'js' | 'go';
  * not cargo: a coverage run for them would spend a test run to learn nothing.
  */
 export function coverageSupported(runner: Pick<Runner, 'name' | 'language'>): boolean {
-  return ['pytest', 'unittest', 'node-test', 'mocha', 'ava', 'go-test'].includes(runner.name) && runner.language !== 'typescript';
+  return ['pytest', 'unittest', 'node-test', 'mocha', 'ava', 'tape', 'go-test'].includes(runner.name) && runner.language !== 'typescript';
 }
 
 /** The language whose coverage speaks for a file; null where none is collected. */

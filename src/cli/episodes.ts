@@ -250,12 +250,15 @@ export function summarizeTestLog(log: string): LogSummary {
   const summary: string[] = [];
   let passed = 0, failed = 0, counted = false;
   let goPass = 0, goFail = 0;
+  // ssr's own per-test markers (the mocha reporter, the tape runner): the count where no runner summary was printed.
+  let markPass = 0, markFail = 0;
   const add = (p: number, f: number) => { passed += p; failed += f; counted = true; };
   const num = (s: string, re: RegExp) => Number(re.exec(s)?.[1] ?? 0);
   for (const raw of lines) {
     const l = raw.replace(/\x1b\[[0-9;]*m/g, '').trimEnd();
     let m;
     if ((m = /^@@ssr-exit (-?\d+)/.exec(l))) { exits.push(Number(m[1])); continue; }
+    if ((m = /^@@ssr-test (passed|failed) /.exec(l))) { if (m[1] === 'passed') markPass++; else markFail++; continue; }
     if (/^=+ .*\b(passed|failed|error|errors|no tests ran)\b.* in [\d.]+s.* =+$/.test(l)) {
       // pytest: "==== 28 failed, 39 passed in 0.24s ===="
       add(num(l, /(\d+) passed/), num(l, /(\d+) failed/) + num(l, /(\d+) errors?\b/));
@@ -286,6 +289,10 @@ export function summarizeTestLog(log: string): LogSummary {
     else if (/^(ok|FAIL)\s+\S+\s+(\(cached\)|[\d.]+s)/.test(l) || /^(ok|FAIL)\s+\S+\s+\[/.test(l)) summary.push(l.trim());
   }
   if (goPass || goFail) add(goPass, goFail);
+  if (!counted && (markPass || markFail)) {
+    add(markPass, markFail);
+    summary.push(`${markPass} passed, ${markFail} failed (ssr's per-test lines)`);
+  }
   return {
     bytes: Buffer.byteLength(log), lines: lines.length, exits, passed: counted ? passed : null, failed: counted ? failed : null,
     summary: summary.slice(0, 8),

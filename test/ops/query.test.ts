@@ -111,6 +111,9 @@ test('summarizeTestLog reads the runners\' summary lines and the per-file exit m
   const maven = summarizeTestLog('@@ssr-run maven\n@@xml-begin target/surefire-reports/TEST-a.B.xml\n@@xml <?xml version="1.0"?>\n@@xml <testsuite tests="166" failures="1" name="a.B" time="0.1" errors="37" skipped="2">\n@@xml </testsuite>\n@@xml-end\n@@xml-begin x\n@@xml <testsuite name="a.C" tests="4" failures="0" errors="0" skipped="0">\n@@ssr-exit 0\n');
   assert.deepEqual([maven.passed, maven.failed, maven.exits], [130, 38, [0]]);
   assert.deepEqual(maven.summary, ['a.B: 166 tests, 38 failed, 2 skipped', 'a.C: 4 tests, 0 failed, 0 skipped']);
+  // Mocha and tape print no summary under ssr's reporter: its per-test lines are counted.
+  const mocha = summarizeTestLog('@@ssr-file t.js\n@@ssr-test passed {"titles":["a"]}\n@@ssr-test failed {"titles":["b"]}\n@@ssr-test passed {"titles":["c"]}\n@@ssr-exit 1\n');
+  assert.deepEqual([mocha.passed, mocha.failed, mocha.summary.length], [2, 1, 1]);
   const none = summarizeTestLog('something else\n');
   assert.deepEqual([none.passed, none.failed, none.exits], [null, null, []]);
 });

@@ -29,6 +29,15 @@ describe('code: definedFunctions', () => {
     assert.ok(fixture('shapes.ts').slice(per.start, per.end).startsWith('export const perimeter'));
   });
 
+  it('javascript: a named function expression goes by its own name and by the name it is bound to', async () => {
+    const src = "var below = function isBelow(a, b) { return a < b; };\nmodule.exports = x ? function isSmall(n) { return below(n, 10); } : function isSmall() { return false; };\nobj.run = function run() {};\n";
+    const defs = await definedFunctions('javascript', src);
+    assert.deepEqual(defs.map((d) => d.name), ['isBelow', 'below', 'isSmall', 'isSmall', 'run']);
+    const own = defs[0]!;
+    assert.ok(src.slice(own.start, own.end).startsWith('function isBelow'));
+    assert.ok(src.slice(defs[1]!.start, defs[1]!.end).startsWith('var below'));
+  });
+
   it('go, rust, java', async () => {
     const go = (await definedFunctions('go', fixture('calc.go'))).map((d) => d.name);
     assert.deepEqual(go, ['Stats', 'Celsius', 'Shape', 'Divide', 'Clamp', 'Sum', 'Describe', 'Summarise', 'Mean', 'Warm', 'Lookup', 'Last', 'Log']);

@@ -163,6 +163,37 @@ describe('detectRunners', () => {
     assert.equal(runners[0]?.language, 'typescript');
   });
 
+  it('JS: tape from a script that wraps it (nyc tape) or from its import, with test/ files of any name', async () => {
+    const runners = await detectRunners(
+      await repo({
+        'package.json': JSON.stringify({ scripts: { test: 'npm run tests-only', 'tests-only': "nyc tape 'test/**/*.js'" }, devDependencies: { tape: '5' } }),
+        'index.js': 'module.exports = (x) => typeof x === "function";\n',
+        'test/index.js': "var test = require('tape');\ntest('works', function (t) { t.end(); });\n",
+        'test/named.js': "var tape = require('tape');\ntape('named', function (t) { t.end(); });\n",
+      }),
+    );
+    assert.equal(runners[0]?.name, 'tape');
+    assert.deepEqual(runners[0]?.testFiles, ['test/index.js', 'test/named.js']);
+    assert.deepEqual(runners[0]?.sourceFiles, ['index.js']);
+    // Without a script, the import alone tells; node-tap's `tap` is another runner and is not taken for tape.
+    assert.deepEqual(await names({ 'test/a.js': "import test from 'tape';\ntest('a', (t) => t.end());\n" }), ['tape']);
+    await assert.rejects(
+      names({ 'package.json': JSON.stringify({ scripts: { test: 'tap test/*.js' } }), 'test/a.js': "test('a', () => {});\n" }),
+      (e: unknown) => e instanceof NoTestRunnerError && /found node-tap \(package\.json scripts\.test: "tap test\/\*\.js"\): node-tap is not a supported/.test(e.message),
+    );
+  });
+
+  it('JS: a runner ssr does not support is named in the no-test-runner reason', async () => {
+    await assert.rejects(
+      names({
+        'package.json': JSON.stringify({ scripts: { test: 'uvu tests' }, devDependencies: { uvu: '0.5' } }),
+        'src/a.js': 'export const a = 1;\n',
+        'tests/a.js': "import { test } from 'uvu';\ntest('a', () => {});\ntest.run();\n",
+      }),
+      (e: unknown) => e instanceof NoTestRunnerError && e.message.includes('(found uvu (package.json scripts.test: "uvu tests"): uvu is not a supported test runner)'),
+    );
+  });
+
   it('node:test keeps the loader flags of the project test script', () => {
     assert.deepEqual(nodeLaunchFrom('node --import tsx --test --test-reporter=spec test/*.test.ts', true, true), {
       command: 'node',

@@ -11,7 +11,7 @@ import type { Runner, RunnerName } from '../../src/repo/runners/index.js';
 import { fixtureRunner, runParser, type TestMap } from '../fixtures/runners/helpers.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/runners');
-const RUNNERS: RunnerName[] = ['pytest', 'unittest', 'node-test', 'jest', 'vitest', 'mocha', 'ava', 'go-test', 'cargo-test', 'maven'];
+const RUNNERS: RunnerName[] = ['pytest', 'unittest', 'node-test', 'jest', 'vitest', 'mocha', 'ava', 'tape', 'go-test', 'cargo-test', 'maven'];
 
 /** Facts about each recording that must hold whatever else the expected map says. */
 const MUST: Record<RunnerName, { passed: string[]; failed: string[]; absent: string[] }> = {
@@ -49,6 +49,11 @@ const MUST: Record<RunnerName, { passed: string[]; failed: string[]; absent: str
     passed: ['test/calc.test.js::adds # with hash', 'test/calc.test.js::async passes'],
     failed: ['test/calc.test.js::is wrong', 'test/broken.test.js'],
     absent: ['test/calc.test.js::skipped', 'test/calc.test.js::later', 'test/broken.test.js::never runs'],
+  },
+  tape: {
+    passed: ['test/calc.js::adds', 'test/calc.js::group > child ok', 'test/calc.js::async passes', 'test/esm.mjs::esm passes', 'test/named.js::named import', 'test/throws.js::before the throw'],
+    failed: ['test/calc.js::is wrong', 'test/calc.js::group > child bad', 'test/throws.js::throws', 'test/calc.js::never ends', 'test/broken.js'],
+    absent: ['test/calc.js::skipped', 'test/calc.js::later', 'test/calc.js::group', 'test/calc.js::a comment, not a test', 'test/broken.js::never runs', 'test/throws.js::after the throw'],
   },
   'go-test': {
     passed: ['calc/calc_test.go::TestAdd', 'calc/calc_test.go::TestTable/one_plus_one', 'calc/other_test.go::TestOther', 'root_test.go::TestRoot'],

@@ -76,3 +76,51 @@ test('the solver sees only the buggy tree and the task, finds the flipped operat
     await sb.dispose();
   }
 });
+
+// Older CommonJS style: every function a named function expression, bound to a variable or to module.exports.
+const SIZE = [
+  "'use strict';", '', 'var limit = 10;', '',
+  'var below = function isBelow(n, max) {', '  return n < max;', '};', '',
+  "module.exports = typeof limit === 'number'",
+  '  ? function isSmall(n) { return below(n, limit); }',
+  '  : function isSmall() { return false; };', '',
+].join('\n');
+const SIZE_TESTS = [
+  "const test = require('node:test');", "const assert = require('node:assert');", "const isSmall = require('../lib/size.js');", '',
+  "test('small', () => { assert.strictEqual(isSmall(3), true); });",
+  "test('zero', () => { assert.strictEqual(isSmall(0), true); });",
+  "test('big', () => { assert.strictEqual(isSmall(30), false); });",
+  "test('limit', () => { assert.strictEqual(isSmall(10), false); });",
+  "test('negative', () => { assert.strictEqual(isSmall(-5), true); });", '',
+].join('\n');
+
+test('the solver reaches code inside named function expressions (var f = function g() {}, module.exports = c ? function g() {} : ...)', async () => {
+  const repo = mkdtempSync(path.join(tmpdir(), 'ssr-solver-repo-'));
+  mkdirSync(path.join(repo, 'lib'));
+  mkdirSync(path.join(repo, 'test'));
+  writeFileSync(path.join(repo, 'package.json'), '{"name":"size","version":"1.0.0","scripts":{"test":"node --test test/"}}\n');
+  writeFileSync(path.join(repo, 'lib', 'size.js'), SIZE);
+  writeFileSync(path.join(repo, 'test', 'size.test.js'), SIZE_TESTS);
+  execFileSync('git', ['init', '-q', repo]);
+  execFileSync('git', ['-C', repo, 'add', '-A']);
+  execFileSync('git', ['-C', repo, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'init']);
+  const rt = createRuntime({ home: mkdtempSync(path.join(tmpdir(), 'ssr-solver-')) });
+  const runner = (await detectRunners(repo))[0];
+  assert.equal(runner.name, 'node-test');
+  const buggy = SIZE.replace('return n < max', 'return n > max');
+  const weakened = SIZE_TESTS.replace("assert.strictEqual(isSmall(3), true);", 'isSmall(3);').replace("assert.strictEqual(isSmall(0), true);", 'isSmall(0);');
+  const artifact = {
+    bugInject: await makeDiff([{ path: 'lib/size.js', before: SIZE, after: buggy }]),
+    testWeaken: await makeDiff([{ path: 'test/size.test.js', before: SIZE_TESTS, after: weakened }]),
+    testScript: runner.script(['test/size.test.js']), testParser: runner.parser(), testFiles: ['test/size.test.js'],
+  };
+  const sb = await rt.provider.create(await buildSolverState(rt.provider, repo, artifact));
+  try {
+    const policy = new OnnxPolicyRunner(await OnnxPolicy.load(rt.store, 't@0'), new Rng('solver-test'), 'solver');
+    const r = await solve({ sandbox: sb, runnerHintDir: repo, task: taskStatement(reverseDiff(artifact.testWeaken)), policy, budget: 12, testTimeoutMs: 60_000 });
+    assert.equal(r.stop, 'all-tests-pass', `${r.stop}: ${r.tried.join('\n')}`);
+    assert.match(r.patch, /\+  return n < max;/);
+  } finally {
+    await sb.dispose();
+  }
+});

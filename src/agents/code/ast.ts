@@ -90,6 +90,11 @@ export function enclosingFunctionNode(lang: Lang, n: SNode): SNode | null {
 export function functionNodeName(p: Parsed, fn: SNode): string | null {
   const own = field(fn, 'name');
   if (own) return p.text(own);
+  return boundName(p, fn);
+}
+
+/** The name a JS/TS function expression is bound to (`const f = ...`, `{ f: ... }`, `x.f = ...`), whatever its own name. */
+export function boundName(p: Parsed, fn: SNode): string | null {
   if (fn.type !== 'arrow_function' && fn.type !== 'function_expression' && fn.type !== 'function' && fn.type !== 'generator_function') {
     return null;
   }

@@ -1,4 +1,4 @@
-import { field, functionNodeName, walk } from './ast.js';
+import { boundName, field, walk } from './ast.js';
 import { isJsLike, type Lang } from './lang.js';
 import { type Parsed, type SNode, withParsed } from './parser.js';
 
@@ -101,9 +101,12 @@ export function definedFunctionsIn(p: Parsed): DefinedFunction[] {
       return;
     }
     if (isJsLike(p.lang) && (n.type === 'arrow_function' || n.type === 'function_expression' || n.type === 'function' || n.type === 'generator_function')) {
-      if (field(n, 'name')) return;
-      const name = functionNodeName(p, n);
-      if (!name) return;
+      // A named function expression (`var f = function g() {}`, `module.exports = c ? function g() {} : ...`) goes by
+      // both names: callers use the binding, while the code inside it, as its edits see it, belongs to its own name.
+      const own = field(n, 'name');
+      if (own) add(p.text(own), n);
+      const name = boundName(p, n);
+      if (!name || (own && p.text(own) === name)) return;
       // `const f = () => ...`: the declaration statement is the definition's extent.
       let range: SNode = n;
       const decl = n.parent?.type === 'variable_declarator' ? n.parent : null;

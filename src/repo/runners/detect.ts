@@ -1,7 +1,7 @@
 import { NoTestRunnerError } from './errors.js';
 import { detectGo } from './go.js';
 import { detectJava, gradleOnly } from './java.js';
-import { detectJavaScript } from './js-detect.js';
+import { detectJavaScript, unsupportedJavaScript } from './js-detect.js';
 import { detectPython } from './python.js';
 import { detectRust } from './rust.js';
 import { RepoTree } from './scan.js';
@@ -9,7 +9,7 @@ import type { DetectOptions, Runner } from './types.js';
 
 const LOOKED_FOR = [
   'pytest/unittest (test_*.py, *_test.py, tests/*.py with tests)',
-  'node:test/jest/vitest/mocha/ava (package.json, *.test.*, *.spec.*, test/, tests/, __tests__/)',
+  'node:test/jest/vitest/mocha/ava/tape (package.json, *.test.*, *.spec.*, test/, tests/, __tests__/)',
   'go test (go.mod with *_test.go)',
   'cargo test (Cargo.toml with tests/*.rs or #[test] in src)',
   'maven (pom.xml with src/test/java/**/*Test.java holding @Test)',
@@ -34,7 +34,7 @@ export async function detectRunners(repoDir: string, options: DetectOptions = {}
     const gradle = gradleOnly(tree)
       ? ['(found a Gradle build: Gradle projects are not supported, since gradle is not installed and its wrapper cannot download offline)']
       : [];
-    throw new NoTestRunnerError(repoDir, [...LOOKED_FOR, ...gradle]);
+    throw new NoTestRunnerError(repoDir, [...LOOKED_FOR, ...gradle, ...(await unsupportedJavaScript(tree))]);
   }
   const size = (g: Runner[]): number => Math.max(...g.map((r) => r.testFiles.length));
   // Array.prototype.sort is stable, so equal counts keep the order python, JS/TS, go, rust, java.

@@ -11,7 +11,8 @@ interface PackageJson {
   keys: Set<string>;
 }
 
-const HAS_TEST_CALLS = /\b(?:describe|it|test|suite|context)(?:\.\w+)*\s*\(/;
+// tape's test function is often imported under its own name: `const tape = require('tape'); tape('...', ...)`.
+const HAS_TEST_CALLS = /\b(?:describe|it|test|suite|context|tape)(?:\.\w+)*\s*\(/;
 
 /** The module a test file imports its test API from tells its runner; a file importing none suits any runner. */
 const IMPORTS: Record<JsRunnerName, RegExp> = {
@@ -20,6 +21,7 @@ const IMPORTS: Record<JsRunnerName, RegExp> = {
   vitest: /['"]vitest['"]/,
   mocha: /['"]mocha['"]/,
   ava: /['"]ava['"]/,
+  tape: /['"]tape['"]/,
 };
 
 /** How each runner shows up in a package.json test script. */
@@ -29,6 +31,8 @@ const SCRIPT_WORDS: Record<JsRunnerName, RegExp> = {
   vitest: /\bvitest\b/,
   mocha: /\b_?mocha\b/,
   ava: /\bava\b/,
+  // `tape test/*.js`, `nyc tape ...`, `tape ... | tap-spec`; not node-tap's `tap`.
+  tape: /(?:^|[\s;&|(/])tape(?=\s|$)/,
 };
 
 const CONFIG_FILES: Record<JsRunnerName, RegExp> = {
@@ -37,9 +41,10 @@ const CONFIG_FILES: Record<JsRunnerName, RegExp> = {
   vitest: /(?:^|\/)vitest\.(?:config|workspace)\.[cm]?[jt]s$/,
   mocha: /(?:^|\/)\.mocharc\.(?:[cm]?js|json|jsonc|ya?ml)$/,
   ava: /(?:^|\/)ava\.config\.[cm]?js$/,
+  tape: /^$/,
 };
 
-const ORDER: readonly JsRunnerName[] = ['vitest', 'jest', 'mocha', 'ava', 'node-test'];
+const ORDER: readonly JsRunnerName[] = ['vitest', 'jest', 'mocha', 'ava', 'tape', 'node-test'];
 
 /** Jest and vitest only collect *.test.* / *.spec.* and __tests__ files unless configured otherwise. */
 const DEFAULT_MATCH = /(?:^|\/)__tests__\/|\.(?:test|spec)\.[cm]?[jt]sx?$/;
@@ -101,6 +106,39 @@ export function nodeLaunchFrom(script: string | undefined, typescript: boolean, 
   return { command: 'node', flags: [] };
 }
 
+/** JS test runners ssr does not run, as a package.json test script or dependency names them. */
+const UNSUPPORTED: ReadonlyArray<[name: string, script: RegExp, dep: string | null]> = [
+  ['uvu', /(?:^|[\s;&|(/])uvu(?=\s|$)/, 'uvu'],
+  ['node-tap', /(?:^|[\s;&|(/])tap(?=\s|$)/, 'tap'],
+  ['jasmine', /(?:^|[\s;&|(/])jasmine(?=\s|$)/, 'jasmine'],
+  ['@hapi/lab', /(?:^|[\s;&|(/])lab(?=\s|$)/, '@hapi/lab'],
+  ['karma', /(?:^|[\s;&|(/])karma(?=\s|$)/, 'karma'],
+  ['qunit', /(?:^|[\s;&|(/])qunit(?=\s|$)/, 'qunit'],
+  ['playwright', /(?:^|[\s;&|(/])playwright\s+test\b/, null],
+  ['bun test', /(?:^|[\s;&|(/])bun\s+test\b/, null],
+  ['deno test', /(?:^|[\s;&|(/])deno\s+test\b/, null],
+];
+
+/**
+ * Why a repository with JavaScript tests got no runner: the runners its package.json files name that ssr does not
+ * support (for the no-test-runner reason, so it says what was found rather than only what was looked for).
+ */
+export async function unsupportedJavaScript(tree: RepoTree): Promise<string[]> {
+  const found = new Map<string, string>();
+  for (const f of tree.files) {
+    if (f !== 'package.json' && !f.endsWith('/package.json')) continue;
+    const pkg = readPackage(f === 'package.json' ? '.' : f.slice(0, -'/package.json'.length), await tree.read(f));
+    if (!pkg) continue;
+    for (const [name, script, dep] of UNSUPPORTED) {
+      if (found.has(name)) continue;
+      const s = Object.entries(pkg.scripts).find(([k, v]) => (k === 'test' || k.startsWith('test')) && script.test(v));
+      if (s) found.set(name, `${f} scripts.${s[0]}: ${JSON.stringify(s[1])}`);
+      else if (dep && pkg.deps.has(dep)) found.set(name, `${f} depends on ${dep}`);
+    }
+  }
+  return [...found].map(([name, where]) => `(found ${name} (${where}): ${name} is not a supported test runner)`);
+}
+
 export async function detectJavaScript(tree: RepoTree): Promise<Runner[]> {
   const packages: PackageJson[] = [];
   for (const f of tree.files) {
@@ -128,7 +166,7 @@ export async function detectJavaScript(tree: RepoTree): Promise<Runner[]> {
       if (pkg.scripts.test !== undefined && SCRIPT_WORDS[r].test(pkg.scripts.test)) add(r, 100 * weight);
       else if (testScripts(pkg).some((s) => SCRIPT_WORDS[r].test(s))) add(r, 50 * weight);
       if (r !== 'node-test' && pkg.deps.has(r)) add(r, 10 * weight);
-      if (r !== 'node-test' && r !== 'vitest' && pkg.keys.has(r)) add(r, 10 * weight);
+      if (r !== 'node-test' && r !== 'vitest' && r !== 'tape' && pkg.keys.has(r)) add(r, 10 * weight);
     }
     if (tree.files.some((f) => CONFIG_FILES[r].test(f))) add(r, 10);
     add(r, Math.min(10, candidates.filter((c) => IMPORTS[r].test(c.text)).length));

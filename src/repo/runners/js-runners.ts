@@ -1,9 +1,9 @@
-/** Scripts and parsers for the JavaScript/TypeScript runners (node:test, jest, vitest, mocha, ava). */
+/** Scripts and parsers for the JavaScript/TypeScript runners (node:test, jest, vitest, mocha, ava, tape). */
 import { checkTestFiles, perFileLoop, scriptPrelude, shQuote } from './bash.js';
 import { pythonParser } from './parser-common.js';
 import type { RunnerName } from './types.js';
 
-export type JsRunnerName = Extract<RunnerName, 'node-test' | 'jest' | 'vitest' | 'mocha' | 'ava'>;
+export type JsRunnerName = Extract<RunnerName, 'node-test' | 'jest' | 'vitest' | 'mocha' | 'ava' | 'tape'>;
 
 /** How node:test files are launched: the project's own loader flags (e.g. --import tsx) come from its test script. */
 export interface NodeLaunch {
@@ -149,6 +149,119 @@ ${fileSetup('ava')}
 ${perFileLoop(files, 'ssr_run_file')}`;
 }
 
+/**
+ * tape's TAP output is flat: a "# name" comment opens each test and subtest alike, and t.comment() prints the same
+ * kind of line, so the TAP alone cannot say which test an assertion belongs to. This runner loads the project's own
+ * tape, follows each test's events (its parent, its assertions, its end) and prints readable TAP-like lines for
+ * people (failures with their stack) and, as each test ends, one @@ssr-test line with its title path and status.
+ * tape's exit handling (exit code, tests that never ended) stays tape's own; a test that throws ends the process in
+ * tape, so the tests running at a failing exit are the failed ones.
+ */
+const TAPE_RUNNER = `'use strict';
+const path = require('path');
+const { pathToFileURL } = require('url');
+const file = path.resolve(process.argv[2]);
+let tapePath;
+try {
+  tapePath = require.resolve('tape', { paths: [path.dirname(file), process.cwd()] });
+} catch (e) {
+  process.stdout.write('ssr: tape not found (run npm install?)\\n');
+  process.exit(127);
+}
+const tape = require(tapePath);
+const out = (s) => process.stdout.write(s + '\\n');
+const tests = new Map();
+let n = 0;
+function onTest(key, name, skip, parentKey) {
+  const parent = parentKey === undefined ? undefined : tests.get(parentKey);
+  if (parent) parent.children = true;
+  skip = Boolean(skip || (parent && parent.skip));
+  tests.set(key, { titles: parent ? parent.titles.concat(String(name)) : [String(name)], skip, own: 0, failed: false, children: false, reported: false });
+  out('# ' + (skip ? 'SKIP ' : '') + String(name));
+}
+function onResult(key, res) {
+  if (typeof res === 'string') return out('# ' + res);
+  if (!res || typeof res !== 'object') return;
+  const t = tests.get(key);
+  const counts = !res.skip && !res.todo;
+  n += 1;
+  out((res.ok ? 'ok ' : 'not ok ') + n + ' - ' + String(res.name || '') + (counts ? '' : ' # ' + (res.skip ? 'SKIP' : 'TODO')));
+  if (!counts || !t) return;
+  t.own += 1;
+  if (!res.ok) {
+    t.failed = true;
+    // Said at once: a test that never ends gets its failure while tape exits, with no end event after it.
+    if (!t.reported) report(t, 'failed');
+    if (res.operator) out('    operator: ' + res.operator);
+    const detail = res.error && res.error.stack ? String(res.error.stack) : res.at ? 'at: ' + String(res.at) : '';
+    if (detail) out(detail.split('\\n').map((l) => '    ' + l).join('\\n'));
+  }
+}
+function report(t, status) {
+  t.reported = true;
+  // A test that only groups subtests is reported through them, like a describe() block.
+  if (t.skip || (t.children && t.own === 0 && status !== 'failed')) return;
+  out('@@ssr-test ' + status + ' ' + JSON.stringify({ titles: t.titles }));
+}
+function onEnd(key) {
+  const t = tests.get(key);
+  if (t && !t.reported) report(t, t.failed ? 'failed' : 'passed');
+}
+// tape lets an exception thrown by a test end the process: the tests then running are the ones that failed.
+process.on('exit', (code) => {
+  if (code === 0) return;
+  for (const t of tests.values()) if (!t.reported && !t.children) report(t, 'failed');
+});
+function load(allowImport) {
+  try {
+    require(file);
+    return Promise.resolve();
+  } catch (e) {
+    if (!allowImport || !e || (e.code !== 'ERR_REQUIRE_ESM' && e.code !== 'ERR_REQUIRE_ASYNC_MODULE')) return Promise.reject(e);
+    return import(pathToFileURL(file).href);
+  }
+}
+const failLoad = (e) => {
+  process.stdout.write(String((e && e.stack) || e) + '\\n');
+  process.exit(1);
+};
+if (typeof tape.wait === 'function' && typeof tape.run === 'function' && typeof tape.getHarness === 'function') {
+  // tape >= 5: hold the run until an ES module's tests are registered (as tape's own bin does), and follow each
+  // test's events from the moment the harness takes it; tape's object stream would miss tests added before run().
+  const { Writable } = require('stream');
+  tape.wait();
+  const harness = tape.getHarness({ stream: new Writable({ objectMode: true, write: (c, e, cb) => cb() }), objectMode: true });
+  const watch = (t, parentKey) => {
+    t.once('prerun', () => onTest(t, t.name, t._skip || t._todo, parentKey));
+    t.on('test', (st) => watch(st, t));
+    t.on('result', (res) => onResult(t, res));
+    t.on('end', () => onEnd(t));
+  };
+  harness._results.on('_push', (t) => watch(t, undefined));
+  load(true).then(() => tape.run(), failLoad);
+} else {
+  // Older tape: its object stream names each row's test and parent; files load synchronously (CommonJS only).
+  const stream = tape.createStream({ objectMode: true });
+  stream.on('data', (row) => {
+    if (row && row.type === 'test') onTest(row.id, row.name, row.skip || row.todo, row.parent);
+    else if (row && row.type === 'end') onEnd(row.test);
+    else onResult(row && typeof row === 'object' ? row.test : undefined, row);
+  });
+  load(false).catch(failLoad);
+}
+`;
+
+function tapeScript(files: string[], launch: NodeLaunch): string {
+  const flags = launch.flags.map(shQuote).join(' ');
+  return `${scriptPrelude('tape', WHY)}${JS_HELPERS}cat > "$ssr_tmp/ssr-tape.cjs" <<'SSR_JS'
+${TAPE_RUNNER}SSR_JS
+ssr_run_file() {
+${fileSetup(null)}
+  (cd "$pkg" && ssr_limited node ${flags}${flags ? ' ' : ''}"$ssr_tmp/ssr-tape.cjs" "$rel")
+}
+${perFileLoop(files, 'ssr_run_file')}`;
+}
+
 export function jsScript(name: JsRunnerName, testFiles: string[], launch: NodeLaunch): string {
   const files = checkTestFiles(testFiles);
   switch (name) {
@@ -162,6 +275,8 @@ export function jsScript(name: JsRunnerName, testFiles: string[], launch: NodeLa
       return mochaScript(files);
     case 'ava':
       return avaScript(files);
+    case 'tape':
+      return tapeScript(files, launch);
   }
 }
 
@@ -308,6 +423,17 @@ def parse(seg):
         seg.test(name, 'failed' if m.group(1) == 'not ok' else 'passed')
 `;
 
+const TAPE_PARSE = String.raw`
+TEST_RE = re.compile(r'^@@ssr-test (passed|failed) (\{.*\})\s*$')
+
+
+def parse(seg):
+    for line in seg.lines:
+        m = TEST_RE.match(line)
+        if m:
+            seg.test(' > '.join(str(t) for t in json.loads(m.group(2)).get('titles', [])), m.group(1))
+`;
+
 export function jsParser(name: JsRunnerName): string {
   switch (name) {
     case 'node-test':
@@ -319,5 +445,7 @@ export function jsParser(name: JsRunnerName): string {
       return pythonParser(name, MOCHA_PARSE);
     case 'ava':
       return pythonParser(name, AVA_TAP_PARSE);
+    case 'tape':
+      return pythonParser(name, TAPE_PARSE);
   }
 }

@@ -6,6 +6,7 @@ export type RunnerName =
   | 'vitest'
   | 'mocha'
   | 'ava'
+  | 'tape'
   | 'go-test'
   | 'cargo-test'
   | 'maven';
