@@ -17,6 +17,7 @@ import {
 } from './code/index.js';
 import { byFile, clamp01, sandboxWith, testFileOf, testNameOf, TestRunCounter } from './common.js';
 import { historyCandidates, revertCommit } from './history.js';
+import { pythonReachable } from './code/pyreach.js';
 
 export type InjectFailureCode = 'no-test-runner' | 'no-passing-tests' | 'no-bug-found' | 'no-code-files';
 
@@ -77,6 +78,14 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
   }
   const sources = runner.sourceFiles.filter((f) => langOfPath(f) !== null);
   if (sources.length === 0) return result({ code: 'no-code-files', reason: `no source files in a supported language for ${runner.name}`, strategy: null });
+  // Sites are drawn from the Python files the passing tests can load: a bug in setup.py or a demo script breaks no
+  // test and only spends a candidate. Kept whole where the import graph is unsure (or reaches none of them).
+  let siteSources = sources;
+  if (runner.language === 'python') {
+    const reach = await pythonReachable(o.repoDir, goodFiles);
+    const kept = reach ? sources.filter((f) => !f.endsWith('.py') || reach.has(f)) : sources;
+    if (kept.length > 0) siteSources = kept;
+  }
 
   // Names the tests use: code they reference is "close to the tests", a feature of every site choice.
   const testNames = new Set<string>();
@@ -94,7 +103,7 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
   for (let attempt = 0; attempt < o.candidates; attempt++) {
     let cand: Candidate | null;
     if (strategy === 'history') cand = await historyCandidate(o, history, sources);
-    else cand = await codeCandidate(o, strategy, sources, testNames);
+    else cand = await codeCandidate(o, strategy, siteSources, testNames);
     if (!cand) { attempts.push('no candidate'); continue; }
 
     const sb = await sandboxWith(o.provider, { base: o.repoDir }, cand.changes);
