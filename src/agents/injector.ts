@@ -78,8 +78,9 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
   }
   const sources = runner.sourceFiles.filter((f) => langOfPath(f) !== null);
   if (sources.length === 0) return result({ code: 'no-code-files', reason: `no source files in a supported language for ${runner.name}`, strategy: null });
-  // Sites are drawn from the Python files the passing tests can load: a bug in setup.py or a demo script breaks no
-  // test and only spends a candidate. Kept whole where the import graph is unsure (or reaches none of them).
+  // Sites (and the files a past commit is reverted in) are drawn from the Python files the passing tests can load: a
+  // bug in setup.py or a demo script breaks no test and only spends a candidate. Kept whole where the import graph
+  // is unsure (or reaches none of them).
   let siteSources = sources;
   if (runner.language === 'python') {
     const reach = await pythonReachable(o.repoDir, goodFiles);
@@ -95,14 +96,14 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
     if (lang && text !== null) for (const n of await referencedNames(lang, text)) testNames.add(n);
   }
 
-  const history = o.strategies.includes('history') ? await historyCandidates(o.provider, o.repoDir, sources) : [];
+  const history = o.strategies.includes('history') ? await historyCandidates(o.provider, o.repoDir, siteSources) : [];
   const strategies = o.strategies.filter((s) => s !== 'history' || history.length > 0);
   if (strategies.length === 0) return result({ code: 'no-bug-found', reason: 'no strategy applies (history-aware needs a git history with code changes)', strategy: null });
   const strategy = strategies[await o.policy.choose('inject.strategy', strategies.map((s) => ({ key: s })))];
 
   for (let attempt = 0; attempt < o.candidates; attempt++) {
     let cand: Candidate | null;
-    if (strategy === 'history') cand = await historyCandidate(o, history, sources);
+    if (strategy === 'history') cand = await historyCandidate(o, history, siteSources);
     else cand = await codeCandidate(o, strategy, siteSources, testNames);
     if (!cand) { attempts.push('no candidate'); continue; }
 

@@ -3,7 +3,8 @@
  * embedded injector on a real repository in the real sandbox, where a setup.py and a demo script are never offered.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -95,6 +96,38 @@ class FirstPolicy implements Policy {
 }
 
 describe('the embedded injector', () => {
+  async function run(dir: string, strategies: Array<'removal' | 'history'>): Promise<{ r: Awaited<ReturnType<typeof inject>>; policy: FirstPolicy }> {
+    const home = mkdtempSync(path.join(tmpdir(), 'ssr-pyreach-home-'));
+    dirs.push(home);
+    const rt = createRuntime({ home });
+    const policy = new FirstPolicy();
+    const r = await inject({ repoDir: dir, provider: rt.provider, policy, strategies, minPassingTests: 1, candidates: 2, testTimeoutMs: 60_000 });
+    return { r, policy };
+  }
+
+  it('reverts past commits only in files the tests load: the newest commit, to setup.py, is never offered', async () => {
+    const calc = 'def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n';
+    const dir = await repo({
+      'setup.py': 'from setuptools import setup\nsetup(name="calc", version="1")\n',
+      'calc.py': calc.replace('a + b', 'a - b'),
+      'tests/test_calc.py': 'from calc import add, sub\n\n\ndef test_add():\n    assert add(1, 2) == 3\n\n\ndef test_sub():\n    assert sub(3, 1) == 2\n',
+      'conftest.py': 'import os, sys\nsys.path.insert(0, os.path.dirname(__file__))\n',
+    });
+    const git = (...args: string[]): void => { execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { stdio: 'ignore' }); };
+    git('init', '-q');
+    git('add', '-A');
+    git('commit', '-qm', 'start');
+    writeFileSync(path.join(dir, 'calc.py'), calc);
+    git('commit', '-qam', 'fix add');
+    writeFileSync(path.join(dir, 'setup.py'), 'from setuptools import setup\nsetup(name="calc", version="2")\n');
+    git('commit', '-qam', 'release 2');
+    const { r, policy } = await run(dir, ['history']);
+    assert.equal(r.ok, true, `${r.ok ? '' : r.reason}\n${r.attempts.join('\n')}`);
+    assert.match(r.attempts.join('\n'), /revert \w+ "fix add" in calc\.py/);
+    const commits = policy.decisions.filter((d) => d.group === 'inject.commit');
+    assert.ok(commits.length > 0 && commits.every((d) => d.options.length === 1), 'only the commit to calc.py is offered');
+  });
+
   it('never spends a candidate on a Python file the tests cannot load', async () => {
     const dir = await repo({
       'a_demo.py': 'from calc import add\n\n\ndef show():\n    total = add(1, 2)\n    print(total)\n    return total\n',
@@ -102,13 +135,7 @@ describe('the embedded injector', () => {
       'tests/test_calc.py': 'from calc import add, sub\n\n\ndef test_add():\n    assert add(1, 2) == 3\n\n\ndef test_sub():\n    assert sub(3, 1) == 2\n',
       'conftest.py': 'import os, sys\nsys.path.insert(0, os.path.dirname(__file__))\n',
     });
-    const home = mkdtempSync(path.join(tmpdir(), 'ssr-pyreach-home-'));
-    dirs.push(home);
-    const rt = createRuntime({ home });
-    const policy = new FirstPolicy();
-    const r = await inject({
-      repoDir: dir, provider: rt.provider, policy, strategies: ['removal'], minPassingTests: 1, candidates: 2, testTimeoutMs: 60_000,
-    });
+    const { r, policy } = await run(dir, ['removal']);
     assert.equal(r.ok, true, `${r.ok ? '' : r.reason}\n${r.attempts.join('\n')}`);
     assert.ok(r.attempts.every((a) => !a.includes('a_demo.py')), r.attempts.join('\n'));
     const files = policy.decisions.filter((d) => d.group === 'inject.file');
