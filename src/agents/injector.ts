@@ -17,6 +17,7 @@ import {
 } from './code/index.js';
 import { byFile, clamp01, sandboxWith, testFileOf, testNameOf, TestRunCounter } from './common.js';
 import { historyCandidates, revertCommit } from './history.js';
+import { pythonReachable } from './code/pyreach.js';
 
 export type InjectFailureCode = 'no-test-runner' | 'no-passing-tests' | 'no-bug-found' | 'no-code-files';
 
@@ -92,6 +93,15 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
   }
   const sources = runner.sourceFiles.filter((f) => langOfPath(f) !== null);
   if (sources.length === 0) return result({ code: 'no-code-files', reason: `no source files in a supported language for ${runner.name}`, strategy: null });
+  // Sites (and the files a past commit is reverted in) are drawn from the Python files the passing tests can load: a
+  // bug in setup.py or a demo script breaks no test and only spends a candidate. Kept whole where the import graph
+  // is unsure (or reaches none of them).
+  let siteSources = sources;
+  if (runner.language === 'python') {
+    const reach = await pythonReachable(o.repoDir, goodFiles);
+    const kept = reach ? sources.filter((f) => !f.endsWith('.py') || reach.has(f)) : sources;
+    if (kept.length > 0) siteSources = kept;
+  }
 
   // Names the tests use: code they reference is "close to the tests", a feature of every site choice.
   const testNames = new Set<string>();
@@ -101,15 +111,15 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
     if (lang && text !== null) for (const n of await referencedNames(lang, text)) testNames.add(n);
   }
 
-  const history = o.strategies.includes('history') ? await historyCandidates(o.provider, o.repoDir, sources) : [];
+  const history = o.strategies.includes('history') ? await historyCandidates(o.provider, o.repoDir, siteSources) : [];
   const strategies = o.strategies.filter((s) => s !== 'history' || history.length > 0);
   if (strategies.length === 0) return result({ code: 'no-bug-found', reason: 'no strategy applies (history-aware needs a git history with code changes)', strategy: null });
   const strategy = strategies[await o.policy.choose('inject.strategy', strategies.map((s) => ({ key: s })))];
 
   for (let attempt = 0; attempt < o.candidates; attempt++) {
     let cand: Candidate | null;
-    if (strategy === 'history') cand = await historyCandidate(o, history, sources);
-    else cand = await codeCandidate(o, strategy, sources, testNames);
+    if (strategy === 'history') cand = await historyCandidate(o, history, siteSources);
+    else cand = await codeCandidate(o, strategy, siteSources, testNames);
     if (!cand) { attempts.push('no candidate'); continue; }
 
     const sb = await sandboxWith(o.provider, { base: o.repoDir }, cand.changes);

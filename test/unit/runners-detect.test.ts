@@ -49,6 +49,9 @@ describe('isTestFile', () => {
     'core/src/test/java/a/ServerIT.java',
     'legacy/TestParser.java',
     'legacy/ParserTests.java',
+    'test.py',
+    'tests.py',
+    'blog/tests.py',
   ];
   const no = [
     'src/calc.py',
@@ -63,6 +66,9 @@ describe('isTestFile', () => {
     'src/main/java/a/Contest.java',
     'README.md',
     'attestation.py',
+    'src/testing.py',
+    'pkg/tester.py',
+    'latest.py',
     '',
   ];
   for (const p of yes) it(`yes: ${p}`, () => assert.equal(isTestFile(p), true));
@@ -107,6 +113,23 @@ describe('detectRunners', () => {
 
   it('pytest-style tests choose pytest even where pytest is not importable on the host', async () => {
     assert.deepEqual(await names({ 'tests/test_a.py': 'def test_a():\n    assert True\n' }, false), ['pytest']);
+  });
+
+  it('a module named test.py or tests.py holds tests (unittest discovery finds it; single-module libraries, Django apps)', async () => {
+    const files = {
+      'pyproject.toml': '[tool.pytest.ini_options]\ntestpaths = ["test.py"]\n',
+      'slugger/__init__.py': 'def slug(s):\n    return s.lower()\n',
+      'test.py': 'import unittest\nfrom slugger import slug\n\n\nclass TestSlug(unittest.TestCase):\n    def test_lower(self):\n        self.assertEqual(slug("A"), "a")\n',
+      'blog/tests.py': 'from django.test import TestCase\n\n\nclass PostTests(TestCase):\n    def test_x(self):\n        pass\n',
+      'blog/models.py': 'X = 1\n',
+    };
+    const runners = await detectRunners(await repo(files), { pythonHasPytest: false });
+    assert.deepEqual(runners.map((r) => r.name), ['pytest', 'unittest']);
+    for (const r of runners) {
+      assert.deepEqual(r.testFiles, ['blog/tests.py', 'test.py'], r.name);
+      // The tests must never be offered to the injector as code to break.
+      assert.deepEqual(r.sourceFiles, ['blog/models.py', 'slugger/__init__.py'], r.name);
+    }
   });
 
   it('lists test and source files, skipping dependency, build and virtualenv directories', async () => {

@@ -105,6 +105,42 @@ describe('live runs of generated artifacts', () => {
     assert.deepEqual(map, { 'tests/test_double.py::test_double': 'passed' }, log);
   });
 
+  it('pytest: benchmarks run once each, as tests (pytest-benchmark\'s own disable switch), and absent plugins are no error', async () => {
+    need('pytest');
+    // The conftest stands in for pytest-benchmark: its option, under the same name, is what the plugin reads.
+    const repo = await makeRepo({
+      files: {
+        'conftest.py': "def pytest_addoption(parser):\n    parser.addoption('--benchmark-disable', action='store_true', dest='benchmark_disable')\n",
+        'tests/test_bench.py': "def test_disabled(request):\n    assert request.config.getoption('benchmark_disable') is True\n",
+      },
+    }, 'ssr-live-bench-');
+    dirs.push(repo);
+    const runner = (await detectRunners(repo, { pythonHasPytest: hasPytest }))[0];
+    const { map, log } = await runArtifact(repo, runner, runner.testFiles);
+    assert.deepEqual(map, { 'tests/test_bench.py::test_disabled': 'passed' }, log);
+  });
+
+  it('a root test.py runs under pytest and under unittest, one result per test', async () => {
+    need('pytest');
+    const repo = await makeRepo({
+      files: {
+        'pyproject.toml': '[tool.pytest.ini_options]\ntestpaths = ["test.py"]\n',
+        'slugger/__init__.py': 'def slug(s):\n    return s.lower()\n',
+        'test.py':
+          'import unittest\nfrom slugger import slug\n\n\nclass TestSlug(unittest.TestCase):\n'
+          + '    def test_lower(self):\n        self.assertEqual(slug("A"), "a")\n\n'
+          + '    def test_wrong(self):\n        self.assertEqual(slug("A"), "A")\n',
+      },
+    }, 'ssr-live-testpy-');
+    dirs.push(repo);
+    const runners = await detectRunners(repo, { pythonHasPytest: hasPytest });
+    assert.deepEqual(runners.map((r) => r.name), ['pytest', 'unittest']);
+    for (const runner of runners) {
+      const { map, log } = await runArtifact(repo, runner, runner.testFiles);
+      assert.deepEqual(map, { 'test.py::TestSlug::test_lower': 'passed', 'test.py::TestSlug::test_wrong': 'failed' }, `${runner.name}: ${log}`);
+    }
+  });
+
   it('unittest', async () => {
     need('unittest');
     const { map } = await live('unittest', !hasPytest);

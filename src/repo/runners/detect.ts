@@ -8,7 +8,7 @@ import { RepoTree } from './scan.js';
 import type { DetectOptions, Runner } from './types.js';
 
 const LOOKED_FOR = [
-  'pytest/unittest (test_*.py, *_test.py, tests/*.py with tests)',
+  'pytest/unittest (test_*.py, *_test.py, test.py, tests.py, tests/*.py with tests)',
   'node:test/jest/vitest/mocha/ava/tape (package.json, *.test.*, *.spec.*, test/, tests/, __tests__/)',
   'go test (go.mod with *_test.go)',
   'cargo test (Cargo.toml with tests/*.rs or #[test] in src)',

@@ -24,12 +24,32 @@ if [ -z "$ssr_py" ]; then ssr_py=python3; fi
 if compgen -G 'src/*/__init__.py' >/dev/null; then export PYTHONPATH="$(pwd -P)/src\${PYTHONPATH:+:$PYTHONPATH}"; fi
 `;
 
+/**
+ * A plugin loaded with -p: it only changes options of plugins that are present, so unlike their own command-line
+ * flags (rejected by pytest where the plugin is absent or disabled) it is safe in every repository.
+ */
+const PYTEST_PLUGIN = String.raw`import pytest
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    # pytest-benchmark times each benchmarked function over many rounds, several times the cost of the rest of a
+    # suite; disabled (its own --benchmark-disable), each still runs once as a test whose assertions count.
+    # tryfirst: its session reads the option in its own pytest_configure.
+    opt = config.option
+    if hasattr(opt, 'benchmark_disable') and not getattr(opt, 'benchmark_only', False):
+        opt.benchmark_disable = True
+`;
+
 function pytestScript(testFiles: string[]): string {
   const files = checkTestFiles(testFiles);
   return `${scriptPrelude(
     'pytest',
     'One pytest run over all files (startup and conftest imports are paid once); -rA prints a PASSED/FAILED line per test.',
-  )}${PICK_PYTHON(`'import pytest'`)}${filesArray('ssr_files', files)}
+  )}${PICK_PYTHON(`'import pytest'`)}cat > "$ssr_tmp/ssr_pytest_plugin.py" <<'SSR_PY'
+${PYTEST_PLUGIN}SSR_PY
+export PYTHONPATH="$ssr_tmp\${PYTHONPATH:+:$PYTHONPATH}"
+${filesArray('ssr_files', files)}
 printf '\\n@@ssr-run pytest\\n'
 printf '@@ssr-meta root %s\\n' "$(pwd -P)"
 ssr_present=()
@@ -40,7 +60,7 @@ for f in \${ssr_files[@]+"\${ssr_files[@]}"}; do
 done
 if [ \${#ssr_present[@]} -gt 0 ]; then
   # pytest-sugar would replace the summary lines the parser reads; blocking an absent plugin is harmless.
-  ssr_limited "$ssr_py" -m pytest -rA --tb=short --color=no -p no:sugar --continue-on-collection-errors \\
+  ssr_limited "$ssr_py" -m pytest -rA --tb=short --color=no -p no:sugar -p ssr_pytest_plugin --continue-on-collection-errors \\
     -o cache_dir="$ssr_tmp/pytest_cache" -- "\${ssr_present[@]}" </dev/null
   ssr_rc=$?
 else

@@ -13,7 +13,12 @@ export const GO_EXT = /\.go$/;
 export const RUST_EXT = /\.rs$/;
 export const JAVA_EXT = /\.java$/;
 
-const PY_TEST_NAME = /^(?:test_.*|.*_test)\.py$/;
+/**
+ * pytest's default names (test_*.py, *_test.py), plus a module named just test.py or tests.py: unittest's default
+ * discovery pattern (test*.py) finds those, and they are how single-module libraries (a test.py beside the package,
+ * run with `python -m pytest test.py` or `python test.py`) and Django apps (app/tests.py) keep their tests.
+ */
+const PY_TEST_NAME = /^(?:test_.*|.*_test|tests?)\.py$/;
 const JS_TEST_NAME = /\.(?:test|spec)\.(?:[cm]?js|jsx|[cm]?ts|tsx)$/;
 const GO_TEST_NAME = /_test\.go$/;
 /** Surefire's default includes (Test*, *Test, *Tests, *TestCase) and failsafe's *IT, wherever the file lives. */

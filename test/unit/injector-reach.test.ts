@@ -1,0 +1,144 @@
+/**
+ * The injector draws Python sites from the files the tests can load: the static import graph (pyreach.ts), and the
+ * embedded injector on a real repository in the real sandbox, where a setup.py and a demo script are never offered.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { importedModules, importsDynamically, pythonReachable } from '../../src/agents/code/pyreach.js';
+import { inject } from '../../src/agents/injector.js';
+import type { Decision, Option, Policy, Ranking } from '../../src/policy/policy.js';
+import { createRuntime } from '../../src/runtime.js';
+import { makeRepo } from '../fixtures/runners/helpers.js';
+
+const dirs: string[] = [];
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+async function repo(files: Record<string, string>): Promise<string> {
+  const dir = await makeRepo({ files }, 'ssr-pyreach-');
+  dirs.push(dir);
+  return dir;
+}
+
+describe('importedModules', () => {
+  it('absolute, aliased, parenthesised and relative imports, with the packages they run', () => {
+    const text = [
+      'import os, pkg.sub.mod as m',
+      'from pkg import (alpha,',
+      '    beta)',
+      'from . import sibling',
+      'from ..core import thing',
+      'from .util import *',
+      'x = importlib.import_module("pkg.late")',
+    ].join('\n');
+    const mods = new Set(importedModules('src/pkg/sub/here.py', text));
+    for (const m of ['os', 'pkg', 'pkg.sub', 'pkg.sub.mod', 'pkg.alpha', 'pkg.beta', 'src.pkg.sub.sibling', 'src.pkg.core', 'src.pkg.core.thing', 'src.pkg.sub.util', 'pkg.late']) {
+      assert.ok(mods.has(m), `${m} in ${[...mods].join(', ')}`);
+    }
+  });
+
+  it('a module loaded by a computed name, or found by a loader, makes the graph unsure', () => {
+    assert.equal(importsDynamically('importlib.import_module("pkg.a")\n'), false);
+    assert.equal(importsDynamically('importlib.import_module(name)\n'), true);
+    assert.equal(importsDynamically('for ep in entry_points(group="x"): ep.load()\n'), true);
+    assert.equal(importsDynamically('import importlib\nimportlib.reload(m)\n'), false);
+  });
+});
+
+describe('pythonReachable', () => {
+  it('follows the tests, their helpers and conftest through packages, leaving setup.py and demos out', async () => {
+    const dir = await repo({
+      'setup.py': 'from setuptools import setup\nsetup(name="pkg")\n',
+      'demos/show.py': 'from pkg import calc\nprint(calc.add(1, 2))\n',
+      'docs/conf.py': 'project = "pkg"\n',
+      'src/pkg/__init__.py': 'from .calc import add\n',
+      'src/pkg/calc.py': 'from . import _util\n\ndef add(a, b):\n    return _util.plus(a, b)\n',
+      'src/pkg/_util.py': 'def plus(a, b):\n    return a + b\n',
+      'src/pkg/extra.py': 'def only_helpers():\n    return 1\n',
+      'src/pkg/cli.py': 'def main():\n    return 0\n',
+      'tests/helpers.py': 'from pkg.extra import only_helpers\n',
+      'tests/conftest.py': 'import pytest\n',
+      'tests/test_calc.py': 'import subprocess\nfrom pkg import add\nfrom helpers import only_helpers\n\ndef test_add():\n    assert add(1, 2) == 3\n\ndef test_cli():\n    subprocess.run(["python", "src/pkg/cli.py"])\n',
+    });
+    const reach = await pythonReachable(dir, ['tests/test_calc.py']);
+    assert.ok(reach);
+    for (const f of ['src/pkg/__init__.py', 'src/pkg/calc.py', 'src/pkg/_util.py', 'src/pkg/extra.py', 'src/pkg/cli.py', 'tests/conftest.py']) {
+      assert.ok(reach.has(f), f);
+    }
+    for (const f of ['setup.py', 'demos/show.py', 'docs/conf.py']) assert.ok(!reach.has(f), f);
+  });
+
+  it('is null where a loaded file imports by a computed name', async () => {
+    const dir = await repo({
+      'pkg/__init__.py': 'import importlib\n\ndef plugin(name):\n    return importlib.import_module("pkg.plugins." + name)\n',
+      'pkg/plugins/a.py': 'X = 1\n',
+      'tests/test_p.py': 'from pkg import plugin\n\ndef test_p():\n    assert plugin("a").X == 1\n',
+    });
+    assert.equal(await pythonReachable(dir, ['tests/test_p.py']), null);
+  });
+});
+
+/** Always the first option: the first file in path order, which here is a demo script no test loads. */
+class FirstPolicy implements Policy {
+  readonly decisions: Decision[] = [];
+  async choose(group: string, options: Option[]): Promise<number> {
+    this.decisions.push({ group, options, chosen: 0 });
+    return 0;
+  }
+  async rank(): Promise<Ranking> {
+    throw new Error('the injector does not rank');
+  }
+}
+
+describe('the embedded injector', () => {
+  async function run(dir: string, strategies: Array<'removal' | 'history'>): Promise<{ r: Awaited<ReturnType<typeof inject>>; policy: FirstPolicy }> {
+    const home = mkdtempSync(path.join(tmpdir(), 'ssr-pyreach-home-'));
+    dirs.push(home);
+    const rt = createRuntime({ home });
+    const policy = new FirstPolicy();
+    const r = await inject({ repoDir: dir, provider: rt.provider, policy, strategies, minPassingTests: 1, candidates: 2, testTimeoutMs: 60_000 });
+    return { r, policy };
+  }
+
+  it('reverts past commits only in files the tests load: the newest commit, to setup.py, is never offered', async () => {
+    const calc = 'def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n';
+    const dir = await repo({
+      'setup.py': 'from setuptools import setup\nsetup(name="calc", version="1")\n',
+      'calc.py': calc.replace('a + b', 'a - b'),
+      'tests/test_calc.py': 'from calc import add, sub\n\n\ndef test_add():\n    assert add(1, 2) == 3\n\n\ndef test_sub():\n    assert sub(3, 1) == 2\n',
+      'conftest.py': 'import os, sys\nsys.path.insert(0, os.path.dirname(__file__))\n',
+    });
+    const git = (...args: string[]): void => { execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { stdio: 'ignore' }); };
+    git('init', '-q');
+    git('add', '-A');
+    git('commit', '-qm', 'start');
+    writeFileSync(path.join(dir, 'calc.py'), calc);
+    git('commit', '-qam', 'fix add');
+    writeFileSync(path.join(dir, 'setup.py'), 'from setuptools import setup\nsetup(name="calc", version="2")\n');
+    git('commit', '-qam', 'release 2');
+    const { r, policy } = await run(dir, ['history']);
+    assert.equal(r.ok, true, `${r.ok ? '' : r.reason}\n${r.attempts.join('\n')}`);
+    assert.match(r.attempts.join('\n'), /revert \w+ "fix add" in calc\.py/);
+    const commits = policy.decisions.filter((d) => d.group === 'inject.commit');
+    assert.ok(commits.length > 0 && commits.every((d) => d.options.length === 1), 'only the commit to calc.py is offered');
+  });
+
+  it('never spends a candidate on a Python file the tests cannot load', async () => {
+    const dir = await repo({
+      'a_demo.py': 'from calc import add\n\n\ndef show():\n    total = add(1, 2)\n    print(total)\n    return total\n',
+      'calc.py': 'def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n',
+      'tests/test_calc.py': 'from calc import add, sub\n\n\ndef test_add():\n    assert add(1, 2) == 3\n\n\ndef test_sub():\n    assert sub(3, 1) == 2\n',
+      'conftest.py': 'import os, sys\nsys.path.insert(0, os.path.dirname(__file__))\n',
+    });
+    const { r, policy } = await run(dir, ['removal']);
+    assert.equal(r.ok, true, `${r.ok ? '' : r.reason}\n${r.attempts.join('\n')}`);
+    assert.ok(r.attempts.every((a) => !a.includes('a_demo.py')), r.attempts.join('\n'));
+    const files = policy.decisions.filter((d) => d.group === 'inject.file');
+    assert.ok(files.length > 0 && files.every((d) => d.options.length === 1), 'only calc.py is offered');
+  });
+});
