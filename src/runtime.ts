@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { Store } from './store/store.js';
+import { stateDirOf } from './temporal/config.js';
 import { LocalSandboxProvider, warmToolchains } from './sandbox/local.js';
 import { DockerSandboxProvider } from './sandbox/docker/provider.js';
 import { cargoWarmer } from './repo/runners/rust-warm.js';
@@ -8,7 +9,7 @@ import type { SandboxLimits } from './sandbox/types.js';
 
 /** Where ssr keeps its state: the store, sandboxes, the Temporal database, logs. */
 export function stateDir(): string {
-  return path.resolve(process.env.SSR_HOME ?? path.join(process.cwd(), '.ssr'));
+  return stateDirOf(process.env);
 }
 
 export interface Runtime {

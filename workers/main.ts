@@ -9,10 +9,14 @@ import { temporalTarget } from '../src/temporal/config.js';
 import type { QueueName } from '../workflows/queues.js';
 import { createWorkers, runWorkers } from './start.js';
 import { superviseDevServer } from '../src/temporal/watchdog.js';
+import { ensureDevServer } from '../src/temporal/server.js';
 
 export async function workerMain(queues: QueueName[], opts: { isolation?: 'bwrap' | 'none'; slots?: number; identity?: string; sandbox?: Backend } = {}): Promise<void> {
-  const target = temporalTarget();
   const runtime = createRuntime({ isolation: opts.isolation, sandbox: opts.sandbox });
+  // Without an address, the workers serve this home's own embedded server (started here if none runs): never a server
+  // another home started on the default port, whose tasks would need that home's store.
+  if (!process.env.TEMPORAL_ADDRESS) await ensureDevServer(runtime.home);
+  const target = temporalTarget(process.env, runtime.home);
   const connection = await connectWorker(target);
   const workers = await createWorkers(queues, { connection, namespace: target.namespace, runtime, sandboxSlots: opts.slots, identity: opts.identity });
   console.error(`ssr worker ${queues.join(',')} on ${target.address}/${target.namespace} (pid ${process.pid}, home ${runtime.home})`);

@@ -42,17 +42,19 @@ const sandboxOption = () => new Option('--sandbox <backend>', 'backend of direct
  * resumed after its whole process tree was killed brings its server back. Any other unreachable server is an error.
  */
 async function connect(rt: Runtime) {
-  const target = temporalTarget();
   if (!process.env.TEMPORAL_ADDRESS) {
     const srv = await ensureDevServer(rt.home);
     if (srv.foreignDb !== undefined) {
       // Not an error (one server can serve several homes), but the campaign's workflows will not be where this
       // home's README section says they are.
-      err(`temporal: reusing the dev server at ${srv.address} that another state directory started (its database: ${srv.foreignDb ?? 'unknown'}, not under ${rt.home}); stop it, or use another SSR_HOME's server deliberately`);
+      err(`temporal: reusing the dev server at ${srv.address} that another state directory started (its database: ${srv.foreignDb ?? 'unknown'}), since this home's database is on that port too (${srv.dbFile}); the workers of both homes poll the same task queues and can take each other's tasks: stop that server`);
     } else {
       err(`temporal: ${srv.reused ? 'reusing' : 'started'} dev server at ${srv.address} (database ${srv.dbFile})`);
     }
-  } else {
+  }
+  // After the server is up: a new home's server may have been given a port of its own.
+  const target = temporalTarget(process.env, rt.home);
+  if (process.env.TEMPORAL_ADDRESS) {
     const port = target.tls ? null : localDevServerPort(target.address, rt.home);
     if (port !== null && !(await portOpen(port))) {
       const srv = await ensureDevServer(rt.home, { port });
@@ -71,7 +73,7 @@ async function connect(rt: Runtime) {
 
 /** Runs all three workers in this process while `fn` runs (the single-machine default). */
 async function withLocalWorkers<T>(rt: Runtime, opts: RunOpts, fn: () => Promise<T>): Promise<T> {
-  const target = temporalTarget();
+  const target = temporalTarget(process.env, rt.home);
   const connection = await connectWorker(target);
   const workers = await createWorkers(Object.values(QUEUES), { connection, namespace: target.namespace, runtime: rt, sandboxSlots: opts.slots ? Number(opts.slots) : undefined });
   let result!: T;

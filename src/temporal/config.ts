@@ -20,7 +20,24 @@ export function searchAttributes(): Record<string, SearchAttributeTypeName> {
   return JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'temporal-config', 'search-attributes.json'), 'utf8')) as Record<string, SearchAttributeTypeName>;
 }
 
-/** Where to reach Temporal: the environment first, then the embedded dev server's defaults. */
+/** Where ssr keeps its state (the store, sandboxes, the Temporal database, logs): $SSR_HOME, else ./.ssr. */
+export function stateDirOf(env: NodeJS.ProcessEnv = process.env): string {
+  return path.resolve(env.SSR_HOME ?? path.join(process.cwd(), '.ssr'));
+}
+
+/**
+ * The port of a state directory's embedded dev server: the one it recorded in `temporal/port` (chosen when the
+ * default port was held by another state directory's server), else the default. Each home keeps its own server, so
+ * that the workers of two homes never take each other's tasks from the same queues.
+ */
+export function homeDevPort(home: string, dev: DevServerConfig = devServerConfig()): number {
+  const file = path.join(home, 'temporal', 'port');
+  let p = NaN;
+  try { p = Number(readFileSync(file, 'utf8').trim()); } catch { /* none recorded: the default */ }
+  return Number.isInteger(p) && p > 0 && p < 65536 ? p : dev.port;
+}
+
+/** Where to reach Temporal: the environment first, then the embedded dev server of the state directory. */
 export interface TemporalTarget {
   address: string;
   namespace: string;
@@ -28,11 +45,11 @@ export interface TemporalTarget {
   apiKey: string | null;
 }
 
-export function temporalTarget(env: NodeJS.ProcessEnv = process.env): TemporalTarget {
+export function temporalTarget(env: NodeJS.ProcessEnv = process.env, home: string = stateDirOf(env)): TemporalTarget {
   const dev = devServerConfig();
   const tlsOn = !!(env.TEMPORAL_TLS_CERT || env.TEMPORAL_TLS_CA || env.TEMPORAL_TLS === '1' || env.TEMPORAL_API_KEY);
   return {
-    address: env.TEMPORAL_ADDRESS ?? `127.0.0.1:${dev.port}`,
+    address: env.TEMPORAL_ADDRESS ?? `127.0.0.1:${homeDevPort(home, dev)}`,
     namespace: env.TEMPORAL_NAMESPACE ?? dev.namespace,
     tls: tlsOn ? { certPath: env.TEMPORAL_TLS_CERT, keyPath: env.TEMPORAL_TLS_KEY, caPath: env.TEMPORAL_TLS_CA, serverName: env.TEMPORAL_TLS_SERVER_NAME } : null,
     apiKey: env.TEMPORAL_API_KEY ?? null,

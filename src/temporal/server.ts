@@ -3,10 +3,10 @@
  * the state directory. Started detached, so that it outlives a killed demo and the next run reuses it.
  */
 import { spawn, execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { PROJECT_ROOT, devServerConfig, searchAttributes } from './config.js';
+import { PROJECT_ROOT, devServerConfig, homeDevPort, searchAttributes } from './config.js';
 
 export class TemporalCliMissingError extends Error {
   constructor() {
@@ -48,14 +48,21 @@ export interface DevServer {
   foreignDb?: string | null;
 }
 
-/** Starts the dev server unless one already listens on the port; waits until it accepts connections. */
-export async function ensureDevServer(home: string, opts: { port?: number; uiPort?: number } = {}): Promise<DevServer> {
+/**
+ * Starts this state directory's dev server unless it already listens; waits until it accepts connections. Without an
+ * explicit port it is the home's own port (`homeDevPort`): when the default port is held by another home's server,
+ * this home gets a port of its own, recorded, rather than sharing that server, whose queues the other home's workers
+ * also poll (they would take this home's tasks and fail on paths of a store they do not have). With an explicit
+ * port, a foreign server there is reused and reported (`foreignDb`).
+ */
+export async function ensureDevServer(home: string, opts: { port?: number; uiPort?: number; defaultPort?: number } = {}): Promise<DevServer> {
   const cfg = devServerConfig();
-  const port = opts.port ?? cfg.port;
   const dir = path.join(home, 'temporal');
   mkdirSync(dir, { recursive: true });
   mkdirSync(path.join(home, 'logs'), { recursive: true });
-  const dbFile = path.join(dir, `temporal-${port}.db`);
+  // `defaultPort` stands in for the configured default (tests, which must not touch the real default port).
+  const port = opts.port ?? (await ownPort(home, dir, opts.defaultPort ?? cfg.port));
+  const dbFile = dbOf(dir, port);
   const logFile = path.join(home, 'logs', `temporal-${port}.log`);
   const address = `127.0.0.1:${port}`;
   if (await portOpen(port)) {
@@ -86,6 +93,39 @@ async function startUnlocked(cfg: ReturnType<typeof devServerConfig>, port: numb
     if (attempt >= 3 || !started.uiPortTaken) throw new Error(started.error);
     uiPort = await freePort();
   }
+}
+
+const dbOf = (dir: string, port: number) => path.join(dir, `temporal-${port}.db`);
+
+/** Whether the dev server listening on `port` is known to be another state directory's (its database is not here). */
+function heldByAnother(dir: string, port: number): boolean {
+  const db = listenerDb(port);
+  return db !== undefined && db !== dbOf(dir, port);
+}
+
+/**
+ * The port of this home's server: the recorded one, or the default while no other home's server holds it; else the
+ * first port of a sequence fixed by the home's path that is free or already this home's, recorded. Deterministic,
+ * so that processes of one home that look at once pick the same port (the start lock then lets one start it).
+ */
+async function ownPort(home: string, dir: string, defaultPort: number): Promise<number> {
+  if (existsSync(path.join(dir, 'port'))) return homeDevPort(home);
+  // A home that ran its server on the default port before keeps it: its workflows are in that database.
+  if (existsSync(dbOf(dir, defaultPort)) || !(await portOpen(defaultPort)) || !heldByAnother(dir, defaultPort)) return defaultPort;
+  let h = 0x811c9dc5;
+  for (const c of path.resolve(home)) h = Math.imul(h ^ c.charCodeAt(0), 0x01000193) >>> 0;
+  // Ports above the default's UI port (default + 1000 is what a server on another port takes for its UI).
+  const base = defaultPort + 1, span = 900;
+  for (let i = 0; i < span; i++) {
+    const port = base + ((h + i) % span);
+    if (await portOpen(port) && heldByAnother(dir, port)) continue;
+    if (await portOpen(port) && listenerDb(port) === undefined) continue; // something that is not a dev server
+    const tmp = path.join(dir, `port.${process.pid}`);
+    writeFileSync(tmp, `${port}\n`);
+    renameSync(tmp, path.join(dir, 'port'));
+    return port;
+  }
+  throw new Error(`no free port for this state directory's dev server in ${base}..${base + span - 1}`);
 }
 
 /** The pid the last start of this port's server wrote down, if any. */

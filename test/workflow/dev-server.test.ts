@@ -6,11 +6,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ensureDevServer, freePort, portOpen } from '../../src/temporal/server.js';
+import { temporalTarget } from '../../src/temporal/config.js';
 
 test('a dev server whose UI port is taken starts on another UI port, and is alive after it says so', async () => {
   const home = mkdtempSync(path.join(tmpdir(), 'ssr-devserver-'));
@@ -63,5 +64,39 @@ test('processes that find the port dark at once start one server between them; a
   } finally {
     for (const pid of pids) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
     rmSync(home, { recursive: true, force: true });
+  }
+});
+
+test('a new state directory gets a dev server of its own when another home holds the default port', async () => {
+  // Found by two people's campaigns on one machine: both homes' workers polled one server's queues, and each took
+  // the other's activities, which failed on blobs of a store they did not have.
+  const homeA = mkdtempSync(path.join(tmpdir(), 'ssr-devserver-a-'));
+  const homeB = mkdtempSync(path.join(tmpdir(), 'ssr-devserver-b-'));
+  const homeC = mkdtempSync(path.join(tmpdir(), 'ssr-devserver-c-'));
+  const pids = new Set<number>();
+  try {
+    const def = await freePort();
+    const a = await ensureDevServer(homeA, { port: def });
+    if (a.pid) pids.add(a.pid);
+    const b = await ensureDevServer(homeB, { defaultPort: def });
+    if (b.pid) pids.add(b.pid);
+    assert.notEqual(b.port, def, 'home B does not share home A\'s server');
+    assert.equal(b.reused, false);
+    assert.equal(b.foreignDb, undefined);
+    assert.equal(b.dbFile, path.join(homeB, 'temporal', `temporal-${b.port}.db`));
+    assert.equal(await portOpen(b.port), true);
+    // Every later process of home B (workers, CLI commands) finds that port, through the record and the target.
+    assert.equal(Number(readFileSync(path.join(homeB, 'temporal', 'port'), 'utf8')), b.port);
+    assert.equal(temporalTarget({ SSR_HOME: homeB }).address, `127.0.0.1:${b.port}`);
+    const again = await ensureDevServer(homeB, { defaultPort: def });
+    assert.deepEqual([again.port, again.reused], [b.port, true]);
+    // A home whose database is on the default port keeps it (its workflows are there): reused, and said whose it is.
+    mkdirSync(path.join(homeC, 'temporal'), { recursive: true });
+    writeFileSync(path.join(homeC, 'temporal', `temporal-${def}.db`), '');
+    const c = await ensureDevServer(homeC, { defaultPort: def });
+    assert.deepEqual([c.port, c.reused, c.foreignDb], [def, true, a.dbFile]);
+  } finally {
+    for (const pid of pids) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+    for (const h of [homeA, homeB, homeC]) rmSync(h, { recursive: true, force: true });
   }
 });
