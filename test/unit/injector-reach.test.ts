@@ -35,9 +35,11 @@ describe('importedModules', () => {
       'from ..core import thing',
       'from .util import *',
       'x = importlib.import_module("pkg.late")',
+      'y = pytest.importorskip("optional")',
+      '@mock.patch("pkg.patched.func")',
     ].join('\n');
     const mods = new Set(importedModules('src/pkg/sub/here.py', text));
-    for (const m of ['os', 'pkg', 'pkg.sub', 'pkg.sub.mod', 'pkg.alpha', 'pkg.beta', 'src.pkg.sub.sibling', 'src.pkg.core', 'src.pkg.core.thing', 'src.pkg.sub.util', 'pkg.late']) {
+    for (const m of ['os', 'pkg', 'pkg.sub', 'pkg.sub.mod', 'pkg.alpha', 'pkg.beta', 'src.pkg.sub.sibling', 'src.pkg.core', 'src.pkg.core.thing', 'src.pkg.sub.util', 'pkg.late', 'optional', 'pkg.patched']) {
       assert.ok(mods.has(m), `${m} in ${[...mods].join(', ')}`);
     }
   });

@@ -17,6 +17,8 @@ const FROM_RE = /^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n
 const DYNAMIC_RE = /\b(?:entry_points|iter_entry_points|pkgutil\.|runpy\.|load_source|spec_from_file_location)\b/;
 /** importlib.import_module / __import__: with a literal name it is an import like any other; otherwise dynamic. */
 const BY_NAME_RE = /\b(?:import_module|__import__)\s*\(\s*(?:(['"])([\w.]+)\1(?=\s*[,)]))?/g;
+/** Other literal module names: pytest.importorskip("a.b"), and dotted targets such as mock.patch("a.b.f"), which import a.b. */
+const LITERAL_RE = /\bimportorskip\s*\(\s*(['"])([\w.]+)\1|(['"])(\w+(?:\.\w+)+)\3/g;
 
 function dotted(file: string): string {
   const noExt = file.replace(/\.py$/, '');
@@ -55,6 +57,7 @@ export function importedModules(file: string, text: string): string[] {
     }
   }
   for (const m of text.matchAll(BY_NAME_RE)) if (m[2]) add(m[2]);
+  for (const m of text.matchAll(LITERAL_RE)) add(m[2] ?? m[4]);
   return out;
 }
 
