@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Artifact } from '../artifact/artifact.js';
 import type { Strategy } from '../config/schema.js';
 import { makeDiff, type FileChange } from '../repo/diffgen.js';
-import { detectRunners, isTestFile, NoTestRunnerError, type Runner } from '../repo/runners/index.js';
+import { detectRunners, isTestFile, NoTestRunnerError, type Runner, type RunnerName } from '../repo/runners/index.js';
 import { passed, type TestResults } from '../repo/testrun.js';
 import type { SandboxProvider } from '../sandbox/types.js';
 import type { Policy } from '../policy/policy.js';
@@ -158,6 +158,28 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
   return result({ code: 'no-bug-found', reason: `no valid bug in ${o.candidates} candidates (${strategy})`, strategy });
 }
 
+const AVA_ASSERTIONS: ReadonlySet<string> = new Set([
+  'is', 'not', 'deepEqual', 'notDeepEqual', 'like', 'true', 'false', 'truthy', 'falsy', 'throws', 'throwsAsync', 'notThrows',
+  'notThrowsAsync', 'regex', 'notRegex', 'snapshot', 'assert', 'pass', 'fail',
+]);
+
+/**
+ * The edits that take a test's assertions away. ava fails a test that ran no assertion ("Test finished without
+ * running any assertions"), so there the first one becomes `t.pass()` on the same execution context: the weakened
+ * test passes, as in every other runner, instead of failing for a reason of its own.
+ */
+export function assertionRemovals(runner: RunnerName, src: string, assertions: readonly Edit[]): Edit[] {
+  if (runner !== 'ava' || assertions.length === 0) return [...assertions];
+  const first = assertions.reduce((a, b) => (b.start < a.start ? b : a));
+  const text = src.slice(first.start, first.end);
+  const m = /^(\s*)(?:await\s+)?([A-Za-z_$][\w$]*)\s*\.\s*([A-Za-z_$][\w$]*)/.exec(text);
+  // Only a call on ava's execution context has a pass() beside it (not node:assert's or chai's).
+  if (!m || !AVA_ASSERTIONS.has(m[3]!)) return [...assertions];
+  // The removed span may take its line's indentation and newline with it: the new statement keeps them.
+  const replacement = `${m[1]}${m[2]}.pass();${/\s*$/.exec(text)![0]}`;
+  return assertions.map((e) => (e === first ? { ...e, replacement } : e));
+}
+
 async function readText(repoDir: string, rel: string): Promise<string | null> {
   try { return await readFile(path.join(repoDir, rel), 'utf8'); } catch { return null; }
 }
@@ -256,7 +278,7 @@ async function weaken(
         if (!names.has(s.name)) continue;
         const del = mode === 'delete' && (deleteWhole.get(f)?.has(s.name) ?? false);
         if (del || s.assertions.length === 0) edits.push({ start: s.start, end: s.end, replacement: '' });
-        else edits.push(...s.assertions);
+        else edits.push(...assertionRemovals(runner.name, src, s.assertions));
       }
       if (edits.length === 0) continue;
       const text = applyEdits(src, edits);

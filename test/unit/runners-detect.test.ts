@@ -52,6 +52,9 @@ describe('isTestFile', () => {
     'test.py',
     'tests.py',
     'blog/tests.py',
+    'test.js',
+    'test.mjs',
+    'index.test-d.ts',
   ];
   const no = [
     'src/calc.py',
@@ -59,6 +62,7 @@ describe('isTestFile', () => {
     'src/contest.py',
     'src/latest.ts',
     'src/test.ts',
+    'lib/test.js',
     'pkg/x.go',
     'src/lib.rs',
     'src/testing/mod.rs',
@@ -204,6 +208,20 @@ describe('detectRunners', () => {
       names({ 'package.json': JSON.stringify({ scripts: { test: 'tap test/*.js' } }), 'test/a.js': "test('a', () => {});\n" }),
       (e: unknown) => e instanceof NoTestRunnerError && /found node-tap \(package\.json scripts\.test: "tap test\/\*\.js"\): node-tap is not a supported/.test(e.message),
     );
+  });
+
+  it('JS: a root test.js holding the whole suite (ava\'s default) is found, and is no source file', async () => {
+    const runners = await detectRunners(
+      await repo({
+        'package.json': JSON.stringify({ type: 'module', scripts: { test: 'xo && ava' }, devDependencies: { ava: '6' } }),
+        'index.js': 'export default function up(s) { return s.toUpperCase(); }\n',
+        'index.test-d.ts': "import {expectType} from 'tsd';\nimport up from './index.js';\nexpectType<string>(up('a'));\n",
+        'test.js': "import test from 'ava';\nimport up from './index.js';\ntest('up', (t) => { t.is(up('a'), 'A'); });\n",
+      }),
+    );
+    assert.equal(runners[0]?.name, 'ava');
+    assert.deepEqual(runners[0]?.testFiles, ['test.js']);
+    assert.deepEqual(runners[0]?.sourceFiles, ['index.js']);
   });
 
   it('JS: a runner ssr does not support is named in the no-test-runner reason', async () => {

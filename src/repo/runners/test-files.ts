@@ -20,6 +20,11 @@ export const JAVA_EXT = /\.java$/;
  */
 const PY_TEST_NAME = /^(?:test_.*|.*_test|tests?)\.py$/;
 const JS_TEST_NAME = /\.(?:test|spec)\.(?:[cm]?js|jsx|[cm]?ts|tsx)$/;
+/**
+ * A whole suite in one `test.js` at the repository root (ava's first default pattern; common in small packages).
+ * Deeper down a `test.ts` may well be a module named after what it does, so only the root counts.
+ */
+const JS_ROOT_TEST = /^tests?\.(?:[cm]?js|[cm]?ts)$/;
 const GO_TEST_NAME = /_test\.go$/;
 /** Surefire's default includes (Test*, *Test, *Tests, *TestCase) and failsafe's *IT, wherever the file lives. */
 const JAVA_TEST_NAME = /^(?:Test[A-Z0-9_]\w*|\w+(?:Test|Tests|TestCase|IT))\.java$/;
@@ -46,6 +51,8 @@ export function isTestFile(relPath: string): boolean {
   const { dirs, base } = split(relPath);
   if (base === '') return false;
   if (dirs.some((d) => TEST_DIRS.has(d))) return true;
+  // tsd's type tests (index.test-d.ts) are checked by the compiler, never run: tests all the same, not code to change.
+  if ((dirs.length === 0 && JS_ROOT_TEST.test(base)) || /\.test-d\.(?:[cm]?ts|tsx)$/.test(base)) return true;
   return PY_TEST_NAME.test(base) || base === 'conftest.py' || JS_TEST_NAME.test(base) || GO_TEST_NAME.test(base) || JAVA_TEST_NAME.test(base);
 }
 
@@ -64,7 +71,7 @@ export function isPythonTestCandidate(relPath: string): boolean {
 export function isJsTestCandidate(relPath: string): boolean {
   const { dirs, base } = split(relPath);
   if (!JS_EXT.test(base) || /\.d\.[cm]?ts$/.test(base) || inFixtureDir(relPath)) return false;
-  return JS_TEST_NAME.test(base) || dirs.some((d) => d === 'test' || d === 'tests' || d === '__tests__');
+  return JS_TEST_NAME.test(base) || (dirs.length === 0 && JS_ROOT_TEST.test(base)) || dirs.some((d) => d === 'test' || d === 'tests' || d === '__tests__');
 }
 
 export function isGoTestFile(relPath: string): boolean {
