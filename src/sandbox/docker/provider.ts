@@ -17,7 +17,7 @@ import { Mutex, normalizeRel, READ_SCRIPT, readResult, WRITE_SCRIPT, writeResult
 import { SandboxError } from '../errors.js';
 import { DEFAULT_LIMITS, type ExecOptions, type ExecResult, type Sandbox, type SandboxLimits, type SandboxProvider, type SnapshotRef } from '../types.js';
 import { docker, LABEL, managedLabels, requireEngine } from './engine.js';
-import { dockerExec, type Counters } from './exec.js';
+import { dockerExec, readCounters, type Counters } from './exec.js';
 import { fileSizeKill, fsizeLimit, type DiskWatch } from '../disk.js';
 import { existsSync } from 'node:fs';
 import { readImageMarker } from './imageRepo.js';
@@ -346,12 +346,17 @@ export class DockerSandbox implements Sandbox {
         // Only a full pids table keeps a kill from starting inside, or the keeper from forking its sleep.
         if (killed === 'timeout' || (stopped && killed === null)) killed = 'pids';
         await this.restart();
-      } else if (r.counters) {
-        if (killed !== 'output' && killed !== 'disk') {
-          if (r.counters.oom > this.baseline.oom) killed = 'memory';
-          else if (r.counters.pidsMax > this.baseline.pidsMax) killed = 'pids';
+      } else {
+        // Without them, this command's limit would go unnamed and the next command would be blamed for it (seen
+        // under load: a fork bomb reported as a timeout, then the next command's memory kill as pids).
+        const counters = r.counters ?? (await readCounters(this.container));
+        if (counters) {
+          if (killed !== 'output' && killed !== 'disk') {
+            if (counters.oom > this.baseline.oom) killed = 'memory';
+            else if (counters.pidsMax > this.baseline.pidsMax) killed = 'pids';
+          }
+          this.baseline = counters;
         }
-        this.baseline = r.counters;
       }
       // 128+SIGXFSZ is also an exit status a script may choose (`exit 153`): without the signal itself, only a file
       // at the limit in what the command could write makes it the limit's.
