@@ -126,6 +126,23 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
   return result({ code: 'no-bug-found', reason: `no valid bug in ${o.candidates} candidates (${strategy})`, strategy });
 }
 
+/**
+ * Sites may share assertions (a C test program's `main` stands for all of its test functions, so its assertions are
+ * theirs too): identical edits are applied once, and edits inside a site deleted whole go with it.
+ */
+export function mergeEdits(edits: readonly Edit[]): Edit[] {
+  const sorted = [...edits].sort((a, b) => a.start - b.start || b.end - a.end);
+  const out: Edit[] = [];
+  for (const e of sorted) {
+    const last = out[out.length - 1];
+    const inside = !!last && e.start >= last.start && e.end <= last.end;
+    const same = inside && e.start === last.start && e.end === last.end && e.replacement === last.replacement;
+    if (same || (inside && last.replacement === '' && last.end > last.start)) continue;
+    out.push(e);
+  }
+  return out;
+}
+
 async function readText(repoDir: string, rel: string): Promise<string | null> {
   try { return await readFile(path.join(repoDir, rel), 'utf8'); } catch { return null; }
 }
@@ -224,7 +241,7 @@ async function weaken(
         else edits.push(...s.assertions);
       }
       if (edits.length === 0) continue;
-      const text = applyEdits(src, edits);
+      const text = applyEdits(src, mergeEdits(edits));
       if (await hasSyntaxErrors(lang, text)) return null;
       edited.set(f, text);
     }

@@ -330,3 +330,68 @@ describe('generated scripts', () => {
     }
   });
 });
+
+describe('detectRunners: ctest', () => {
+  const lib = { 'include/m.h': 'int twice(int x);\n', 'src/m.c': '#include "m.h"\nint twice(int x) { return 2 * x; }\n' };
+  const cTest = '#include <assert.h>\n#include "m.h"\nint main(void) { assert(twice(2) == 4); return 0; }\n';
+  const gTest = '#include <gtest/gtest.h>\nTEST(M, Twice) { EXPECT_EQ(2, 2); }\n';
+
+  it('a root CMakeLists.txt enabling tests: test targets\' sources and test-named files holding tests; the rest is source', async () => {
+    const [ct, ...rest] = await detectRunners(
+      await repo({
+        ...lib,
+        'CMakeLists.txt': [
+          'project(m C CXX)',
+          '# add_test(NAME commented COMMAND old_test)',
+          'set(CHECK_SOURCES checks/run_checks.c checks/helpers.c)',
+          'add_library(m src/m.c)',
+          'enable_testing()',
+          'add_executable(run_checks ${CHECK_SOURCES})',
+          'add_test(NAME checks COMMAND $<TARGET_FILE:run_checks> --all)',
+          'add_subdirectory(tests)',
+        ].join('\n'),
+        'tests/CMakeLists.txt': 'add_executable(unit m_unittest.cc)\ngtest_discover_tests(unit)\n',
+        'checks/run_checks.c': cTest,
+        'checks/helpers.c': 'int helper(void) { return 1; }\n',
+        'tests/m_unittest.cc': gTest,
+        'tests/test_extra.c': cTest,
+        'tests/fixture_data.h': '#define N 3\n',
+        'src/cli_test_helpers.c': 'int nothing_here(void) { return 0; }\n',
+        'third_party/gtest/src/gtest_test.cc': gTest,
+        'build/old_test.c': cTest,
+      }),
+    );
+    assert.deepEqual(rest, []);
+    assert.equal(ct?.name, 'ctest');
+    assert.equal(ct?.language, 'cpp');
+    // helpers.c is a source of the test target run_checks, so it is part of the tests (and never a place for a bug).
+    assert.deepEqual(ct?.testFiles, ['checks/helpers.c', 'checks/run_checks.c', 'tests/m_unittest.cc', 'tests/test_extra.c']);
+    assert.deepEqual(ct?.sourceFiles, ['include/m.h', 'src/cli_test_helpers.c', 'src/m.c']);
+  });
+
+  it('a C-only project is language c; the script configures outside the tree with Ninja and a Debug build', async () => {
+    const [ct] = await detectRunners(await repo({ ...lib, 'CMakeLists.txt': 'project(m C)\ninclude(CTest)\nadd_executable(t tests/t.c)\nadd_test(t t)\n', 'tests/t.c': cTest }));
+    assert.equal(ct?.name, 'ctest');
+    assert.equal(ct?.language, 'c');
+    const script = ct?.script(ct.testFiles) ?? '';
+    assert.match(script, /cmake -S \. -B "\$ssr_build" .*-DCMAKE_BUILD_TYPE=Debug -DBUILD_TESTING=ON/);
+    assert.match(script, /ssr_build="\$\{SSR_CMAKE_BUILD_DIR:-\/tmp\/ssr-cmake-/);
+    assert.match(script, /ctest --test-dir "\$ssr_build" --output-junit "\$ssr_tmp\/junit.xml" --timeout/);
+  });
+
+  it('CMake without tests, or tests only in vendored code, is no ctest project', async () => {
+    await assert.rejects(detectRunners(await repo({ ...lib, 'CMakeLists.txt': 'project(m C)\nadd_library(m src/m.c)\n', 'tests/t.c': cTest })), NoTestRunnerError);
+    await assert.rejects(
+      detectRunners(await repo({ ...lib, 'CMakeLists.txt': 'project(m C)\nadd_subdirectory(third_party/x)\n', 'third_party/x/CMakeLists.txt': 'enable_testing()\nadd_test(NAME x COMMAND x)\n', 'third_party/x/x_test.c': cTest })),
+      NoTestRunnerError,
+    );
+  });
+
+  it('a Makefile-only C project says that only CMake/CTest is supported', async () => {
+    await assert.rejects(detectRunners(await repo({ ...lib, Makefile: 'test:\n\t./run_tests\n', 'tests/test_m.c': cTest })), (err: unknown) => {
+      assert.ok(err instanceof NoTestRunnerError);
+      assert.match(err.message, /only CMake\/CTest builds are supported for C and C\+\+/);
+      return true;
+    });
+  });
+});

@@ -13,6 +13,8 @@ const GRAMMAR_FILE: Record<Lang, string> = {
   go: 'tree-sitter-go.wasm',
   rust: 'tree-sitter-rust.wasm',
   java: 'tree-sitter-java.wasm',
+  c: 'tree-sitter-c.wasm',
+  cpp: 'tree-sitter-cpp.wasm',
 };
 
 let initOnce: Promise<void> | null = null;

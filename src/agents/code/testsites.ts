@@ -1,4 +1,4 @@
-import { field, fields, isComment, lineExpandedRange, namedChildren, statementsOf, walk } from './ast.js';
+import { cFunctionDeclarator, cFunctionName, field, fields, isComment, lineExpandedRange, namedChildren, statementsOf, walk } from './ast.js';
 import type { Edit } from './edits.js';
 import { GoIndex } from './gousage.js';
 import { isJsLike, type Lang } from './lang.js';
@@ -418,11 +418,91 @@ function javaTests(p: Parsed): TestSite[] {
   return out;
 }
 
+/* ---------- C / C++ ---------- */
+
+/** GoogleTest's test-defining macros: TEST(Suite, Name) and its fixture, parameterized and typed forms. */
+const GTEST_MACROS = /^(TEST|TEST_F|TEST_P|TYPED_TEST|TYPED_TEST_P|GTEST_TEST)$/;
+/**
+ * Assertion macros and functions: GoogleTest's EXPECT_* / ASSERT_* and FAIL(), C's assert(), and the common C
+ * frameworks' checks (Unity TEST_ASSERT_*, Check ck_assert_*, CUnit CU_ASSERT_*, cmocka assert_*, Criterion
+ * cr_assert/cr_expect, munit_assert_*, GLib g_assert_*, Catch2/doctest REQUIRE/CHECK).
+ */
+const C_ASSERT = /^(?:(?:EXPECT|ASSERT)_[A-Z0-9_]+|FAIL|ADD_FAILURE|GTEST_FAIL|assert|assert_\w+|TEST_ASSERT\w*|ck_assert\w*|CU_ASSERT\w*|cr_assert\w*|cr_expect\w*|munit_assert\w*|g_assert\w*|(?:REQUIRE|CHECK)(?:_[A-Z_]+)?)$/;
+/** Plain C test functions, by the names C test programs give them. */
+const C_TEST_FN = /^(?:test_\w+|\w+_test|test[A-Z]\w*)$/;
+
+/** The assertion call a statement makes, looking through `EXPECT_EQ(a, b) << "message"` streaming. */
+function cAssertionCall(p: Parsed, s: SNode): boolean {
+  if (s.type !== 'expression_statement') return false;
+  let e: SNode | null = namedChildren(s)[0] ?? null;
+  while (e && e.type === 'binary_expression' && p.text(e.children.find((c) => c.field === 'operator') ?? e) === '<<') e = field(e, 'left');
+  if (!e || e.type !== 'call_expression') return false;
+  const fn = field(e, 'function');
+  return !!fn && fn.type === 'identifier' && C_ASSERT.test(p.text(fn));
+}
+
+function cAssertions(p: Parsed, within: SNode): Edit[] {
+  const edits: Edit[] = [];
+  walk(within, (n) => {
+    if (n.type === 'lambda_expression') return false;
+    if (!cAssertionCall(p, n)) return;
+    if (n.parent?.type === 'compound_statement' || n.parent?.type === 'case_statement') {
+      const [a, b] = lineExpandedRange(p, n.start, n.end);
+      edits.push({ start: a, end: b, replacement: '' });
+    } else {
+      // The sole body of a brace-less if/for/while: an empty statement keeps it well-formed.
+      edits.push({ start: n.start, end: n.end, replacement: ';' });
+    }
+    return false;
+  });
+  return edits;
+}
+
+/**
+ * GoogleTest tests are named `Suite.Name`, as ctest (gtest_discover_tests) names them. Plain C test programs get a
+ * site per test function (a test that runs one, chosen by its arguments, is named after it) and one for `main`,
+ * which stands for the whole program (a test that runs it without naming a function): its assertions are every
+ * assertion of the file.
+ */
+function cTests(p: Parsed): TestSite[] {
+  const out: TestSite[] = [];
+  let main: SNode | null = null;
+  walk(p.root, (n) => {
+    if (n.type !== 'function_definition') return n.type === 'translation_unit' || n.type === 'declaration_list' || n.type.startsWith('preproc_') || n.type === 'linkage_specification';
+    const d = cFunctionDeclarator(n);
+    const callee = d ? field(d, 'declarator') : null;
+    const params = d ? field(d, 'parameters') : null;
+    const macro = callee?.type === 'identifier' ? p.text(callee) : '';
+    if (GTEST_MACROS.test(macro) && params) {
+      const parts = namedChildren(params).map((c) => p.text(c).trim());
+      if (parts.length === 2 && parts.every((x) => /^\w+$/.test(x))) {
+        const body = field(n, 'body');
+        out.push({ name: `${parts[0]}.${parts[1]}`, start: leadingStart(p, n), end: n.end, line: n.row + 1, assertions: body ? cAssertions(p, body) : [] });
+      }
+      return false;
+    }
+    const name = cFunctionName(p, n);
+    if (name === 'main') main = n;
+    else if (name && C_TEST_FN.test(name)) {
+      const body = field(n, 'body');
+      out.push({ name, start: leadingStart(p, n), end: n.end, line: n.row + 1, assertions: body ? cAssertions(p, body) : [] });
+    }
+    return false;
+  });
+  // Assigned inside the walk's callback, which the compiler's narrowing does not follow.
+  const m = main as SNode | null;
+  if (m && !out.some((s) => s.name.includes('.'))) {
+    out.push({ name: 'main', start: leadingStart(p, m), end: m.end, line: m.row + 1, assertions: cAssertions(p, p.root) });
+  }
+  return out;
+}
+
 /**
  * Test definitions in a test file: pytest functions/methods (test*) in Test* classes and unittest
  * TestCase subclasses, JS/TS test()/it()/specify() calls nested in describe()/suite()/context()
  * with literal titles (`.only`/`.skip`/`.each` variants are left out), Go TestXxx(t *testing.T),
- * Rust #[test] fns with their module path, Java @Test methods.
+ * Rust #[test] fns with their module path, Java @Test methods, GoogleTest TEST()s as Suite.Name, C test functions
+ * (test_*, *_test) and a C test program's main (see cTests).
  */
 export async function findTests(lang: Lang, source: string): Promise<TestSite[]> {
   return withParsed(lang, source, (p) => findTestsIn(p));
@@ -433,5 +513,6 @@ export function findTestsIn(p: Parsed): TestSite[] {
   if (isJsLike(p.lang)) return jsTests(p);
   if (p.lang === 'go') return goTests(p);
   if (p.lang === 'rust') return rustTests(p);
+  if (p.lang === 'c' || p.lang === 'cpp') return cTests(p);
   return javaTests(p);
 }
