@@ -275,6 +275,10 @@ export function summarizeTestLog(log: string): LogSummary {
       // mocha
       if (m[2] === 'passing') add(Number(m[1]), 0); else add(0, Number(m[1]));
       summary.push(l.trim());
+    } else if ((m = /^\d+% tests passed, (\d+) tests? failed out of (\d+)/.exec(l))) {
+      // ctest: "81% tests passed, 3 tests failed out of 16"
+      add(Number(m[2]) - Number(m[1]), Number(m[1]));
+      summary.push(l.trim());
     } else if (/^\s*--- PASS: /.test(l)) goPass++;
     else if (/^\s*--- FAIL: /.test(l)) goFail++;
     else if (/^(ok|FAIL)\s+\S+\s+(\(cached\)|[\d.]+s)/.test(l) || /^(ok|FAIL)\s+\S+\s+\[/.test(l)) summary.push(l.trim());

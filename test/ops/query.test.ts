@@ -108,6 +108,8 @@ test('summarizeTestLog reads the runners\' summary lines and the per-file exit m
   assert.deepEqual([jest.passed, jest.failed], [5, 1]);
   const cargo = summarizeTestLog('test result: FAILED. 3 passed; 2 failed; 0 ignored\n');
   assert.deepEqual([cargo.passed, cargo.failed], [3, 2]);
+  const ctest = summarizeTestLog('81% tests passed, 3 tests failed out of 16\n\nTotal Test time (real) =   0.11 sec\n@@ssr-exit 0\n');
+  assert.deepEqual([ctest.passed, ctest.failed], [13, 3]);
   const none = summarizeTestLog('something else\n');
   assert.deepEqual([none.passed, none.failed, none.exits], [null, null, []]);
 });

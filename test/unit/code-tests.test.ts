@@ -103,4 +103,31 @@ describe('code: findTests', () => {
     assert.equal(byName(sites, 'fails').assertions.length, 1);
     await assertAssertionRemovalParses('java', src, sites);
   });
+
+  it('cpp: GoogleTest TEST/TEST_F/TEST_P as Suite.Name; EXPECT_/ASSERT_ statements, streamed messages included', async () => {
+    const src = fixture('shelf_test.cpp');
+    const sites = await findTests('cpp', src);
+    assert.deepEqual(sites.map((s) => s.name), ['Shelf.EmptyTotal', 'ShelfTest.Total', 'PriceTest.Positive', 'main']);
+    const empty = byName(sites, 'Shelf.EmptyTotal');
+    assert.ok(src.slice(empty.start).startsWith('// Totals of an empty list.\nTEST(Shelf, EmptyTotal)'));
+    // `for (...) EXPECT_GT(...);` keeps an empty statement as its body.
+    assert.deepEqual(byName(sites, 'ShelfTest.Total').assertions.map((a) => a.replacement), ['', '', ';']);
+    assert.ok(!applyEdits(src, byName(sites, 'ShelfTest.Total').assertions).includes('two items'));
+    // The program run whole (gtest_main's main): every assertion, and no text of its own.
+    const main = byName(sites, 'main');
+    assert.equal(main.assertions.length, 5);
+    assert.equal(main.start, main.end);
+    await assertAssertionRemovalParses('cpp', src, sites.filter((s) => s.name !== 'main'));
+  });
+
+  it('c: test functions and the program\'s main; assert() calls, a brace-less one kept well-formed', async () => {
+    const src = fixture('test_ring.c');
+    const sites = await findTests('c', src);
+    assert.deepEqual(sites.map((s) => s.name), ['test_push', 'test_modes', 'main']);
+    assert.deepEqual(byName(sites, 'test_push').assertions.map((a) => a.replacement), ['', ';']);
+    // main stands for the whole program: the assertions of every function, helpers included.
+    assert.equal(byName(sites, 'main').assertions.length, 5);
+    await assertAssertionRemovalParses('c', src, sites.filter((s) => s.name !== 'main'));
+    assert.equal(await hasSyntaxErrors('c', applyEdits(src, byName(sites, 'main').assertions)), false);
+  });
 });

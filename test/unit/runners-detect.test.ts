@@ -387,6 +387,24 @@ describe('detectRunners: ctest', () => {
     );
   });
 
+  it('tests declared in foreach() loops and run through their build path; a framework copied under tests/ is not the project\'s', async () => {
+    const [ct] = await detectRunners(
+      await repo({
+        ...lib,
+        'CMakeLists.txt': 'project(m C)\nenable_testing()\nset(T_SELF self_check)\nadd_executable("${T_SELF}" self.c)\nadd_test(NAME ${T_SELF} COMMAND "${CMAKE_CURRENT_BINARY_DIR}/${T_SELF}")\nadd_subdirectory(tests)\n',
+        'self.c': cTest,
+        'tests/CMakeLists.txt': 'set(unit_tests parse_a parse_b)\nforeach(t ${unit_tests})\n  add_executable("${t}" "${t}.c")\n  add_test(NAME "${t}" COMMAND "./${t}")\nendforeach()\n',
+        'tests/parse_a.c': '#include "unity.h"\nstatic void parses(void) { TEST_ASSERT_EQUAL(1, 1); }\nint CDECL main(void) { UNITY_BEGIN(); RUN_TEST(parses); return UNITY_END(); }\n',
+        'tests/parse_b.c': '#include "unity.h"\nstatic void parses(void) { TEST_ASSERT_EQUAL(2, 2); }\n',
+        'tests/unity/src/unity.c': 'void UnityBegin(void) {}\n',
+        'tests/unity/docs/license.txt': 'MIT\n',
+        'tests/unity/test/test_unity_core.c': cTest,
+      }),
+    );
+    assert.deepEqual(ct?.testFiles, ['self.c', 'tests/parse_a.c', 'tests/parse_b.c']);
+    assert.deepEqual(ct?.sourceFiles, ['include/m.h', 'src/m.c']);
+  });
+
   it('a Makefile-only C project says that only CMake/CTest is supported', async () => {
     await assert.rejects(detectRunners(await repo({ ...lib, Makefile: 'test:\n\t./run_tests\n', 'tests/test_m.c': cTest })), (err: unknown) => {
       assert.ok(err instanceof NoTestRunnerError);

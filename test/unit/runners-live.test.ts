@@ -218,8 +218,15 @@ describe('live runs of generated artifacts', () => {
     dirs.push(build);
     const env = { ...process.env, SSR_CMAKE_BUILD_DIR: build };
     const ok = await runArtifact(repo, runner, runner.testFiles, env);
-    assert.deepEqual(ok.map, {
+    const calc = {
       'tests/test_calc.c::main': 'passed',
+      'tests/test_calc.c::test_add': 'passed',
+      'tests/test_calc.c::test_clamp': 'passed',
+      'tests/test_calc.c::test_even': 'passed',
+      'tests/test_calc.c::test_sum': 'passed',
+    };
+    assert.deepEqual(ok.map, {
+      ...calc,
       'tests/test_text.c::test_count': 'passed',
       'tests/test_text.c::test_upper': 'passed',
     }, ok.log);
@@ -228,7 +235,7 @@ describe('live runs of generated artifacts', () => {
     await writeFile(join(repo, 'src/text.c'), text.replace('n++;', 'n += 2;'));
     const bug = await runArtifact(repo, runner, runner.testFiles, env);
     assert.deepEqual(bug.map, {
-      'tests/test_calc.c::main': 'passed',
+      ...calc,
       'tests/test_text.c::test_count': 'failed',
       'tests/test_text.c::test_upper': 'passed',
     }, bug.log);
@@ -239,7 +246,7 @@ describe('live runs of generated artifacts', () => {
     await writeFile(join(repo, 'tests/test_text.c'), t.replace('text_upper(s);', 'text_upper(s)'));
     const broken = await runArtifact(repo, runner, runner.testFiles, env);
     assert.deepEqual(broken.map, {
-      'tests/test_calc.c::main': 'passed',
+      ...calc,
       'tests/test_text.c::test_count': 'failed',
       'tests/test_text.c::test_upper': 'failed',
     }, broken.log);

@@ -155,6 +155,7 @@ const STRING_TYPES = new Set([
 
 /** Is the node inside a type (annotation, array length, generic argument)? Values there are not runtime code. */
 function inTypeContext(lang: Lang, n: SNode): boolean {
+  if (isCFamily(lang) && n.field === 'condition' && !!n.parent && n.parent.type.startsWith('preproc_')) return true;
   return hasAncestor(n, (a) => {
     if (lang === 'python') return a.type === 'type';
     // C/C++: casts' and sizeof's type names, template arguments and parameters, and #if conditions (which the

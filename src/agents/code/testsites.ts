@@ -427,7 +427,7 @@ const GTEST_MACROS = /^(TEST|TEST_F|TEST_P|TYPED_TEST|TYPED_TEST_P|GTEST_TEST)$/
  * frameworks' checks (Unity TEST_ASSERT_*, Check ck_assert_*, CUnit CU_ASSERT_*, cmocka assert_*, Criterion
  * cr_assert/cr_expect, munit_assert_*, GLib g_assert_*, Catch2/doctest REQUIRE/CHECK).
  */
-const C_ASSERT = /^(?:(?:EXPECT|ASSERT)_[A-Z0-9_]+|FAIL|ADD_FAILURE|GTEST_FAIL|assert|assert_\w+|TEST_ASSERT\w*|ck_assert\w*|CU_ASSERT\w*|cr_assert\w*|cr_expect\w*|munit_assert\w*|g_assert\w*|(?:REQUIRE|CHECK)(?:_[A-Z_]+)?)$/;
+const C_ASSERT = /^(?:(?:EXPECT|ASSERT)_[A-Z0-9_]+|FAIL|ADD_FAILURE|GTEST_FAIL|fail|assert|assert_\w+|TEST_ASSERT\w*|ck_assert\w*|CU_ASSERT\w*|cr_assert\w*|cr_expect\w*|munit_assert\w*|g_assert\w*|(?:REQUIRE|CHECK)(?:_[A-Z_]+)?)$/;
 /** Plain C test functions, by the names C test programs give them. */
 const C_TEST_FN = /^(?:test_\w+|\w+_test|test[A-Z]\w*)$/;
 
@@ -460,9 +460,9 @@ function cAssertions(p: Parsed, within: SNode): Edit[] {
 
 /**
  * GoogleTest tests are named `Suite.Name`, as ctest (gtest_discover_tests) names them. Plain C test programs get a
- * site per test function (a test that runs one, chosen by its arguments, is named after it) and one for `main`,
- * which stands for the whole program (a test that runs it without naming a function): its assertions are every
- * assertion of the file.
+ * site per test function (a test that runs one, chosen by its arguments, is named after it), and every test file
+ * one for `main`, which stands for the whole program (a test that runs it without naming a TEST or a function):
+ * its assertions are every assertion of the file.
  */
 function cTests(p: Parsed): TestSite[] {
   const out: TestSite[] = [];
@@ -491,9 +491,11 @@ function cTests(p: Parsed): TestSite[] {
   });
   // Assigned inside the walk's callback, which the compiler's narrowing does not follow.
   const m = main as SNode | null;
-  if (m && !out.some((s) => s.name.includes('.'))) {
-    out.push({ name: 'main', start: leadingStart(p, m), end: m.end, line: m.row + 1, assertions: cAssertions(p, p.root) });
-  }
+  // The program run whole, as ctest runs a test that names no function: every assertion of the file is its. Where
+  // main lives elsewhere (gtest_main, a harness header), the site has no text of its own to delete.
+  const all = cAssertions(p, p.root);
+  if (m) out.push({ name: 'main', start: leadingStart(p, m), end: m.end, line: m.row + 1, assertions: all });
+  else if (all.length > 0) out.push({ name: 'main', start: p.source.length, end: p.source.length, line: p.lines.lineCount, assertions: all });
   return out;
 }
 

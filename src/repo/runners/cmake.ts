@@ -7,12 +7,27 @@ import type { Language, Runner } from './types.js';
 /** What makes a CMake project's tests runnable by ctest, in any of its CMakeLists.txt. */
 const ENABLES_TESTS = /\b(?:enable_testing|add_test|gtest_discover_tests|gtest_add_tests)\s*\(|\binclude\s*\(\s*CTest\s*\)/i;
 /** GoogleTest (and compatible) test definitions, and a C test program's entry point or test functions. */
-const HOLDS_TESTS = /\b(?:TEST|TEST_F|TEST_P|TYPED_TEST|TYPED_TEST_P|GTEST_TEST)\s*\(|\bint\s+main\s*\(|\b(?:void|int|static\s+void|static\s+int)\s+(?:test_\w+|\w+_test)\s*\(/;
+const HOLDS_TESTS = /\b(?:TEST|TEST_F|TEST_P|TYPED_TEST|TYPED_TEST_P|GTEST_TEST)\s*\(|^[ \t]*(?:static\s+)?int\b[^;{}()\n]*\bmain\s*\(|\b(?:void|int|static\s+void|static\s+int)\s+(?:test_\w+|\w+_test)\s*\(/m;
 /**
  * Directories of code the project vendors rather than writes (an embedded googletest, a copy of a dependency): a
  * bug injected there is not the project's, and their tests are not the project's tests.
  */
 const VENDORED = /(?:^|\/)(?:third[_-]?party|3rdparty|external|extern|deps|vendor|_deps|googletest|googlemock)\//i;
+/** A license file below the root marks a copy of someone else's project (e.g. a test framework under tests/). */
+const LICENSE_FILE = /(?:^|\/)(?:LICEN[CS]E|COPYING)(?:[.-][\w.-]*)?$/i;
+
+/** Directories holding a project of their own: the parent of doc/ or docs/ when the license sits there. */
+function vendoredDirs(tree: RepoTree): string[] {
+  const out = new Set<string>();
+  for (const f of tree.files) {
+    if (!f.includes('/') || !LICENSE_FILE.test(f)) continue;
+    let d = f.slice(0, f.lastIndexOf('/'));
+    if (/(?:^|\/)docs?$/i.test(d)) d = d.includes('/') ? d.slice(0, d.lastIndexOf('/')) : '';
+    if (d !== '') out.add(`${d}/`);
+  }
+  return [...out];
+}
+
 const CPP_EXT = /\.(?:cc|cpp|cxx|c\+\+|hpp|hh|hxx|h\+\+|ipp|inl)$/i;
 
 /** A CMake command's arguments, roughly as CMake splits them: quoted strings and bracket arguments kept whole. */
@@ -68,7 +83,34 @@ async function testTargetSources(tree: RepoTree, lists: string[]): Promise<Set<s
         const s = a.replace(/\$\{(\w+)\}/g, (_, v: string) => (vars.get(v) ?? ['\0']).join(';'));
         return s.includes('\0') ? [] : s.split(';');
       });
-    for (const c of commands(await tree.read(list))) {
+    // foreach() bodies run once per item, the loop variable set: projects often declare their tests that way.
+    // Commands run in order, so a loop sees the set() calls above it.
+    const exec = (cmds: { name: string; args: string[] }[]): void => {
+      for (let i = 0; i < cmds.length; i++) {
+        const c = cmds[i]!;
+        if (c.name === 'endforeach') continue;
+        if (c.name !== 'foreach') {
+          handle(c);
+          continue;
+        }
+        let depth = 1;
+        let j = i + 1;
+        for (; j < cmds.length && depth > 0; j++) {
+          if (cmds[j]!.name === 'foreach') depth++;
+          else if (cmds[j]!.name === 'endforeach') depth--;
+        }
+        const body = cmds.slice(i + 1, depth === 0 ? j - 1 : j);
+        i = j - 1;
+        if (c.args.length < 2 || c.args[1] === 'RANGE') continue;
+        const lists = c.args.includes('LISTS');
+        const items = expand(c.args.slice(1).filter((a) => a !== 'IN' && a !== 'LISTS' && a !== 'ITEMS').map((a) => (lists ? `\${${a}}` : a)));
+        for (const item of items) {
+          vars.set(c.args[0]!, [item]);
+          exec(body);
+        }
+      }
+    };
+    const handle = (c: { name: string; args: string[] }): void => {
       const args = expand(c.args);
       if (c.name === 'set' && c.args.length >= 1) {
         vars.set(c.args[0]!, expand(c.args.slice(1)).filter((a) => a !== 'PARENT_SCOPE' && a !== 'CACHE'));
@@ -77,7 +119,9 @@ async function testTargetSources(tree: RepoTree, lists: string[]): Promise<Set<s
         sources.set(args[0]!, [...(sources.get(args[0]!) ?? []), ...srcs]);
       } else if (c.name === 'add_test') {
         const named = args[0] === 'NAME';
-        const cmd = named ? args.slice(args.indexOf('COMMAND') + 1) : args.slice(1);
+        // The executable is often named by its path in the build tree (`${CMAKE_CURRENT_BINARY_DIR}/t`, `./t`).
+        const raw = named ? c.args.slice(c.args.indexOf('COMMAND') + 1) : c.args.slice(1);
+        const cmd = expand(raw.slice(0, 1).map((a) => a.slice(a.lastIndexOf('/') + 1))).concat(expand(raw.slice(1)));
         for (const a of cmd) {
           const m = /\$<TARGET_FILE:([^>]+)>/.exec(a);
           if (m) testTargets.add(m[1]!);
@@ -88,7 +132,8 @@ async function testTargetSources(tree: RepoTree, lists: string[]): Promise<Set<s
       } else if (c.name === 'gtest_add_tests' && args.length > 0) {
         testTargets.add(args[0] === 'TARGET' ? (args[1] ?? '') : args[0]!);
       }
-    }
+    };
+    exec(commands(await tree.read(list)));
   }
   const out = new Set<string>();
   for (const t of testTargets) for (const s of sources.get(t) ?? []) if (tree.has(s)) out.add(s);
@@ -101,7 +146,7 @@ async function testTargetSources(tree: RepoTree, lists: string[]): Promise<Set<s
  * reply (target -> artifacts, sources) and `ctest --show-only=json-v1` (test -> command) and prints, for every test
  * that runs a target built from a selected file, `@@ssr-meta test NAME<TAB>FILE<TAB>SITE`: SITE is the test's name
  * as the test-site finder knows it (Suite.Name for a GoogleTest TEST found in FILE, the C test function named by
- * the test or its arguments, else `main`, the program's own entry) or empty where the test stands for the whole
+ * the test or its arguments, else `main`: the program run whole) or empty where the test stands for the whole
  * file (a target that was not built). It writes the -R pattern selecting those tests. `cases` prints the JUnit
  * report as `@@ssr-meta case STATUS<TAB>NAME` lines, and the output of failed tests indented so that no line a test
  * printed can pass for a marker.
@@ -275,16 +320,15 @@ def do_map():
                 if named:
                     hit = (f, named[0])
                     break
-        if hit is None:
-            mains = [f for f in srcs if 'main' in funcs[f]]
-            if mains:
-                hit = (mains[0], 'main')
-            elif len(files) == 1 and not any(gtests[f] for f in srcs if f != files[0]):
-                hit = (files[0], name)
-        if hit is None or hit[0] not in sel:
+        # A test that names no TEST and no test function runs its program whole: it stands for 'main', the program's
+        # entry (defined in the file, or in a shared harness such as gtest_main), in each selected test source.
+        hits = [hit] if hit else [(f, 'main') for f in srcs if 'main' in funcs[f]][:1] or [(f, 'main') for f in files]
+        hits = [h for h in hits if h[0] in sel]
+        if not hits:
             continue
         chosen.append(name)
-        print('@@ssr-meta test %s\t%s\t%s' % (name, hit[0], hit[1]))
+        for f, site in hits:
+            print('@@ssr-meta test %s\t%s\t%s' % (name, f, site))
     pattern = ''
     if chosen and len(chosen) < len(tests):
         pattern = '^(' + '|'.join(re.sub(r'([][^$.|()*+?\\{}])', r'\\\1', n) for n in chosen) + ')$'
@@ -438,14 +482,16 @@ def parse(seg):
 
 export async function detectCMake(tree: RepoTree): Promise<Runner[]> {
   if (!tree.has('CMakeLists.txt')) return [];
-  const lists = tree.files.filter((f) => (f === 'CMakeLists.txt' || f.endsWith('/CMakeLists.txt')) && !VENDORED.test(f));
+  const vendored = vendoredDirs(tree);
+  const isVendored = (f: string): boolean => VENDORED.test(f) || vendored.some((d) => f.startsWith(d));
+  const lists = tree.files.filter((f) => (f === 'CMakeLists.txt' || f.endsWith('/CMakeLists.txt')) && !isVendored(f));
   let enabled = false;
   for (const l of lists) if (ENABLES_TESTS.test((await tree.read(l)).replace(/#.*$/gm, ''))) enabled = true;
   if (!enabled) return [];
   const targetSources = await testTargetSources(tree, lists);
   const testFiles: string[] = [];
   for (const f of tree.files) {
-    if (!C_FAMILY_EXT.test(f) || VENDORED.test(f)) continue;
+    if (!C_FAMILY_EXT.test(f) || isVendored(f)) continue;
     if (targetSources.has(f) || (isCTestCandidate(f) && HOLDS_TESTS.test(await tree.read(f)))) {
       // A header among a test target's sources holds no test of its own.
       if (/\.(?:h|hpp|hh|hxx)$/i.test(f) && !HOLDS_TESTS.test(await tree.read(f))) continue;
@@ -454,13 +500,13 @@ export async function detectCMake(tree: RepoTree): Promise<Runner[]> {
   }
   if (testFiles.length === 0) return [];
   const testSet = new Set(testFiles);
-  const language: Language = testFiles.some((f) => CPP_EXT.test(f)) || tree.files.some((f) => /\.(?:cc|cpp|cxx)$/i.test(f) && !VENDORED.test(f)) ? 'cpp' : 'c';
+  const language: Language = testFiles.some((f) => CPP_EXT.test(f)) || tree.files.some((f) => /\.(?:cc|cpp|cxx)$/i.test(f) && !isVendored(f)) ? 'cpp' : 'c';
   return [
     {
       name: 'ctest',
       language,
       testFiles,
-      sourceFiles: tree.files.filter((f) => C_FAMILY_EXT.test(f) && !testSet.has(f) && !isTestFile(f) && !VENDORED.test(f)),
+      sourceFiles: tree.files.filter((f) => C_FAMILY_EXT.test(f) && !testSet.has(f) && !isTestFile(f) && !isVendored(f)),
       script: ctestScript,
       parser: () => pythonParser('ctest', CTEST_PARSE),
     },
