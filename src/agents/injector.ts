@@ -13,7 +13,7 @@ import { passed, type TestResults } from '../repo/testrun.js';
 import type { SandboxProvider } from '../sandbox/types.js';
 import type { Policy } from '../policy/policy.js';
 import {
-  applyEdits, findMutations, findRemovals, findTests, hasSyntaxErrors, langOfPath, referencedNames, removalEdits, type Edit, type MutationKind,
+  addsSyntaxErrors, applyEdits, findMutations, findRemovals, findTests, langOfPath, referencedNames, removalEdits, type Edit, type MutationKind,
 } from './code/index.js';
 import { byFile, clamp01, sandboxWith, testFileOf, testNameOf, TestRunCounter } from './common.js';
 import { historyCandidates, revertCommit } from './history.js';
@@ -184,7 +184,7 @@ async function codeCandidate(o: InjectorOptions, strategy: Strategy, sources: st
     desc.push(m.description);
   }
   const text = applyEdits(source, chosen);
-  if (await hasSyntaxErrors(lang, text)) return null;
+  if (await addsSyntaxErrors(lang, source, text)) return null;
   return { changes: new Map([[file, text]]), description: `direct: ${desc.join('; ')} in ${file}` };
 }
 
@@ -195,7 +195,7 @@ async function historyCandidate(o: InjectorOptions, history: Awaited<ReturnType<
   if (!changes || changes.size === 0) return null;
   for (const [f, text] of changes) {
     const lang = langOfPath(f);
-    if (lang && text !== null && (await hasSyntaxErrors(lang, text))) return null;
+    if (lang && text !== null && (await addsSyntaxErrors(lang, await readText(o.repoDir, f), text))) return null;
   }
   return { changes, description: `history: revert ${c.sha.slice(0, 10)} "${c.subject}" in ${[...changes.keys()].join(', ')}` };
 }
@@ -242,7 +242,7 @@ async function weaken(
       }
       if (edits.length === 0) continue;
       const text = applyEdits(src, mergeEdits(edits));
-      if (await hasSyntaxErrors(lang, text)) return null;
+      if (await addsSyntaxErrors(lang, src, text)) return null;
       edited.set(f, text);
     }
     if (edited.size === 0) return null;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { applyEdits, findMutations, hasSyntaxErrors, langOfPath } from '../../src/agents/code/index.js';
+import { addsSyntaxErrors, applyEdits, findMutations, hasSyntaxErrors, langOfPath } from '../../src/agents/code/index.js';
 
 describe('code: langOfPath', () => {
   it('maps extensions to grammars', () => {
@@ -44,6 +44,19 @@ describe('code: hasSyntaxErrors', () => {
       assert.equal(await hasSyntaxErrors(lang, bad), true);
     });
   }
+});
+
+describe('code: addsSyntaxErrors', () => {
+  it('judges an edit of a file the grammar already stumbles on by its number of errors', async () => {
+    // A calling-convention macro is plain C to a compiler and an error to tree-sitter, whatever the edit.
+    const src = '#define CDECL\nstruct hooks {\n    void *(CDECL *alloc)(int n);\n};\nint half(int x) {\n    return x / 2;\n}\n';
+    assert.equal(await hasSyntaxErrors('c', src), true);
+    assert.equal(await addsSyntaxErrors('c', src, src.replace('x / 2', 'x * 2')), false);
+    assert.equal(await addsSyntaxErrors('c', src, src.replace('x / 2;', 'x / ;')), true);
+    assert.equal(await addsSyntaxErrors('c', 'int f(void) { return 1; }\n', 'int f(void) { return ; 1; }\n'), false);
+    assert.equal(await addsSyntaxErrors('c', 'int f(void) { return 1; }\n', 'int f(void) { return 1 }\n'), true);
+    assert.equal(await addsSyntaxErrors('c', null, 'int f(void) { return 1 }\n'), true);
+  });
 });
 
 describe('code: applyEdits', () => {

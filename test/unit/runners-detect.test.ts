@@ -357,6 +357,8 @@ describe('detectRunners: ctest', () => {
         'tests/test_extra.c': cTest,
         'tests/fixture_data.h': '#define N 3\n',
         'src/cli_test_helpers.c': 'int nothing_here(void) { return 0; }\n',
+        'fuzzing/fuzz_parse.c': 'int LLVMFuzzerTestOneInput(const char *d, int n) { return 0; }\n',
+        'examples/demo.c': 'int main(void) { return 0; }\n',
         'third_party/gtest/src/gtest_test.cc': gTest,
         'build/old_test.c': cTest,
       }),

@@ -5,7 +5,7 @@
  */
 export { type Lang, LANGS, langOfPath } from './lang.js';
 export { type Edit, applyEdits } from './edits.js';
-export { hasSyntaxErrors } from './parser.js';
+export { addsSyntaxErrors, hasSyntaxErrors } from './parser.js';
 export { type Mutation, type MutationKind, findMutations } from './mutations.js';
 export { type Removal, findRemovals, removalEdits } from './removals.js';
 export { type TestSite, findTests } from './testsites.js';

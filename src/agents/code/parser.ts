@@ -72,6 +72,28 @@ export async function hasSyntaxErrors(lang: Lang, source: string): Promise<boole
   }
 }
 
+/** ERROR and MISSING nodes in a source's parse: 0 for a clean one. */
+export async function syntaxErrorCount(lang: Lang, source: string): Promise<number> {
+  const parser = await parserFor(lang);
+  const tree = parseSource(parser, source);
+  try {
+    return tree.rootNode.hasError ? countErrors(tree) : 0;
+  } finally {
+    tree.delete();
+  }
+}
+
+/**
+ * Whether an edited source parses worse than the original. Where the grammar already stumbles on the original (C
+ * code full of macros the parser cannot expand, a grammar lagging its language), every version of the file "has
+ * errors": the edit is judged by their number, as Parsed.accepts judges single edits.
+ */
+export async function addsSyntaxErrors(lang: Lang, before: string | null, after: string): Promise<boolean> {
+  const errors = await syntaxErrorCount(lang, after);
+  if (errors === 0) return false;
+  return before === null || errors > (await syntaxErrorCount(lang, before));
+}
+
 /**
  * A read-only JS mirror of a tree-sitter node. The analyses walk the tree many times, and every
  * property read of a wasm-backed node is a call into wasm, so one cursor pass copies what they need.
