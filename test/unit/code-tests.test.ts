@@ -130,4 +130,14 @@ describe('code: findTests', () => {
     await assertAssertionRemovalParses('c', src, sites.filter((s) => s.name !== 'main'));
     assert.equal(await hasSyntaxErrors('c', applyEdits(src, byName(sites, 'main').assertions)), false);
   });
+
+  it('c: a name that only assertions read is kept used where its function\'s first assertion stood', async () => {
+    const src = fixture('test_werror.c');
+    const sites = await findTests('c', src);
+    assert.deepEqual(sites.map((s) => s.name), ['test_hash', 'main']);
+    // h and r (only written outside the assertions) keep a use; twice, a static helper, too; check_hash is no assertion.
+    assert.deepEqual(byName(sites, 'test_hash').assertions.map((a) => a.replacement), ['(void)sizeof(h);', '(void)sizeof(r);', '(void)twice;']);
+    assert.deepEqual(byName(sites, 'main').assertions.map((a) => a.replacement), ['(void)sizeof(s); (void)sizeof(expected);', '(void)sizeof(h);', '(void)sizeof(r);', '(void)twice;']);
+    await assertAssertionRemovalParses('c', src, sites.filter((s) => s.name !== 'main'));
+  });
 });

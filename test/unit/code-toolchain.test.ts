@@ -145,6 +145,13 @@ describe('code: toolchains accept the edits', () => {
     compileAll('gcc', ['-std=c11', '-Wall'], 'c', variants, { 'ring.h': fixture('ring.h') });
   });
 
+  it('c: weakened tests still compile under -Wall -Wextra -Werror (names only the assertions read are kept used)', { skip: !has('gcc', ['--version']) || !has('make', ['--version']) }, async () => {
+    const testSrc = fixture('test_werror.c');
+    const tests = await findTests('c', testSrc);
+    const variants = [{ what: 'the original', code: testSrc }, ...tests.map((t) => ({ what: `weakened ${t.name}`, code: applyEdits(testSrc, t.assertions) }))];
+    compileAll('gcc', ['-std=c11', '-Wall', '-Wextra', '-Werror'], 'c', variants, { 'ring.h': fixture('ring.h') });
+  });
+
   it('cpp: every mutation and removal compiles with g++; weakened GoogleTest tests too', { skip: !has('g++', ['--version']) || !has('make', ['--version']) }, async () => {
     const src = fixture('shelf.cpp');
     const testSrc = fixture('shelf_test.cpp');

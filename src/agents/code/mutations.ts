@@ -774,6 +774,10 @@ function collect(ctx: Ctx): void {
     if (lang === 'python' && n.type === 'if_statement' && n.parent?.type === 'module' && /__name__/.test(p.text(field(n, 'condition') ?? n))) {
       return false;
     }
+    // C/C++ at file scope: values live only in initializers; anything else parsed as an expression there is a
+    // macro the parser cannot expand (`API(cJSON *) f(void);`, whose `*` is no multiplication).
+    const stray = isCFamily(lang) && !enclosingFunctionNode(lang, n) && !hasAncestor(n, (a) => a.type === 'init_declarator' || a.type === 'initializer_list');
+    if (stray && (opNodes.has(n.type) || INT_LITERALS.has(n.type))) return;
     if (opNodes.has(n.type)) {
       if (n.type === 'binary_operator' || n.type === 'binary_expression') offByOne(ctx, n);
       operatorMutations(ctx, n);
