@@ -372,11 +372,16 @@ describe('detectRunners: ctest', () => {
   });
 
   it('a C-only project is language c; the script configures outside the tree with Ninja and a Debug build', async () => {
-    const [ct] = await detectRunners(await repo({ ...lib, 'CMakeLists.txt': 'project(m C)\ninclude(CTest)\nadd_executable(t tests/t.c)\nadd_test(t t)\n', 'tests/t.c': cTest }));
+    const [ct] = await detectRunners(await repo({
+      ...lib,
+      'CMakeLists.txt': 'project(m C)\ninclude(CTest)\noption(M_BUILD_TESTS "tests" OFF)\noption(M_TEST_COVERAGE "gcov" OFF)\noption(M_EXAMPLES "ex" ON)\nif(M_BUILD_TESTS)\nadd_executable(t tests/t.c)\nadd_test(t t)\nendif()\n',
+      'tests/t.c': cTest,
+    }));
     assert.equal(ct?.name, 'ctest');
     assert.equal(ct?.language, 'c');
     const script = ct?.script(ct.testFiles) ?? '';
-    assert.match(script, /cmake -S \. -B "\$ssr_build" .*-DCMAKE_BUILD_TYPE=Debug -DBUILD_TESTING=ON/);
+    // The project's own switch for its tests is turned on; a coverage switch is not.
+    assert.match(script, /cmake -S \. -B "\$ssr_build" .*-DCMAKE_BUILD_TYPE=Debug -DBUILD_TESTING=ON -DM_BUILD_TESTS=ON -Wno-dev/);
     assert.match(script, /ssr_build="\$\{SSR_CMAKE_BUILD_DIR:-\/tmp\/ssr-cmake-/);
     assert.match(script, /ctest --test-dir "\$ssr_build" --output-junit "\$ssr_tmp\/junit.xml" --timeout/);
   });

@@ -402,7 +402,28 @@ const CONFIGURE_CAUSES: [RegExp, string][] = [
   [/No CMAKE_(?:C|CXX)_COMPILER could be found/, 'no C/C++ compiler is installed (apt-get install build-essential)'],
 ];
 
-function ctestScript(testFiles: string[]): string {
+/**
+ * Options that switch a project's tests on where they default to off (`option(FOO_BUILD_TESTS "..." OFF)`): BUILD_TESTING
+ * is CTest's convention, but many projects guard their tests with an option of their own. Options about coverage,
+ * sanitizers, fuzzing, benchmarks and the like are left as the project sets them: they change how tests are built,
+ * need tools, or add slow targets.
+ */
+const TEST_OPTION = /^\w*TEST(?:S|ING)?(?:_\w*)?$/i;
+const NOT_A_TEST_SWITCH = /WITHOUT|(?:^|_)NO_|DISABLE|SKIP|COVERAGE|COV\b|SANITI[SZ]|ASAN|UBSAN|TSAN|VALGRIND|MEMCHECK|FUZZ|BENCH|INSTALL|DOC|NETWORK|ONLINE|SLOW|LONG|STRESS|WERROR|EXPORT/i;
+
+async function testOptions(tree: RepoTree, lists: string[]): Promise<string[]> {
+  const out = new Set<string>();
+  for (const list of lists) {
+    for (const c of commands(await tree.read(list))) {
+      if (c.name !== 'option' || c.args.length < 3) continue;
+      const [name, , value] = c.args;
+      if (name && value && /^(?:OFF|FALSE|NO|0)$/i.test(value) && TEST_OPTION.test(name) && !NOT_A_TEST_SWITCH.test(name)) out.add(name);
+    }
+  }
+  return [...out].sort();
+}
+
+function ctestScript(testFiles: string[], options: readonly string[] = []): string {
   const files = checkTestFiles(testFiles);
   const causes = CONFIGURE_CAUSES.map(([re, why]) => `  if grep -Eqi ${shellEre(re)} "$ssr_tmp/configure.log"; then echo ${shQuote(`ssr: CMake configure failed: ${why}`)}; fi\n`).join('');
   return `${scriptPrelude('ctest', 'CMake configures and builds the project once (outside the tree, under /tmp, reused by later runs in the same sandbox); ctest runs the tests built from the selected files; each result is attributed to its file through CMake\'s file API.')}printf '\\n@@ssr-run ctest\\n'
@@ -431,7 +452,7 @@ else
   mkdir -p "$ssr_build/.cmake/api/v1/query"
   : > "$ssr_build/.cmake/api/v1/query/codemodel-v2"
   if [ -f "$ssr_build/CMakeCache.txt" ]; then ssr_gen=(); elif command -v ninja >/dev/null 2>&1; then ssr_gen=(-G Ninja); else ssr_gen=(-G 'Unix Makefiles'); fi
-  ssr_limited cmake -S . -B "$ssr_build" \${ssr_gen[@]+"\${ssr_gen[@]}"} -DCMAKE_BUILD_TYPE=Debug -DBUILD_TESTING=ON -Wno-dev > "$ssr_tmp/configure.log" 2>&1
+  ssr_limited cmake -S . -B "$ssr_build" \${ssr_gen[@]+"\${ssr_gen[@]}"} -DCMAKE_BUILD_TYPE=Debug -DBUILD_TESTING=ON${options.map((o) => ` -D${o}=ON`).join('')} -Wno-dev > "$ssr_tmp/configure.log" 2>&1
   ssr_crc=$?
   if [ "$ssr_crc" -ne 0 ]; then
     sed -e "s#$ssr_build/#<build>/#g" -e "s#$ssr_src/##g" "$ssr_tmp/configure.log" | tail -n 80
@@ -499,6 +520,7 @@ export async function detectCMake(tree: RepoTree): Promise<Runner[]> {
   for (const l of lists) if (ENABLES_TESTS.test((await tree.read(l)).replace(/#.*$/gm, ''))) enabled = true;
   if (!enabled) return [];
   const targetSources = await testTargetSources(tree, lists);
+  const options = await testOptions(tree, lists);
   const testFiles: string[] = [];
   for (const f of tree.files) {
     if (!C_FAMILY_EXT.test(f) || isVendored(f)) continue;
@@ -517,7 +539,7 @@ export async function detectCMake(tree: RepoTree): Promise<Runner[]> {
       language,
       testFiles,
       sourceFiles: tree.files.filter((f) => C_FAMILY_EXT.test(f) && !testSet.has(f) && !isTestFile(f) && !isVendored(f) && !NOT_UNDER_TEST.test(f)),
-      script: ctestScript,
+      script: (files: string[]) => ctestScript(files, options),
       parser: () => pythonParser('ctest', CTEST_PARSE),
     },
   ];
