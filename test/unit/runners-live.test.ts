@@ -70,14 +70,21 @@ async function runArtifact(repo: string, runner: Runner, testFiles: string[], en
   return { map: parsed.map, log };
 }
 
-async function live(name: RunnerName, first: boolean): Promise<{ repo: string; runner: Runner; map: TestMap; log: string }> {
+/** A build directory of its own for a ctest run, removed with the test's other directories (not /tmp/ssr-cmake-*). */
+async function cmakeEnv(): Promise<NodeJS.ProcessEnv> {
+  const build = await mkdtemp(join(tmpdir(), 'ssr-live-cmake-build-'));
+  dirs.push(build);
+  return { ...process.env, SSR_CMAKE_BUILD_DIR: build };
+}
+
+async function live(name: RunnerName, first: boolean, env?: NodeJS.ProcessEnv): Promise<{ repo: string; runner: Runner; map: TestMap; log: string }> {
   const repo = await makeRepo(PROJECTS[name], `ssr-live-${name}-`);
   dirs.push(repo);
   const runners = await detectRunners(repo, { pythonHasPytest: hasPytest });
   const runner = runners.find((r) => r.name === name);
   assert.ok(runner, `${name} detected among ${runners.map((r) => r.name).join(', ')}`);
   if (first) assert.equal(runners[0], runner, `${name} ranked first`);
-  const { map, log } = await runArtifact(repo, runner, runner.testFiles);
+  const { map, log } = await runArtifact(repo, runner, runner.testFiles, env);
   const expected = JSON.parse(await readFile(join(fixtures, `${name}.expected.json`), 'utf8')) as TestMap;
   assert.deepEqual(map, expected, log);
   return { repo, runner, map, log };
@@ -182,7 +189,8 @@ describe('live runs of generated artifacts', () => {
 
   it('ctest: GoogleTest, plain add_test programs, a disabled, a skipped and an uncompilable test', async () => {
     need('ctest');
-    const { repo, runner, map } = await live('ctest', true);
+    const env = await cmakeEnv();
+    const { repo, runner, map } = await live('ctest', true, env);
     assert.equal(map['tests/stats_test.cpp::TotalTest.LastIsSum'], 'passed');
     assert.equal(map['tests/plain_test.cpp::main'], 'passed');
     assert.equal(map['tests/plain_test.cpp::test_wrong'], 'failed');
@@ -191,7 +199,7 @@ describe('live runs of generated artifacts', () => {
     assert.equal(existsSync(join(repo, 'CMakeCache.txt')), false);
     assert.equal(existsSync(join(repo, 'build')), false);
     // A selection runs only the selected files' tests; a deleted file fails.
-    const partial = await runArtifact(repo, runner, ['tests/stats_test.cpp', 'tests/gone_test.cpp']);
+    const partial = await runArtifact(repo, runner, ['tests/stats_test.cpp', 'tests/gone_test.cpp'], env);
     assert.deepEqual(partial.map, {
       'tests/stats_test.cpp::Stats.Max': 'passed',
       'tests/stats_test.cpp::Stats.Mean': 'passed',
@@ -214,9 +222,7 @@ describe('live runs of generated artifacts', () => {
     const runner = (await detectRunners(repo)).find((r) => r.name === 'ctest');
     assert.ok(runner);
     assert.equal(runner.language, 'c');
-    const build = await mkdtemp(join(tmpdir(), 'ssr-live-cmake-build-'));
-    dirs.push(build);
-    const env = { ...process.env, SSR_CMAKE_BUILD_DIR: build };
+    const env = await cmakeEnv();
     const ok = await runArtifact(repo, runner, runner.testFiles, env);
     const calc = {
       'tests/test_calc.c::main': 'passed',
@@ -264,11 +270,12 @@ describe('live runs of generated artifacts', () => {
     dirs.push(repo);
     const runner = (await detectRunners(repo)).find((r) => r.name === 'ctest');
     assert.ok(runner);
-    const { map, log } = await runArtifact(repo, runner, runner.testFiles);
+    const env = await cmakeEnv();
+    const { map, log } = await runArtifact(repo, runner, runner.testFiles, env);
     assert.deepEqual(map, { 'tests/t_test.cpp': 'failed' }, log);
     assert.match(log, /ssr: CMake configure failed: a package the project needs is not installed/);
     await writeFile(join(repo, 'CMakeLists.txt'), 'cmake_minimum_required(VERSION 3.14)\nproject(net CXX)\nenable_testing()\ninclude(FetchContent)\nFetchContent_Declare(dep URL http://127.0.0.1:9/none.tar.gz)\nFetchContent_MakeAvailable(dep)\nadd_executable(t tests/t_test.cpp)\nadd_test(NAME t COMMAND t)\n');
-    const net = await runArtifact(repo, runner, runner.testFiles);
+    const net = await runArtifact(repo, runner, runner.testFiles, await cmakeEnv());
     assert.deepEqual(net.map, { 'tests/t_test.cpp': 'failed' }, net.log);
     assert.match(net.log, /ssr: CMake configure failed: the project downloads dependencies at configure time/);
   });
