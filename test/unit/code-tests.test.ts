@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { applyEdits, findTests, hasSyntaxErrors, type Lang, type TestSite } from '../../src/agents/code/index.js';
+import { mergeEdits } from '../../src/agents/injector.js';
 
 const fixture = (name: string): string => readFileSync(new URL(`../fixtures/code/${name}`, import.meta.url), 'utf8');
 
@@ -129,6 +130,19 @@ describe('code: findTests', () => {
     assert.equal(byName(sites, 'main').assertions.length, 5);
     await assertAssertionRemovalParses('c', src, sites.filter((s) => s.name !== 'main'));
     assert.equal(await hasSyntaxErrors('c', applyEdits(src, byName(sites, 'main').assertions)), false);
+  });
+
+  it('c: the sites of one program share assertions; the injector applies each shared edit once', async () => {
+    const src = fixture('test_ring.c');
+    const sites = await findTests('c', src);
+    const both = [...byName(sites, 'test_push').assertions, ...byName(sites, 'main').assertions];
+    assert.throws(() => applyEdits(src, both), /overlapping/);
+    const merged = mergeEdits(both);
+    assert.equal(merged.length, byName(sites, 'main').assertions.length);
+    assert.equal(applyEdits(src, merged), applyEdits(src, byName(sites, 'main').assertions));
+    // An assertion inside a test deleted whole goes with it.
+    const t = byName(sites, 'test_modes');
+    assert.deepEqual(mergeEdits([{ start: t.start, end: t.end, replacement: '' }, ...t.assertions]), [{ start: t.start, end: t.end, replacement: '' }]);
   });
 
   it('c: a name that only assertions read is kept used where its function\'s first assertion stood', async () => {
