@@ -13,7 +13,7 @@ import { passed, type TestResults } from '../repo/testrun.js';
 import type { SandboxProvider } from '../sandbox/types.js';
 import type { Policy } from '../policy/policy.js';
 import {
-  applyEdits, findMutations, findRemovals, findTests, addsSyntaxErrors, langOfPath, referencedNames, removalEdits, testCodeRanges, type Edit, type MutationKind,
+  addsSyntaxErrors, applyEdits, findMutations, findRemovals, findTests, langOfPath, referencedNames, removalEdits, testCodeRanges, type Edit, type MutationKind,
 } from './code/index.js';
 import { byFile, clamp01, sandboxWith, testFileOf, testNameOf, TestRunCounter } from './common.js';
 import { historyCandidates, revertCommit } from './history.js';
@@ -180,6 +180,23 @@ export function assertionRemovals(runner: RunnerName, src: string, assertions: r
   return assertions.map((e) => (e === first ? { ...e, replacement } : e));
 }
 
+/**
+ * Sites may share assertions (a C test program's `main` stands for all of its test functions, so its assertions are
+ * theirs too): identical edits are applied once, and edits inside a site deleted whole go with it.
+ */
+export function mergeEdits(edits: readonly Edit[]): Edit[] {
+  const sorted = [...edits].sort((a, b) => a.start - b.start || b.end - a.end);
+  const out: Edit[] = [];
+  for (const e of sorted) {
+    const last = out[out.length - 1];
+    const inside = !!last && e.start >= last.start && e.end <= last.end;
+    const same = inside && e.start === last.start && e.end === last.end && e.replacement === last.replacement;
+    if (same || (inside && last.replacement === '' && last.end > last.start)) continue;
+    out.push(e);
+  }
+  return out;
+}
+
 async function readText(repoDir: string, rel: string): Promise<string | null> {
   try { return await readFile(path.join(repoDir, rel), 'utf8'); } catch { return null; }
 }
@@ -281,7 +298,7 @@ async function weaken(
         else edits.push(...assertionRemovals(runner.name, src, s.assertions));
       }
       if (edits.length === 0) continue;
-      const text = applyEdits(src, edits);
+      const text = applyEdits(src, mergeEdits(edits));
       if (await addsSyntaxErrors(lang, src, text)) return null;
       edited.set(f, text);
     }

@@ -284,6 +284,10 @@ export function summarizeTestLog(log: string): LogSummary {
       const bad = attr('failures') + attr('errors');
       add(Math.max(0, attr('tests') - bad - attr('skipped')), bad);
       summary.push(`${/\bname="([^"]*)"/.exec(m[1]!)?.[1] ?? 'testsuite'}: ${attr('tests')} tests, ${bad} failed, ${attr('skipped')} skipped`);
+    } else if ((m = /^\d+% tests passed, (\d+) tests? failed out of (\d+)/.exec(l))) {
+      // ctest: "81% tests passed, 3 tests failed out of 16"
+      add(Number(m[2]) - Number(m[1]), Number(m[1]));
+      summary.push(l.trim());
     } else if (/^\s*--- PASS: /.test(l)) goPass++;
     else if (/^\s*--- FAIL: /.test(l)) goFail++;
     else if (/^(ok|FAIL)\s+\S+\s+(\(cached\)|[\d.]+s)/.test(l) || /^(ok|FAIL)\s+\S+\s+\[/.test(l)) summary.push(l.trim());

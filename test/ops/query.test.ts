@@ -114,6 +114,8 @@ test('summarizeTestLog reads the runners\' summary lines and the per-file exit m
   // Mocha and tape print no summary under ssr's reporter: its per-test lines are counted.
   const mocha = summarizeTestLog('@@ssr-file t.js\n@@ssr-test passed {"titles":["a"]}\n@@ssr-test failed {"titles":["b"]}\n@@ssr-test passed {"titles":["c"]}\n@@ssr-exit 1\n');
   assert.deepEqual([mocha.passed, mocha.failed, mocha.summary.length], [2, 1, 1]);
+  const ctest = summarizeTestLog('81% tests passed, 3 tests failed out of 16\n\nTotal Test time (real) =   0.11 sec\n@@ssr-exit 0\n');
+  assert.deepEqual([ctest.passed, ctest.failed], [13, 3]);
   const none = summarizeTestLog('something else\n');
   assert.deepEqual([none.passed, none.failed, none.exits], [null, null, []]);
 });

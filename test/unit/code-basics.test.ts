@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { applyEdits, findMutations, hasSyntaxErrors, langOfPath } from '../../src/agents/code/index.js';
+import { addsSyntaxErrors, applyEdits, findMutations, hasSyntaxErrors, langOfPath } from '../../src/agents/code/index.js';
 
 describe('code: langOfPath', () => {
   it('maps extensions to grammars', () => {
@@ -15,6 +15,10 @@ describe('code: langOfPath', () => {
     assert.equal(langOfPath('pkg/x_test.go'), 'go');
     assert.equal(langOfPath('src/lib.rs'), 'rust');
     assert.equal(langOfPath('A.java'), 'java');
+    assert.equal(langOfPath('src/ring.c'), 'c');
+    for (const f of ['a.cc', 'a.cpp', 'a.cxx', 'a.hpp', 'a.hh', 'a.hxx', 'a.C']) assert.equal(langOfPath(f), 'cpp', f);
+    // A .h may be C or C++; the C++ grammar parses both.
+    assert.equal(langOfPath('include/ring.h'), 'cpp');
     assert.equal(langOfPath('README.md'), null);
     assert.equal(langOfPath('Makefile'), null);
     assert.equal(langOfPath('.py'), null);
@@ -31,6 +35,8 @@ describe('code: hasSyntaxErrors', () => {
     ['go', 'package p\n\nfunc F() int { return 1 }\n', 'package p\n\nfunc F() int { return 1 \n'],
     ['rust', 'fn f() -> i32 { 1 }\n', 'fn f() -> i32 { 1 \n'],
     ['java', 'class A { int f() { return 1; } }\n', 'class A { int f() { return 1; }\n'],
+    ['c', 'int f(int x) { return x + 1; }\n', 'int f(int x) { return x + ; }\n'],
+    ['cpp', 'namespace n { template <class T> T f(T x) { return x; } }\n', 'namespace n { template <class T> T f(T x) { return x; }\n'],
   ];
   for (const [lang, good, bad] of cases) {
     it(`${lang}: valid and invalid sources`, async () => {
@@ -38,6 +44,19 @@ describe('code: hasSyntaxErrors', () => {
       assert.equal(await hasSyntaxErrors(lang, bad), true);
     });
   }
+});
+
+describe('code: addsSyntaxErrors', () => {
+  it('judges an edit of a file the grammar already stumbles on by its number of errors', async () => {
+    // A calling-convention macro is plain C to a compiler and an error to tree-sitter, whatever the edit.
+    const src = '#define CDECL\nstruct hooks {\n    void *(CDECL *alloc)(int n);\n};\nint half(int x) {\n    return x / 2;\n}\n';
+    assert.equal(await hasSyntaxErrors('c', src), true);
+    assert.equal(await addsSyntaxErrors('c', src, src.replace('x / 2', 'x * 2')), false);
+    assert.equal(await addsSyntaxErrors('c', src, src.replace('x / 2;', 'x / ;')), true);
+    assert.equal(await addsSyntaxErrors('c', 'int f(void) { return 1; }\n', 'int f(void) { return ; 1; }\n'), false);
+    assert.equal(await addsSyntaxErrors('c', 'int f(void) { return 1; }\n', 'int f(void) { return 1 }\n'), true);
+    assert.equal(await addsSyntaxErrors('c', null, 'int f(void) { return 1 }\n'), true);
+  });
 });
 
 describe('code: applyEdits', () => {

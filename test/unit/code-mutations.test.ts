@@ -235,3 +235,43 @@ describe('code: a mutation says which way it goes (its variant)', () => {
     assert.equal(applyEdits(src, [strip.edit]).split('\n')[1], '  if ((a != b)) return 64;');
   });
 });
+
+describe('code: findMutations c and cpp', async () => {
+  it('c: operators, conditions, literals and returns; nothing where a change breaks the build', async () => {
+    const src = fixture('ring.c');
+    const muts = await findMutations('c', src);
+    assertWellFormed(src, muts);
+    await assertAllValid('c', src, muts);
+    find(muts, (m) => m.kind === 'compare-flip' && m.functionName === 'ring_push' && m.edit.replacement === '!=', '== to != in ring_push');
+    find(muts, (m) => m.kind === 'negate-condition' && m.functionName === 'ring_stats', 'negate if in ring_stats');
+    find(muts, (m) => m.kind === 'arith-swap' && m.functionName === 'hash' && m.edit.replacement === '>>', '<< to >>');
+    find(muts, (m) => m.kind === 'constant-change' && m.edit.replacement === '5382UL', 'suffixed literal');
+    find(muts, (m) => m.kind === 'remove-statement' && m.functionName === 'ring_clear', 'statement removal');
+    assert.equal(find(muts, (m) => m.kind === 'return-change' && m.functionName === 'ring_stats', 'struct').edit.replacement, '(struct stats){0}');
+    assert.equal(find(muts, (m) => m.kind === 'return-change' && m.functionName === 'ring_peek', 'pointer').edit.replacement, '0');
+    const lines = (kind: string, line: number) => muts.filter((m) => m.kind === kind && m.line === line);
+    // #if conditions, array sizes, enumerators, bit-field widths and case labels stay as they are.
+    assert.deepEqual(lines('compare-flip', 6), []);
+    assert.deepEqual([10, 13, 18, 26].flatMap((l) => lines('constant-change', l)), []);
+    assert.deepEqual(lines('constant-change', 61), []);
+    // Loop counters whose change would hang the loop are left alone.
+    assert.ok(!muts.some((m) => m.functionName === 'weighted' && m.line === 73));
+    assert.ok(!muts.some((m) => m.kind === 'return-change' && /NULL/.test(src.slice(m.edit.start, m.edit.end))));
+  });
+
+  it('cpp: {} for class results, no stream or template-argument changes, no returns from references or auto', async () => {
+    const src = fixture('shelf.cpp');
+    const muts = await findMutations('cpp', src);
+    assertWellFormed(src, muts);
+    await assertAllValid('cpp', src, muts);
+    find(muts, (m) => m.kind === 'compare-flip' && m.functionName === 'add' && m.edit.replacement === '>', '>= to >');
+    find(muts, (m) => m.kind === 'off-by-one' && m.functionName === 'label', 'size() - 1');
+    assert.equal(find(muts, (m) => m.kind === 'return-change' && m.functionName === 'label', 'std::string').edit.replacement, '{}');
+    assert.equal(find(muts, (m) => m.kind === 'return-change' && m.functionName === 'add', 'bool').edit.replacement, 'false');
+    find(muts, (m) => m.kind === 'arith-swap' && m.functionName === 'scaled' && m.edit.replacement === '>>', 'a shift with literals');
+    assert.ok(!muts.some((m) => m.functionName === 'print' && m.kind === 'arith-swap'), 'os << x is a stream, not a shift');
+    assert.ok(!muts.some((m) => m.kind === 'return-change' && (m.functionName === 'first' || m.functionName === 'count')));
+    assert.ok(!muts.some((m) => m.line === 64 && src.slice(m.edit.start, m.edit.end) === '3'), 'std::array<int, 3> keeps its size');
+    assert.ok(!muts.some((m) => m.kind === 'return-change' && src.slice(m.edit.start, m.edit.end) === 'nullptr'));
+  });
+});

@@ -46,6 +46,13 @@ describe('code: definedFunctions', () => {
     const java = (await definedFunctions('java', fixture('Calc.java'))).map((d) => d.name);
     assert.deepEqual(java, ['Calc', 'Calc', 'clamp', 'isBig', 'name', 'clampsLow', 'fails']);
   });
+
+  it('c and cpp: functions by their declarator\'s name, types with a body', async () => {
+    const c = (await definedFunctions('c', fixture('ring.c'))).map((d) => d.name);
+    assert.deepEqual(c, ['mode', 'ring', 'stats', 'ring_push', 'ring_peek', 'ring_stats', 'mode_name', 'weighted', 'hash', 'is_empty', 'ring_clear']);
+    const cpp = (await definedFunctions('cpp', fixture('shelf.cpp'))).map((d) => d.name);
+    assert.deepEqual(cpp, ['Item', 'Shelf', 'Shelf', '~Shelf', 'add', 'total', 'label', 'first', 'count', 'print', 'scaled', 'index', 'make_shelf']);
+  });
 });
 
 describe('code: referencedNames', () => {
@@ -64,5 +71,7 @@ describe('code: referencedNames', () => {
     assert.ok(!go.has('TestDivide'));
     const rs = await referencedNames('rust', fixture('lib.rs'));
     assert.ok(rs.has('clamp'));
+    const c = await referencedNames('c', fixture('test_ring.c'));
+    for (const n of ['ring_push', 'ring_peek', 'mode_name', 'hash', 'is_empty', 'MODE_FIFO']) assert.ok(c.has(n), n);
   });
 });

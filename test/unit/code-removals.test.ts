@@ -194,3 +194,28 @@ describe('code: findRemovals rust and java', async () => {
     await assertAllValid('java', src, rs);
   });
 });
+
+describe('code: findRemovals c and cpp', async () => {
+  it('c: bodies return their type\'s zero; blocks of loops with an update clause', async () => {
+    const src = fixture('ring.c');
+    const rs = await findRemovals('c', src);
+    assert.equal(body(rs, 'ring_push').edit.replacement, '{\n    return 0;\n}');
+    assert.equal(body(rs, 'ring_stats').edit.replacement, '{\n    return (struct stats){0};\n}');
+    assert.equal(body(rs, 'ring_clear').edit.replacement, '{}');
+    assert.ok(rs.some((r) => r.kind === 'statement-block' && r.functionName === 'ring_stats'));
+    // The while loop advances in its body: emptying it would hang.
+    assert.ok(!rs.some((r) => r.kind === 'statement-block' && r.functionName === 'weighted'));
+    assert.ok(!rs.some((r) => r.kind === 'whole-file'));
+    await assertAllValid('c', src, rs);
+  });
+
+  it('cpp: {} for class results, destructors emptied, conversion operators, references and auto left alone', async () => {
+    const src = fixture('shelf.cpp');
+    const rs = await findRemovals('cpp', src);
+    assert.equal(body(rs, 'label').edit.replacement, '{\n        return {};\n    }');
+    assert.equal(body(rs, 'add').edit.replacement, '{\n        return false;\n    }');
+    assert.equal(body(rs, '~Shelf').edit.replacement, '{}');
+    for (const name of ['first', 'count', 'operator bool', 'Shelf']) assert.ok(!rs.some((r) => r.kind === 'function-body' && r.functionName === name), name);
+    await assertAllValid('cpp', src, rs);
+  });
+});

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { applyEdits, findTests, hasSyntaxErrors, type Lang, type TestSite } from '../../src/agents/code/index.js';
+import { mergeEdits } from '../../src/agents/injector.js';
 
 const fixture = (name: string): string => readFileSync(new URL(`../fixtures/code/${name}`, import.meta.url), 'utf8');
 
@@ -102,5 +103,55 @@ describe('code: findTests', () => {
     assert.deepEqual(byName(sites, 'clampsLow').assertions.map((a) => a.replacement), ['', '', ';']);
     assert.equal(byName(sites, 'fails').assertions.length, 1);
     await assertAssertionRemovalParses('java', src, sites);
+  });
+
+  it('cpp: GoogleTest TEST/TEST_F/TEST_P as Suite.Name; EXPECT_/ASSERT_ statements, streamed messages included', async () => {
+    const src = fixture('shelf_test.cpp');
+    const sites = await findTests('cpp', src);
+    assert.deepEqual(sites.map((s) => s.name), ['Shelf.EmptyTotal', 'ShelfTest.Total', 'PriceTest.Positive', 'main']);
+    const empty = byName(sites, 'Shelf.EmptyTotal');
+    assert.ok(src.slice(empty.start).startsWith('// Totals of an empty list.\nTEST(Shelf, EmptyTotal)'));
+    // `for (...) EXPECT_GT(...);` keeps an empty statement as its body.
+    assert.deepEqual(byName(sites, 'ShelfTest.Total').assertions.map((a) => a.replacement), ['', '', ';']);
+    assert.ok(!applyEdits(src, byName(sites, 'ShelfTest.Total').assertions).includes('two items'));
+    // The program run whole (gtest_main's main): every assertion, and no text of its own.
+    const main = byName(sites, 'main');
+    assert.equal(main.assertions.length, 5);
+    assert.equal(main.start, main.end);
+    await assertAssertionRemovalParses('cpp', src, sites.filter((s) => s.name !== 'main'));
+  });
+
+  it('c: test functions and the program\'s main; assert() calls, a brace-less one kept well-formed', async () => {
+    const src = fixture('test_ring.c');
+    const sites = await findTests('c', src);
+    assert.deepEqual(sites.map((s) => s.name), ['test_push', 'test_modes', 'main']);
+    assert.deepEqual(byName(sites, 'test_push').assertions.map((a) => a.replacement), ['', ';']);
+    // main stands for the whole program: the assertions of every function, helpers included.
+    assert.equal(byName(sites, 'main').assertions.length, 5);
+    await assertAssertionRemovalParses('c', src, sites.filter((s) => s.name !== 'main'));
+    assert.equal(await hasSyntaxErrors('c', applyEdits(src, byName(sites, 'main').assertions)), false);
+  });
+
+  it('c: the sites of one program share assertions; the injector applies each shared edit once', async () => {
+    const src = fixture('test_ring.c');
+    const sites = await findTests('c', src);
+    const both = [...byName(sites, 'test_push').assertions, ...byName(sites, 'main').assertions];
+    assert.throws(() => applyEdits(src, both), /overlapping/);
+    const merged = mergeEdits(both);
+    assert.equal(merged.length, byName(sites, 'main').assertions.length);
+    assert.equal(applyEdits(src, merged), applyEdits(src, byName(sites, 'main').assertions));
+    // An assertion inside a test deleted whole goes with it.
+    const t = byName(sites, 'test_modes');
+    assert.deepEqual(mergeEdits([{ start: t.start, end: t.end, replacement: '' }, ...t.assertions]), [{ start: t.start, end: t.end, replacement: '' }]);
+  });
+
+  it('c: a name that only assertions read is kept used where its function\'s first assertion stood', async () => {
+    const src = fixture('test_werror.c');
+    const sites = await findTests('c', src);
+    assert.deepEqual(sites.map((s) => s.name), ['test_hash', 'main']);
+    // h and r (only written outside the assertions) keep a use; twice, a static helper, too; check_hash is no assertion.
+    assert.deepEqual(byName(sites, 'test_hash').assertions.map((a) => a.replacement), ['(void)sizeof(h);', '(void)sizeof(r);', '(void)twice;']);
+    assert.deepEqual(byName(sites, 'main').assertions.map((a) => a.replacement), ['(void)sizeof(s); (void)sizeof(expected);', '(void)sizeof(h);', '(void)sizeof(r);', '(void)twice;']);
+    await assertAssertionRemovalParses('c', src, sites.filter((s) => s.name !== 'main'));
   });
 });

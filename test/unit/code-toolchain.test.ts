@@ -113,4 +113,56 @@ describe('code: toolchains accept the edits', () => {
     const failing = [...r.out.matchAll(/^v(\d+)\.ts/gm)].map((m) => variants[Number(m[1])]?.what);
     assert.ok(r.ok, `tsc failed for: ${[...new Set(failing)].join('; ')}\n${r.out.slice(0, 3000)}`);
   });
+
+  /**
+   * gcc and g++ check every variant (-fsyntax-only; -Werror=return-type: a stub must still return a value). Each
+   * variant is a file of its own in one directory, compiled by one make -j2 run.
+   */
+  const compileAll = (cc: string, flags: string[], ext: string, variants: { what: string; code: string }[], headers: Record<string, string> = {}): void => {
+    const root = tempDir(`ssr-code-${ext}-`);
+    for (const [name, text] of Object.entries(headers)) writeFileSync(path.join(root, name), text);
+    const targets = variants.map((v, i) => {
+      writeFileSync(path.join(root, `v${i}.${ext}`), v.code);
+      return `v${i}.ok`;
+    });
+    const rules = targets.map((t) => `${t}: ${t.replace('.ok', `.${ext}`)}\n\t${cc} ${flags.join(' ')} -fsyntax-only -Werror=return-type -I. $< && touch $@\n`).join('');
+    writeFileSync(path.join(root, 'Makefile'), `all: ${targets.join(' ')}\n${rules}`);
+    const r = run('make', ['-k', '-j2', '-s'], root);
+    const failing = [...r.out.matchAll(/v(\d+)\.\w+:\d+/g)].map((m) => variants[Number(m[1])]?.what);
+    assert.ok(r.ok, `${cc} rejected: ${[...new Set(failing)].join('; ')}\n${r.out.slice(0, 3000)}`);
+  };
+
+  it('c: every mutation and removal compiles with gcc; weakened tests too', { skip: !has('gcc', ['--version']) || !has('make', ['--version']) }, async () => {
+    const src = fixture('ring.c');
+    const testSrc = fixture('test_ring.c');
+    const tests = await findTests('c', testSrc);
+    const variants = [
+      { what: 'the original', code: src },
+      ...(await findMutations('c', src)).map((m) => ({ what: m.description, code: applyEdits(src, [m.edit]) })),
+      ...(await findRemovals('c', src)).map((r) => ({ what: r.description, code: applyEdits(src, removalEdits(r)) })),
+      ...tests.map((t) => ({ what: `weakened ${t.name}`, code: applyEdits(testSrc, t.assertions) })),
+    ];
+    compileAll('gcc', ['-std=c11', '-Wall'], 'c', variants, { 'ring.h': fixture('ring.h') });
+  });
+
+  it('c: weakened tests still compile under -Wall -Wextra -Werror (names only the assertions read are kept used)', { skip: !has('gcc', ['--version']) || !has('make', ['--version']) }, async () => {
+    const testSrc = fixture('test_werror.c');
+    const tests = await findTests('c', testSrc);
+    const variants = [{ what: 'the original', code: testSrc }, ...tests.map((t) => ({ what: `weakened ${t.name}`, code: applyEdits(testSrc, t.assertions) }))];
+    compileAll('gcc', ['-std=c11', '-Wall', '-Wextra', '-Werror'], 'c', variants, { 'ring.h': fixture('ring.h') });
+  });
+
+  it('cpp: every mutation and removal compiles with g++; weakened GoogleTest tests too', { skip: !has('g++', ['--version']) || !has('make', ['--version']) }, async () => {
+    const src = fixture('shelf.cpp');
+    const testSrc = fixture('shelf_test.cpp');
+    const tests = await findTests('cpp', testSrc);
+    const variants = [
+      { what: 'the original', code: src },
+      ...(await findMutations('cpp', src)).map((m) => ({ what: m.description, code: applyEdits(src, [m.edit]) })),
+      ...(await findRemovals('cpp', src)).map((r) => ({ what: r.description, code: applyEdits(src, removalEdits(r)) })),
+    ];
+    const gtest = ['/usr/include/gtest/gtest.h', '/usr/local/include/gtest/gtest.h'].some((h) => has('test', ['-f', h]));
+    if (gtest) variants.push(...tests.map((t) => ({ what: `weakened ${t.name}`, code: applyEdits(testSrc, t.assertions) })));
+    compileAll('g++', ['-std=c++17'], 'cpp', variants);
+  });
 });

@@ -402,3 +402,93 @@ describe('generated scripts', () => {
     }
   });
 });
+
+describe('detectRunners: ctest', () => {
+  const lib = { 'include/m.h': 'int twice(int x);\n', 'src/m.c': '#include "m.h"\nint twice(int x) { return 2 * x; }\n' };
+  const cTest = '#include <assert.h>\n#include "m.h"\nint main(void) { assert(twice(2) == 4); return 0; }\n';
+  const gTest = '#include <gtest/gtest.h>\nTEST(M, Twice) { EXPECT_EQ(2, 2); }\n';
+
+  it('a root CMakeLists.txt enabling tests: test targets\' sources and test-named files holding tests; the rest is source', async () => {
+    const [ct, ...rest] = await detectRunners(
+      await repo({
+        ...lib,
+        'CMakeLists.txt': [
+          'project(m C CXX)',
+          '# add_test(NAME commented COMMAND old_test)',
+          'set(CHECK_SOURCES checks/run_checks.c checks/helpers.c)',
+          'add_library(m src/m.c)',
+          'enable_testing()',
+          'add_executable(run_checks ${CHECK_SOURCES})',
+          'add_test(NAME checks COMMAND $<TARGET_FILE:run_checks> --all)',
+          'add_subdirectory(tests)',
+        ].join('\n'),
+        'tests/CMakeLists.txt': 'add_executable(unit m_unittest.cc)\ngtest_discover_tests(unit)\n',
+        'checks/run_checks.c': cTest,
+        'checks/helpers.c': 'int helper(void) { return 1; }\n',
+        'tests/m_unittest.cc': gTest,
+        'tests/test_extra.c': cTest,
+        'tests/fixture_data.h': '#define N 3\n',
+        'src/cli_test_helpers.c': 'int nothing_here(void) { return 0; }\n',
+        'fuzzing/fuzz_parse.c': 'int LLVMFuzzerTestOneInput(const char *d, int n) { return 0; }\n',
+        'examples/demo.c': 'int main(void) { return 0; }\n',
+        'third_party/gtest/src/gtest_test.cc': gTest,
+        'build/old_test.c': cTest,
+      }),
+    );
+    assert.deepEqual(rest, []);
+    assert.equal(ct?.name, 'ctest');
+    assert.equal(ct?.language, 'cpp');
+    // helpers.c is a source of the test target run_checks, so it is part of the tests (and never a place for a bug).
+    assert.deepEqual(ct?.testFiles, ['checks/helpers.c', 'checks/run_checks.c', 'tests/m_unittest.cc', 'tests/test_extra.c']);
+    assert.deepEqual(ct?.sourceFiles, ['include/m.h', 'src/cli_test_helpers.c', 'src/m.c']);
+  });
+
+  it('a C-only project is language c; the script configures outside the tree with Ninja and a Debug build', async () => {
+    const [ct] = await detectRunners(await repo({
+      ...lib,
+      'CMakeLists.txt': 'project(m C)\ninclude(CTest)\noption(M_BUILD_TESTS "tests" OFF)\noption(M_TEST_COVERAGE "gcov" OFF)\noption(M_EXAMPLES "ex" ON)\nif(M_BUILD_TESTS)\nadd_executable(t tests/t.c)\nadd_test(t t)\nendif()\n',
+      'tests/t.c': cTest,
+    }));
+    assert.equal(ct?.name, 'ctest');
+    assert.equal(ct?.language, 'c');
+    const script = ct?.script(ct.testFiles) ?? '';
+    // The project's own switch for its tests is turned on; a coverage switch is not.
+    assert.match(script, /cmake -S \. -B "\$ssr_build" .*-DCMAKE_BUILD_TYPE=Debug -DBUILD_TESTING=ON -DM_BUILD_TESTS=ON -Wno-dev/);
+    assert.match(script, /ssr_build="\$\{SSR_CMAKE_BUILD_DIR:-\/tmp\/ssr-cmake-/);
+    assert.match(script, /ctest --test-dir "\$ssr_build" --output-junit "\$ssr_tmp\/junit.xml" --timeout/);
+  });
+
+  it('CMake without tests, or tests only in vendored code, is no ctest project', async () => {
+    await assert.rejects(detectRunners(await repo({ ...lib, 'CMakeLists.txt': 'project(m C)\nadd_library(m src/m.c)\n', 'tests/t.c': cTest })), NoTestRunnerError);
+    await assert.rejects(
+      detectRunners(await repo({ ...lib, 'CMakeLists.txt': 'project(m C)\nadd_subdirectory(third_party/x)\n', 'third_party/x/CMakeLists.txt': 'enable_testing()\nadd_test(NAME x COMMAND x)\n', 'third_party/x/x_test.c': cTest })),
+      NoTestRunnerError,
+    );
+  });
+
+  it('tests declared in foreach() loops and run through their build path; a framework copied under tests/ is not the project\'s', async () => {
+    const [ct] = await detectRunners(
+      await repo({
+        ...lib,
+        'CMakeLists.txt': 'project(m C)\nenable_testing()\nset(T_SELF self_check)\nadd_executable("${T_SELF}" self.c)\nadd_test(NAME ${T_SELF} COMMAND "${CMAKE_CURRENT_BINARY_DIR}/${T_SELF}")\nadd_subdirectory(tests)\n',
+        'self.c': cTest,
+        'tests/CMakeLists.txt': 'set(unit_tests parse_a parse_b)\nforeach(t ${unit_tests})\n  add_executable("${t}" "${t}.c")\n  add_test(NAME "${t}" COMMAND "./${t}")\nendforeach()\n',
+        'tests/parse_a.c': '#include "unity.h"\nstatic void parses(void) { TEST_ASSERT_EQUAL(1, 1); }\nint CDECL main(void) { UNITY_BEGIN(); RUN_TEST(parses); return UNITY_END(); }\n',
+        'tests/parse_b.c': '#include "unity.h"\nstatic void parses(void) { TEST_ASSERT_EQUAL(2, 2); }\n',
+        'tests/unity/src/unity.c': 'void UnityBegin(void) {}\n',
+        'tests/unity/docs/license.txt': 'MIT\n',
+        'tests/unity/test/test_unity_core.c': cTest,
+      }),
+    );
+    assert.deepEqual(ct?.testFiles, ['self.c', 'tests/parse_a.c', 'tests/parse_b.c']);
+    assert.deepEqual(ct?.sourceFiles, ['include/m.h', 'src/m.c']);
+  });
+
+  it('a Makefile-only C project says that only CMake/CTest is supported', async () => {
+    await assert.rejects(detectRunners(await repo({ ...lib, Makefile: 'test:\n\t./run_tests\n', 'tests/test_m.c': cTest })), (err: unknown) => {
+      assert.ok(err instanceof NoTestRunnerError);
+      assert.match(err.message, /only CMake\/CTest builds are supported for C and C\+\+/);
+      return true;
+    });
+  });
+});

@@ -34,11 +34,17 @@ const available: Record<string, string | false> = {
     : existsSync(join(homedir(), '.m2/repository/org/apache/maven/surefire/surefire-junit-platform/3.2.5'))
       ? false
       : "the Maven fixture's dependencies are not in ~/.m2",
+  ctest: !commandWorks('cmake', ['--version']) || !commandWorks('ninja', ['--version']) || !commandWorks('c++', ['--version'])
+    ? 'no cmake, ninja or C++ compiler'
+    : !existsSync('/usr/lib/x86_64-linux-gnu/cmake/GTest') && !existsSync('/usr/lib/cmake/GTest') && !existsSync('/usr/local/lib/cmake/GTest')
+      ? 'GoogleTest is not installed'
+      : false,
 };
 
 const HOW: Record<string, string> = {
   pytest: 'pip install pytest', unittest: 'install python3', 'node-test': 'install Node 20+', 'go-test': 'install Go (https://go.dev/doc/install or apt-get install golang)', 'cargo-test': 'install Rust with rustup',
   maven: 'install Maven and a JDK (apt-get install maven openjdk-17-jdk-headless), then run `npm run setup` (it fetches the fixture\'s dependencies into ~/.m2)',
+  ctest: 'apt-get install cmake ninja-build g++ libgtest-dev',
 };
 function need(name: string): void {
   if (available[name]) assert.fail(`${available[name]}: ${HOW[name]} to run this test`);
@@ -64,14 +70,21 @@ async function runArtifact(repo: string, runner: Runner, testFiles: string[], en
   return { map: parsed.map, log };
 }
 
-async function live(name: RunnerName, first: boolean): Promise<{ repo: string; runner: Runner; map: TestMap; log: string }> {
+/** A build directory of its own for a ctest run, removed with the test's other directories (not /tmp/ssr-cmake-*). */
+async function cmakeEnv(): Promise<NodeJS.ProcessEnv> {
+  const build = await mkdtemp(join(tmpdir(), 'ssr-live-cmake-build-'));
+  dirs.push(build);
+  return { ...process.env, SSR_CMAKE_BUILD_DIR: build };
+}
+
+async function live(name: RunnerName, first: boolean, env?: NodeJS.ProcessEnv): Promise<{ repo: string; runner: Runner; map: TestMap; log: string }> {
   const repo = await makeRepo(PROJECTS[name], `ssr-live-${name}-`);
   dirs.push(repo);
   const runners = await detectRunners(repo, { pythonHasPytest: hasPytest });
   const runner = runners.find((r) => r.name === name);
   assert.ok(runner, `${name} detected among ${runners.map((r) => r.name).join(', ')}`);
   if (first) assert.equal(runners[0], runner, `${name} ranked first`);
-  const { map, log } = await runArtifact(repo, runner, runner.testFiles);
+  const { map, log } = await runArtifact(repo, runner, runner.testFiles, env);
   const expected = JSON.parse(await readFile(join(fixtures, `${name}.expected.json`), 'utf8')) as TestMap;
   assert.deepEqual(map, expected, log);
   return { repo, runner, map, log };
@@ -208,5 +221,98 @@ describe('live runs of generated artifacts', () => {
     const { map, log } = await runArtifact(repo, runner, runner.testFiles, { PATH: bin, HOME: homedir() });
     assert.deepEqual(map, { 'src/test/java/fx/CalcTest.java': 'failed', 'src/test/java/fx/text/WordsTest.java': 'failed' }, log);
     assert.match(log, /Maven \(mvn\) and a JDK \(javac\) must be installed where the tests run/);
+  });
+
+  it('ctest: GoogleTest, plain add_test programs, a disabled, a skipped and an uncompilable test', async () => {
+    need('ctest');
+    const env = await cmakeEnv();
+    const { repo, runner, map } = await live('ctest', true, env);
+    assert.equal(map['tests/stats_test.cpp::TotalTest.LastIsSum'], 'passed');
+    assert.equal(map['tests/plain_test.cpp::main'], 'passed');
+    assert.equal(map['tests/plain_test.cpp::test_wrong'], 'failed');
+    assert.equal(map['tests/broken_test.cpp'], 'failed');
+    // The build directory lives under /tmp, never in the repository.
+    assert.equal(existsSync(join(repo, 'CMakeCache.txt')), false);
+    assert.equal(existsSync(join(repo, 'build')), false);
+    // A selection runs only the selected files' tests; a deleted file fails.
+    const partial = await runArtifact(repo, runner, ['tests/stats_test.cpp', 'tests/gone_test.cpp'], env);
+    assert.deepEqual(partial.map, {
+      'tests/stats_test.cpp::Stats.Max': 'passed',
+      'tests/stats_test.cpp::Stats.Mean': 'passed',
+      'tests/stats_test.cpp::TotalTest.LastIsSum': 'passed',
+      'tests/gone_test.cpp': 'failed',
+    }, partial.log);
+    assert.match(partial.log, /-R|Stats\.Mean/);
+    assert.doesNotMatch(partial.log, /Rect\.Area/);
+  });
+
+  it('ctest: the plain C fixture, a failing test and a compile error reported per target', async () => {
+    need('ctest');
+    const fixture = join(fixtures, 'cmake-c');
+    const files: Record<string, string> = {};
+    for (const rel of ['CMakeLists.txt', 'include/calc.h', 'src/calc.c', 'src/text.c', 'tests/test_calc.c', 'tests/test_text.c']) {
+      files[rel] = await readFile(join(fixture, rel), 'utf8');
+    }
+    const repo = await makeRepo({ files }, 'ssr-live-cmake-c-');
+    dirs.push(repo);
+    const runner = (await detectRunners(repo)).find((r) => r.name === 'ctest');
+    assert.ok(runner);
+    assert.equal(runner.language, 'c');
+    const env = await cmakeEnv();
+    const ok = await runArtifact(repo, runner, runner.testFiles, env);
+    const calc = {
+      'tests/test_calc.c::main': 'passed',
+      'tests/test_calc.c::test_add': 'passed',
+      'tests/test_calc.c::test_clamp': 'passed',
+      'tests/test_calc.c::test_even': 'passed',
+      'tests/test_calc.c::test_sum': 'passed',
+    };
+    assert.deepEqual(ok.map, {
+      ...calc,
+      'tests/test_text.c::test_count': 'passed',
+      'tests/test_text.c::test_upper': 'passed',
+    }, ok.log);
+    // A bug: the test program that checks it fails, the others still pass (the build directory is reused).
+    const text = files['src/text.c']!;
+    await writeFile(join(repo, 'src/text.c'), text.replace('n++;', 'n += 2;'));
+    const bug = await runArtifact(repo, runner, runner.testFiles, env);
+    assert.deepEqual(bug.map, {
+      ...calc,
+      'tests/test_text.c::test_count': 'failed',
+      'tests/test_text.c::test_upper': 'passed',
+    }, bug.log);
+    // A compile error in one test program fails that program's tests with the compiler's message; a stale binary
+    // from the previous build never runs in its place.
+    await writeFile(join(repo, 'src/text.c'), text);
+    const t = files['tests/test_text.c']!;
+    await writeFile(join(repo, 'tests/test_text.c'), t.replace('text_upper(s);', 'text_upper(s)'));
+    const broken = await runArtifact(repo, runner, runner.testFiles, env);
+    assert.deepEqual(broken.map, {
+      ...calc,
+      'tests/test_text.c::test_count': 'failed',
+      'tests/test_text.c::test_upper': 'failed',
+    }, broken.log);
+    assert.match(broken.log, /tests\/test_text\.c:\d+:\d+: error/);
+  });
+
+  it('ctest: a configure step that needs the network, or a missing package, says so', async () => {
+    need('ctest');
+    const repo = await makeRepo({
+      files: {
+        'CMakeLists.txt': 'cmake_minimum_required(VERSION 3.14)\nproject(net CXX)\nenable_testing()\nfind_package(NoSuchPackageSsr REQUIRED)\nadd_executable(t tests/t_test.cpp)\nadd_test(NAME t COMMAND t)\n',
+        'tests/t_test.cpp': 'int main() { return 0; }\n',
+      },
+    }, 'ssr-live-cmake-pkg-');
+    dirs.push(repo);
+    const runner = (await detectRunners(repo)).find((r) => r.name === 'ctest');
+    assert.ok(runner);
+    const env = await cmakeEnv();
+    const { map, log } = await runArtifact(repo, runner, runner.testFiles, env);
+    assert.deepEqual(map, { 'tests/t_test.cpp': 'failed' }, log);
+    assert.match(log, /ssr: CMake configure failed: a package the project needs is not installed/);
+    await writeFile(join(repo, 'CMakeLists.txt'), 'cmake_minimum_required(VERSION 3.14)\nproject(net CXX)\nenable_testing()\ninclude(FetchContent)\nFetchContent_Declare(dep URL http://127.0.0.1:9/none.tar.gz)\nFetchContent_MakeAvailable(dep)\nadd_executable(t tests/t_test.cpp)\nadd_test(NAME t COMMAND t)\n');
+    const net = await runArtifact(repo, runner, runner.testFiles, await cmakeEnv());
+    assert.deepEqual(net.map, { 'tests/t_test.cpp': 'failed' }, net.log);
+    assert.match(net.log, /ssr: CMake configure failed: the project downloads dependencies at configure time/);
   });
 });

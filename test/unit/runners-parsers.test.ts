@@ -11,7 +11,7 @@ import type { Runner, RunnerName } from '../../src/repo/runners/index.js';
 import { fixtureRunner, runParser, type TestMap } from '../fixtures/runners/helpers.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/runners');
-const RUNNERS: RunnerName[] = ['pytest', 'unittest', 'node-test', 'jest', 'vitest', 'mocha', 'ava', 'tape', 'go-test', 'cargo-test', 'maven'];
+const RUNNERS: RunnerName[] = ['pytest', 'unittest', 'node-test', 'jest', 'vitest', 'mocha', 'ava', 'tape', 'go-test', 'cargo-test', 'maven', 'ctest'];
 
 /** Facts about each recording that must hold whatever else the expected map says. */
 const MUST: Record<RunnerName, { passed: string[]; failed: string[]; absent: string[] }> = {
@@ -74,6 +74,17 @@ const MUST: Record<RunnerName, { passed: string[]; failed: string[]; absent: str
     ],
     failed: ['src/test/java/fx/CalcTest.java::subIsWrong'],
     absent: ['src/test/java/fx/CalcTest.java::skipped', 'src/test/java/fx/CalcTest.java', 'src/test/java/fx/text/WordsTest.java'],
+  },
+  ctest: {
+    passed: [
+      'tests/shapes_test.cpp::Rect.Area',
+      'tests/shapes_test.cpp::DescribeTest.Wide',
+      'tests/stats_test.cpp::TotalTest.LastIsSum',
+      'tests/extra_test.cpp::Extra.Fine',
+      'tests/plain_test.cpp::main',
+    ],
+    failed: ['tests/extra_test.cpp::Extra.IsWrong', 'tests/plain_test.cpp::test_wrong', 'tests/broken_test.cpp'],
+    absent: ['tests/extra_test.cpp::Extra.Later', 'tests/extra_test.cpp::Extra.Skipped', 'tests/broken_test.cpp::Broken.NeverCompiles'],
   },
 };
 

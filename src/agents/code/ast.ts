@@ -69,6 +69,8 @@ const FUNCTION_TYPES: Record<Lang, ReadonlySet<string>> = {
   go: new Set(['function_declaration', 'method_declaration', 'func_literal']),
   rust: new Set(['function_item', 'closure_expression']),
   java: new Set(['method_declaration', 'constructor_declaration', 'lambda_expression', 'compact_constructor_declaration']),
+  c: new Set(['function_definition']),
+  cpp: new Set(['function_definition', 'lambda_expression']),
 };
 FUNCTION_TYPES.typescript = FUNCTION_TYPES.javascript;
 FUNCTION_TYPES.tsx = FUNCTION_TYPES.javascript;
@@ -88,6 +90,7 @@ export function enclosingFunctionNode(lang: Lang, n: SNode): SNode | null {
  * variable, property or field they are assigned to. Null for truly anonymous ones (callbacks).
  */
 export function functionNodeName(p: Parsed, fn: SNode): string | null {
+  if ((p.lang === 'c' || p.lang === 'cpp') && fn.type === 'function_definition') return cFunctionName(p, fn);
   const own = field(fn, 'name');
   if (own) return p.text(own);
   return boundName(p, fn);
@@ -122,6 +125,29 @@ export function boundName(p: Parsed, fn: SNode): string | null {
     return p.text(keyed).replace(/^['"]|['"]$/g, '');
   }
   return null;
+}
+
+/**
+ * The function_declarator of a C/C++ function definition or declaration: the `declarator` field holds it directly,
+ * or under the pointer/reference declarators of the return type (`char *f(void)`, `const T &get()`).
+ */
+export function cFunctionDeclarator(n: SNode): SNode | null {
+  let d = field(n, 'declarator');
+  while (d && d.type !== 'function_declarator') {
+    d = field(d, 'declarator') ?? d.children.find((c) => c.named && c.type.endsWith('_declarator')) ?? null;
+  }
+  return d;
+}
+
+/** A C/C++ function's own name: the last part of `ns::Cls::method`, `~Cls`, `operator==`; null when unnamed. */
+export function cFunctionName(p: Parsed, fn: SNode): string | null {
+  let d = cFunctionDeclarator(fn);
+  let name = d ? field(d, 'declarator') : null;
+  while (name && (name.type === 'qualified_identifier' || name.type === 'template_function' || name.type === 'template_method')) {
+    d = name;
+    name = field(name, 'name');
+  }
+  return name ? p.text(name) : null;
 }
 
 /** The name of the nearest enclosing named function (anonymous callbacks are looked through). */

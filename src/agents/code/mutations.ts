@@ -13,10 +13,10 @@ import {
 } from './ast.js';
 import { applyEdits, type Edit } from './edits.js';
 import { GoIndex, goIsConstant, type GoOrphans, goVetSuspectBool } from './gousage.js';
-import { isJsLike, isTypeScript, type Lang } from './lang.js';
+import { isCFamily, isJsLike, isTypeScript, type Lang } from './lang.js';
 import { type Parsed, type SNode, withParsed } from './parser.js';
 import { Validator } from './validate.js';
-import { GoTypes, javaZero, tsZero } from './zero.js';
+import { cZero, GoTypes, javaZero, tsZero } from './zero.js';
 
 export type MutationKind =
   | 'compare-flip'
@@ -129,11 +129,13 @@ const OPERATOR_NODES: Record<Lang, ReadonlySet<string>> = {
   go: new Set(['binary_expression', 'assignment_statement', 'inc_statement', 'dec_statement']),
   rust: new Set(['binary_expression', 'compound_assignment_expr']),
   java: new Set(['binary_expression', 'update_expression', 'assignment_expression']),
+  c: new Set(['binary_expression', 'update_expression', 'assignment_expression']),
+  cpp: new Set(['binary_expression', 'update_expression', 'assignment_expression']),
 };
 OPERATOR_NODES.typescript = OPERATOR_NODES.javascript;
 OPERATOR_NODES.tsx = OPERATOR_NODES.javascript;
 
-const INT_LITERALS = new Set(['integer', 'number', 'int_literal', 'integer_literal', 'decimal_integer_literal', 'hex_integer_literal']);
+const INT_LITERALS = new Set(['integer', 'number', 'int_literal', 'integer_literal', 'decimal_integer_literal', 'hex_integer_literal', 'number_literal']);
 const INT_SUFFIX: Record<Lang, RegExp> = {
   python: /^$/,
   javascript: /^n?$/,
@@ -142,16 +144,24 @@ const INT_SUFFIX: Record<Lang, RegExp> = {
   go: /^$/,
   rust: /^(_?(i8|i16|i32|i64|i128|isize|u8|u16|u32|u64|u128|usize))?$/,
   java: /^[lL]?$/,
+  // u, l, ul, ll, ull in either order and case (C's and C++'s integer suffixes); floats never match the digits.
+  c: /^(?:[uU](?:l|L|ll|LL)?|(?:l|L|ll|LL)[uU]?)?$/,
+  cpp: /^(?:[uU](?:l|L|ll|LL|z|Z)?|(?:l|L|ll|LL|z|Z)[uU]?)?$/,
 };
 const STRING_TYPES = new Set([
   'string', 'template_string', 'concatenated_string', 'interpreted_string_literal', 'raw_string_literal',
-  'string_literal', 'text_block', 'char_literal', 'rune_literal',
+  'string_literal', 'text_block', 'char_literal', 'rune_literal', 'system_lib_string',
 ]);
 
 /** Is the node inside a type (annotation, array length, generic argument)? Values there are not runtime code. */
 function inTypeContext(lang: Lang, n: SNode): boolean {
+  if (isCFamily(lang) && n.field === 'condition' && !!n.parent && n.parent.type.startsWith('preproc_')) return true;
   return hasAncestor(n, (a) => {
     if (lang === 'python') return a.type === 'type';
+    // C/C++: casts' and sizeof's type names, template arguments and parameters, and #if conditions (which the
+    // preprocessor evaluates: flipping one swaps whole blocks of code in or out rather than making a bug).
+    if (isCFamily(lang) && (a.type === 'type_descriptor' || a.type === 'template_argument_list' || a.type === 'template_parameter_list' ||
+      (a.field === 'condition' && !!a.parent && a.parent.type.startsWith('preproc_')))) return true;
     return (
       a.type.endsWith('_type') ||
       a.type === 'type_annotation' ||
@@ -325,6 +335,9 @@ function operatorMutations(ctx: Ctx, n: SNode): void {
     // Word operators (`in`, `is`, `and`, `not in`) are Python's; JS `in`/`instanceof` are not comparisons.
     if (lang !== 'python' && /[a-z]/.test(op)) continue;
     if (kind === 'arith-swap' && spinsLoop(p, n)) continue;
+    // C++ overloads << and >> for streams (`std::cout << x`): swapping them there does not compile. Only shifts with
+    // a literal operand are surely arithmetic.
+    if (lang === 'cpp' && (op === '<<' || op === '>>' || op === '<<=' || op === '>>=') && !namedChildren(n).some((c) => INT_LITERALS.has(c.type))) continue;
     if (kind === 'arith-swap' && (op === '+' || op === '+=' || op === '%' || op === '*')) {
       // `+` on strings is concatenation and Python's `%`/`*` on a string literal are formatting
       // and repetition: swapping them makes a type error, not a logic bug.
@@ -378,6 +391,16 @@ function constantIsFrozen(lang: Lang, n: SNode): boolean {
     if (parent.type === 'literal_element' && parent.parent?.type === 'keyed_element' && parent.parent.children[0] === parent) return true;
   }
   if (lang === 'java' && hasAncestor(n, (a) => a.type === 'switch_label', (a) => a.type.endsWith('statement'))) return true;
+  if (isCFamily(lang)) {
+    // Duplicate case labels, array sizes that no longer fit their initializer, enumerators (which case labels use),
+    // bit-field widths and static_assert conditions: a changed value there is a compile error, not a bug.
+    for (let a: SNode | null = n; a?.parent; a = a.parent) {
+      if (a.parent.type === 'case_statement' && a.field === 'value') return true;
+      if (a.parent.type === 'array_declarator' && a.field === 'size') return true;
+      if (a.parent.type === 'enumerator' || a.parent.type === 'bitfield_clause' || a.parent.type === 'static_assert_declaration') return true;
+      if (a.parent.type === 'compound_statement' || a.parent.type === 'translation_unit' || a.parent.type === 'field_declaration_list') break;
+    }
+  }
   if (lang === 'rust' && parent.type === 'field_expression') return true;
   if (lang === 'python' && hasAncestor(n, (a) => a.type === 'decorator')) return true;
   return false;
@@ -394,7 +417,7 @@ function isDivisorLiteral(n: SNode, p: Parsed): boolean {
 
 /** Maximum values of fixed-size integers: one more overflows the type the literal sits in. */
 const INT_MAXIMA = new Set([127n, 255n, 32767n, 65535n, 2147483647n, 4294967295n, 9223372036854775807n, 18446744073709551615n]);
-const TYPED_LANGS: ReadonlySet<Lang> = new Set(['go', 'rust', 'java']);
+const TYPED_LANGS: ReadonlySet<Lang> = new Set(['go', 'rust', 'java', 'c', 'cpp']);
 
 /** Would `n + 1` of this literal likely not compile (typed overflow, shift by the full width, constant index past an array's end)? */
 function incrementBreaksBuild(p: Parsed, n: SNode, value: bigint): boolean {
@@ -480,6 +503,8 @@ const NOT_NODES: Record<Lang, string> = {
   go: 'unary_expression',
   rust: 'unary_expression',
   java: 'unary_expression',
+  c: 'unary_expression',
+  cpp: 'unary_expression',
 };
 
 function negateCondition(ctx: Ctx, owner: SNode): void {
@@ -488,7 +513,7 @@ function negateCondition(ctx: Ctx, owner: SNode): void {
   let cond = field(owner, 'condition');
   if (!cond) return;
   // C-family conditions come wrapped in their parentheses; negate what is inside them.
-  if (cond.type === 'parenthesized_expression' || cond.type === 'condition') {
+  if (cond.type === 'parenthesized_expression' || cond.type === 'condition' || cond.type === 'condition_clause') {
     if (lang !== 'python') {
       const inner = namedChildren(cond);
       if (inner.length !== 1) return;
@@ -548,11 +573,18 @@ function returnChange(ctx: Ctx, n: SNode): void {
     const t = field(fn, 'type');
     zero = t ? javaZero(p, t) : null;
     if (zero === '') zero = null;
+  } else if (isCFamily(lang)) {
+    // A lambda's result type is deduced: nothing certain to return from it.
+    if (!fn || fn.type !== 'function_definition') return;
+    zero = cZero(p, fn);
+    if (zero === '') zero = null;
   } else {
     return;
   }
   if (zero === null || zero === text) return;
-  if (lang !== 'go' && (text === 'None' || text === 'undefined' || text === 'null')) return;
+  // `return 0.0;` or `return 0u;` already returns the zero.
+  if (isCFamily(lang) && value.type === 'number_literal' && /^0*(?:\.0*)?(?:[eE][+-]?\d+)?[fFlLuU]*$/.test(text)) return;
+  if (lang !== 'go' && (text === 'None' || text === 'undefined' || text === 'null' || text === 'NULL' || text === 'nullptr')) return;
   const edit: Edit = { start: value.start, end: value.end, replacement: zero };
   if (lang === 'go') {
     // `return total` may be the only use of a local or `strings.Join(...)` of an import.
@@ -587,6 +619,8 @@ const BLOCKS: Record<Lang, ReadonlySet<string>> = {
   go: new Set(['block', 'statement_list']),
   rust: new Set(),
   java: new Set(),
+  c: new Set(['compound_statement']),
+  cpp: new Set(['compound_statement']),
 };
 
 function isRemovableStatement(p: Parsed, s: SNode): boolean {
@@ -611,6 +645,14 @@ function isRemovableStatement(p: Parsed, s: SNode): boolean {
       return !!call && call.type === 'call_expression' && p.text(field(call, 'function') ?? call) !== 'panic';
     }
     return s.type === 'assignment_statement' || s.type === 'inc_statement' || s.type === 'dec_statement';
+  }
+  if (isCFamily(lang)) {
+    if (s.type !== 'expression_statement') return false;
+    const e = namedChildren(s)[0];
+    if (!e) return false;
+    // Dropping a call to abort()/exit() or an assert changes what happens after an error, not a computation.
+    if (e.type === 'call_expression' && /^(?:abort|exit|_Exit|assert|static_assert|va_start|va_end|free|delete)$/.test(p.text(field(e, 'function') ?? e))) return false;
+    return ['call_expression', 'assignment_expression', 'update_expression'].includes(e.type);
   }
   return false;
 }
@@ -666,7 +708,7 @@ function inUnboundedLoop(lang: Lang, n: SNode): boolean {
     if (a.type === 'while_statement' || a.type === 'do_statement' || a.type === 'loop_expression' || a.type === 'while_expression') return true;
     if (a.type === 'for_statement') {
       if (lang === 'go') return !a.children.some((c) => c.type === 'range_clause' || (c.type === 'for_clause' && !!field(c, 'update')));
-      if (isJsLike(lang) || lang === 'java') return !field(a, 'increment') && !field(a, 'update');
+      if (isJsLike(lang) || lang === 'java' || isCFamily(lang)) return !field(a, 'increment') && !field(a, 'update');
       return false;
     }
     if (a.type === 'for_in_statement') return false;
@@ -719,7 +761,7 @@ function collect(ctx: Ctx): void {
   const { p } = ctx;
   const lang = p.lang;
   const opNodes = OPERATOR_NODES[lang];
-  const full = lang === 'python' || isJsLike(lang) || lang === 'go';
+  const full = lang === 'python' || isJsLike(lang) || lang === 'go' || isCFamily(lang);
   const frozen = new Set<SNode>();
   walk(p.root, (n) => {
     if (n.isError || isComment(n) || frozen.has(n)) return false;
@@ -732,6 +774,10 @@ function collect(ctx: Ctx): void {
     if (lang === 'python' && n.type === 'if_statement' && n.parent?.type === 'module' && /__name__/.test(p.text(field(n, 'condition') ?? n))) {
       return false;
     }
+    // C/C++ at file scope: values live only in initializers; anything else parsed as an expression there is a
+    // macro the parser cannot expand (`API(cJSON *) f(void);`, whose `*` is no multiplication).
+    const stray = isCFamily(lang) && !enclosingFunctionNode(lang, n) && !hasAncestor(n, (a) => a.type === 'init_declarator' || a.type === 'initializer_list');
+    if (stray && (opNodes.has(n.type) || INT_LITERALS.has(n.type))) return;
     if (opNodes.has(n.type)) {
       if (n.type === 'binary_operator' || n.type === 'binary_expression') offByOne(ctx, n);
       operatorMutations(ctx, n);

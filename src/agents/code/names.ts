@@ -1,4 +1,4 @@
-import { boundName, field, walk } from './ast.js';
+import { boundName, cFunctionName, field, functionNodeName, walk } from './ast.js';
 import { isJsLike, type Lang } from './lang.js';
 import { type Parsed, type SNode, withParsed } from './parser.js';
 
@@ -30,6 +30,8 @@ function isDefinitionName(n: SNode): boolean {
     );
   }
   if (PARAMETER_LISTS.has(parent.type)) return true;
+  // C/C++: a function's own name in its declarator, and a parameter's name.
+  if (n.field === 'declarator' && (parent.type === 'function_declarator' || parent.type === 'parameter_declaration')) return true;
   if ((parent.type === 'required_parameter' || parent.type === 'optional_parameter') && n.field === 'pattern') return true;
   if (parent.type === 'typed_parameter' && parent.children[0] === n) return true;
   if (parent.type === 'parameter' && n.field === 'pattern') return true;
@@ -75,6 +77,9 @@ const DEFINITIONS: Record<Lang, ReadonlySet<string>> = {
     'class_declaration', 'interface_declaration', 'enum_declaration', 'record_declaration', 'method_declaration',
     'constructor_declaration', 'annotation_type_declaration',
   ]),
+  // Only specifiers with a body define a type (`struct point *p` merely names one); see definedFunctionsIn.
+  c: new Set(['function_definition', 'struct_specifier', 'union_specifier', 'enum_specifier']),
+  cpp: new Set(['function_definition', 'struct_specifier', 'union_specifier', 'enum_specifier', 'class_specifier']),
 };
 DEFINITIONS.typescript = new Set([...DEFINITIONS.javascript, 'interface_declaration', 'enum_declaration', 'method_signature', 'abstract_method_signature']);
 DEFINITIONS.tsx = DEFINITIONS.typescript;
@@ -92,6 +97,11 @@ export function definedFunctionsIn(p: Parsed): DefinedFunction[] {
   };
   walk(p.root, (n) => {
     if (n.isError) return false;
+    if ((p.lang === 'c' || p.lang === 'cpp') && defs.has(n.type)) {
+      const name = n.type === 'function_definition' ? cFunctionName(p, n) : field(n, 'body') ? p.text(field(n, 'name') ?? n) : null;
+      if (name && (n.type === 'function_definition' || field(n, 'name'))) add(name, n);
+      return;
+    }
     if (defs.has(n.type)) {
       const nameNode = field(n, 'name');
       if (!nameNode) return;

@@ -13,6 +13,8 @@ const GRAMMAR_FILE: Record<Lang, string> = {
   go: 'tree-sitter-go.wasm',
   rust: 'tree-sitter-rust.wasm',
   java: 'tree-sitter-java.wasm',
+  c: 'tree-sitter-c.wasm',
+  cpp: 'tree-sitter-cpp.wasm',
 };
 
 let initOnce: Promise<void> | null = null;
@@ -70,25 +72,27 @@ export async function hasSyntaxErrors(lang: Lang, source: string): Promise<boole
   }
 }
 
+/** ERROR and MISSING nodes in a source's parse: 0 for a clean one. */
+export async function syntaxErrorCount(lang: Lang, source: string): Promise<number> {
+  const parser = await parserFor(lang);
+  const tree = parseSource(parser, source);
+  try {
+    return tree.rootNode.hasError ? countErrors(tree) : 0;
+  } finally {
+    tree.delete();
+  }
+}
+
 /**
- * Whether `after` parses with more syntax errors than `before` (null: a new file, judged on its own). A grammar
- * that lags its language (tree-sitter-rust 0.20 reads a multi-line `#![doc(...)]` as a one-line shebang plus an
- * ERROR) fails whole files that compile; judging them absolutely would turn down every edit of such a file, so
- * the edit is judged by what it adds, as Parsed.accepts does for single mutations.
+ * Whether an edited source parses worse than the original (`before` null: a new file, judged on its own). Where the
+ * grammar already stumbles on the original (C code full of macros the parser cannot expand; tree-sitter-rust 0.20
+ * reading a multi-line `#![doc(...)]` as a shebang plus an ERROR), every version of the file "has errors": the edit
+ * is judged by their number, as Parsed.accepts judges single edits.
  */
 export async function addsSyntaxErrors(lang: Lang, before: string | null, after: string): Promise<boolean> {
-  const parser = await parserFor(lang);
-  const count = (source: string): number => {
-    const tree = parseSource(parser, source);
-    try {
-      return tree.rootNode.hasError ? countErrors(tree) : 0;
-    } finally {
-      tree.delete();
-    }
-  };
-  const added = count(after);
-  if (added === 0) return false;
-  return before === null || added > count(before);
+  const errors = await syntaxErrorCount(lang, after);
+  if (errors === 0) return false;
+  return before === null || errors > (await syntaxErrorCount(lang, before));
 }
 
 /**

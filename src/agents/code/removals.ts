@@ -1,4 +1,5 @@
 import {
+  cFunctionName,
   enclosingFunctionName,
   field,
   hasAncestor,
@@ -13,11 +14,11 @@ import {
 } from './ast.js';
 import { applyEdits, type Edit } from './edits.js';
 import { goDropImports, GoIndex, goImports, type GoOrphans } from './gousage.js';
-import { isJsLike, isTypeScript, type Lang } from './lang.js';
+import { isCFamily, isJsLike, isTypeScript, type Lang } from './lang.js';
 import { outermostFunction, riskyEmptying } from './mutations.js';
 import { type Parsed, type SNode, withParsed } from './parser.js';
 import { Validator } from './validate.js';
-import { GoTypes, javaZero, rustZero, tsZero } from './zero.js';
+import { cZero, GoTypes, javaZero, rustZero, tsZero } from './zero.js';
 
 export interface Removal {
   kind: 'function-body' | 'statement-block' | 'whole-file';
@@ -182,6 +183,26 @@ function javaBodyStub(p: Parsed, fn: SNode): Edit | null {
   return { start: body.start, end: body.end, replacement: braceBlock(p, body, line ? [line] : []) };
 }
 
+/**
+ * A C/C++ function body reduced to returning its type's zero (see cZero). C++ constructors and destructors (no
+ * return type) keep their member initializers, which sit outside the body, and get an empty body.
+ */
+function cBodyStub(p: Parsed, fn: SNode): Edit | null {
+  const body = field(fn, 'body');
+  if (!body || body.type !== 'compound_statement' || fn.type !== 'function_definition') return null;
+  const name = cFunctionName(p, fn);
+  // main's result is the test program's verdict, and a stubbed main tests nothing.
+  if (!name || name === 'main') return null;
+  // A conversion operator has no type field but does return a value.
+  if (!field(fn, 'type') && /^operator\b/.test(name)) return null;
+  const value = field(fn, 'type') ? cZero(p, fn) : p.lang === 'cpp' ? '' : null;
+  if (value === null) return null;
+  const stmts = statementsOf(body);
+  const line = value ? `return ${value};` : null;
+  if (stmts.length === 0 || (stmts.length === 1 && line && p.text(stmts[0]!).trim() === line)) return null;
+  return { start: body.start, end: body.end, replacement: braceBlock(p, body, line ? [line] : []) };
+}
+
 function bodyStub(ctx: Ctx, fn: SNode, lenient: boolean): Edit | null {
   const { p } = ctx;
   switch (p.lang) {
@@ -193,6 +214,9 @@ function bodyStub(ctx: Ctx, fn: SNode, lenient: boolean): Edit | null {
       return fn.type === 'function_item' ? rustBodyStub(p, fn) : null;
     case 'java':
       return javaBodyStub(p, fn);
+    case 'c':
+    case 'cpp':
+      return cBodyStub(p, fn);
     default:
       return isJsLike(p.lang) ? jsBodyStub(p, fn, lenient) : null;
   }
@@ -309,13 +333,16 @@ function statementBlocks(ctx: Ctx): void {
       }
       case 'else_clause': {
         const b = field(n, 'body') ?? namedChildren(n)[0];
-        if (b && (b.type === 'block' || b.type === 'statement_block')) blockRemoval(ctx, n, b, 'else');
+        if (b && (b.type === 'block' || b.type === 'statement_block' || b.type === 'compound_statement')) blockRemoval(ctx, n, b, 'else');
         break;
       }
       case 'for_statement':
-      case 'for_in_statement': {
+      case 'for_in_statement':
+      case 'for_range_loop': {
         const b = field(n, 'body');
-        if (!b || (b.type !== 'block' && b.type !== 'statement_block')) break;
+        if (!b || (b.type !== 'block' && b.type !== 'statement_block' && b.type !== 'compound_statement')) break;
+        // A C for loop without an update clause advances in its body.
+        if (isCFamily(lang) && n.type === 'for_statement' && !field(n, 'update')) break;
         // Loops whose progress lives in their body would spin forever once it is emptied.
         if (lang === 'go' && !n.children.some((c) => c.type === 'range_clause' || (c.type === 'for_clause' && field(c, 'update')))) break;
         if (isJsLike(lang) && n.type === 'for_statement' && !field(n, 'increment')) break;

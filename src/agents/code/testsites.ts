@@ -1,4 +1,4 @@
-import { field, fields, isComment, lineExpandedRange, namedChildren, statementsOf, walk } from './ast.js';
+import { cFunctionDeclarator, cFunctionName, field, fields, isComment, lineExpandedRange, namedChildren, statementsOf, walk } from './ast.js';
 import type { Edit } from './edits.js';
 import { GoIndex } from './gousage.js';
 import { isJsLike, type Lang } from './lang.js';
@@ -418,11 +418,201 @@ function javaTests(p: Parsed): TestSite[] {
   return out;
 }
 
+/* ---------- C / C++ ---------- */
+
+/** GoogleTest's test-defining macros: TEST(Suite, Name) and its fixture, parameterized and typed forms. */
+const GTEST_MACROS = /^(TEST|TEST_F|TEST_P|TYPED_TEST|TYPED_TEST_P|GTEST_TEST)$/;
+/**
+ * Assertion macros and functions: GoogleTest's EXPECT_* / ASSERT_* and FAIL(), C's assert(), and the common C
+ * frameworks' checks (Unity TEST_ASSERT_*, Check ck_assert_*, CUnit CU_ASSERT_*, cmocka assert_*, Criterion
+ * cr_assert/cr_expect, munit_assert_*, GLib g_assert_*, Catch2/doctest REQUIRE/CHECK).
+ */
+const C_ASSERT = /^(?:(?:EXPECT|ASSERT)_[A-Z0-9_]+|FAIL|ADD_FAILURE|GTEST_FAIL|fail|assert|assert_\w+|TEST_ASSERT\w*|ck_assert\w*|CU_ASSERT\w*|cr_assert\w*|cr_expect\w*|munit_assert\w*|g_assert\w*|(?:REQUIRE|CHECK)(?:_[A-Z_]+)?)$/;
+/** Plain C test functions, by the names C test programs give them. */
+const C_TEST_FN = /^(?:test_\w+|\w+_test|test[A-Z]\w*)$/;
+
+/** The assertion call a statement makes, looking through `EXPECT_EQ(a, b) << "message"` streaming. */
+function cAssertionCall(p: Parsed, s: SNode, helpers: ReadonlySet<string>): boolean {
+  if (s.type !== 'expression_statement') return false;
+  let e: SNode | null = namedChildren(s)[0] ?? null;
+  while (e && e.type === 'binary_expression' && p.text(e.children.find((c) => c.field === 'operator') ?? e) === '<<') e = field(e, 'left');
+  if (!e || e.type !== 'call_expression') return false;
+  const fn = field(e, 'function');
+  // A helper the file defines itself (`assert_is_string(item)`) is no assertion: its own assertions are.
+  return !!fn && fn.type === 'identifier' && C_ASSERT.test(p.text(fn)) && !helpers.has(p.text(fn));
+}
+
+/** Names a declarator declares: `x`, `*x`, `x[3]`, `&x`, `x = 1`. */
+function declaredName(p: Parsed, d: SNode | null): string | null {
+  while (d && d.type !== 'identifier') {
+    d = field(d, 'declarator') ?? d.children.find((c) => c.named && (c.type === 'identifier' || c.type.endsWith('_declarator'))) ?? null;
+  }
+  return d ? p.text(d) : null;
+}
+
+/** Parameters and local variables of a C/C++ function (lambdas and nested functions aside). */
+function cLocals(p: Parsed, fn: SNode): Set<string> {
+  const out = new Set<string>();
+  const add = (d: SNode | null): void => {
+    const name = declaredName(p, d);
+    if (name) out.add(name);
+  };
+  const d = cFunctionDeclarator(fn) ?? field(fn, 'declarator');
+  const params = d ? field(d, 'parameters') : null;
+  if (params) for (const prm of namedChildren(params)) add(field(prm, 'declarator'));
+  const body = field(fn, 'body');
+  if (body) {
+    walk(body, (n) => {
+      if (n.type === 'lambda_expression' || n.type === 'function_definition') return false;
+      if (n.type === 'declaration') for (const c of n.children) if (c.field === 'declarator') add(c);
+      if (n.type === 'for_range_loop') add(field(n, 'declarator'));
+    });
+  }
+  return out;
+}
+
+/** What removing a C/C++ file's assertions must keep compiling: which names only the assertions read. */
+interface CUsage {
+  helpers: ReadonlySet<string>;
+  /** Every assertion statement of the file: weakening may remove any of them, so all are judged gone. */
+  asserts: ReadonlySet<SNode>;
+  cache: Map<string, boolean>;
+}
+
+/** Is this occurrence of a name only written (`x = ...`, `x.f = ...`, `x[i] = ...`, `x++`), not read? */
+function cWriteOnly(n: SNode): boolean {
+  let c = n;
+  while (c.parent && (c.parent.type === 'field_expression' || c.parent.type === 'subscript_expression' || c.parent.type === 'parenthesized_expression') && (c.field === 'argument' || c.parent.type === 'parenthesized_expression')) c = c.parent;
+  const parent = c.parent;
+  if (!parent) return false;
+  if (parent.type === 'assignment_expression' && c.field === 'left') return true;
+  return parent.type === 'update_expression' && parent.parent?.type === 'expression_statement';
+}
+
+/** Whether `scope` reads `name` outside the file's assertion statements (declarations and pure writes aside). */
+function readOutsideAssertions(p: Parsed, u: CUsage, scope: SNode, name: string): boolean {
+  const key = `${scope.start}:${name}`;
+  const known = u.cache.get(key);
+  if (known !== undefined) return known;
+  let found = false;
+  walk(scope, (n) => {
+    if (found || u.asserts.has(n)) return false;
+    if (n.type !== 'identifier' || p.text(n) !== name) return;
+    const parent = n.parent;
+    const declares = n.field === 'declarator' && !!parent && (parent.type.endsWith('declarator') || parent.type === 'parameter_declaration' || parent.type === 'declaration' || parent.type === 'for_range_loop');
+    if (!declares && !cWriteOnly(n)) found = true;
+  });
+  u.cache.set(key, found);
+  return found;
+}
+
+/**
+ * Edits removing the assertion statements within a node. Projects build their tests with -Werror more often than
+ * not, and a local or parameter (or, in C, a static helper) that only the removed assertions read would then fail
+ * the build as unused: each such name is kept used by `(void)sizeof(name);` (which evaluates nothing) or
+ * `(void)helper;` in place of the first assertion of its function that reads it.
+ */
+function cAssertions(p: Parsed, within: SNode, u: CUsage): Edit[] {
+  const edits: Edit[] = [];
+  // A site's assertions go together, so one keeper per function suffices: at its first assertion naming it.
+  const kept = new Map<number, Set<string>>();
+  walk(within, (n) => {
+    if (n.type === 'lambda_expression') return false;
+    if (!u.asserts.has(n)) return;
+    let fn: SNode | null = n.parent;
+    while (fn && fn.type !== 'function_definition' && fn.type !== 'lambda_expression') fn = fn.parent;
+    const locals = fn?.type === 'function_definition' ? cLocals(p, fn) : new Set<string>();
+    const keep: string[] = [];
+    walk(n, (c) => {
+      if (c.type !== 'identifier') return;
+      const t = p.text(c);
+      let k: string | null = null;
+      if (fn && locals.has(t) && !readOutsideAssertions(p, u, fn, t)) k = `(void)sizeof(${t});`;
+      else if (p.lang === 'c' && c.field === 'function' && u.helpers.has(t) && !readOutsideAssertions(p, u, p.root, t)) k = `(void)${t};`;
+      const done = kept.get(fn?.start ?? -1) ?? kept.set(fn?.start ?? -1, new Set()).get(fn?.start ?? -1)!;
+      if (k && !done.has(k)) {
+        done.add(k);
+        keep.push(k);
+      }
+    });
+    const inBlock = n.parent?.type === 'compound_statement' || n.parent?.type === 'case_statement';
+    if (keep.length > 0) {
+      edits.push({ start: n.start, end: n.end, replacement: inBlock ? keep.join(' ') : `{ ${keep.join(' ')} }` });
+    } else if (inBlock) {
+      const [a, b] = lineExpandedRange(p, n.start, n.end);
+      edits.push({ start: a, end: b, replacement: '' });
+    } else {
+      // The sole body of a brace-less if/for/while: an empty statement keeps it well-formed.
+      edits.push({ start: n.start, end: n.end, replacement: ';' });
+    }
+    return false;
+  });
+  return edits;
+}
+
+/**
+ * GoogleTest tests are named `Suite.Name`, as ctest (gtest_discover_tests) names them. Plain C test programs get a
+ * site per test function (a test that runs one, chosen by its arguments, is named after it), and every test file
+ * one for `main`, which stands for the whole program (a test that runs it without naming a TEST or a function):
+ * its assertions are every assertion of the file.
+ */
+function cTests(p: Parsed): TestSite[] {
+  const out: TestSite[] = [];
+  let main: SNode | null = null;
+  const helpers = new Set<string>();
+  walk(p.root, (n) => {
+    if (n.type === 'function_definition') {
+      const name = cFunctionName(p, n);
+      if (name) helpers.add(name);
+    }
+    return n.type !== 'compound_statement';
+  });
+  const asserts = new Set<SNode>();
+  walk(p.root, (n) => {
+    if (cAssertionCall(p, n, helpers)) {
+      asserts.add(n);
+      return false;
+    }
+  });
+  const u: CUsage = { helpers, asserts, cache: new Map() };
+  walk(p.root, (n) => {
+    if (n.type !== 'function_definition') return n.type === 'translation_unit' || n.type === 'declaration_list' || n.type.startsWith('preproc_') || n.type === 'linkage_specification';
+    const d = cFunctionDeclarator(n);
+    const callee = d ? field(d, 'declarator') : null;
+    const params = d ? field(d, 'parameters') : null;
+    const macro = callee?.type === 'identifier' ? p.text(callee) : '';
+    if (GTEST_MACROS.test(macro) && params) {
+      const parts = namedChildren(params).map((c) => p.text(c).trim());
+      if (parts.length === 2 && parts.every((x) => /^\w+$/.test(x))) {
+        const body = field(n, 'body');
+        out.push({ name: `${parts[0]}.${parts[1]}`, start: leadingStart(p, n), end: n.end, line: n.row + 1, assertions: body ? cAssertions(p, body, u) : [] });
+      }
+      return false;
+    }
+    const name = cFunctionName(p, n);
+    if (name === 'main') main = n;
+    else if (name && C_TEST_FN.test(name)) {
+      const body = field(n, 'body');
+      out.push({ name, start: leadingStart(p, n), end: n.end, line: n.row + 1, assertions: body ? cAssertions(p, body, u) : [] });
+    }
+    return false;
+  });
+  // Assigned inside the walk's callback, which the compiler's narrowing does not follow.
+  const m = main as SNode | null;
+  // The program run whole, as ctest runs a test that names no function: every assertion of the file is its. Where
+  // main lives elsewhere (gtest_main, a harness header), the site has no text of its own to delete.
+  const all = cAssertions(p, p.root, u);
+  if (m) out.push({ name: 'main', start: leadingStart(p, m), end: m.end, line: m.row + 1, assertions: all });
+  else if (all.length > 0) out.push({ name: 'main', start: p.source.length, end: p.source.length, line: p.lines.lineCount, assertions: all });
+  return out;
+}
+
 /**
  * Test definitions in a test file: pytest functions/methods (test*) in Test* classes and unittest
  * TestCase subclasses, JS/TS test()/it()/specify() calls nested in describe()/suite()/context()
  * with literal titles (`.only`/`.skip`/`.each` variants are left out), Go TestXxx(t *testing.T),
- * Rust #[test] fns with their module path, Java @Test methods.
+ * Rust #[test] fns with their module path, Java @Test methods, GoogleTest TEST()s as Suite.Name, C test functions
+ * (test_*, *_test) and a C test program's main (see cTests).
  */
 export async function findTests(lang: Lang, source: string): Promise<TestSite[]> {
   return withParsed(lang, source, (p) => findTestsIn(p));
@@ -433,6 +623,7 @@ export function findTestsIn(p: Parsed): TestSite[] {
   if (isJsLike(p.lang)) return jsTests(p);
   if (p.lang === 'go') return goTests(p);
   if (p.lang === 'rust') return rustTests(p);
+  if (p.lang === 'c' || p.lang === 'cpp') return cTests(p);
   return javaTests(p);
 }
 

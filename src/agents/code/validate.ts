@@ -25,6 +25,13 @@ const CONTAINERS: Record<Lang, Record<string, Wrap>> = {
   go: { source_file: NONE, block: ['func _() {\n', '\n}'], statement_list: ['func _() {\n', '\n}'] },
   rust: { source_file: NONE, declaration_list: NONE, block: ['fn _() {\n', '\n}'] },
   java: { program: NONE, class_body: ['class _ {\n', '\n}'], block: ['class _ { void _() {\n', '\n}}'] },
+  c: { translation_unit: NONE, compound_statement: ['void _(void) {\n', '\n}'] },
+  cpp: {
+    translation_unit: NONE,
+    declaration_list: NONE,
+    compound_statement: ['void _() {\n', '\n}'],
+    field_declaration_list: ['struct _ {\n', '\n};'],
+  },
 };
 CONTAINERS.typescript = CONTAINERS.javascript;
 CONTAINERS.tsx = CONTAINERS.javascript;
@@ -42,6 +49,8 @@ const BLOCKS: Record<Lang, Record<string, Wrap>> = {
   go: { block: ['func _() ', ''] },
   rust: { block: ['fn _() ', ''] },
   java: { block: ['class _ { void _() ', ' }'] },
+  c: { compound_statement: ['void _(void) ', ''] },
+  cpp: { compound_statement: ['void _() ', ''] },
 };
 BLOCKS.typescript = BLOCKS.javascript;
 BLOCKS.tsx = BLOCKS.javascript;
@@ -55,6 +64,8 @@ const HOLLOW: Record<Lang, ReadonlySet<string>> = {
   go: new Set(['block']),
   rust: new Set(['block']),
   java: new Set(['block']),
+  c: new Set(['compound_statement']),
+  cpp: new Set(['compound_statement']),
 };
 
 /** How deep under an untouched node holes are looked for (an arrow body in a call is 4 levels down). */

@@ -276,3 +276,40 @@ export function rustZero(p: Parsed, t: SNode | null): string | null {
       return null;
   }
 }
+
+/* C and C++ */
+
+/** Integer typedefs of the standard headers: `0` is their zero whatever the platform makes them. */
+const C_INT_TYPEDEFS = /^(?:u?int(?:8|16|32|64|max|ptr)?_t|u?int_(?:least|fast)(?:8|16|32|64)_t|s?size_t|ptrdiff_t|off_t|ssize_t|wchar_t|char(?:8|16|32)_t|std::size_t|std::u?int(?:8|16|32|64)_t|std::ptrdiff_t)$/;
+
+/**
+ * The value a C/C++ function returns in place of its result, '' for void, or null where none is certain to compile:
+ * `0` or `false` for arithmetic types and pointers (a null pointer constant in both languages), and otherwise C's
+ * compound literal `(T){0}` (any complete object type) or C++'s value-initialising `{}` (any default-constructible
+ * type). Constructors, deduced (`auto`) results and references get none.
+ */
+export function cZero(p: Parsed, fn: SNode): string | null {
+  const type = field(fn, 'type');
+  if (!type) return null;
+  const text = p.text(type).replace(/\s+/g, ' ').trim();
+  let declarator = field(fn, 'declarator');
+  let pointer = false;
+  while (declarator && declarator.type !== 'function_declarator') {
+    if (declarator.type === 'pointer_declarator') pointer = true;
+    if (declarator.type === 'reference_declarator') return null;
+    declarator = field(declarator, 'declarator') ?? declarator.children.find((c) => c.named && c.type.endsWith('_declarator')) ?? null;
+  }
+  if (!declarator) return null;
+  // A trailing return type (`auto f() -> int`) or a deduced one decides nothing here.
+  if (type.type === 'placeholder_type_specifier' || type.type === 'decltype' || /^(?:auto|decltype)\b/.test(text)) return null;
+  if (pointer) return p.lang === 'cpp' ? 'nullptr' : '0';
+  if (type.type === 'primitive_type' || type.type === 'sized_type_specifier') {
+    if (text === 'void') return '';
+    if (text === 'bool' || text === '_Bool') return 'false';
+    return '0';
+  }
+  if (C_INT_TYPEDEFS.test(text)) return '0';
+  if (p.lang === 'cpp') return '{}';
+  // The function's own qualifiers (static, inline, const) are siblings of the type, not part of it.
+  return `(${text}){0}`;
+}

@@ -1,3 +1,4 @@
+import { detectCMake, makeOnly } from './cmake.js';
 import { NoTestRunnerError } from './errors.js';
 import { detectGo } from './go.js';
 import { detectJava, gradleOnly } from './java.js';
@@ -13,6 +14,7 @@ const LOOKED_FOR = [
   'go test (go.mod with *_test.go)',
   'cargo test (Cargo.toml with tests/*.rs or #[test] in src)',
   'maven (pom.xml with src/test/java/**/*Test.java holding @Test)',
+  'ctest (a root CMakeLists.txt that enables tests: enable_testing/include(CTest)/add_test/gtest_discover_tests)',
 ];
 
 /**
@@ -28,16 +30,21 @@ export async function detectRunners(repoDir: string, options: DetectOptions = {}
     await detectGo(tree),
     await detectRust(tree),
     await detectJava(tree),
+    await detectCMake(tree),
   ].filter((g) => g.length > 0);
   if (groups.length === 0) {
     // A Gradle build looks like a Java project; say why it is not run rather than only what was looked for.
     const gradle = gradleOnly(tree)
       ? ['(found a Gradle build: Gradle projects are not supported, since gradle is not installed and its wrapper cannot download offline)']
       : [];
-    throw new NoTestRunnerError(repoDir, [...LOOKED_FOR, ...gradle, ...(await unsupportedJavaScript(tree))]);
+    // Likewise a C/C++ project built with make (or autotools, meson): only CMake projects with CTest tests are run.
+    const make = makeOnly(tree)
+      ? ['(found a C/C++ project without a CMakeLists.txt: only CMake/CTest builds are supported for C and C++, not Makefile, autotools or meson builds)']
+      : [];
+    throw new NoTestRunnerError(repoDir, [...LOOKED_FOR, ...gradle, ...make, ...(await unsupportedJavaScript(tree))]);
   }
   const size = (g: Runner[]): number => Math.max(...g.map((r) => r.testFiles.length));
-  // Array.prototype.sort is stable, so equal counts keep the order python, JS/TS, go, rust, java.
+  // Array.prototype.sort is stable, so equal counts keep the order python, JS/TS, go, rust, java, C/C++.
   groups.sort((a, b) => size(b) - size(a));
   return groups.flat();
 }

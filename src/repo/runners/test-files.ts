@@ -12,6 +12,8 @@ export const TS_EXT = /\.(?:[cm]?ts|tsx)$/;
 export const GO_EXT = /\.go$/;
 export const RUST_EXT = /\.rs$/;
 export const JAVA_EXT = /\.java$/;
+/** C and C++ sources and headers (a .h may be either; see langOfPath). */
+export const C_FAMILY_EXT = /\.(?:c|h|cc|cpp|cxx|c\+\+|hpp|hh|hxx|h\+\+|ipp|inl)$/i;
 
 /**
  * pytest's default names (test_*.py, *_test.py), plus a module named just test.py or tests.py: unittest's default
@@ -30,6 +32,8 @@ const GO_TEST_NAME = /_test\.go$/;
 const JAVA_TEST_NAME = /^(?:Test[A-Z0-9_]\w*|\w+(?:Test|Tests|TestCase|IT))\.java$/;
 /** What `mvn test` runs by default: not *IT (integration tests, failsafe's, which need the verify phase). */
 const JAVA_UNIT_TEST_NAME = /^(?:Test[A-Z0-9_]\w*|\w+(?:Test|Tests|TestCase))\.java$/;
+/** C/C++ test sources by name: test_*.c(c|pp|xx), *_test.*, *_tests.*, *_unittest.* (GoogleTest's own convention). */
+const C_TEST_NAME = /^(?:test_[\w-]*\.(?:c|cc|cpp|cxx)|[\w-]+_(?:test|tests|unittest)\.(?:c|cc|cpp|cxx|h|hpp|hh))$/i;
 
 /** Directories whose files are inputs to tests rather than tests themselves, even when they look like tests. */
 const FIXTURE_DIRS: ReadonlySet<string> = new Set(['fixtures', '__fixtures__', 'fixture', '__mocks__', '__snapshots__', 'testdata', 'node_modules']);
@@ -53,7 +57,7 @@ export function isTestFile(relPath: string): boolean {
   if (dirs.some((d) => TEST_DIRS.has(d))) return true;
   // tsd's type tests (index.test-d.ts) are checked by the compiler, never run: tests all the same, not code to change.
   if ((dirs.length === 0 && JS_ROOT_TEST.test(base)) || /\.test-d\.(?:[cm]?ts|tsx)$/.test(base)) return true;
-  return PY_TEST_NAME.test(base) || base === 'conftest.py' || JS_TEST_NAME.test(base) || GO_TEST_NAME.test(base) || JAVA_TEST_NAME.test(base);
+  return PY_TEST_NAME.test(base) || base === 'conftest.py' || JS_TEST_NAME.test(base) || GO_TEST_NAME.test(base) || JAVA_TEST_NAME.test(base) || C_TEST_NAME.test(base);
 }
 
 export function inFixtureDir(relPath: string): boolean {
@@ -89,4 +93,11 @@ export function isJavaTestCandidate(relPath: string): boolean {
 export function isJavaSourceFile(relPath: string): boolean {
   const p = normalizeRel(relPath);
   return JAVA_EXT.test(p) && /(?:^|\/)src\/main\/java\//.test(p) && !isTestFile(p);
+}
+
+/** C/C++ files that may hold tests, judged by path alone: a test-like name, or a place under test/ or tests/. */
+export function isCTestCandidate(relPath: string): boolean {
+  const { dirs, base } = split(relPath);
+  if (!C_FAMILY_EXT.test(base) || inFixtureDir(relPath)) return false;
+  return C_TEST_NAME.test(base) || dirs.some((d) => d === 'test' || d === 'tests' || d === 'unittest' || d === 'unittests');
 }

@@ -9,9 +9,10 @@ export type RunnerName =
   | 'tape'
   | 'go-test'
   | 'cargo-test'
-  | 'maven';
+  | 'maven'
+  | 'ctest';
 
-export type Language = 'python' | 'javascript' | 'typescript' | 'go' | 'rust' | 'java';
+export type Language = 'python' | 'javascript' | 'typescript' | 'go' | 'rust' | 'java' | 'c' | 'cpp';
 
 export interface Runner {
   name: RunnerName;

@@ -1,0 +1,136 @@
+/**
+ * The ctest runner end to end in the real local sandbox, on the two CMake fixture projects (plain C programs with
+ * add_test; C++ with GoogleTest and gtest_discover_tests): detection, the generated script and parser run the way
+ * the checks run them (runTestScript), with the build directory under the sandbox's /tmp. Without cmake, ninja, a
+ * compiler or GoogleTest the tests fail and say what to install.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LocalSandboxProvider } from '../../src/sandbox/local.js';
+import type { Sandbox } from '../../src/sandbox/types.js';
+import { findExecutable } from '../../src/sandbox/bwrap.js';
+import { detectRunners, type Runner } from '../../src/repo/runners/index.js';
+import { runTestScript } from '../../src/repo/testrun.js';
+import { cleanup, makeBase, tempDir, treeChecksum } from './helpers.js';
+
+const HOW = 'apt-get install cmake ninja-build g++ libgtest-dev';
+const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/runners');
+
+function need(gtest: boolean): void {
+  for (const cmd of ['cmake', 'ctest', 'ninja', 'cc', 'c++']) if (!findExecutable(cmd)) assert.fail(`${cmd} is missing: ${HOW}`);
+  const gtestConfig = ['/usr/lib/x86_64-linux-gnu/cmake/GTest', '/usr/lib/aarch64-linux-gnu/cmake/GTest', '/usr/lib/cmake/GTest', '/usr/local/lib/cmake/GTest'];
+  if (gtest && !gtestConfig.some((d) => existsSync(d))) assert.fail(`GoogleTest is not installed: ${HOW}`);
+}
+
+function filesOf(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string): void => {
+    for (const name of readdirSync(d)) {
+      const p = path.join(d, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else out[path.relative(dir, p)] = readFileSync(p, 'utf8');
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+interface Project { base: string; sb: Sandbox; runner: Runner }
+let stateDir = '';
+const projects: Record<string, Project> = {};
+
+async function project(name: 'cmake-c' | 'cmake-gtest'): Promise<Project> {
+  const base = await makeBase(filesOf(path.join(FIXTURES, name)));
+  const git = (...args: string[]): void => void execFileSync('git', args, { cwd: base, stdio: 'ignore' });
+  git('init', '-q');
+  git('add', '-A');
+  git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'fixture');
+  const found = await detectRunners(base);
+  assert.equal(found[0]?.name, 'ctest');
+  const sb = await new LocalSandboxProvider({ stateDir, isolation: 'bwrap', defaults: { timeoutMs: 240_000 } }).create({ base });
+  return { base, sb, runner: found[0]! };
+}
+
+before(async () => {
+  stateDir = await tempDir('state');
+  projects.c = await project('cmake-c');
+  projects.gtest = await project('cmake-gtest');
+});
+after(async () => {
+  for (const p of Object.values(projects)) {
+    await p.sb.dispose();
+    await cleanup(path.dirname(p.base));
+  }
+  await cleanup(stateDir);
+});
+
+test('ctest, C: per-test results from the sandbox, a selection, a bug and a compile error; the tree is left as it was', async () => {
+  need(false);
+  const { base, sb, runner } = projects.c!;
+  assert.equal(runner.language, 'c');
+  assert.deepEqual(runner.testFiles, ['tests/test_calc.c', 'tests/test_text.c']);
+  const before = await treeChecksum(base);
+  const run = await runTestScript(sb, runner.script(runner.testFiles), runner.parser(), 240_000);
+  assert.equal(run.parserError, null, run.log);
+  assert.deepEqual(run.results, {
+    'tests/test_calc.c::main': 'passed',
+    'tests/test_calc.c::test_add': 'passed',
+    'tests/test_calc.c::test_clamp': 'passed',
+    'tests/test_calc.c::test_even': 'passed',
+    'tests/test_calc.c::test_sum': 'passed',
+    'tests/test_text.c::test_count': 'passed',
+    'tests/test_text.c::test_upper': 'passed',
+  }, run.log);
+  // CMake built under the sandbox's /tmp: nothing in the work dir for git to see, the base untouched.
+  assert.equal((await sb.exec('git status --porcelain --ignored')).stdout, '');
+  assert.equal(await treeChecksum(base), before);
+
+  const one = await runTestScript(sb, runner.script(['tests/test_text.c']), runner.parser(), 240_000);
+  assert.deepEqual(one.results, { 'tests/test_text.c::test_count': 'passed', 'tests/test_text.c::test_upper': 'passed' }, one.log);
+
+  const calc = (await sb.readFile('src/calc.c')).toString();
+  await sb.writeFile('src/calc.c', calc.replace('return x % 2 == 0;', 'return x % 2 == 1;'));
+  const bug = await runTestScript(sb, runner.script(runner.testFiles), runner.parser(), 240_000);
+  assert.equal(bug.results['tests/test_calc.c::test_even'], 'failed', bug.log);
+  assert.equal(bug.results['tests/test_calc.c::main'], 'failed', bug.log);
+  assert.equal(bug.results['tests/test_calc.c::test_add'], 'passed', bug.log);
+
+  // A compile error in the library fails every test with the compiler's message, never a stale binary's pass.
+  await sb.writeFile('src/calc.c', calc.replace('return a + b;', 'return a + ;'));
+  const broken = await runTestScript(sb, runner.script(runner.testFiles), runner.parser(), 240_000);
+  assert.ok(Object.keys(broken.results).length > 0, broken.log);
+  for (const [id, status] of Object.entries(broken.results)) assert.equal(status, 'failed', `${id}\n${broken.log}`);
+  assert.match(broken.log, /src\/calc\.c:\d+:\d+: error/);
+  await sb.writeFile('src/calc.c', calc);
+});
+
+test('ctest, C++: GoogleTest tests discovered one by one and attributed to their files', async () => {
+  need(true);
+  const { sb, runner } = projects.gtest!;
+  assert.equal(runner.language, 'cpp');
+  const run = await runTestScript(sb, runner.script(runner.testFiles), runner.parser(), 240_000);
+  assert.deepEqual(run.results, {
+    'tests/shapes_test.cpp::DescribeTest.Square': 'passed',
+    'tests/shapes_test.cpp::DescribeTest.Wide': 'passed',
+    'tests/shapes_test.cpp::Rect.Area': 'passed',
+    'tests/shapes_test.cpp::Rect.Perimeter': 'passed',
+    'tests/shapes_test.cpp::Rect.Square': 'passed',
+    'tests/stats_test.cpp::Stats.Max': 'passed',
+    'tests/stats_test.cpp::Stats.Mean': 'passed',
+    'tests/stats_test.cpp::TotalTest.LastIsSum': 'passed',
+  }, run.log);
+  const stats = (await sb.readFile('src/stats.cpp')).toString();
+  await sb.writeFile('src/stats.cpp', stats.replace('acc += x;', 'acc -= x;'));
+  const one = await runTestScript(sb, runner.script(['tests/stats_test.cpp']), runner.parser(), 240_000);
+  assert.deepEqual(one.results, {
+    'tests/stats_test.cpp::Stats.Max': 'passed',
+    'tests/stats_test.cpp::Stats.Mean': 'passed',
+    'tests/stats_test.cpp::TotalTest.LastIsSum': 'failed',
+  }, one.log);
+  assert.match(one.log, /--- FAIL Sizes\/TotalTest\.LastIsSum\/\d/);
+  await sb.writeFile('src/stats.cpp', stats);
+});
