@@ -52,6 +52,21 @@ if (!has('bwrap')) {
   }
 }
 
+// C and C++ (the ctest runner and its tests): CMake, Ninja and Debian's GoogleTest, installed like bubblewrap.
+const gtest = existsSync('/usr/lib/x86_64-linux-gnu/cmake/GTest') || existsSync('/usr/lib/aarch64-linux-gnu/cmake/GTest') || existsSync('/usr/lib/cmake/GTest');
+if (!has('cmake') || !has('ninja') || !gtest) {
+  if (process.getuid?.() === 0 && has('apt-get')) {
+    say('installing cmake, ninja and GoogleTest (apt-get install cmake ninja-build libgtest-dev)');
+    try {
+      run('sh', ['-c', 'apt-get update -qq >/dev/null 2>&1; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cmake ninja-build libgtest-dev >/dev/null']);
+    } catch {
+      say('could not install cmake/ninja/libgtest-dev; C and C++ projects (and their tests here) need them');
+    }
+  } else {
+    say('cmake, ninja or GoogleTest is missing (C and C++ projects need them): `apt-get install cmake ninja-build libgtest-dev`');
+  }
+}
+
 // Docker engine: only a hint. Installing and starting a daemon is .ci/dockerd.sh's job, and the images are built
 // by whoever needs them (`npm run images`, the docker tests), not by every setup.
 if (process.getuid?.() === 0 && !has('dockerd') && !process.env.DOCKER_HOST) {
