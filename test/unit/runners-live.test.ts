@@ -314,5 +314,10 @@ describe('live runs of generated artifacts', () => {
     const net = await runArtifact(repo, runner, runner.testFiles, await cmakeEnv());
     assert.deepEqual(net.map, { 'tests/t_test.cpp': 'failed' }, net.log);
     assert.match(net.log, /ssr: CMake configure failed: the project downloads dependencies at configure time/);
+    // GoogleTest fetched at configure time (what most projects do) comes from the system's sources instead, offline.
+    await writeFile(join(repo, 'CMakeLists.txt'), 'cmake_minimum_required(VERSION 3.14)\nproject(net CXX)\nset(CMAKE_CXX_STANDARD 14)\nenable_testing()\ninclude(FetchContent)\nFetchContent_Declare(googletest URL http://127.0.0.1:9/googletest.zip)\nFetchContent_MakeAvailable(googletest)\ninclude(GoogleTest)\nadd_executable(t tests/t_test.cpp)\ntarget_link_libraries(t GTest::gtest_main)\ngtest_discover_tests(t)\n');
+    await writeFile(join(repo, 'tests/t_test.cpp'), '#include <gtest/gtest.h>\nTEST(Offline, Fetched) { EXPECT_EQ(2, 1 + 1); }\n');
+    const gt = await runArtifact(repo, (await detectRunners(repo)).find((r) => r.name === 'ctest')!, ['tests/t_test.cpp'], await cmakeEnv());
+    assert.deepEqual(gt.map, { 'tests/t_test.cpp::Offline.Fetched': 'passed' }, gt.log);
   });
 });

@@ -452,7 +452,10 @@ else
   mkdir -p "$ssr_build/.cmake/api/v1/query"
   : > "$ssr_build/.cmake/api/v1/query/codemodel-v2"
   if [ -f "$ssr_build/CMakeCache.txt" ]; then ssr_gen=(); elif command -v ninja >/dev/null 2>&1; then ssr_gen=(-G Ninja); else ssr_gen=(-G 'Unix Makefiles'); fi
-  ssr_limited cmake -S . -B "$ssr_build" \${ssr_gen[@]+"\${ssr_gen[@]}"} -DCMAKE_BUILD_TYPE=Debug -DBUILD_TESTING=ON${options.map((o) => ` -D${o}=ON`).join('')} -Wno-dev > "$ssr_tmp/configure.log" 2>&1
+  # Most projects fetch GoogleTest at configure time, which cannot work offline: FetchContent takes the system's
+  # copy of its sources instead (Debian's libgtest-dev/googletest), under the name nearly every project declares.
+  ssr_fc=(); if [ -f /usr/src/googletest/CMakeLists.txt ]; then ssr_fc=(-DFETCHCONTENT_SOURCE_DIR_GOOGLETEST=/usr/src/googletest); fi
+  ssr_limited cmake -S . -B "$ssr_build" \${ssr_gen[@]+"\${ssr_gen[@]}"} -DCMAKE_BUILD_TYPE=Debug -DBUILD_TESTING=ON \${ssr_fc[@]+"\${ssr_fc[@]}"}${options.map((o) => ` -D${o}=ON`).join('')} -Wno-dev > "$ssr_tmp/configure.log" 2>&1
   ssr_crc=$?
   if [ "$ssr_crc" -ne 0 ]; then
     sed -e "s#$ssr_build/#<build>/#g" -e "s#$ssr_src/##g" "$ssr_tmp/configure.log" | tail -n 80
