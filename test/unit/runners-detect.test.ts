@@ -453,7 +453,9 @@ describe('detectRunners: ctest', () => {
     assert.equal(ct?.language, 'c');
     const script = ct?.script(ct.testFiles) ?? '';
     // The project's own switch for its tests is turned on; a coverage switch is not.
-    assert.match(script, /cmake -S \. -B "\$ssr_build" .*-DCMAKE_BUILD_TYPE=Debug -DBUILD_TESTING=ON -DM_BUILD_TESTS=ON -Wno-dev/);
+    assert.match(script, /cmake -S \. -B "\$ssr_build" .*-DCMAKE_BUILD_TYPE=Debug -DBUILD_TESTING=ON .*-DM_BUILD_TESTS=ON -Wno-dev/);
+    // GoogleTest declared with FetchContent comes from the system's sources where they exist (the sandbox is offline).
+    assert.match(script, /-DFETCHCONTENT_SOURCE_DIR_GOOGLETEST=\/usr\/src\/googletest/);
     assert.match(script, /ssr_build="\$\{SSR_CMAKE_BUILD_DIR:-\/tmp\/ssr-cmake-/);
     assert.match(script, /ctest --test-dir "\$ssr_build" --output-junit "\$ssr_tmp\/junit.xml" --timeout/);
   });
