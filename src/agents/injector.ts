@@ -77,7 +77,7 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
   }
   const files = byFile(ref);
   const goodFiles = [...files.entries()].filter(([, ids]) => ids.every((id) => ref![id] === 'passed')).map(([f]) => f);
-  if (passed(ref).length < o.minPassingTests) {
+  if (!usable(ref)) {
     return result({ code: 'no-passing-tests', reason: `${passed(ref).length} tests pass on the original with ${runner.name}; at least ${o.minPassingTests} needed`, strategy: null });
   }
   // Oracle files run whole, so only files whose every test passes can be one; say which failing tests keep the

@@ -114,12 +114,12 @@ async function ownPort(home: string, dir: string, defaultPort: number): Promise<
   if (existsSync(dbOf(dir, defaultPort)) || !(await portOpen(defaultPort)) || !heldByAnother(dir, defaultPort)) return defaultPort;
   let h = 0x811c9dc5;
   for (const c of path.resolve(home)) h = Math.imul(h ^ c.charCodeAt(0), 0x01000193) >>> 0;
-  // Ports above the default's UI port (default + 1000 is what a server on another port takes for its UI).
+  // Ports just above the default and below its UI port (default + 1000; a server on another port takes port + 1000).
   const base = defaultPort + 1, span = 900;
   for (let i = 0; i < span; i++) {
     const port = base + ((h + i) % span);
-    if (await portOpen(port) && heldByAnother(dir, port)) continue;
-    if (await portOpen(port) && listenerDb(port) === undefined) continue; // something that is not a dev server
+    // A port something listens on is this home's only when it is this home's dev server.
+    if ((await portOpen(port)) && listenerDb(port) !== dbOf(dir, port)) continue;
     const tmp = path.join(dir, `port.${process.pid}`);
     writeFileSync(tmp, `${port}\n`);
     renameSync(tmp, path.join(dir, 'port'));
