@@ -9,7 +9,7 @@ import { detectRunners, isTestFile, NoTestRunnerError, type Runner } from '../re
 import { applyDiff, PatchApplyError, type TestRun } from '../repo/testrun.js';
 import { touchedPaths } from '../artifact/diff.js';
 import type { Sandbox } from '../sandbox/types.js';
-import type { Option, Policy } from '../policy/policy.js';
+import type { Option, Policy, SearchRecord } from '../policy/policy.js';
 import { applyEdits, findMutations, type Mutation, type MutationKind } from './code/index.js';
 import { clamp01, TestRunCache, TestRunCounter } from './common.js';
 import { sha256 } from '../store/store.js';
@@ -31,6 +31,8 @@ export interface SolveResult {
   tried: string[];
   testRuns: number;
   testRunMs: number;
+  /** The repair search as the trainer's expected gradient needs it (src/trainer/expected.ts); absent when no search ran. */
+  search?: SearchRecord;
 }
 
 export interface SolverOptions {
@@ -156,8 +158,9 @@ export async function solve(o: SolverOptions): Promise<SolveResult> {
   const stateKey = (changed: [string, string][]) =>
     o.cache ? `${o.cache.scope}\0${changed.sort(([a], [b]) => a.localeCompare(b)).map(([f, t]) => `${f}:${sha256(t)}`).join(',')}` : undefined;
   const tried: string[] = [];
+  let search: SearchRecord | undefined;
   const done = (stop: SolveStopReason, patch = '', pass = false): SolveResult =>
-    ({ patch, stop, selfReportedPass: pass, tried, testRuns: counter.runs, testRunMs: counter.ms });
+    ({ patch, stop, selfReportedPass: pass, tried, testRuns: counter.runs, testRunMs: counter.ms, ...(search ? { search } : {}) });
 
   let runner: Runner;
   try {
@@ -193,9 +196,11 @@ export async function solve(o: SolverOptions): Promise<SolveResult> {
   // An edit that overlaps a kept one cannot be applied on top of it: it is no longer an option.
   const applicable = (i: number) => !(applied.get(cands[i].file) ?? []).some((a) => a.edit.start < cands[i].m.edit.end && cands[i].m.edit.start < a.edit.end);
   let stillFailing = new Set(failing);
+  search = { options: cands.map((c) => c.option), picks: [], kept: [], maxPicks: Math.max(0, o.budget - counter.runs) };
   while (counter.runs < o.budget) {
     const idx = ranking.next(applicable);
     if (idx === undefined) break;
+    search.picks.push(idx);
     const { file, m } = cands[idx];
     const edits = [...(applied.get(file) ?? []), m].map((x) => x.edit);
     const text = applyEdits(top.find((f) => f.file === file)!.text, edits);
@@ -206,6 +211,7 @@ export async function solve(o: SolverOptions): Promise<SolveResult> {
     const worse = [...now].filter((t) => !stillFailing.has(t)).length;
     tried.push(`${m.description} in ${file}: ${now.size} failing`);
     if (better > 0 && worse === 0) {
+      search.kept.push(idx);
       applied.set(file, [...(applied.get(file) ?? []), m]);
       current.set(file, text);
       stillFailing = now;

@@ -182,7 +182,7 @@ export async function solveAttempt(rt: Runtime, i: SolveInput, progress?: Progre
     }
     const patchRef = await rt.store.putBlob(patch);
     const trajectoryRef = await rt.store.putBlob(JSON.stringify({
-      role: 'solver', episodeId: i.episodeId, attempt: i.attempt, policyVersion: i.policyVersion, decisions: policy.decisions, stop: r.stop, tried: r.tried,
+      role: 'solver', episodeId: i.episodeId, attempt: i.attempt, policyVersion: i.policyVersion, decisions: policy.decisions, stop: r.stop, tried: r.tried, ...(r.search ? { search: r.search } : {}),
       ...(fault ? { fault: `bad-patch:${fault}` } : {}),
     }));
     return { patchRef, stop: r.stop, trajectoryRef, testRunMs: r.testRunMs, testRuns: r.testRuns, selfReportedPass: r.selfReportedPass };

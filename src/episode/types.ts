@@ -56,6 +56,8 @@ export interface GradientInput {
   policy?: CampaignConfig['policy'];
   /** Absent in histories from before the ablation switch: self-play. */
   ablation?: CampaignConfig['ablation'];
+  /** Absent in histories from before the expected solver gradient: the sampled attempts only. */
+  solverGradient?: CampaignConfig['solverGradient'];
 }
 export interface GradientOutput {
   version: string; alreadyTrained: boolean; trajectories: number; decisions: number; gradNorm: number;

@@ -4,6 +4,8 @@
  * implementation is the ONNX network of src/policy/onnx/ (one set of weights for both roles: the method's parameter
  * sharing; decision groups are named by role, `inject.*` and `solve.*`).
  */
+import type { Rng } from './rng.js';
+
 export interface Option {
   key: string;
   features?: number[];
@@ -17,6 +19,23 @@ export interface Decision {
 }
 
 export const MAX_RECORDED_OPTIONS = 48;
+
+/**
+ * A decision as a trajectory keeps it: whole up to MAX_RECORDED_OPTIONS options, else the chosen option plus a uniform
+ * sample of the rest, which keeps trajectories small. One rule for the runner's records and the trainer's simulated ones.
+ */
+export function recordedDecision(group: string, options: Option[], chosen: number, rng: Rng): Decision {
+  if (options.length <= MAX_RECORDED_OPTIONS) return { group, options, chosen };
+  const others = rng.shuffle(options.map((_, i) => i).filter((i) => i !== chosen)).slice(0, MAX_RECORDED_OPTIONS - 1);
+  return { group, options: [options[chosen], ...others.map((i) => options[i])], chosen: 0 };
+}
+
+/**
+ * One solver attempt's repair search, as the trainer's expected gradient needs it (src/trainer/expected.ts): every
+ * option it could pick from, the picks it made (indices into `options`, in order), the picks it kept, and how many
+ * picks its budget allowed when the search began.
+ */
+export interface SearchRecord { options: Option[]; picks: number[]; kept: number[]; maxPicks: number }
 
 /** The embedded agents' view of a policy. Asynchronous because onnxruntime's inference is. */
 export interface Policy {
@@ -47,6 +66,13 @@ export interface Ranking {
  * uniform. Training moves these like any other weight.
  */
 export const PRIOR: Record<string, number[]> = { 'solve.repair': [6, 1, 0.5, 0] };
+
+/** An index drawn with probability `probs[i]` (the last one takes any rounding left over). */
+export function sampleIndex(probs: number[], rng: Rng): number {
+  let u = rng.next(), i = 0;
+  for (; i < probs.length - 1; i++) { u -= probs[i]; if (u <= 0) break; }
+  return i;
+}
 
 export function softmax(xs: number[]): number[] {
   const m = Math.max(...xs);

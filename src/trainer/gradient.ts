@@ -8,4 +8,9 @@ export interface ScoredTrajectory {
   reward: number;
   group: string;
   decisions: Decision[];
+  /**
+   * How much the trajectory counts in the batch (default 1). The expected gradient's simulated attempts of a bug
+   * share the weight of the attempts they stand for, so many of them neither outweigh nor dilute the rest of the batch.
+   */
+  weight?: number;
 }

@@ -1,5 +1,7 @@
 import type { Store, BlobRef } from '../store/store.js';
-import type { Decision } from '../policy/policy.js';
+import type { Decision, SearchRecord } from '../policy/policy.js';
+import type { MlpWeights } from '../policy/onnx/model.js';
+import { expectedSolverBatch, knownBug, type AttemptOutcome, type KnownBug } from './expected.js';
 import { parseVersion, versionName } from '../policy/versions.js';
 import { hasOnnxPolicy, loadOnnxWeights, saveOnnxPolicy } from '../policy/onnx/store.js';
 import { trainStepOnnx } from '../policy/onnx/trainGraph.js';
@@ -36,19 +38,22 @@ export async function trainStep(store: Store, i: GradientInput): Promise<Gradien
   }
   const weights = await loadOnnxWeights(store, i.fromVersion);
   const roles = trainedRoles(i.ablation);
-  const batch: ScoredTrajectory[] = [];
+  const sampled: ScoredTrajectory[] = [];
+  const outcomes = new Map<string, AttemptOutcome[]>();
   for (const t of i.batch) {
     if (!roles.includes(t.role)) continue;
-    const traj = JSON.parse(await store.getText(t.trajectoryRef as BlobRef)) as { decisions: Decision[] };
-    batch.push({ role: t.role, reward: t.reward, group: t.group, decisions: traj.decisions });
+    const traj = JSON.parse(await store.getText(t.trajectoryRef as BlobRef)) as { decisions: Decision[]; search?: SearchRecord };
+    sampled.push({ role: t.role, reward: t.reward, group: t.group, decisions: traj.decisions });
+    if (t.role === 'solver') (outcomes.get(t.group) ?? outcomes.set(t.group, []).get(t.group)!).push({ reward: t.reward, search: traj.search });
   }
+  const { batch, expected } = await withExpectedSolver(store, i, weights, sampled, outcomes, next);
   // The step runs as an ONNX graph on the first provider the campaign names that loads here (CUDA on a GPU worker).
   const { weights: updated, stats, provider, fallbacks } = await trainStepOnnx(weights, batch, next, { learningRate: i.learningRate, providers: i.policy?.providers });
   const out: GradientOutput = {
     version: next, alreadyTrained: false, trajectories: stats.trajectories, decisions: stats.decisions, gradNorm: stats.gradNorm,
     lossBefore: stats.lossBefore, lossAfter: stats.lossAfter, provider: provider ?? 'none',
   };
-  await store.putJson(statsKey, { ...out, fromVersion: i.fromVersion, meanAdvantageAbs: stats.meanAdvantageAbs, clipped: stats.clipped, roles, fallbacks });
+  await store.putJson(statsKey, { ...out, fromVersion: i.fromVersion, meanAdvantageAbs: stats.meanAdvantageAbs, clipped: stats.clipped, roles, fallbacks, ...(expected ? { expected } : {}) });
   await faultPause('pause-gradient-before-save', { campaign: i.campaignId, step: i.step });
   // The model file is written last: its presence is what marks the step as trained.
   await saveOnnxPolicy(store, updated);
@@ -57,6 +62,29 @@ export async function trainStep(store: Store, i: GradientInput): Promise<Gradien
   await faultPause('pause-gradient-after-save', { campaign: i.campaignId, step: i.step });
   return out;
 }
+
+/**
+ * The solver's part of the batch under the expected gradient (src/trainer/expected.ts), when the campaign turns it on
+ * and the solver trains: each group whose attempts solved its bug is replaced by simulated attempts, joined by the
+ * bugs earlier steps of the campaign learned (newest first, up to `replayBugs`). What this step learned is written
+ * before the policy, so a retried step rewrites the same file and a later step always finds it.
+ */
+async function withExpectedSolver(store: Store, i: GradientInput, w: MlpWeights, sampled: ScoredTrajectory[], outcomes: Map<string, AttemptOutcome[]>, next: string): Promise<{ batch: ScoredTrajectory[]; expected: { bugs: number; replayed: number; samples: number } | null }> {
+  const samples = i.solverGradient?.expectedSamples ?? 0;
+  if (samples <= 0 || !trainedRoles(i.ablation).includes('solver')) return { batch: sampled, expected: null };
+  const known = [...outcomes].flatMap(([g, a]) => knownBug(g, a) ?? []);
+  await store.putJson(knownKey(i.campaignId, i.step), known);
+  const replayed: KnownBug[] = [];
+  for (let s = i.step - 1; s >= 0 && replayed.length < (i.solverGradient?.replayBugs ?? 0); s--) {
+    const earlier = (await store.getJson<KnownBug[]>(knownKey(i.campaignId, s))) ?? [];
+    replayed.push(...earlier.slice(0, (i.solverGradient?.replayBugs ?? 0) - replayed.length));
+  }
+  const learned = new Set(known.map((b) => b.group));
+  const batch = [...sampled.filter((t) => !(t.role === 'solver' && learned.has(t.group))), ...expectedSolverBatch(w, [...known, ...replayed], samples, next)];
+  return { batch, expected: { bugs: known.length, replayed: replayed.length, samples } };
+}
+
+const knownKey = (campaign: string, step: number) => `train/${campaign}/${step}.known.json`;
 
 export interface LedgerEntry { step: number; version: string; pid: number; at: string }
 

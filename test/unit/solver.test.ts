@@ -59,6 +59,11 @@ test('the solver sees only the buggy tree and the task, finds the flipped operat
     assert.equal(r.stop, 'all-tests-pass', r.tried.join('\n'));
     assert.match(r.patch, /\+    return 2 \* \(w \+ h\)/);
     assert.ok(policy.decisions.length > 0, 'the repair order was sampled from the policy');
+    // The search as the trainer's expected gradient reads it: every pick in order, the kept one the fix, the budget.
+    const search = r.search!;
+    assert.ok(search.picks.length >= 1 && search.picks.length <= search.maxPicks && search.maxPicks <= 12, JSON.stringify({ picks: search.picks, maxPicks: search.maxPicks }));
+    assert.deepEqual(search.kept, [search.picks.at(-1)], 'the last pick solved it and is the one kept');
+    assert.equal(search.options[search.kept[0]].key, 'arith-swap fromminus toplus');
     // The policy sees which way each edit goes: the fix is `- to +`, distinct from its inverse.
     const keys = new Set(policy.decisions.flatMap((d) => d.options.map((o) => o.key)));
     assert.ok(keys.has('arith-swap fromminus toplus'), [...keys].join(', '));

@@ -1,6 +1,6 @@
 import ort from 'onnxruntime-node';
 import type { Store } from '../../store/store.js';
-import { MAX_RECORDED_OPTIONS, softmax, type Decision, type Option, type Policy, type Ranking } from '../policy.js';
+import { recordedDecision, sampleIndex, softmax, type Decision, type Option, type Policy, type Ranking } from '../policy.js';
 import type { Rng } from '../rng.js';
 import type { Role } from '../../trainer/gradient.js';
 import { FEATURE_WIDTH, featurizeAll, roleOfGroup } from './features.js';
@@ -116,18 +116,12 @@ export class OnnxPolicyRunner implements Policy {
   }
 
   private sample(probs: number[]): number {
-    let u = this.rng.next(), i = 0;
-    for (; i < probs.length - 1; i++) { u -= probs[i]; if (u <= 0) break; }
-    return i;
+    return sampleIndex(probs, this.rng);
   }
 
+
   private record(group: string, options: Option[], chosen: number): void {
-    if (options.length <= MAX_RECORDED_OPTIONS) {
-      this.decisions.push({ group, options, chosen });
-      return;
-    }
-    // The chosen option plus a uniform sample of the rest keeps trajectories small.
-    const others = this.rng.shuffle(options.map((_, i) => i).filter((i) => i !== chosen)).slice(0, MAX_RECORDED_OPTIONS - 1);
-    this.decisions.push({ group, options: [options[chosen], ...others.map((i) => options[i])], chosen: 0 });
+    this.decisions.push(recordedDecision(group, options, chosen, this.rng));
   }
+
 }

@@ -31,7 +31,7 @@ export interface PreparedBatch { decisions: PreparedDecision[]; trajectories: nu
 /**
  * A batch's decisions with their weights in the loss, the method's policy-gradient objective: a solver attempt's advantage is its reward minus the mean over its group (the N attempts
  * at one bug), an injection's is its reward minus the batch mean of injector rewards; each decision of a trajectory
- * carries adv/√(its decision count)/(batch size). Decisions of one option, and trajectories of zero advantage, carry
+ * carries weight·adv/√(its decision count)/(the batch's total weight; weights default to 1). Decisions of one option, and trajectories of zero advantage, carry
  * no gradient and are left out. Every trainer (the TypeScript step, the ONNX graph step) starts from this.
  */
 export function prepareBatch(batch: ScoredTrajectory[]): PreparedBatch {
@@ -39,7 +39,7 @@ export function prepareBatch(batch: ScoredTrajectory[]): PreparedBatch {
   const groups = new Map<string, number[]>();
   for (const t of batch) (groups.get(keyOf(t)) ?? groups.set(keyOf(t), []).get(keyOf(t))!).push(t.reward);
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const n = Math.max(1, batch.length);
+  const n = Math.max(1, batch.reduce((s, t) => s + (t.weight ?? 1), 0));
   const decisions: PreparedDecision[] = [];
   let advAbs = 0;
   for (const t of batch) {
@@ -47,9 +47,9 @@ export function prepareBatch(batch: ScoredTrajectory[]): PreparedBatch {
     // advantage, and counting its decisions as carrying gradient would misreport a step that learned nothing.
     const raw = t.reward - mean(groups.get(keyOf(t))!);
     const adv = Math.abs(raw) < 1e-9 ? 0 : raw;
-    advAbs += Math.abs(adv);
+    advAbs += (t.weight ?? 1) * Math.abs(adv);
     if (adv === 0 || t.decisions.length === 0) continue;
-    const coef = adv / Math.sqrt(t.decisions.length) / n;
+    const coef = (t.weight ?? 1) * adv / Math.sqrt(t.decisions.length) / n;
     for (const d of t.decisions) if (d.options.length > 1) decisions.push(prepare(d, t.role, coef));
   }
   return { decisions, trajectories: batch.length, meanAdvantageAbs: advAbs / n };

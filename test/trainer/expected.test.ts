@@ -1,0 +1,131 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { expectedSolverBatch, knownBug, type KnownBug } from '../../src/trainer/expected.js';
+import { onnxPolicyGradientStep, prepareBatch } from '../../src/policy/onnx/train.js';
+import { forward, initialWeights, type MlpWeights } from '../../src/policy/onnx/model.js';
+import { featurizeAll } from '../../src/policy/onnx/features.js';
+import { MAX_RECORDED_OPTIONS, softmax, type Option, type SearchRecord } from '../../src/policy/policy.js';
+import { Rng } from '../../src/policy/rng.js';
+import { Store } from '../../src/store/store.js';
+import { trainStep } from '../../src/trainer/step.js';
+import { loadOnnxWeights } from '../../src/policy/onnx/store.js';
+
+// 60 options (more than a trajectory records whole) with distinct features; the fix is option 7, whose feature 10
+// (line Ochiai) is high, as real fixes' tend to be.
+const OPTIONS: Option[] = Array.from({ length: 60 }, (_, i) => ({
+  key: `op-${i % 5}`,
+  features: [((i * 37) % 60) / 60, i % 2, 0, 0.1, 0, 0, 0, 0, i % 3 === 0 ? 1 : 0, 0, i === 50 ? 1 : ((i * 13) % 60) / 200],
+}));
+const FIX = 50;
+const search = (picks: number[], kept: number[], options = OPTIONS): SearchRecord => ({ options, picks, kept, maxPicks: 6 });
+
+/** P(the fix is among the first k picks) under w, by sampling. */
+function pFix(w: MlpWeights, k: number, fix = FIX): number {
+  const s = forward(w, featurizeAll('solve.repair', OPTIONS, 'solver'), OPTIONS.length);
+  const rng = new Rng('p');
+  let hit = 0;
+  for (let r = 0; r < 2000; r++) {
+    const left = OPTIONS.map((_, i) => i);
+    for (let j = 0; j < k; j++) {
+      const p = softmax(left.map((i) => s[i]));
+      let u = rng.next(), x = 0;
+      while (x < p.length - 1 && (u -= p[x]) > 0) x++;
+      if (left.splice(x, 1)[0] === fix) { hit++; break; }
+    }
+  }
+  return hit / 2000;
+}
+
+test('a group teaches its bug only through attempts that were solved by a recorded search; solutions map across option orders', () => {
+  assert.equal(knownBug('g', [{ reward: -1, search: search([1, 2, 3], []) }]), null, 'nothing solved: nothing known');
+  assert.equal(knownBug('g', [{ reward: 1 }]), null, 'solved without a search record (an LLM attempt, an old trajectory)');
+  const reversed = [...OPTIONS].reverse();
+  const bug = knownBug('g', [
+    { reward: -1, search: search([4, 5], []) },
+    { reward: 1, search: search([3, FIX], [FIX]) },
+    // The same fix in another attempt's option order, and a second, two-edit solution.
+    { reward: 1, search: search([59 - FIX], [59 - FIX], reversed) },
+    { reward: 1, search: search([10, 12], [12, 10], reversed) },
+    // Kept edits the grader did not accept are no solution.
+    { reward: -1, search: search([20], [20]) },
+  ])!;
+  assert.deepEqual(bug.solutions, [[FIX], [47, 49]]);
+  assert.equal(bug.options, OPTIONS);
+  assert.equal(bug.maxPicks, 6);
+  assert.equal(bug.attempts, 5);
+});
+
+test('simulated attempts draw orders from the policy, are solved exactly when they reach a known solution within the budget, and are deterministic', () => {
+  const w = initialWeights('e@0', 's');
+  const bug: KnownBug = { group: 'g', options: OPTIONS, solutions: [[FIX], [51, 52]], maxPicks: 6, attempts: 4 };
+  const batch = expectedSolverBatch(w, [bug], 64, 'e@1');
+  assert.equal(batch.length, 64);
+  assert.deepEqual(expectedSolverBatch(w, [bug], 64, 'e@1'), batch, 'a retried step trains on the same batch');
+  assert.notDeepEqual(expectedSolverBatch(w, [bug], 64, 'e@2'), batch);
+  const chosenKey = (d: (typeof batch)[0]['decisions'][0]) => JSON.stringify(d.options[d.chosen]);
+  const id = (i: number) => JSON.stringify(OPTIONS[i]);
+  let solved = 0;
+  for (const t of batch) {
+    assert.equal(t.group, 'expected:g');
+    assert.ok(t.decisions.length >= 1 && t.decisions.length <= 6);
+    assert.ok(t.decisions.every((d) => d.options.length <= MAX_RECORDED_OPTIONS && d.group === 'solve.repair'));
+    const drawn = new Set(t.decisions.map(chosenKey));
+    const reached = drawn.has(id(FIX)) || (drawn.has(id(51)) && drawn.has(id(52)));
+    assert.equal(t.reward, reached ? 1 : -1);
+    // A solved search stops there; an unsolved one spends its budget.
+    if (reached) solved++;
+    else assert.equal(t.decisions.length, 6);
+  }
+  assert.ok(solved > 0 && solved < 64, `${solved} of 64 solved: both outcomes occur`);
+  // Together the 64 weigh what the bug's 4 real attempts did: the step's injections keep their share of the batch.
+  assert.ok(batch.every((t) => t.weight === 4 / 64));
+  const injections = [1, -1].map((reward) => ({ role: 'injector' as const, group: 'e', reward, decisions: [{ group: 'inject.strategy', options: [{ key: 'a' }, { key: 'b' }], chosen: 0 }] }));
+  const rewarded = prepareBatch([...batch, ...injections]).decisions.filter((d) => d.n === 2 && d.coef > 0);
+  assert.equal(rewarded.length, 1);
+  assert.ok(Math.abs(rewarded[0].coef - 1 / (4 + 2)) < 1e-12, `an injection's weight in the loss: ${rewarded[0].coef}`);
+});
+
+test('one step of the expected gradient moves the known fix up within the budget', () => {
+  const w = initialWeights('e@0', 's');
+  const before = pFix(w, 6);
+  // The real group: 4 attempts, one solved (so the sampled step has gradient too, but from 4 orders).
+  const bug = knownBug('g', [{ reward: 1, search: search([3, FIX], [FIX]) }, { reward: -1, search: search([1, 2], []) }])!;
+  const out = onnxPolicyGradientStep(w, expectedSolverBatch(w, [bug], 32, 'e@1'), 'e@1', { learningRate: 4 });
+  assert.ok(out.stats.decisions > 0 && out.stats.lossAfter < out.stats.lossBefore, JSON.stringify(out.stats));
+  const after = pFix(out.weights, 6);
+  assert.ok(after > before + 0.05, `P(fix within 6 picks) ${before} -> ${after}`);
+});
+
+test('the gradient step trains the solver on expected attempts, records what it learned, and replays it in later steps', async () => {
+  const store = new Store(mkdtempSync(path.join(tmpdir(), 'ssr-expected-')));
+  const traj = (s: SearchRecord) => store.putBlob(JSON.stringify({ decisions: [{ group: 'solve.repair', options: OPTIONS.slice(0, 2), chosen: 0 }], search: s }));
+  const solverGradient = { expectedSamples: 16, replayBugs: 24 };
+  const step0 = [
+    { trajectoryRef: await traj(search([3, FIX], [FIX])), role: 'solver' as const, reward: 1, group: 'ep-a' },
+    { trajectoryRef: await traj(search([1, 2], [])), role: 'solver' as const, reward: -1, group: 'ep-a' },
+    { trajectoryRef: await traj(search([1, 2], [])), role: 'solver' as const, reward: -1, group: 'ep-b' },
+  ];
+  const out0 = await trainStep(store, { campaignId: 'c', step: 0, fromVersion: 'c@0', batch: step0, learningRate: 2, solverGradient });
+  const known0 = (await store.getJson<KnownBug[]>('train/c/0.known.json'))!;
+  assert.deepEqual(known0.map((b) => [b.group, b.solutions]), [['ep-a', [[FIX]]]]);
+  const stats0 = (await store.getJson<{ expected: unknown; trajectories: number }>('train/c/0.json'))!;
+  assert.deepEqual(stats0.expected, { bugs: 1, replayed: 0, samples: 16 });
+  // ep-a's two real attempts became 16 simulated ones; ep-b (nothing known) keeps its one.
+  assert.equal(out0.trajectories, 17);
+  // Step 1's own bug was never solved: without replay it would learn nothing; with it, ep-a trains again.
+  const step1 = [{ trajectoryRef: await traj(search([1, 2], [])), role: 'solver' as const, reward: -1, group: 'ep-c' }];
+  const out1 = await trainStep(store, { campaignId: 'c', step: 1, fromVersion: 'c@1', batch: step1, learningRate: 2, solverGradient });
+  assert.deepEqual((await store.getJson<{ expected: unknown }>('train/c/1.json'))!.expected, { bugs: 0, replayed: 1, samples: 16 });
+  assert.ok(out1.decisions > 0, 'the replayed bug carried gradient');
+  assert.ok(pFix(await loadOnnxWeights(store, 'c@2'), 6) > pFix(await loadOnnxWeights(store, 'c@0'), 6) + 0.05);
+  // Off, or where the solver does not train: the sampled attempts only, and nothing recorded.
+  await trainStep(store, { campaignId: 'd', step: 0, fromVersion: 'd@0', batch: step0, learningRate: 2, solverGradient: { expectedSamples: 0, replayBugs: 24 } });
+  await trainStep(store, { campaignId: 'i', step: 0, fromVersion: 'i@0', batch: step0, learningRate: 2, solverGradient, ablation: 'injection-only' });
+  for (const c of ['d', 'i']) {
+    assert.equal(await store.getJson(`train/${c}/0.known.json`), null, c);
+    assert.equal((await store.getJson<{ expected?: unknown }>(`train/${c}/0.json`))!.expected, undefined, c);
+  }
+});
