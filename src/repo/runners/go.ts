@@ -31,7 +31,11 @@ ssr_run_file() {
       if [ "$group" = f ]; then sel=$(printf '%s\\n' "\${names//|/$'\\n'}" | grep -Fx -f <(printf '%s\\n' "$list") | paste -sd '|' -)
       else sel=$(printf '%s\\n' "\${names//|/$'\\n'}" | grep -Fxv -f <(printf '%s\\n' "$list") | paste -sd '|' -); fi
       [ -z "$sel" ] && continue
-      (cd "$mod" && ssr_limited go test -count=1 -vet=off -coverpkg=./... "-coverprofile=$SSR_COV_DIR/go-$group-$RANDOM$RANDOM.out" -run "^($sel)\\$" "./$rel")
+      # A panicking failing test leaves no profile at all, so the failing group reruns like a test run does: the
+      # failing tests that do not crash the binary still give their coverage, each round a profile of its own.
+      ssr_go_cov=$group
+      ssr_go_file "$mod" "$rel" "$sel"
+      ssr_go_cov=
     done
     return 0
   fi
@@ -53,6 +57,7 @@ const GO_RERUN = `# ssr_go_round RUN SKIP: one go test invocation of the file's 
 ssr_go_round() {
   local left=$(( ssr_go_deadline - SECONDS )) args=(-v -count=1 -vet=off -run "$1")
   [ -n "$2" ] && args+=(-skip "$2")
+  [ -n "\${ssr_go_cov:-}" ] && args+=(-coverpkg=./... "-coverprofile=$SSR_COV_DIR/go-$ssr_go_cov-$RANDOM$RANDOM.out")
   if [ "$left" -lt 1 ]; then echo "ssr: no time left for another go test run"; return 124; fi
   if [ \${#ssr_limit[@]} -gt 0 ]; then
     (cd "$ssr_go_mod" && timeout -k 10 "$left" go test "\${args[@]}" "./$ssr_go_rel" 2>&1) | tee "$ssr_tmp/go.out"
