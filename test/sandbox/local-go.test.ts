@@ -62,6 +62,22 @@ func TestExits(t *testing.T) { os.Exit(3) }
 
 func TestAfterExit(t *testing.T) {}
 `,
+  'list/sub_test.go': `package list
+
+import "testing"
+
+func TestSubFails(t *testing.T) {
+	t.Run("plain", func(t *testing.T) { t.Error("plain failure") })
+}
+
+func TestSubThenCrash(t *testing.T) {
+	done := make(chan struct{})
+	go func() { At(nil, 2); close(done) }()
+	<-done
+}
+
+func TestSubTail(t *testing.T) {}
+`,
   'list/fine_test.go': 'package list\n\nimport "testing"\n\nfunc TestFine(t *testing.T) {}\n',
 };
 
@@ -107,9 +123,15 @@ test('go: a test that crashes the binary fails, and every other test of its file
     'list/exit_test.go::TestExits': 'failed',
     'list/exit_test.go::TestAfterExit': 'passed',
     'list/fine_test.go::TestFine': 'passed',
+    'list/sub_test.go::TestSubFails': 'failed',
+    'list/sub_test.go::TestSubFails/plain': 'failed',
+    'list/sub_test.go::TestSubThenCrash': 'failed',
+    'list/sub_test.go::TestSubTail': 'passed',
   }, run.log);
   // The panic stays in the log for whoever reads it.
   assert.match(run.log, /panic: runtime error: index out of range \[3\] with length 0/);
+  // A subtest that failed without panicking is not taken for the cause of a later test's crash.
+  assert.doesNotMatch(run.log, /a subtest of TestSubFails panicked/);
 });
 
 test('go: a selection of files runs only their tests, crashes included', { skip: noGo }, async () => {

@@ -68,8 +68,9 @@ ssr_go_round() {
 }
 # Names (one a line) on stdin that are not among the lines of $1.
 ssr_go_new() { grep -Fxv -f <(printf '%s\\n' "$1") | grep -v '^$'; }
-# The subtest that panicked (the last failure reported before "panic:"), e.g. TestX/case, or nothing.
-ssr_go_panicked() { awk '/^[[:space:]]*--- FAIL: /{last=$3} /^panic: /{print last; exit}' "$ssr_tmp/go.out"; }
+# The test that panicked (the last failure reported, after the last test started, before "panic:"), e.g.
+# TestX/case, or nothing: a panic outside a test's goroutine reports no failure, and an earlier test's must not count.
+ssr_go_panicked() { awk '/^=== RUN /{last=""} /^[[:space:]]*--- FAIL: /{last=$3} /^panic: /{print last; exit}' "$ssr_tmp/go.out"; }
 # ssr_go_subtests PARENT: reruns PARENT, skipping its direct subtests that reported, while a subtest of it panics.
 ssr_go_subtests() {
   local parent=$1 kids='' new r
