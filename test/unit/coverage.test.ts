@@ -161,6 +161,41 @@ test('Go: the failing and the passing tests profiled apart', async () => {
   for (const m of ['big', 'add', 'unused']) assert.equal(coverage.executed('calc.go', at(m)), false, m);
 });
 
+test('Go: a failing test that panics does not take the other failing tests\' coverage with it', async () => {
+  const code = [
+    'package calc',
+    '',
+    'func At(xs []int, i int) int {',
+    '\treturn xs[i] // at',
+    '}',
+    '',
+    'func Half(n int) int {',
+    '\treturn n / 3 // half',
+    '}',
+    '',
+    'func Unused(x int) int {',
+    '\treturn x * 2 // unused',
+    '}',
+    '',
+  ].join('\n');
+  const tests = [
+    'package calc',
+    '',
+    'import "testing"',
+    '',
+    // A panic ends the test binary before it writes its cover profile: without a rerun the group has no profile.
+    'func TestAt(t *testing.T) { At(nil, 2) }',
+    'func TestHalf(t *testing.T) {\n\tif Half(4) != 2 {\n\t\tt.Fatal("half")\n\t}\n}',
+    '',
+  ].join('\n');
+  const { failing, coverage } = await measure({ 'go.mod': 'module example.com/calc\n\ngo 1.20\n', 'calc.go': code, 'calc_test.go': tests }, 'calc.go');
+  assert.deepEqual(failing, ['calc_test.go::TestAt', 'calc_test.go::TestHalf']);
+  assert.deepEqual([...coverage.langs], ['go']);
+  const at = (m: string) => lineOf(code, `// ${m}`);
+  assert.equal(coverage.executed('calc.go', at('half')), true, 'the failing test that did not panic was profiled');
+  assert.equal(coverage.executed('calc.go', at('unused')), false);
+});
+
 test('the reducer\'s output is checked, never trusted: malformed entries are dropped', () => {
   const c = Coverage.parse(JSON.stringify({ langs: ['python', 'cobol'], totals: { python: [2, 1], js: 'x' }, spectra: { 'a.py': { 3: [2, 0], 4: [1, -1], x: [1, 1], 5: 'no' } } }));
   assert.deepEqual([...c.langs], ['python']);

@@ -180,6 +180,31 @@ describe('live runs of generated artifacts', () => {
     assert.equal(map['broken/broken_test.go'], 'failed');
   });
 
+  it('go-test: a test that panics fails, and the tests after it in its file still run', async () => {
+    need('go-test');
+    const repo = await makeRepo({
+      files: {
+        'go.mod': 'module example.com/pan\n\ngo 1.21\n',
+        'pan.go': 'package pan\n\nfunc At(xs []int, i int) int { return xs[i] }\n',
+        'pan_test.go': 'package pan\n\nimport "testing"\n\nfunc TestOne(t *testing.T) {}\n\nfunc TestBoom(t *testing.T) { At(nil, 1) }\n\nfunc TestThree(t *testing.T) {}\n\nfunc TestFour(t *testing.T) {\n\tfor _, i := range []int{0, 7, 1} {\n\t\tt.Run(string(rune(\'a\'+i)), func(t *testing.T) { At([]int{1, 2}, i) })\n\t}\n}\n',
+      },
+    }, 'ssr-live-go-panic-');
+    dirs.push(repo);
+    const runner = (await detectRunners(repo)).find((r) => r.name === 'go-test');
+    assert.ok(runner);
+    const { map, log } = await runArtifact(repo, runner, runner.testFiles);
+    assert.deepEqual(map, {
+      'pan_test.go::TestOne': 'passed',
+      'pan_test.go::TestBoom': 'failed',
+      'pan_test.go::TestThree': 'passed',
+      'pan_test.go::TestFour': 'failed',
+      'pan_test.go::TestFour/a': 'passed',
+      'pan_test.go::TestFour/h': 'failed',
+      'pan_test.go::TestFour/b': 'passed',
+    }, log);
+    assert.match(log, /panic: runtime error: index out of range \[1\] with length 0/);
+  });
+
   it('cargo-test', async () => {
     need('cargo-test');
     const { map } = await live('cargo-test', true);

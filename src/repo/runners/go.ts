@@ -31,14 +31,93 @@ ssr_run_file() {
       if [ "$group" = f ]; then sel=$(printf '%s\\n' "\${names//|/$'\\n'}" | grep -Fx -f <(printf '%s\\n' "$list") | paste -sd '|' -)
       else sel=$(printf '%s\\n' "\${names//|/$'\\n'}" | grep -Fxv -f <(printf '%s\\n' "$list") | paste -sd '|' -); fi
       [ -z "$sel" ] && continue
-      (cd "$mod" && ssr_limited go test -count=1 -vet=off -coverpkg=./... "-coverprofile=$SSR_COV_DIR/go-$group-$RANDOM$RANDOM.out" -run "^($sel)\\$" "./$rel")
+      # A panicking failing test leaves no profile at all, so the failing group reruns like a test run does: the
+      # failing tests that do not crash the binary still give their coverage, each round a profile of its own.
+      ssr_go_cov=$group
+      ssr_go_file "$mod" "$rel" "$sel"
+      ssr_go_cov=
     done
     return 0
   fi
-  (cd "$mod" && ssr_limited go test -v -count=1 -vet=off -run "^($names)\\$" "./$rel")
+  ssr_go_file "$mod" "$rel" "$names"
 }
-${perFileLoop(files, 'ssr_run_file')}`;
+${GO_RERUN}${perFileLoop(files, 'ssr_run_file')}`;
 }
+
+/**
+ * A panic (or os.Exit, or a runtime fatal error) in one test ends the whole test binary, so every later test of the
+ * run would have no result and read as missing, although injected bugs in Go panic very often. So while a run ends
+ * badly with tests of its -run selection still unreported, the same selection runs again with the tests that have a
+ * result passed to -skip (Go >= 1.20), until nothing new is reported; the panicking test keeps its failure and its
+ * panic in the log. A panic inside a subtest gets the same treatment one level down: the parent runs again skipping
+ * its subtests that already reported. Every round shares the file's time limit (SSR_FILE_TIMEOUT), so reruns never
+ * make a file take longer than one run was allowed to, and a run killed by that limit is never repeated.
+ */
+const GO_RERUN = `# ssr_go_round RUN SKIP: one go test invocation of the file's package; its output goes to the log and to go.out.
+ssr_go_round() {
+  local left=$(( ssr_go_deadline - SECONDS )) args=(-v -count=1 -vet=off -run "$1")
+  [ -n "$2" ] && args+=(-skip "$2")
+  [ -n "\${ssr_go_cov:-}" ] && args+=(-coverpkg=./... "-coverprofile=$SSR_COV_DIR/go-$ssr_go_cov-$RANDOM$RANDOM.out")
+  if [ "$left" -lt 1 ]; then echo "ssr: no time left for another go test run"; return 124; fi
+  if [ \${#ssr_limit[@]} -gt 0 ]; then
+    (cd "$ssr_go_mod" && timeout -k 10 "$left" go test "\${args[@]}" "./$ssr_go_rel" 2>&1) | tee "$ssr_tmp/go.out"
+  else
+    (cd "$ssr_go_mod" && go test "\${args[@]}" "./$ssr_go_rel" 2>&1) | tee "$ssr_tmp/go.out"
+  fi
+  return "\${PIPESTATUS[0]}"
+}
+# Names (one a line) on stdin that are not among the lines of $1.
+ssr_go_new() { grep -Fxv -f <(printf '%s\\n' "$1") | grep -v '^$'; }
+# The test that panicked (the last failure reported, after the last test started, before "panic:"), e.g.
+# TestX/case, or nothing: a panic outside a test's goroutine reports no failure, and an earlier test's must not count.
+ssr_go_panicked() { awk '/^=== RUN /{last=""} /^[[:space:]]*--- FAIL: /{last=$3} /^panic: /{print last; exit}' "$ssr_tmp/go.out"; }
+# ssr_go_subtests PARENT: reruns PARENT, skipping its direct subtests that reported, while a subtest of it panics.
+ssr_go_subtests() {
+  local parent=$1 kids='' new r
+  while :; do
+    new=$(sed -nE "s/^    --- (PASS|FAIL|SKIP): $parent\\\\/([^/[:space:]]+) .*/\\\\2/p" "$ssr_tmp/go.out" | ssr_go_new "$kids")
+    [ -z "$new" ] && return 0
+    kids=$(printf '%s\\n%s' "$kids" "$new" | grep -v '^$')
+    echo "ssr: a subtest of $parent panicked; running its other subtests again"
+    # Subtest names are printed as go test matches them (spaces as _), so quoting regexp metacharacters suffices.
+    ssr_go_round "^$parent\\$" "^$parent\\$/^($(printf '%s\\n' "$kids" | sed 's/[][\\.*^$+?(){}|]/\\\\&/g' | paste -sd '|' -))\\$"
+    r=$?
+    [ "$ssr_go_rc" -eq 0 ] && ssr_go_rc=$r
+    case $r in 0|124|137) return 0 ;; esac
+    case $(ssr_go_panicked) in "$parent"/*) ;; *) return 0 ;; esac
+  done
+}
+# ssr_go_file MOD REL NAMES: runs the Test functions NAMES (a|b|c) of package REL of module MOD, again after a crash.
+ssr_go_file() {
+  local seen="" new r p
+  ssr_go_mod=$1 ssr_go_rel=$2 ssr_go_rc=0
+  ssr_go_deadline=$(( SECONDS + \${SSR_FILE_TIMEOUT:-300} ))
+  ssr_go_round "^($3)\\$" ''
+  r=$?
+  while :; do
+    [ "$ssr_go_rc" -eq 0 ] && ssr_go_rc=$r
+    # Passed, or killed by the time limit: nothing to run again.
+    case $r in 0|124|137) break ;; esac
+    new=$(sed -nE 's/^--- (PASS|FAIL|SKIP): ([^[:space:]]+) .*/\\2/p' "$ssr_tmp/go.out" | ssr_go_new "$seen")
+    p=$(ssr_go_panicked)
+    case $p in */*) ssr_go_subtests "\${p%%/*}" ;; esac
+    if [ -z "$new" ]; then
+      # Nothing new reported: a test that started but never reported ended the binary itself (os.Exit, a panic in a
+      # goroutine of its own): it fails, and the rest runs without it. Nothing started at all (a build failure): stop.
+      new=$(sed -nE 's/^=== RUN   ([^/[:space:]]+)$/\\1/p' "$ssr_tmp/go.out" | ssr_go_new "$seen" | sort -u)
+      [ -z "$new" ] && break
+      printf '%s\n' "$new" | sed 's/.*/--- FAIL: & (ssr: go test exited while this test ran)/'
+    fi
+    seen=$(printf '%s\\n%s' "$seen" "$new" | grep -v '^$')
+    # Every selected test reported: the run failed normally, nothing is missing.
+    [ -z "$(printf '%s\\n' "\${3//|/$'\\n'}" | ssr_go_new "$seen")" ] && break
+    echo "ssr: go test ended before every selected test reported; running the rest again"
+    ssr_go_round "^($3)\\$" "^($(printf '%s\\n' "$seen" | paste -sd '|' -))\\$"
+    r=$?
+  done
+  return "$ssr_go_rc"
+}
+`;
 
 const GO_PARSE = String.raw`
 RESULT_RE = re.compile(r'^\s*--- (PASS|FAIL|SKIP): (\S+)')
