@@ -121,6 +121,32 @@ describe('code: findTests', () => {
     await assertAssertionRemovalParses('cpp', src, sites.filter((s) => s.name !== 'main'));
   });
 
+  it('cpp: Catch2 and doctest TEST_CASE/SCENARIO/TEST_CASE_METHOD named as the frameworks report them', async () => {
+    const src = [
+      '#include <catch2/catch.hpp>',
+      '// Adds.',
+      'TEST_CASE("adds, \\"quoted\\" [ok]", "[math]") {',
+      '  REQUIRE(add(1, 2) == 3);',
+      '  SECTION("zero") { CHECK(add(0, 0) == 0); }',
+      '}',
+      'SCENARIO("a story") { GIVEN("x") { CHECK(add(1, 1) == 2); } }',
+      'TEST_CASE_METHOD(Fixture, "with a fixture") { CHECK(value == 1); }',
+      '',
+    ].join('\n');
+    const sites = await findTests('cpp', src);
+    assert.deepEqual(sites.map((s) => [s.name, s.line, s.assertions.length]), [
+      ['adds, "quoted" [ok]', 3, 2],
+      ['Scenario: a story', 7, 1],
+      ['with a fixture', 8, 1],
+      ['main', 9, 4],
+    ]);
+    assert.ok(src.slice(byName(sites, 'adds, "quoted" [ok]').start).startsWith('// Adds.\nTEST_CASE('));
+    assert.ok(!applyEdits(src, byName(sites, 'adds, "quoted" [ok]').assertions).includes('add(0, 0)'));
+    // doctest prefixes a scenario's name with two spaces.
+    const doc = await findTests('cpp', '#include "doctest/doctest.h"\nSCENARIO("s") { CHECK(f()); }\n');
+    assert.deepEqual(doc.map((s) => s.name), ['  Scenario: s', 'main']);
+  });
+
   it('c: test functions and the program\'s main; assert() calls, a brace-less one kept well-formed', async () => {
     const src = fixture('test_ring.c');
     const sites = await findTests('c', src);

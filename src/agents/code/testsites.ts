@@ -550,6 +550,29 @@ function cAssertions(p: Parsed, within: SNode, u: CUsage): Edit[] {
   return edits;
 }
 
+/** Catch2's and doctest's test-case macros: the case's name is their (first) string argument. */
+const CASE_MACROS = /^(?:TEST_CASE|SCENARIO|TEST_CASE_METHOD|TEST_CASE_FIXTURE|TEMPLATE_TEST_CASE|TEMPLATE_PRODUCT_TEST_CASE|TEMPLATE_LIST_TEST_CASE|TEST_CASE_TEMPLATE)$/;
+
+/**
+ * The name of the Catch2 or doctest test case whose body is this block, as the framework reports it (a SCENARIO's
+ * prefixed), or null. tree-sitter reads `TEST_CASE("name", "[tag]") { ... }` as a call statement (its semicolon
+ * missing) followed by a block.
+ */
+function caseName(p: Parsed, block: SNode, doctest: boolean): string | null {
+  const sibs = block.parent?.children ?? [];
+  const prev = sibs[sibs.indexOf(block) - 1];
+  const call = prev?.type === 'expression_statement' ? namedChildren(prev)[0] : undefined;
+  if (!call || call.type !== 'call_expression') return null;
+  const fn = field(call, 'function');
+  if (!fn || fn.type !== 'identifier' || !CASE_MACROS.test(p.text(fn))) return null;
+  const args = field(call, 'arguments');
+  const lit = args ? namedChildren(args).find((a) => a.type === 'string_literal') : undefined;
+  if (!lit) return null;
+  const name = p.text(lit).slice(1, -1).replace(/\\(["\\'])/g, '$1');
+  if (p.text(fn) === 'SCENARIO') return (doctest ? '  Scenario: ' : 'Scenario: ') + name;
+  return name;
+}
+
 /**
  * GoogleTest tests are named `Suite.Name`, as ctest (gtest_discover_tests) names them. Plain C test programs get a
  * site per test function (a test that runs one, chosen by its arguments, is named after it), and every test file
@@ -575,7 +598,16 @@ function cTests(p: Parsed): TestSite[] {
     }
   });
   const u: CUsage = { helpers, asserts, cache: new Map() };
+  const doctest = /#\s*include\s*[<"](?:[^">]*\/)?doctest\.h/.test(p.source);
   walk(p.root, (n) => {
+    if (n.type === 'compound_statement') {
+      const name = caseName(p, n, doctest);
+      if (name !== null) {
+        const macro = n.parent!.children[n.parent!.children.indexOf(n) - 1]!;
+        out.push({ name, start: leadingStart(p, macro), end: n.end, line: macro.row + 1, assertions: cAssertions(p, n, u) });
+      }
+      return false;
+    }
     if (n.type !== 'function_definition') return n.type === 'translation_unit' || n.type === 'declaration_list' || n.type.startsWith('preproc_') || n.type === 'linkage_specification';
     const d = cFunctionDeclarator(n);
     const callee = d ? field(d, 'declarator') : null;
