@@ -16,6 +16,11 @@ const HOLDS_TESTS = /\b(?:TEST|TEST_F|TEST_P|TYPED_TEST|TYPED_TEST_P|GTEST_TEST|
  * bug injected there is not the project's, and their tests are not the project's tests.
  */
 const VENDORED = /(?:^|\/)(?:third[_-]?party|3rdparty|external|extern|deps|vendor|_deps|googletest|googlemock)\//i;
+/**
+ * A test framework's single header (or amalgamated source) copied into the tests: Catch2's catch.hpp /
+ * catch_amalgamated.*, doctest.h(pp). It defines TEST_CASE, but it is neither the project's test nor its code.
+ */
+const FRAMEWORK_COPY = /(?:^|\/)(?:catch(?:_amalgamated)?\.(?:hpp|h|cpp)|doctest\.h(?:pp)?)$/i;
 /** A license file below the root marks a copy of someone else's project (e.g. a test framework under tests/). */
 const LICENSE_FILE = /(?:^|\/)(?:LICEN[CS]E|COPYING)(?:[.-][\w.-]*)?$/i;
 
@@ -367,7 +372,7 @@ def do_map():
         json.dump(units, fh)
 
 
-CASE_RE = re.compile(r'\b(TEST_CASE|SCENARIO|TEST_CASE_METHOD|TEST_CASE_FIXTURE|TEMPLATE_TEST_CASE|TEMPLATE_PRODUCT_TEST_CASE|TEMPLATE_LIST_TEST_CASE|TEST_CASE_TEMPLATE|TEMPLATE_TEST_CASE_SIG|TEST_CASE_TEMPLATE_DEFINE)\s*\(\s*(?:[\w:<>]+\s*,\s*)?"((?:[^"\\]|\\.)*)"')
+CASE_RE = re.compile(r'\b(TEST_CASE|SCENARIO|TEST_CASE_METHOD|TEST_CASE_FIXTURE|TEMPLATE_TEST_CASE|TEMPLATE_PRODUCT_TEST_CASE|TEMPLATE_LIST_TEST_CASE|TEST_CASE_TEMPLATE|TEMPLATE_TEST_CASE_SIG|TEST_CASE_TEMPLATE_DEFINE)\s*\(\s*(?:[\w:<>]+\s*,\s*)?"((?:[^"\\]|\\.)*)"(?:\s*,\s*"((?:[^"\\]|\\.)*)")?')
 CATCH_INC = re.compile(r'#\s*include\s*[<"](?:[^">]*/)?(?:catch|catch_amalgamated)\.hpp[>"]|#\s*include\s*[<"]catch2/')
 DOCTEST_INC = re.compile(r'#\s*include\s*[<"](?:[^">]*/)?doctest\.hh?(?:pp)?[>"]')
 
@@ -394,9 +399,12 @@ def framework(srcs, exe):
 
 
 def case_names(path, fw):
-    """Test case names a file defines, as the framework reports them (Catch2 prefixes a SCENARIO's)."""
+    """Test case names a file defines, as the framework reports them (Catch2 prefixes a SCENARIO's). Catch2's hidden
+    cases (tagged [.] or [!hide], or named ./...) are left out: the program runs them only when named."""
     out = []
     for m in CASE_RE.finditer(read(path)):
+        if fw == 'catch2' and (re.search(r'\[\.|\[!hide\]', m.group(3) or '') or m.group(2).startswith('./')):
+            continue
         name = m.group(2).encode().decode('unicode_escape', 'replace') if '\\' in m.group(2) else m.group(2)
         if m.group(1) == 'SCENARIO':
             name = ('Scenario: ' if fw == 'catch2' else '  Scenario: ') + name
@@ -609,6 +617,10 @@ def do_units():
                 break
     for (f, name), st in sorted(results.items()):
         print('@@ssr-meta unit %s\t%s\t%s' % (st, f, name))
+    if results:
+        # What the episode views count, as ctest's own summary line is for its tests.
+        bad = sum(1 for st in results.values() if st == 'failed')
+        print('ssr: Catch2/doctest test cases: %d passed, %d failed' % (len(results) - bad, bad))
     for (f, name), lines in sorted(fails.items()):
         print('--- FAIL %s::%s' % (f, name) if name else '--- FAIL %s' % f)
         for line in '\n'.join(lines).split('\n')[-200:]:
@@ -798,7 +810,7 @@ def parse(seg):
 export async function detectCMake(tree: RepoTree): Promise<Runner[]> {
   if (!tree.has('CMakeLists.txt')) return [];
   const vendored = vendoredDirs(tree);
-  const isVendored = (f: string): boolean => VENDORED.test(f) || vendored.some((d) => f.startsWith(d));
+  const isVendored = (f: string): boolean => VENDORED.test(f) || FRAMEWORK_COPY.test(f) || vendored.some((d) => f.startsWith(d));
   const lists = tree.files.filter((f) => (f === 'CMakeLists.txt' || f.endsWith('/CMakeLists.txt')) && !isVendored(f));
   let enabled = false;
   for (const l of lists) if (ENABLES_TESTS.test((await tree.read(l)).replace(/#.*$/gm, ''))) enabled = true;
