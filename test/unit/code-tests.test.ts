@@ -145,6 +145,10 @@ describe('code: findTests', () => {
     // doctest prefixes a scenario's name with two spaces.
     const doc = await findTests('cpp', '#include "doctest/doctest.h"\nSCENARIO("s") { CHECK(f()); }\n');
     assert.deepEqual(doc.map((s) => s.name), ['  Scenario: s', 'main']);
+    // A local only the removed assertions read stays used (projects test with -Werror -Wunused-variable): the case's
+    // block is its scope as a function's body would be.
+    const used = await findTests('cpp', '#include <catch2/catch.hpp>\nTEST_CASE("v") {\n  int v = add(1, 2);\n  CHECK(v == 3);\n}\n');
+    assert.deepEqual(byName(used, 'v').assertions.map((a) => a.replacement), ['(void)sizeof(v);']);
   });
 
   it('c: test functions and the program\'s main; assert() calls, a brace-less one kept well-formed', async () => {

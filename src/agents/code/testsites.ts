@@ -457,10 +457,11 @@ function cLocals(p: Parsed, fn: SNode): Set<string> {
     const name = declaredName(p, d);
     if (name) out.add(name);
   };
-  const d = cFunctionDeclarator(fn) ?? field(fn, 'declarator');
+  // A test case's block has no parameters: it is its own body.
+  const d = fn.type === 'compound_statement' ? null : cFunctionDeclarator(fn) ?? field(fn, 'declarator');
   const params = d ? field(d, 'parameters') : null;
   if (params) for (const prm of namedChildren(params)) add(field(prm, 'declarator'));
-  const body = field(fn, 'body');
+  const body = fn.type === 'compound_statement' ? fn : field(fn, 'body');
   if (body) {
     walk(body, (n) => {
       if (n.type === 'lambda_expression' || n.type === 'function_definition') return false;
@@ -519,9 +520,11 @@ function cAssertions(p: Parsed, within: SNode, u: CUsage): Edit[] {
   walk(within, (n) => {
     if (n.type === 'lambda_expression') return false;
     if (!u.asserts.has(n)) return;
+    // The function the assertion is in, or the body of the Catch2/doctest test case (a block after a macro call,
+    // as tree-sitter reads it), whose locals must stay used just as a function's do under -Werror.
     let fn: SNode | null = n.parent;
-    while (fn && fn.type !== 'function_definition' && fn.type !== 'lambda_expression') fn = fn.parent;
-    const locals = fn?.type === 'function_definition' ? cLocals(p, fn) : new Set<string>();
+    while (fn && fn.type !== 'function_definition' && fn.type !== 'lambda_expression' && !(fn.type === 'compound_statement' && caseName(p, fn, false) !== null)) fn = fn.parent;
+    const locals = fn?.type === 'function_definition' || fn?.type === 'compound_statement' ? cLocals(p, fn) : new Set<string>();
     const keep: string[] = [];
     walk(n, (c) => {
       if (c.type !== 'identifier') return;
