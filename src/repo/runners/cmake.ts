@@ -11,6 +11,8 @@ const ENABLES_TESTS = /\b(?:enable_testing|add_test|gtest_discover_tests|gtest_a
  * test functions.
  */
 const HOLDS_TESTS = /\b(?:TEST|TEST_F|TEST_P|TYPED_TEST|TYPED_TEST_P|GTEST_TEST|TEST_CASE|SCENARIO|TEST_CASE_METHOD|TEST_CASE_FIXTURE|TEMPLATE_TEST_CASE|TEMPLATE_LIST_TEST_CASE|TEST_CASE_TEMPLATE)\s*\(|^[ \t]*(?:static\s+)?int\b[^;{}()\n]*\bmain\s*\(|\b(?:void|int|static\s+void|static\s+int)\s+(?:test_\w+|\w+_test)\s*\(/m;
+/** A C/C++ program's entry point. */
+const MAIN_FN = /^[ \t]*(?:static\s+)?int\b[^;{}()\n]*\bmain\s*\(/m;
 /**
  * Directories of code the project vendors rather than writes (an embedded googletest, a copy of a dependency): a
  * bug injected there is not the project's, and their tests are not the project's tests.
@@ -828,13 +830,21 @@ export async function detectCMake(tree: RepoTree): Promise<Runner[]> {
   }
   if (testFiles.length === 0) return [];
   const testSet = new Set(testFiles);
+  // A program's entry file (main) outside the test targets is an example or a tool: no test program links it (each
+  // has a main of its own), so a bug there breaks no test (e.g. cxxopts' src/example.cpp).
+  const sourceFiles: string[] = [];
+  for (const f of tree.files) {
+    if (!C_FAMILY_EXT.test(f) || testSet.has(f) || isTestFile(f) || isVendored(f) || NOT_UNDER_TEST.test(f)) continue;
+    if (/\.(?:c|cc|cpp|cxx|c\+\+)$/i.test(f) && MAIN_FN.test(await tree.read(f))) continue;
+    sourceFiles.push(f);
+  }
   const language: Language = testFiles.some((f) => CPP_EXT.test(f)) || tree.files.some((f) => /\.(?:cc|cpp|cxx)$/i.test(f) && !isVendored(f)) ? 'cpp' : 'c';
   return [
     {
       name: 'ctest',
       language,
       testFiles,
-      sourceFiles: tree.files.filter((f) => C_FAMILY_EXT.test(f) && !testSet.has(f) && !isTestFile(f) && !isVendored(f) && !NOT_UNDER_TEST.test(f)),
+      sourceFiles,
       script: (files: string[]) => ctestScript(files, options),
       parser: () => pythonParser('ctest', CTEST_PARSE),
     },
