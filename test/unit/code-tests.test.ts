@@ -111,8 +111,9 @@ describe('code: findTests', () => {
     assert.deepEqual(sites.map((s) => s.name), ['Shelf.EmptyTotal', 'ShelfTest.Total', 'PriceTest.Positive', 'main']);
     const empty = byName(sites, 'Shelf.EmptyTotal');
     assert.ok(src.slice(empty.start).startsWith('// Totals of an empty list.\nTEST(Shelf, EmptyTotal)'));
-    // `for (...) EXPECT_GT(...);` keeps an empty statement as its body.
-    assert.deepEqual(byName(sites, 'ShelfTest.Total').assertions.map((a) => a.replacement), ['', '', ';']);
+    // `for (const auto &it : items) EXPECT_GT(it.price, 0);` keeps a body that uses `it`: g++ -Werror rejects an
+    // unused range-for variable.
+    assert.deepEqual(byName(sites, 'ShelfTest.Total').assertions.map((a) => a.replacement), ['', '', '{ (void)sizeof(it); }']);
     assert.ok(!applyEdits(src, byName(sites, 'ShelfTest.Total').assertions).includes('two items'));
     // The program run whole (gtest_main's main): every assertion, and no text of its own.
     const main = byName(sites, 'main');
@@ -147,8 +148,8 @@ describe('code: findTests', () => {
     assert.deepEqual(doc.map((s) => s.name), ['  Scenario: s', 'main']);
     // A local only the removed assertions read stays used (projects test with -Werror -Wunused-variable): the case's
     // block is its scope as a function's body would be.
-    const used = await findTests('cpp', '#include <catch2/catch.hpp>\nTEST_CASE("v") {\n  int v = add(1, 2);\n  CHECK(v == 3);\n}\n');
-    assert.deepEqual(byName(used, 'v').assertions.map((a) => a.replacement), ['(void)sizeof(v);']);
+    const used = await findTests('cpp', '#include <catch2/catch.hpp>\nTEST_CASE("v")\n{\n  int v = add(1, 2);\n  auto& w = items();\n  CHECK(v == 3);\n  SECTION("s") { CHECK(w.size() == 2); }\n}\n');
+    assert.deepEqual(byName(used, 'v').assertions.map((a) => a.replacement), ['(void)sizeof(v);', '(void)sizeof(w);']);
   });
 
   it('c: test functions and the program\'s main; assert() calls, a brace-less one kept well-formed', async () => {

@@ -500,7 +500,8 @@ function readOutsideAssertions(p: Parsed, u: CUsage, scope: SNode, name: string)
     if (found || u.asserts.has(n)) return false;
     if (n.type !== 'identifier' || p.text(n) !== name) return;
     const parent = n.parent;
-    const declares = n.field === 'declarator' && !!parent && (parent.type.endsWith('declarator') || parent.type === 'parameter_declaration' || parent.type === 'declaration' || parent.type === 'for_range_loop');
+    // `auto& x = ...`: tree-sitter gives the name inside a reference declarator no field.
+    const declares = (n.field === 'declarator' || parent?.type === 'reference_declarator') && !!parent && (parent.type.endsWith('declarator') || parent.type === 'parameter_declaration' || parent.type === 'declaration' || parent.type === 'for_range_loop');
     if (!declares && !cWriteOnly(n)) found = true;
   });
   u.cache.set(key, found);
