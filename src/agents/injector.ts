@@ -67,18 +67,22 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
   // after the user fixed that.
   const usable = (r: TestResults): boolean => passed(r).length >= o.minPassingTests;
   let ref = o.reference && o.reference.runner === runner.name && usable(o.reference.results) ? o.reference.results : null;
+  // Why the reference run ended early, if it did: a suite cut off by the time limit reports few or no tests, and
+  // the reason must say so (the limit is the user's to raise), not only count them.
+  let stopped = '';
   if (!ref) {
     const sb = await o.provider.create({ base: o.repoDir });
     try {
       const r = await counter.run(sb, runner, runner.testFiles);
       ref = r.results;
+      if (r.killed) stopped = `; the run was stopped (${r.killed}) after ${Math.round(r.durationMs / 1000)} s, the limit of one test run being ${Math.round(o.testTimeoutMs / 1000)} s (testTimeoutSec)`;
     } finally { await sb.dispose(); }
     if (usable(ref)) await o.onReference?.(runner.name, ref);
   }
   const files = byFile(ref);
   const goodFiles = [...files.entries()].filter(([, ids]) => ids.every((id) => ref![id] === 'passed')).map(([f]) => f);
   if (!usable(ref)) {
-    return result({ code: 'no-passing-tests', reason: `${passed(ref).length} tests pass on the original with ${runner.name}; at least ${o.minPassingTests} needed`, strategy: null });
+    return result({ code: 'no-passing-tests', reason: `${passed(ref).length} tests pass on the original with ${runner.name}; at least ${o.minPassingTests} needed${stopped}`, strategy: null });
   }
   // Oracle files run whole, so only files whose every test passes can be one; say which failing tests keep the
   // rest out, instead of a "breaks every test" per candidate over the few tests left.

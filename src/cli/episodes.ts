@@ -288,6 +288,10 @@ export function summarizeTestLog(log: string): LogSummary {
       // ctest: "81% tests passed, 3 tests failed out of 16"
       add(Number(m[2]) - Number(m[1]), Number(m[1]));
       summary.push(l.trim());
+    } else if ((m = /^ssr: Catch2\/doctest test cases: (\d+) passed, (\d+) failed/.exec(l))) {
+      // the ctest runner's Catch2 and doctest programs, run case by case (src/repo/runners/cmake.ts)
+      add(Number(m[1]), Number(m[2]));
+      summary.push(l.trim());
     } else if (/^\s*--- PASS: /.test(l)) goPass++;
     else if (/^\s*--- FAIL: /.test(l)) goFail++;
     else if (/^(ok|FAIL)\s+\S+\s+(\(cached\)|[\d.]+s)/.test(l) || /^(ok|FAIL)\s+\S+\s+\[/.test(l)) summary.push(l.trim());

@@ -52,18 +52,21 @@ if (!has('bwrap')) {
   }
 }
 
-// C and C++ (the ctest runner and its tests): CMake, Ninja and Debian's GoogleTest, installed like bubblewrap.
-const gtest = existsSync('/usr/lib/x86_64-linux-gnu/cmake/GTest') || existsSync('/usr/lib/aarch64-linux-gnu/cmake/GTest') || existsSync('/usr/lib/cmake/GTest');
-if (!has('cmake') || !has('ninja') || !gtest) {
+// C and C++ (the ctest runner and its tests): CMake, Ninja, Debian's GoogleTest, and Catch2 and doctest (their
+// find_package configs: projects testing with them, and the runner's own Catch2/doctest fixture), installed like
+// bubblewrap.
+const cmakeConfig = (name) => ['/usr/lib/x86_64-linux-gnu/cmake', '/usr/lib/aarch64-linux-gnu/cmake', '/usr/lib/cmake'].some((d) => existsSync(`${d}/${name}`));
+const gtest = cmakeConfig('GTest');
+if (!has('cmake') || !has('ninja') || !gtest || !cmakeConfig('Catch2') || !cmakeConfig('doctest')) {
   if (process.getuid?.() === 0 && has('apt-get')) {
-    say('installing cmake, ninja and GoogleTest (apt-get install cmake ninja-build libgtest-dev)');
+    say('installing cmake, ninja, GoogleTest, Catch2 and doctest (apt-get install cmake ninja-build libgtest-dev catch2 doctest-dev)');
     try {
-      run('sh', ['-c', 'apt-get update -qq >/dev/null 2>&1; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cmake ninja-build libgtest-dev >/dev/null']);
+      run('sh', ['-c', 'apt-get update -qq >/dev/null 2>&1; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cmake ninja-build libgtest-dev catch2 doctest-dev >/dev/null']);
     } catch {
-      say('could not install cmake/ninja/libgtest-dev; C and C++ projects (and their tests here) need them');
+      say('could not install cmake/ninja/libgtest-dev/catch2/doctest-dev; C and C++ projects (and their tests here) need them');
     }
   } else {
-    say('cmake, ninja or GoogleTest is missing (C and C++ projects need them): `apt-get install cmake ninja-build libgtest-dev`');
+    say('cmake, ninja, GoogleTest, Catch2 or doctest is missing (C and C++ projects need them): `apt-get install cmake ninja-build libgtest-dev catch2 doctest-dev`');
   }
 }
 

@@ -116,6 +116,9 @@ test('summarizeTestLog reads the runners\' summary lines and the per-file exit m
   assert.deepEqual([mocha.passed, mocha.failed, mocha.summary.length], [2, 1, 1]);
   const ctest = summarizeTestLog('81% tests passed, 3 tests failed out of 16\n\nTotal Test time (real) =   0.11 sec\n@@ssr-exit 0\n');
   assert.deepEqual([ctest.passed, ctest.failed], [13, 3]);
+  // ctest's tests plus the Catch2/doctest programs' cases, which the runner reports one by one.
+  const cases = summarizeTestLog('100% tests passed, 0 tests failed out of 2\nssr: Catch2/doctest test cases: 9 passed, 1 failed\n@@ssr-exit 0\n');
+  assert.deepEqual([cases.passed, cases.failed], [11, 1]);
   const none = summarizeTestLog('something else\n');
   assert.deepEqual([none.passed, none.failed, none.exits], [null, null, []]);
 });

@@ -1,6 +1,7 @@
 /**
- * The ctest runner end to end in the real local sandbox, on the two CMake fixture projects (plain C programs with
- * add_test; C++ with GoogleTest and gtest_discover_tests): detection, the generated script and parser run the way
+ * The ctest runner end to end in the real local sandbox, on the three CMake fixture projects (plain C programs with
+ * add_test; C++ with GoogleTest and gtest_discover_tests; C++ with a Catch2 and a doctest program, each one ctest
+ * test, reported case by case): detection, the generated script and parser run the way
  * the checks run them (runTestScript), with the build directory under the sandbox's /tmp. Without cmake, ninja, a
  * compiler or GoogleTest the tests fail and say what to install.
  */
@@ -17,13 +18,15 @@ import { detectRunners, type Runner } from '../../src/repo/runners/index.js';
 import { runTestScript } from '../../src/repo/testrun.js';
 import { cleanup, makeBase, tempDir, treeChecksum } from './helpers.js';
 
-const HOW = 'apt-get install cmake ninja-build g++ libgtest-dev';
+const HOW = 'apt-get install cmake ninja-build g++ libgtest-dev catch2 doctest-dev';
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/runners');
 
-function need(gtest: boolean): void {
+function need(...packages: ('GTest' | 'Catch2' | 'doctest')[]): void {
   for (const cmd of ['cmake', 'ctest', 'ninja', 'cc', 'c++']) if (!findExecutable(cmd)) assert.fail(`${cmd} is missing: ${HOW}`);
-  const gtestConfig = ['/usr/lib/x86_64-linux-gnu/cmake/GTest', '/usr/lib/aarch64-linux-gnu/cmake/GTest', '/usr/lib/cmake/GTest', '/usr/local/lib/cmake/GTest'];
-  if (gtest && !gtestConfig.some((d) => existsSync(d))) assert.fail(`GoogleTest is not installed: ${HOW}`);
+  for (const pkg of packages) {
+    const config = ['/usr/lib/x86_64-linux-gnu/cmake', '/usr/lib/aarch64-linux-gnu/cmake', '/usr/lib/cmake', '/usr/local/lib/cmake'].map((d) => `${d}/${pkg}`);
+    if (!config.some((d) => existsSync(d))) assert.fail(`${pkg} is not installed: ${HOW}`);
+  }
 }
 
 function filesOf(dir: string): Record<string, string> {
@@ -43,7 +46,7 @@ interface Project { base: string; sb: Sandbox; runner: Runner }
 let stateDir = '';
 const projects: Record<string, Project> = {};
 
-async function project(name: 'cmake-c' | 'cmake-gtest'): Promise<Project> {
+async function project(name: 'cmake-c' | 'cmake-gtest' | 'cmake-catch'): Promise<Project> {
   const base = await makeBase(filesOf(path.join(FIXTURES, name)));
   const git = (...args: string[]): void => void execFileSync('git', args, { cwd: base, stdio: 'ignore' });
   git('init', '-q');
@@ -59,6 +62,7 @@ before(async () => {
   stateDir = await tempDir('state');
   projects.c = await project('cmake-c');
   projects.gtest = await project('cmake-gtest');
+  projects.catch = await project('cmake-catch');
 });
 after(async () => {
   for (const p of Object.values(projects)) {
@@ -69,7 +73,7 @@ after(async () => {
 });
 
 test('ctest, C: per-test results from the sandbox, a selection, a bug and a compile error; the tree is left as it was', async () => {
-  need(false);
+  need();
   const { base, sb, runner } = projects.c!;
   assert.equal(runner.language, 'c');
   assert.deepEqual(runner.testFiles, ['tests/test_calc.c', 'tests/test_text.c']);
@@ -109,7 +113,7 @@ test('ctest, C: per-test results from the sandbox, a selection, a bug and a comp
 });
 
 test('ctest, C++: GoogleTest tests discovered one by one and attributed to their files', async () => {
-  need(true);
+  need('GTest');
   const { sb, runner } = projects.gtest!;
   assert.equal(runner.language, 'cpp');
   const run = await runTestScript(sb, runner.script(runner.testFiles), runner.parser(), 240_000);
@@ -133,4 +137,78 @@ test('ctest, C++: GoogleTest tests discovered one by one and attributed to their
   }, one.log);
   assert.match(one.log, /--- FAIL Sizes\/TotalTest\.LastIsSum\/\d/);
   await sb.writeFile('src/stats.cpp', stats);
+});
+
+const CATCH_ALL = {
+  'tests/clamp_test.cpp::clamp leaves values inside the range': 'passed',
+  'tests/clamp_test.cpp::clamp lowers values above the range': 'passed',
+  'tests/clamp_test.cpp::clamp raises values below the range': 'passed',
+  'tests/ring_test.cpp::Scenario: a ring of one slot': 'passed',
+  'tests/ring_test.cpp::head, of a list [with brackets], gives the first value': 'passed',
+  'tests/ring_test.cpp::wrap counts negative values backwards': 'passed',
+  'tests/ring_test.cpp::wrap keeps values in range': 'passed',
+  'tests/words_test.cpp::count_words skips runs of spaces': 'passed',
+  'tests/words_test.cpp::shout upper-cases and adds a mark': 'passed',
+  'tests/words_test.cpp::split keeps empty fields': 'passed',
+} as const;
+
+test('ctest, C++: a Catch2 and a doctest program, one ctest test each, give one result per test case, attributed to its file', async () => {
+  need('Catch2', 'doctest');
+  const { sb, runner } = projects.catch!;
+  assert.equal(runner.language, 'cpp');
+  assert.deepEqual(runner.testFiles, ['tests/clamp_test.cpp', 'tests/main.cpp', 'tests/ring_test.cpp', 'tests/words_test.cpp']);
+  const run = await runTestScript(sb, runner.script(runner.testFiles), runner.parser(), 240_000);
+  assert.equal(run.parserError, null, run.log);
+  assert.deepEqual(run.results, CATCH_ALL, run.log);
+
+  // A selection runs only the selected files' cases: words_test.cpp shares its program with ring_test.cpp.
+  const words = (await sb.readFile('src/words.cpp')).toString();
+  await sb.writeFile('src/words.cpp', words.replace('std::size_t n = 0;', 'std::size_t n = 1;'));
+  const one = await runTestScript(sb, runner.script(['tests/words_test.cpp', 'tests/clamp_test.cpp']), runner.parser(), 240_000);
+  assert.deepEqual(one.results, {
+    'tests/clamp_test.cpp::clamp leaves values inside the range': 'passed',
+    'tests/clamp_test.cpp::clamp lowers values above the range': 'passed',
+    'tests/clamp_test.cpp::clamp raises values below the range': 'passed',
+    'tests/words_test.cpp::count_words skips runs of spaces': 'failed',
+    'tests/words_test.cpp::shout upper-cases and adds a mark': 'passed',
+    'tests/words_test.cpp::split keeps empty fields': 'passed',
+  }, one.log);
+  assert.match(one.log, /--- FAIL tests\/words_test\.cpp::count_words skips runs of spaces\n.*words_test\.cpp:11:.*CHECK/);
+  // The selection was made in the program (Catch2's test names): ring_test.cpp's cases never ran.
+  assert.doesNotMatch(one.log, /ring_test/);
+  await sb.writeFile('src/words.cpp', words);
+});
+
+test('ctest, C++: a Catch2 or doctest case that crashes the program fails alone, the cases after it still run', async () => {
+  need('Catch2', 'doctest');
+  const { sb, runner } = projects.catch!;
+  const ring = (await sb.readFile('src/ring.cpp')).toString();
+  // head() aborts (SIGABRT) in the Catch2 program; clamp() dereferences null (SIGSEGV) in the doctest one.
+  await sb.writeFile('src/ring.cpp', ring
+    .replace('#include "ring.hpp"', '#include "ring.hpp"\n#include <cstdlib>')
+    .replace('return values.front();', 'if (!values.empty()) std::abort();\n  return values.front();')
+    .replace('if (v < lo) return lo;', 'if (v < lo) { volatile int* p = nullptr; return *p; }'));
+  const run = await runTestScript(sb, runner.script(runner.testFiles), runner.parser(), 240_000);
+  assert.deepEqual(run.results, {
+    ...CATCH_ALL,
+    'tests/clamp_test.cpp::clamp raises values below the range': 'failed',
+    'tests/ring_test.cpp::head, of a list [with brackets], gives the first value': 'failed',
+  }, run.log);
+  assert.match(run.log, /SIGABRT/);
+  assert.match(run.log, /SIGSEGV/);
+
+  // A program that does not compile fails every case its selected files define, with the compiler's message.
+  await sb.writeFile('src/ring.cpp', ring.replace('return r;', 'return r'));
+  const broken = await runTestScript(sb, runner.script(['tests/ring_test.cpp', 'tests/clamp_test.cpp']), runner.parser(), 240_000);
+  assert.deepEqual(broken.results, {
+    'tests/clamp_test.cpp::clamp leaves values inside the range': 'failed',
+    'tests/clamp_test.cpp::clamp lowers values above the range': 'failed',
+    'tests/clamp_test.cpp::clamp raises values below the range': 'failed',
+    'tests/ring_test.cpp::Scenario: a ring of one slot': 'failed',
+    'tests/ring_test.cpp::head, of a list [with brackets], gives the first value': 'failed',
+    'tests/ring_test.cpp::wrap counts negative values backwards': 'failed',
+    'tests/ring_test.cpp::wrap keeps values in range': 'failed',
+  }, broken.log);
+  assert.match(broken.log, /src\/ring\.cpp:\d+:\d+: error/);
+  await sb.writeFile('src/ring.cpp', ring);
 });

@@ -111,14 +111,45 @@ describe('code: findTests', () => {
     assert.deepEqual(sites.map((s) => s.name), ['Shelf.EmptyTotal', 'ShelfTest.Total', 'PriceTest.Positive', 'main']);
     const empty = byName(sites, 'Shelf.EmptyTotal');
     assert.ok(src.slice(empty.start).startsWith('// Totals of an empty list.\nTEST(Shelf, EmptyTotal)'));
-    // `for (...) EXPECT_GT(...);` keeps an empty statement as its body.
-    assert.deepEqual(byName(sites, 'ShelfTest.Total').assertions.map((a) => a.replacement), ['', '', ';']);
+    // `for (const auto &it : items) EXPECT_GT(it.price, 0);` keeps a body that uses `it`: g++ -Werror rejects an
+    // unused range-for variable.
+    assert.deepEqual(byName(sites, 'ShelfTest.Total').assertions.map((a) => a.replacement), ['', '', '{ (void)sizeof(it); }']);
     assert.ok(!applyEdits(src, byName(sites, 'ShelfTest.Total').assertions).includes('two items'));
     // The program run whole (gtest_main's main): every assertion, and no text of its own.
     const main = byName(sites, 'main');
     assert.equal(main.assertions.length, 5);
     assert.equal(main.start, main.end);
     await assertAssertionRemovalParses('cpp', src, sites.filter((s) => s.name !== 'main'));
+  });
+
+  it('cpp: Catch2 and doctest TEST_CASE/SCENARIO/TEST_CASE_METHOD named as the frameworks report them', async () => {
+    const src = [
+      '#include <catch2/catch.hpp>',
+      '// Adds.',
+      'TEST_CASE("adds, \\"quoted\\" [ok]", "[math]") {',
+      '  REQUIRE(add(1, 2) == 3);',
+      '  SECTION("zero") { CHECK(add(0, 0) == 0); }',
+      '}',
+      'SCENARIO("a story") { GIVEN("x") { CHECK(add(1, 1) == 2); } }',
+      'TEST_CASE_METHOD(Fixture, "with a fixture") { CHECK(value == 1); }',
+      '',
+    ].join('\n');
+    const sites = await findTests('cpp', src);
+    assert.deepEqual(sites.map((s) => [s.name, s.line, s.assertions.length]), [
+      ['adds, "quoted" [ok]', 3, 2],
+      ['Scenario: a story', 7, 1],
+      ['with a fixture', 8, 1],
+      ['main', 9, 4],
+    ]);
+    assert.ok(src.slice(byName(sites, 'adds, "quoted" [ok]').start).startsWith('// Adds.\nTEST_CASE('));
+    assert.ok(!applyEdits(src, byName(sites, 'adds, "quoted" [ok]').assertions).includes('add(0, 0)'));
+    // doctest prefixes a scenario's name with two spaces.
+    const doc = await findTests('cpp', '#include "doctest/doctest.h"\nSCENARIO("s") { CHECK(f()); }\n');
+    assert.deepEqual(doc.map((s) => s.name), ['  Scenario: s', 'main']);
+    // A local only the removed assertions read stays used (projects test with -Werror -Wunused-variable): the case's
+    // block is its scope as a function's body would be.
+    const used = await findTests('cpp', '#include <catch2/catch.hpp>\nTEST_CASE("v")\n{\n  int v = add(1, 2);\n  auto& w = items();\n  CHECK(v == 3);\n  SECTION("s") { CHECK(w.size() == 2); }\n}\n');
+    assert.deepEqual(byName(used, 'v').assertions.map((a) => a.replacement), ['(void)sizeof(v);', '(void)sizeof(w);']);
   });
 
   it('c: test functions and the program\'s main; assert() calls, a brace-less one kept well-formed', async () => {

@@ -85,3 +85,26 @@ test('when failing tests keep most files out of the oracle, the outcome says so,
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('a reference run cut off by the time limit says so in the outcome, with the limit', async () => {
+  // Found on jarro2783/cxxopts under load: its build outgrew the 90 s limit and the outcome read "0 tests pass",
+  // as if the suite had none.
+  const root = mkdtempSync(path.join(tmpdir(), 'ssr-inject-ref-'));
+  try {
+    const repo = path.join(root, 'calc');
+    mkdirSync(path.join(repo, 'tests'), { recursive: true });
+    writeFileSync(path.join(repo, 'calc.py'), CODE);
+    writeFileSync(path.join(repo, 'tests', 'test_calc.py'), 'import time\n\n\n' + TESTS.replace('def test_add():', 'def test_add():\n    time.sleep(60)'));
+    writeFileSync(path.join(repo, 'conftest.py'), 'import sys, os\nsys.path.insert(0, os.path.dirname(__file__))\n');
+    execFileSync('git', ['init', '-q', repo]);
+    execFileSync('git', ['-C', repo, 'add', '-A']);
+    execFileSync('git', ['-C', repo, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'calc']);
+    const rt = createRuntime({ home: path.join(root, 'home') });
+    const policy = new OnnxPolicyRunner(await OnnxPolicy.load(rt.store, 't@0'), new Rng('ref-d'), 'injector');
+    const r = await inject({ repoDir: repo, provider: rt.provider, policy, strategies: ['direct'], minPassingTests: 5, candidates: 3, testTimeoutMs: 8_000 });
+    assert.equal(r.ok ? null : r.code, 'no-passing-tests');
+    if (!r.ok) assert.match(r.reason, /^0 tests pass on the original with pytest; at least 5 needed; the run was stopped \(timeout\) after \d+ s, the limit of one test run being 8 s \(testTimeoutSec\)$/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});

@@ -431,6 +431,11 @@ describe('detectRunners: ctest', () => {
         'src/cli_test_helpers.c': 'int nothing_here(void) { return 0; }\n',
         'fuzzing/fuzz_parse.c': 'int LLVMFuzzerTestOneInput(const char *d, int n) { return 0; }\n',
         'examples/demo.c': 'int main(void) { return 0; }\n',
+        // A program beside the library (cxxopts' src/example.cpp): no test links its main, so it is no place for a bug.
+        'src/tool.cc': '#include "m.h"\nint main(int argc, char** argv) { return argc; }\n',
+        // A test framework's single header copied into the tests defines TEST_CASE: neither a test nor code.
+        'tests/catch.hpp': '#define TEST_CASE(...) static void f()\n',
+        'tests/doctest.h': '#define TEST_CASE(name) static void g()\n',
         'third_party/gtest/src/gtest_test.cc': gTest,
         'build/old_test.c': cTest,
       }),

@@ -457,10 +457,11 @@ function cLocals(p: Parsed, fn: SNode): Set<string> {
     const name = declaredName(p, d);
     if (name) out.add(name);
   };
-  const d = cFunctionDeclarator(fn) ?? field(fn, 'declarator');
+  // A test case's block has no parameters: it is its own body.
+  const d = fn.type === 'compound_statement' ? null : cFunctionDeclarator(fn) ?? field(fn, 'declarator');
   const params = d ? field(d, 'parameters') : null;
   if (params) for (const prm of namedChildren(params)) add(field(prm, 'declarator'));
-  const body = field(fn, 'body');
+  const body = fn.type === 'compound_statement' ? fn : field(fn, 'body');
   if (body) {
     walk(body, (n) => {
       if (n.type === 'lambda_expression' || n.type === 'function_definition') return false;
@@ -499,7 +500,8 @@ function readOutsideAssertions(p: Parsed, u: CUsage, scope: SNode, name: string)
     if (found || u.asserts.has(n)) return false;
     if (n.type !== 'identifier' || p.text(n) !== name) return;
     const parent = n.parent;
-    const declares = n.field === 'declarator' && !!parent && (parent.type.endsWith('declarator') || parent.type === 'parameter_declaration' || parent.type === 'declaration' || parent.type === 'for_range_loop');
+    // `auto& x = ...`: tree-sitter gives the name inside a reference declarator no field.
+    const declares = (n.field === 'declarator' || parent?.type === 'reference_declarator') && !!parent && (parent.type.endsWith('declarator') || parent.type === 'parameter_declaration' || parent.type === 'declaration' || parent.type === 'for_range_loop');
     if (!declares && !cWriteOnly(n)) found = true;
   });
   u.cache.set(key, found);
@@ -519,9 +521,11 @@ function cAssertions(p: Parsed, within: SNode, u: CUsage): Edit[] {
   walk(within, (n) => {
     if (n.type === 'lambda_expression') return false;
     if (!u.asserts.has(n)) return;
+    // The function the assertion is in, or the body of the Catch2/doctest test case (a block after a macro call,
+    // as tree-sitter reads it), whose locals must stay used just as a function's do under -Werror.
     let fn: SNode | null = n.parent;
-    while (fn && fn.type !== 'function_definition' && fn.type !== 'lambda_expression') fn = fn.parent;
-    const locals = fn?.type === 'function_definition' ? cLocals(p, fn) : new Set<string>();
+    while (fn && fn.type !== 'function_definition' && fn.type !== 'lambda_expression' && !(fn.type === 'compound_statement' && caseName(p, fn, false) !== null)) fn = fn.parent;
+    const locals = fn?.type === 'function_definition' || fn?.type === 'compound_statement' ? cLocals(p, fn) : new Set<string>();
     const keep: string[] = [];
     walk(n, (c) => {
       if (c.type !== 'identifier') return;
@@ -550,6 +554,29 @@ function cAssertions(p: Parsed, within: SNode, u: CUsage): Edit[] {
   return edits;
 }
 
+/** Catch2's and doctest's test-case macros: the case's name is their (first) string argument. */
+const CASE_MACROS = /^(?:TEST_CASE|SCENARIO|TEST_CASE_METHOD|TEST_CASE_FIXTURE|TEMPLATE_TEST_CASE|TEMPLATE_PRODUCT_TEST_CASE|TEMPLATE_LIST_TEST_CASE|TEST_CASE_TEMPLATE)$/;
+
+/**
+ * The name of the Catch2 or doctest test case whose body is this block, as the framework reports it (a SCENARIO's
+ * prefixed), or null. tree-sitter reads `TEST_CASE("name", "[tag]") { ... }` as a call statement (its semicolon
+ * missing) followed by a block.
+ */
+function caseName(p: Parsed, block: SNode, doctest: boolean): string | null {
+  const sibs = block.parent?.children ?? [];
+  const prev = sibs[sibs.indexOf(block) - 1];
+  const call = prev?.type === 'expression_statement' ? namedChildren(prev)[0] : undefined;
+  if (!call || call.type !== 'call_expression') return null;
+  const fn = field(call, 'function');
+  if (!fn || fn.type !== 'identifier' || !CASE_MACROS.test(p.text(fn))) return null;
+  const args = field(call, 'arguments');
+  const lit = args ? namedChildren(args).find((a) => a.type === 'string_literal') : undefined;
+  if (!lit) return null;
+  const name = p.text(lit).slice(1, -1).replace(/\\(["\\'])/g, '$1');
+  if (p.text(fn) === 'SCENARIO') return (doctest ? '  Scenario: ' : 'Scenario: ') + name;
+  return name;
+}
+
 /**
  * GoogleTest tests are named `Suite.Name`, as ctest (gtest_discover_tests) names them. Plain C test programs get a
  * site per test function (a test that runs one, chosen by its arguments, is named after it), and every test file
@@ -575,7 +602,16 @@ function cTests(p: Parsed): TestSite[] {
     }
   });
   const u: CUsage = { helpers, asserts, cache: new Map() };
+  const doctest = /#\s*include\s*[<"](?:[^">]*\/)?doctest\.h/.test(p.source);
   walk(p.root, (n) => {
+    if (n.type === 'compound_statement') {
+      const name = caseName(p, n, doctest);
+      if (name !== null) {
+        const macro = n.parent!.children[n.parent!.children.indexOf(n) - 1]!;
+        out.push({ name, start: leadingStart(p, macro), end: n.end, line: macro.row + 1, assertions: cAssertions(p, n, u) });
+      }
+      return false;
+    }
     if (n.type !== 'function_definition') return n.type === 'translation_unit' || n.type === 'declaration_list' || n.type.startsWith('preproc_') || n.type === 'linkage_specification';
     const d = cFunctionDeclarator(n);
     const callee = d ? field(d, 'declarator') : null;

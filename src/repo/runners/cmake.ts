@@ -6,13 +6,23 @@ import type { Language, Runner } from './types.js';
 
 /** What makes a CMake project's tests runnable by ctest, in any of its CMakeLists.txt. */
 const ENABLES_TESTS = /\b(?:enable_testing|add_test|gtest_discover_tests|gtest_add_tests)\s*\(|\binclude\s*\(\s*CTest\s*\)/i;
-/** GoogleTest (and compatible) test definitions, and a C test program's entry point or test functions. */
-const HOLDS_TESTS = /\b(?:TEST|TEST_F|TEST_P|TYPED_TEST|TYPED_TEST_P|GTEST_TEST)\s*\(|^[ \t]*(?:static\s+)?int\b[^;{}()\n]*\bmain\s*\(|\b(?:void|int|static\s+void|static\s+int)\s+(?:test_\w+|\w+_test)\s*\(/m;
+/**
+ * GoogleTest (and compatible) test definitions, Catch2 and doctest test cases, and a C test program's entry point or
+ * test functions.
+ */
+const HOLDS_TESTS = /\b(?:TEST|TEST_F|TEST_P|TYPED_TEST|TYPED_TEST_P|GTEST_TEST|TEST_CASE|SCENARIO|TEST_CASE_METHOD|TEST_CASE_FIXTURE|TEMPLATE_TEST_CASE|TEMPLATE_LIST_TEST_CASE|TEST_CASE_TEMPLATE)\s*\(|^[ \t]*(?:static\s+)?int\b[^;{}()\n]*\bmain\s*\(|\b(?:void|int|static\s+void|static\s+int)\s+(?:test_\w+|\w+_test)\s*\(/m;
+/** A C/C++ program's entry point. */
+const MAIN_FN = /^[ \t]*(?:static\s+)?int\b[^;{}()\n]*\bmain\s*\(/m;
 /**
  * Directories of code the project vendors rather than writes (an embedded googletest, a copy of a dependency): a
  * bug injected there is not the project's, and their tests are not the project's tests.
  */
 const VENDORED = /(?:^|\/)(?:third[_-]?party|3rdparty|external|extern|deps|vendor|_deps|googletest|googlemock)\//i;
+/**
+ * A test framework's single header (or amalgamated source) copied into the tests: Catch2's catch.hpp /
+ * catch_amalgamated.*, doctest.h(pp). It defines TEST_CASE, but it is neither the project's test nor its code.
+ */
+const FRAMEWORK_COPY = /(?:^|\/)(?:catch(?:_amalgamated)?\.(?:hpp|h|cpp)|doctest\.h(?:pp)?)$/i;
 /** A license file below the root marks a copy of someone else's project (e.g. a test framework under tests/). */
 const LICENSE_FILE = /(?:^|\/)(?:LICEN[CS]E|COPYING)(?:[.-][\w.-]*)?$/i;
 
@@ -158,7 +168,7 @@ async function testTargetSources(tree: RepoTree, lists: string[]): Promise<Set<s
  * printed can pass for a marker.
  */
 const HELPER = String.raw`
-import json, os, re, sys
+import json, os, re, subprocess, sys
 import xml.etree.ElementTree as ET
 
 mode, build, tmp = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -277,6 +287,7 @@ def do_map():
             funcs[f] = set(FUNC_RE.findall(text))
 
     chosen = []
+    units = []
     for test in tests:
         name = test.get('name', '')
         cmd = test.get('command') or []
@@ -307,6 +318,19 @@ def do_map():
             chosen.append(name)
             for f in files:
                 print('@@ssr-meta test %s\t%s\t' % (name, f))
+            continue
+        exe = cmd[0] if cmd and os.path.isabs(cmd[0]) else (t['artifacts'][0] if t['artifacts'] else '')
+        fw = framework(srcs, exe)
+        if fw is not None:
+            # A Catch2 or doctest program: run by the helper itself, one result per test case (units).
+            props = test_props(test)
+            env = dict(os.environ)
+            for kv in props.get('ENVIRONMENT') or []:
+                k, _, v = kv.partition('=')
+                env[k] = v
+            units.append({'name': name, 'fw': fw, 'exe': exe, 'cmd': [exe] + list(cmd[1:]),
+                          'cwd': props.get('WORKING_DIRECTORY') or os.path.dirname(exe) or build,
+                          'env': env, 'srcs': srcs, 'files': files})
             continue
         for s in srcs:
             index(s)
@@ -346,6 +370,263 @@ def do_map():
         fh.write(pattern)
     with open(os.path.join(tmp, 'count'), 'w') as fh:
         fh.write(str(len(chosen)))
+    with open(os.path.join(tmp, 'units.json'), 'w') as fh:
+        json.dump(units, fh)
+
+
+CASE_RE = re.compile(r'\b(TEST_CASE|SCENARIO|TEST_CASE_METHOD|TEST_CASE_FIXTURE|TEMPLATE_TEST_CASE|TEMPLATE_PRODUCT_TEST_CASE|TEMPLATE_LIST_TEST_CASE|TEST_CASE_TEMPLATE|TEMPLATE_TEST_CASE_SIG|TEST_CASE_TEMPLATE_DEFINE)\s*\(\s*(?:[\w:<>]+\s*,\s*)?"((?:[^"\\]|\\.)*)"(?:\s*,\s*"((?:[^"\\]|\\.)*)")?')
+CATCH_INC = re.compile(r'#\s*include\s*[<"](?:[^">]*/)?(?:catch|catch_amalgamated)\.hpp[>"]|#\s*include\s*[<"]catch2/')
+DOCTEST_INC = re.compile(r'#\s*include\s*[<"](?:[^">]*/)?doctest\.hh?(?:pp)?[>"]')
+
+
+def framework(srcs, exe):
+    """'catch2' or 'doctest' for a test program written with one of them: from its sources' includes, else from
+    the strings its executable holds (a project's own header may include the framework), else None."""
+    for s in srcs:
+        text = read(s)
+        if DOCTEST_INC.search(text):
+            return 'doctest'
+        if CATCH_INC.search(text):
+            return 'catch2'
+    try:
+        with open(exe, 'rb') as fh:
+            data = fh.read(256 << 20)
+    except Exception:
+        return None
+    if b'test-case-exclude' in data and b'doctest' in data:
+        return 'doctest'
+    if b'list-reporters' in data and b'rng-seed' in data and b'Catch' in data:
+        return 'catch2'
+    return None
+
+
+def case_names(path, fw):
+    """Test case names a file defines, as the framework reports them (Catch2 prefixes a SCENARIO's). Catch2's hidden
+    cases (tagged [.] or [!hide], or named ./...) are left out: the program runs them only when named."""
+    out = []
+    for m in CASE_RE.finditer(read(path)):
+        if fw == 'catch2' and (re.search(r'\[\.|\[!hide\]', m.group(3) or '') or m.group(2).startswith('./')):
+            continue
+        name = m.group(2).encode().decode('unicode_escape', 'replace') if '\\' in m.group(2) else m.group(2)
+        if m.group(1) == 'SCENARIO':
+            name = ('Scenario: ' if fw == 'catch2' else '  Scenario: ') + name
+        out.append((m.group(1), name))
+    return out
+
+
+def test_props(test):
+    props = {}
+    for p in test.get('properties', []) or []:
+        props[p.get('name')] = p.get('value')
+    return props
+
+
+def xml_cases(path):
+    """Test cases of a Catch2 or doctest XML report, read as far as it goes (a program that crashed leaves it cut
+    short): (finished, running) where finished is [(name, filename, ok, details)] and running the case that had
+    started and not finished, if any."""
+    finished = []
+    running = None
+    try:
+        with open(path, 'rb') as fh:
+            data = fh.read()
+    except Exception:
+        return finished, running, False
+    parser = ET.XMLPullParser(events=('start', 'end'))
+    complete = True
+    try:
+        parser.feed(data)
+        parser.close()
+    except ET.ParseError:
+        complete = False
+    try:
+        events = list(parser.read_events())
+    except ET.ParseError:
+        events = []
+    for ev, el in events:
+        if el.tag != 'TestCase' or el.get('skipped') == 'true':
+            continue
+        if ev == 'start':
+            running = (el.get('name', ''), el.get('filename', ''))
+            continue
+        running = None
+        res = el.find('OverallResult')
+        if res is not None:
+            ok = res.get('success') == 'true'
+        else:
+            res = el.find('OverallResultsAsserts')
+            ok = res is not None and res.get('test_case_success') == 'true'
+        details = []
+        if not ok:
+            for sub in el.iter():
+                if sub is el or sub.tag.startswith('OverallResult') or not (sub.get('success') == 'false' or sub.tag in ('Exception', 'FatalErrorCondition', 'Failure')):
+                    continue
+                where = '%s:%s: ' % (sub.get('filename', el.get('filename', '')), sub.get('line', '')) if sub.get('line') else ''
+                text = ' '.join(t.strip() for t in sub.itertext() if t.strip())
+                details.append('%s%s %s' % (where, sub.get('type', sub.tag), text))
+        finished.append((el.get('name', ''), el.get('filename', ''), ok, details))
+    return finished, running, complete
+
+
+def catch_escape(name):
+    return re.sub(r'([\\,\[\]"])', r'\\\1', name)
+
+
+def doctest_escape(name):
+    return name.replace('\\', '\\\\').replace(',', '\\,')
+
+
+def list_names(u):
+    """Every test case name the program has, asked of the program (only to run again the cases a crash cut off)."""
+    tries = [['--list-test-names-only'], ['--list-tests', '--verbosity', 'quiet']] if u['fw'] == 'catch2' else [['--list-test-cases', '--reporters=xml']]
+    for extra in tries:
+        try:
+            p = subprocess.run(u['cmd'] + extra, cwd=u['cwd'], env=u['env'], capture_output=True, timeout=60)
+        except Exception:
+            continue
+        text = p.stdout.decode(errors='replace')
+        # Catch2 v2 exits with the number of tests it listed; v3 rejects v2's option (and v2 v3's) as unknown.
+        if p.returncode < 0 or (p.returncode != 0 and u['fw'] == 'doctest') or re.search(r'Unrecogni[sz]ed|unknown option', text + p.stderr.decode(errors='replace'), re.I):
+            continue
+        if u['fw'] == 'doctest':
+            try:
+                return [el.get('name', '') for el in ET.fromstring(text).iter('TestCase')]
+            except ET.ParseError:
+                continue
+        return [l.strip() for l in text.split('\n') if l.strip()]
+    return None
+
+
+def do_units():
+    try:
+        with open(os.path.join(tmp, 'units.json')) as fh:
+            units = json.load(fh)
+    except Exception:
+        units = []
+    timeout = float(os.environ.get('SSR_CTEST_TIMEOUT') or 120)
+    results = {}
+    fails = {}
+
+    def record(f, name, ok, lines):
+        key = (f, name.replace('\t', ' ').replace('\n', ' '))
+        if results.get(key) != 'failed':
+            results[key] = 'passed' if ok else 'failed'
+        if not ok:
+            fails.setdefault(key, []).extend(lines)
+
+    for u in units:
+        sel_files = u['files']
+        names_of = {f: case_names(f, u['fw']) for f in u['srcs']}
+
+        def attribute(name, filename):
+            # The file the report names, else the source whose text defines a case of that name.
+            if filename:
+                p = os.path.normpath(os.path.relpath(filename, src) if os.path.isabs(filename) else filename)
+                if p in names_of or (not p.startswith('..') and os.path.isfile(p)):
+                    return p
+                for f in u['srcs']:
+                    if os.path.basename(f) == os.path.basename(p):
+                        return f
+            for f in u['srcs']:
+                if any(n == name or (k.startswith('TEMPLATE') or k.endswith('TEMPLATE')) and name.startswith(n) for k, n in names_of[f]):
+                    return f
+            return sel_files[0] if len(sel_files) == 1 else None
+
+        def fail_all(why):
+            # No report to read (the program was not built, or died before its first case): each case the selected
+            # files define fails, and a file that names none fails whole.
+            for f in sel_files:
+                names = [n for _, n in names_of[f]]
+                for n in names:
+                    record(f, n, False, [why])
+                if not names:
+                    record(f, '', False, [why])
+
+        if not os.path.isfile(u['exe']):
+            fail_all('%s was not built (see the build errors above)' % os.path.basename(u['exe']))
+            continue
+        has_cases = [f for f in u['srcs'] if names_of[f]]
+        partial = any(f not in sel_files for f in has_cases)
+        own_args = len(u['cmd']) > 1
+        wanted = None
+        base = []
+        if partial and not own_args:
+            if u['fw'] == 'doctest':
+                base = ['--source-file=' + ','.join('*' + doctest_escape(f) for f in sel_files)]
+            else:
+                wanted = []
+                for f in sel_files:
+                    for k, n in names_of[f]:
+                        wanted.append(n + ' - *' if k.startswith('TEMPLATE') else n)
+                if not wanted:
+                    wanted = None
+        done = set()
+        report = os.path.join(tmp, 'unit.xml')
+        for attempt in range(64):
+            args = list(base)
+            if u['fw'] == 'catch2':
+                if wanted is not None:
+                    spec = os.path.join(tmp, 'unit.names')
+                    with open(spec, 'w') as fh:
+                        for n in wanted:
+                            if n not in done:
+                                fh.write('"' + catch_escape(n) + '"\n')
+                    args += ['-f', spec]
+                args += ['-r', 'xml', '-o', report]
+            else:
+                if done:
+                    args.append('--test-case-exclude=' + ','.join(doctest_escape(n) for n in sorted(done)))
+                args += ['--reporters=xml', '--out=' + report]
+            try:
+                os.remove(report)
+            except OSError:
+                pass
+            timed_out = False
+            try:
+                p = subprocess.run(u['cmd'] + args, cwd=u['cwd'], env=u['env'], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
+                rc, out = p.returncode, p.stdout
+            except subprocess.TimeoutExpired as e:
+                timed_out, rc, out = True, -9, e.stdout or b''
+            finished, running, complete = xml_cases(report)
+            for name, filename, ok, details in finished:
+                done.add(name)
+                f = attribute(name, filename)
+                if f in sel_files:
+                    record(f, name, ok, details)
+            tail = out.decode(errors='replace').rstrip('\n').split('\n')[-40:]
+            if running is not None:
+                name, filename = running
+                done.add(name)
+                f = attribute(name, filename)
+                why = 'the case did not finish within %ds' % timeout if timed_out else 'the program stopped in this case (exit %s)' % rc
+                print('ssr: %s: %s: %s; the cases after it run again without it' % (u['name'], name, why))
+                if f in sel_files:
+                    record(f, name, False, [why] + tail)
+            abnormal = timed_out or rc < 0 or rc > 255 or not complete
+            if not abnormal:
+                break
+            if running is None and not finished:
+                if attempt == 0:
+                    print('ssr: %s exited with %s before reporting any test case' % (u['name'], rc))
+                    fail_all('the program exited with %s before its first test case:\n' % rc + '\n'.join(tail))
+                break
+            if wanted is None and u['fw'] == 'catch2':
+                listed = list_names(u)
+                if listed is None:
+                    break
+                wanted = listed
+            if wanted is not None and not [n for n in wanted if n not in done]:
+                break
+    for (f, name), st in sorted(results.items()):
+        print('@@ssr-meta unit %s\t%s\t%s' % (st, f, name))
+    if results:
+        # What the episode views count, as ctest's own summary line is for its tests.
+        bad = sum(1 for st in results.values() if st == 'failed')
+        print('ssr: Catch2/doctest test cases: %d passed, %d failed' % (len(results) - bad, bad))
+    for (f, name), lines in sorted(fails.items()):
+        print('--- FAIL %s::%s' % (f, name) if name else '--- FAIL %s' % f)
+        for line in '\n'.join(lines).split('\n')[-200:]:
+            print('    ' + line)
 
 
 def do_clean():
@@ -389,7 +670,7 @@ def do_cases():
                 print('    ' + line)
 
 
-{'map': do_map, 'clean': do_clean, 'cases': do_cases}[mode]()
+{'map': do_map, 'clean': do_clean, 'cases': do_cases, 'units': do_units}[mode]()
 `;
 
 /** Why a configure step failed, in words a user can act on, from CMake's own output. */
@@ -471,14 +752,20 @@ ${causes}    echo "ssr: CMake configure failed (exit $ssr_crc); no test could be
     ctest --test-dir "$ssr_build" --show-only=json-v1 > "$ssr_tmp/tests.json" 2>/dev/null
     python3 "$ssr_helper" map "$ssr_build" "$ssr_tmp"
     ssr_regex=$(cat "$ssr_tmp/regex" 2>/dev/null)
-    if [ "$(cat "$ssr_tmp/count" 2>/dev/null)" = 0 ]; then
+    ssr_units=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$ssr_tmp/units.json" 2>/dev/null || echo 0)
+    if [ "$(cat "$ssr_tmp/count" 2>/dev/null)" = 0 ] && [ "$ssr_units" = 0 ]; then
       echo "ssr: no CTest test runs an executable built from the selected files"
+    elif [ "$(cat "$ssr_tmp/count" 2>/dev/null)" = 0 ]; then
+      ssr_limited python3 "$ssr_helper" units "$ssr_build" "$ssr_tmp" 2>&1 | sed -e "s#$ssr_build/#<build>/#g" -e "s#$ssr_src/##g"
     else
       ssr_sel=()
       [ -n "$ssr_regex" ] && ssr_sel=(-R "$ssr_regex")
       ssr_limited ctest --test-dir "$ssr_build" --output-junit "$ssr_tmp/junit.xml" --timeout "\${SSR_CTEST_TIMEOUT:-120}" \${ssr_sel[@]+"\${ssr_sel[@]}"} 2>&1 \\
         | sed -e "s#$ssr_build/#<build>/#g" -e "s#$ssr_src/##g" | grep -Ev '^ *Start +[0-9]+: |^Test project |^Internal ctest changing'
       python3 "$ssr_helper" cases "$ssr_build" "$ssr_tmp"
+      if [ "$ssr_units" != 0 ]; then
+        ssr_limited python3 "$ssr_helper" units "$ssr_build" "$ssr_tmp" 2>&1 | sed -e "s#$ssr_build/#<build>/#g" -e "s#$ssr_src/##g"
+      fi
     fi
   fi
 fi
@@ -505,6 +792,14 @@ def parse(seg):
         for f, site in tests.get(name, []):
             reported.add(f)
             seg.record(f + '::' + site if site else f, status)
+    # A Catch2 or doctest program's test cases, each a result of its own (file<TAB>case; no case: the file).
+    for value in seg.all('unit'):
+        parts = value.split('\t', 2)
+        if len(parts) < 3:
+            continue
+        status, f, name = parts
+        reported.add(f)
+        seg.record(f + '::' + name if name else f, status)
     for f in seg.all('missing'):
         seg.record(f, 'failed')
     # Configure failed, or the run was cut short: no file that reported nothing passed.
@@ -517,7 +812,7 @@ def parse(seg):
 export async function detectCMake(tree: RepoTree): Promise<Runner[]> {
   if (!tree.has('CMakeLists.txt')) return [];
   const vendored = vendoredDirs(tree);
-  const isVendored = (f: string): boolean => VENDORED.test(f) || vendored.some((d) => f.startsWith(d));
+  const isVendored = (f: string): boolean => VENDORED.test(f) || FRAMEWORK_COPY.test(f) || vendored.some((d) => f.startsWith(d));
   const lists = tree.files.filter((f) => (f === 'CMakeLists.txt' || f.endsWith('/CMakeLists.txt')) && !isVendored(f));
   let enabled = false;
   for (const l of lists) if (ENABLES_TESTS.test((await tree.read(l)).replace(/#.*$/gm, ''))) enabled = true;
@@ -535,13 +830,21 @@ export async function detectCMake(tree: RepoTree): Promise<Runner[]> {
   }
   if (testFiles.length === 0) return [];
   const testSet = new Set(testFiles);
+  // A program's entry file (main) outside the test targets is an example or a tool: no test program links it (each
+  // has a main of its own), so a bug there breaks no test (e.g. cxxopts' src/example.cpp).
+  const sourceFiles: string[] = [];
+  for (const f of tree.files) {
+    if (!C_FAMILY_EXT.test(f) || testSet.has(f) || isTestFile(f) || isVendored(f) || NOT_UNDER_TEST.test(f)) continue;
+    if (/\.(?:c|cc|cpp|cxx|c\+\+)$/i.test(f) && MAIN_FN.test(await tree.read(f))) continue;
+    sourceFiles.push(f);
+  }
   const language: Language = testFiles.some((f) => CPP_EXT.test(f)) || tree.files.some((f) => /\.(?:cc|cpp|cxx)$/i.test(f) && !isVendored(f)) ? 'cpp' : 'c';
   return [
     {
       name: 'ctest',
       language,
       testFiles,
-      sourceFiles: tree.files.filter((f) => C_FAMILY_EXT.test(f) && !testSet.has(f) && !isTestFile(f) && !isVendored(f) && !NOT_UNDER_TEST.test(f)),
+      sourceFiles,
       script: (files: string[]) => ctestScript(files, options),
       parser: () => pythonParser('ctest', CTEST_PARSE),
     },
