@@ -80,7 +80,7 @@ try {
       const campaign = `learn-${mode}-s${seed}`;
       const cfg = parseConfig({
         repos: exampleRepos().map((r) => ({ path: r.path })), steps, rounds, solves, maxParallelRounds: 2, seed,
-        strategies, solverTestRuns: Number(a['train-budget']), solverRunCache: true, higherOrder: { enabled: false }, ablation: mode, learningRate: lr,
+        strategies, solverTestRuns: Number(a['train-budget']), solverRunCache: true, excludeBugs: [...heldHashes.keys()], higherOrder: { enabled: false }, ablation: mode, learningRate: lr,
       }, 'bench:learning');
       const tc = Date.now();
       await env.client.workflow.execute(campaignWorkflow, { workflowId: campaign, taskQueue: QUEUES.control, args: [initialState(campaign, cfg)] });

@@ -3,6 +3,7 @@
  * hides it by weakening exactly the tests that expose it, and writes the five-file artifact. Written for any
  * repository: it discovers the test runner, reads code with real parsers, and decides with the policy.
  */
+import { sha256 } from '../store/store.js';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Artifact } from '../artifact/artifact.js';
@@ -37,6 +38,12 @@ export interface InjectorOptions {
   reference?: { runner: string; results: TestResults } | null;
   onReference?: (runner: string, results: TestResults) => Promise<void>;
   log?: (msg: string) => void;
+  /**
+   * Bugs that must never be injected, as sha256 of their bug_inject.diff (a held-out set's `bugHash`es, bugHashOf in
+   * src/eval/heldout.ts): training must never see the bugs its evaluation measures, and the injector's own
+   * candidates can land on the same site.
+   */
+  excludeBugs?: ReadonlySet<string>;
 }
 
 const DELETING = new Set<MutationKind>(['remove-statement', 'remove-branch', 'return-change']);
@@ -125,6 +132,10 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
     if (strategy === 'history') cand = await historyCandidate(o, history, siteSources);
     else cand = await codeCandidate(o, strategy, siteSources, testNames);
     if (!cand) { attempts.push('no candidate'); continue; }
+    const originals = await Promise.all([...cand.changes.keys()].map(async (p) => [p, await readText(o.repoDir, p)] as const));
+    const bugChanges: FileChange[] = originals.map(([p, before]) => ({ path: p, before, after: cand!.changes.get(p) ?? null }));
+    const bugInject = await makeDiff(bugChanges);
+    if (o.excludeBugs?.has(sha256(bugInject))) { attempts.push(`${cand.description}: a held-out bug (excludeBugs), never trained on`); continue; }
 
     const sb = await sandboxWith(o.provider, { base: o.repoDir }, cand.changes);
     let broken: string[];
@@ -147,11 +158,9 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
     if (!weak) { attempts.push(`${cand.description}: the failing tests could not be weakened`); continue; }
     attempts.push(`${cand.description}: breaks ${broken.length} tests, ${weak.hidden} hidden`);
 
-    const originals = await Promise.all([...cand.changes.keys()].map(async (p) => [p, await readText(o.repoDir, p)] as const));
-    const bugChanges: FileChange[] = originals.map(([p, before]) => ({ path: p, before, after: cand!.changes.get(p) ?? null }));
     const weakChanges: FileChange[] = await Promise.all([...weak.files.entries()].map(async ([p, after]) => ({ path: p, before: await readText(o.repoDir, p), after })));
     const artifact: Artifact = {
-      bugInject: await makeDiff(bugChanges),
+      bugInject,
       testWeaken: await makeDiff(weakChanges),
       testScript: runner.script(weak.testFiles),
       testParser: runner.parser(),

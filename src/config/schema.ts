@@ -41,6 +41,7 @@ export const CampaignConfig = z.object({
   solverTestRuns: z.number().int().min(1).default(16).describe('Budget of test runs per solver attempt'),
   solverRunCache: z.boolean().default(false).describe("Let a worker reuse a solver's test results for a tree state it has tested before (only for deterministic suites; each reuse still counts against solverTestRuns). The eval and the learning bench turn it on"),
   injectorCandidates: z.number().int().min(1).default(6).describe('Bug candidates the injector may try before giving up'),
+  excludeBugs: z.array(z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 of a bug_inject.diff (a held-out set\'s bugHash)')).default([]).describe("Bugs the injector must never produce, as sha256 of their bug_inject.diff: a held-out set's bugHash values, so training never sees the bugs an evaluation measures"),
   higherOrder: z.object({
     enabled: z.boolean().default(true).describe('Turn failed solver attempts into higher-order bugs'),
     perRound: z.number().int().min(0).default(1).describe('Failed attempts per round turned into higher-order candidates'),

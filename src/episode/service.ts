@@ -72,7 +72,7 @@ export async function injectBug(rt: Runtime, i: InjectInput, progress?: Progress
     repoDir: i.repo.path, provider: sandboxes(rt, i.cfg), policy, strategies: i.cfg.strategies,
     minPassingTests: i.cfg.minPassingTests, candidates: i.cfg.injectorCandidates, testTimeoutMs: testTimeout(i.cfg),
     reference, onReference: async (runner, results) => { await rt.store.putJson(refKey, { runner, results }); },
-    log: progress,
+    log: progress, excludeBugs: new Set(i.cfg.excludeBugs ?? []),
   });
   const traj = { role: 'injector', episodeId: i.episodeId, policyVersion: i.policyVersion, decisions: policy.decisions, result: r.ok ? { ok: true, description: r.description } : { ok: false, code: r.code, reason: r.reason }, attempts: r.attempts };
   const trajectoryRef = await rt.store.putBlob(JSON.stringify(traj));

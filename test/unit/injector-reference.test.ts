@@ -16,6 +16,7 @@ import type { TestResults } from '../../src/repo/testrun.js';
 import { createRuntime } from '../../src/runtime.js';
 import { OnnxPolicy, OnnxPolicyRunner } from '../../src/policy/onnx/runner.js';
 import { Rng } from '../../src/policy/rng.js';
+import { sha256 } from '../../src/store/store.js';
 
 const CODE = 'def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n\n\ndef scale(a, k):\n    return a * k\n';
 const TESTS = [
@@ -104,6 +105,35 @@ test('a reference run cut off by the time limit says so in the outcome, with the
     const r = await inject({ repoDir: repo, provider: rt.provider, policy, strategies: ['direct'], minPassingTests: 5, candidates: 3, testTimeoutMs: 8_000 });
     assert.equal(r.ok ? null : r.code, 'no-passing-tests');
     if (!r.ok) assert.match(r.reason, /^0 tests pass on the original with pytest; at least 5 needed; the run was stopped \(timeout\) after \d+ s, the limit of one test run being 8 s \(testTimeoutSec\)$/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('a bug the campaign excludes (a held-out set\'s) is never injected: the injector goes on to another candidate', async () => {
+  const root = mkdtempSync(path.join(tmpdir(), 'ssr-inject-ref-'));
+  try {
+    const repo = path.join(root, 'calc');
+    mkdirSync(path.join(repo, 'tests'), { recursive: true });
+    writeFileSync(path.join(repo, 'calc.py'), CODE);
+    writeFileSync(path.join(repo, 'tests', 'test_calc.py'), TESTS);
+    writeFileSync(path.join(repo, 'conftest.py'), 'import sys, os\nsys.path.insert(0, os.path.dirname(__file__))\n');
+    execFileSync('git', ['init', '-q', repo]);
+    execFileSync('git', ['-C', repo, 'add', '-A']);
+    execFileSync('git', ['-C', repo, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'calc']);
+    const rt = createRuntime({ home: path.join(root, 'home') });
+    const run = async (excludeBugs?: Set<string>) => inject({
+      repoDir: repo, provider: rt.provider, policy: new OnnxPolicyRunner(await OnnxPolicy.load(rt.store, 't@0'), new Rng('excl'), 'injector'),
+      strategies: ['direct'], minPassingTests: 5, candidates: 6, testTimeoutMs: 120_000, excludeBugs,
+    });
+    const first = await run();
+    assert.ok(first.ok, first.ok ? '' : first.reason);
+    const held = sha256(first.artifact.bugInject);
+    // The same seeded policy draws the same first candidate; excluded, it is passed over without a test run.
+    const again = await run(new Set([held]));
+    assert.match(again.attempts[0], /a held-out bug \(excludeBugs\), never trained on/);
+    if (again.ok) assert.notEqual(sha256(again.artifact.bugInject), held);
+    else assert.equal(again.code, 'no-bug-found');
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
