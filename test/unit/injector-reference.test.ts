@@ -29,17 +29,23 @@ const TESTS = [
   'def test_scale_one():\n    assert scale(7, 1) == 7\n',
 ].join('\n');
 
+/** A git repository `calc` under root: calc.py, the given files under tests/, and a conftest that makes calc importable. */
+function calcRepo(root: string, tests: Record<string, string>): string {
+  const repo = path.join(root, 'calc');
+  mkdirSync(path.join(repo, 'tests'), { recursive: true });
+  writeFileSync(path.join(repo, 'calc.py'), CODE);
+  for (const [name, text] of Object.entries(tests)) writeFileSync(path.join(repo, 'tests', name), text);
+  writeFileSync(path.join(repo, 'conftest.py'), 'import sys, os\nsys.path.insert(0, os.path.dirname(__file__))\n');
+  execFileSync('git', ['init', '-q', repo]);
+  execFileSync('git', ['-C', repo, 'add', '-A']);
+  execFileSync('git', ['-C', repo, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'calc']);
+  return repo;
+}
+
 test('a reference run with too few passing tests is run again, and only a usable one is stored', async () => {
   const root = mkdtempSync(path.join(tmpdir(), 'ssr-inject-ref-'));
   try {
-    const repo = path.join(root, 'calc');
-    mkdirSync(path.join(repo, 'tests'), { recursive: true });
-    writeFileSync(path.join(repo, 'calc.py'), CODE);
-    writeFileSync(path.join(repo, 'tests', 'test_calc.py'), TESTS);
-    writeFileSync(path.join(repo, 'conftest.py'), 'import sys, os\nsys.path.insert(0, os.path.dirname(__file__))\n');
-    execFileSync('git', ['init', '-q', repo]);
-    execFileSync('git', ['-C', repo, 'add', '-A']);
-    execFileSync('git', ['-C', repo, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'calc']);
+    const repo = calcRepo(root, { 'test_calc.py': TESTS });
     const rt = createRuntime({ home: path.join(root, 'home') });
     const runner = (await detectRunners(repo))[0]!;
     const policy = (seed: string) => OnnxPolicy.load(rt.store, 't@0').then((p) => new OnnxPolicyRunner(p, new Rng(seed), 'injector'));
@@ -67,15 +73,7 @@ test('when failing tests keep most files out of the oracle, the outcome says so,
   // Like rust-lang/glob: its unit tests share src/lib.rs with one that fails as root, leaving one usable test.
   const root = mkdtempSync(path.join(tmpdir(), 'ssr-inject-ref-'));
   try {
-    const repo = path.join(root, 'calc');
-    mkdirSync(path.join(repo, 'tests'), { recursive: true });
-    writeFileSync(path.join(repo, 'calc.py'), CODE);
-    writeFileSync(path.join(repo, 'tests', 'test_calc.py'), TESTS + '\n\ndef test_env():\n    assert False\n');
-    writeFileSync(path.join(repo, 'tests', 'test_more.py'), 'from calc import add\n\n\ndef test_more():\n    assert add(1, 1) == 2\n');
-    writeFileSync(path.join(repo, 'conftest.py'), 'import sys, os\nsys.path.insert(0, os.path.dirname(__file__))\n');
-    execFileSync('git', ['init', '-q', repo]);
-    execFileSync('git', ['-C', repo, 'add', '-A']);
-    execFileSync('git', ['-C', repo, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'calc']);
+    const repo = calcRepo(root, { 'test_calc.py': TESTS + '\n\ndef test_env():\n    assert False\n', 'test_more.py': 'from calc import add\n\n\ndef test_more():\n    assert add(1, 1) == 2\n' });
     const rt = createRuntime({ home: path.join(root, 'home') });
     const policy = new OnnxPolicyRunner(await OnnxPolicy.load(rt.store, 't@0'), new Rng('ref-c'), 'injector');
     const r = await inject({ repoDir: repo, provider: rt.provider, policy, strategies: ['direct'], minPassingTests: 5, candidates: 3, testTimeoutMs: 120_000 });
@@ -92,14 +90,7 @@ test('a reference run cut off by the time limit says so in the outcome, with the
   // as if the suite had none.
   const root = mkdtempSync(path.join(tmpdir(), 'ssr-inject-ref-'));
   try {
-    const repo = path.join(root, 'calc');
-    mkdirSync(path.join(repo, 'tests'), { recursive: true });
-    writeFileSync(path.join(repo, 'calc.py'), CODE);
-    writeFileSync(path.join(repo, 'tests', 'test_calc.py'), 'import time\n\n\n' + TESTS.replace('def test_add():', 'def test_add():\n    time.sleep(60)'));
-    writeFileSync(path.join(repo, 'conftest.py'), 'import sys, os\nsys.path.insert(0, os.path.dirname(__file__))\n');
-    execFileSync('git', ['init', '-q', repo]);
-    execFileSync('git', ['-C', repo, 'add', '-A']);
-    execFileSync('git', ['-C', repo, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'calc']);
+    const repo = calcRepo(root, { 'test_calc.py': 'import time\n\n\n' + TESTS.replace('def test_add():', 'def test_add():\n    time.sleep(60)') });
     const rt = createRuntime({ home: path.join(root, 'home') });
     const policy = new OnnxPolicyRunner(await OnnxPolicy.load(rt.store, 't@0'), new Rng('ref-d'), 'injector');
     const r = await inject({ repoDir: repo, provider: rt.provider, policy, strategies: ['direct'], minPassingTests: 5, candidates: 3, testTimeoutMs: 8_000 });
@@ -113,14 +104,7 @@ test('a reference run cut off by the time limit says so in the outcome, with the
 test('a bug the campaign excludes (a held-out set\'s) is never injected: the injector goes on to another candidate', async () => {
   const root = mkdtempSync(path.join(tmpdir(), 'ssr-inject-ref-'));
   try {
-    const repo = path.join(root, 'calc');
-    mkdirSync(path.join(repo, 'tests'), { recursive: true });
-    writeFileSync(path.join(repo, 'calc.py'), CODE);
-    writeFileSync(path.join(repo, 'tests', 'test_calc.py'), TESTS);
-    writeFileSync(path.join(repo, 'conftest.py'), 'import sys, os\nsys.path.insert(0, os.path.dirname(__file__))\n');
-    execFileSync('git', ['init', '-q', repo]);
-    execFileSync('git', ['-C', repo, 'add', '-A']);
-    execFileSync('git', ['-C', repo, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'calc']);
+    const repo = calcRepo(root, { 'test_calc.py': TESTS });
     const rt = createRuntime({ home: path.join(root, 'home') });
     const run = async (excludeBugs?: Set<string>) => inject({
       repoDir: repo, provider: rt.provider, policy: new OnnxPolicyRunner(await OnnxPolicy.load(rt.store, 't@0'), new Rng('excl'), 'injector'),
