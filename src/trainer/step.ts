@@ -74,10 +74,10 @@ async function withExpectedSolver(store: Store, i: GradientInput, w: MlpWeights,
   if (samples <= 0 || !trainedRoles(i.ablation).includes('solver')) return { batch: sampled, expected: null };
   const known = [...outcomes].flatMap(([g, a]) => knownBug(g, a) ?? []);
   await store.putJson(knownKey(i.campaignId, i.step), known);
+  const cap = i.solverGradient?.replayBugs ?? 0;
   const replayed: KnownBug[] = [];
-  for (let s = i.step - 1; s >= 0 && replayed.length < (i.solverGradient?.replayBugs ?? 0); s--) {
-    const earlier = (await store.getJson<KnownBug[]>(knownKey(i.campaignId, s))) ?? [];
-    replayed.push(...earlier.slice(0, (i.solverGradient?.replayBugs ?? 0) - replayed.length));
+  for (let s = i.step - 1; s >= 0 && replayed.length < cap; s--) {
+    replayed.push(...((await store.getJson<KnownBug[]>(knownKey(i.campaignId, s))) ?? []).slice(0, cap - replayed.length));
   }
   const learned = new Set(known.map((b) => b.group));
   const batch = [...sampled.filter((t) => !(t.role === 'solver' && learned.has(t.group))), ...expectedSolverBatch(w, [...known, ...replayed], samples, next)];
