@@ -23,7 +23,6 @@ import { buildSolverState } from '../src/episode/solverState.js';
 import { detectRunners, isTestFile } from '../src/repo/runners/index.js';
 import { applyDiff } from '../src/repo/testrun.js';
 import { reverseDiff, touchedPaths } from '../src/artifact/diff.js';
-import { applyEdits } from '../src/agents/code/index.js';
 import { TestRunCounter } from '../src/agents/common.js';
 import { failingCoverageOf, repairCandidates } from '../src/agents/solver.js';
 import { ensureRepo } from '../src/repo/prepare.js';
@@ -33,6 +32,7 @@ import { OnnxPolicy } from '../src/policy/onnx/runner.js';
 import { DEFAULT_SET } from '../src/cli/eval.js';
 import { NUMERIC } from '../src/policy/onnx/features.js';
 import { PRIOR } from '../src/policy/policy.js';
+import { restoredLines, restoringSolutions } from '../src/trainer/expected.js';
 import { ceiling, type FitBug } from './fit-ceiling.js';
 
 const { values: a } = parseArgs({ options: { policy: { type: 'string', default: 'candidates-v0@0' }, home: { type: 'string' }, set: { type: 'string', default: DEFAULT_SET }, tries: { type: 'string' }, fit: { type: 'boolean', default: false }, 'fit-features': { type: 'string' }, dump: { type: 'string' } } });
@@ -44,8 +44,7 @@ await rt.warm();
 const policy = await OnnxPolicy.open(rt.store, a.policy!);
 // The solver's budget less its start-state run and, where the runner supports it, its coverage run.
 const tries = Number(a.tries ?? set.budget - 2);
-const norm = (t: string) => t.replace(/[\s()]/g, '');
-let present = 0, pSum = 0;
+let present = 0, pSum = 0, exactBugs = 0;
 const fitBugs: FitBug[] = [];
 const dumped: { id: string; cands: { key: string; f: number[]; fix: boolean; file: string; line: number }[] }[] = [];
 
@@ -80,17 +79,12 @@ for (const bug of set.bugs) {
     const { cands, coverage } = await repairCandidates(sb, testFiles, first, runner.sourceFiles, 8, failingCoverageOf(counter, sb, runner, testFiles, first));
     const ran = cands.filter((c) => c.option.features?.[8] === 1).length, notRan = cands.filter((c) => c.option.features?.[9] === 1).length;
     const original = new Map(touchedPaths(bug.artifact.bugInject).map((f) => [f, readFileSync(path.join(repo.path, f), 'utf8')]));
-    const fixes = new Set<number>();
     const texts = new Map<string, string>();
     for (const f of original.keys()) texts.set(f, (await sb.readFile(f)).toString('utf8'));
-    cands.forEach(({ file, m }, i) => {
-      const orig = original.get(file), text = texts.get(file);
-      if (orig === undefined || text === undefined) return;
-      const O = orig.split('\n'), B = text.split('\n'), C = applyEdits(text, [m.edit]).split('\n');
-      if (O.length !== B.length || C.length !== B.length) return;
-      const changed = C.map((l, j) => (l !== B[j] ? j : -1)).filter((j) => j >= 0);
-      if (changed.length > 0 && changed.every((j) => B[j] !== O[j] && norm(C[j]) === norm(O[j]))) fixes.add(i);
-    });
+    const edits = cands.map((c) => ({ file: c.file, edit: c.m.edit }));
+    const fixes = new Set(restoredLines(edits, texts, original).restores.keys());
+    const exact = restoringSolutions(edits, texts, original).length;
+    if (exact) exactBugs++;
     const scores = await policy.scores('solve.repair', cands.map((c) => c.option));
     const hit = pFixTried(scores, fixes, `candidates/${bug.id}`);
     fitBugs.push({ id: bug.id, options: cands.map((c) => c.option), fixes });
@@ -103,12 +97,12 @@ for (const bug of set.bugs) {
     const top = cands.filter((c) => (c.option.features?.[10] ?? 0) >= best - 1e-9).length;
     const fixTop = [...fixes].filter((i) => (cands[i].option.features?.[10] ?? 0) >= best - 1e-9).length;
     const cov = coverage ? `  coverage [${[...coverage.langs].join(',')}]: ${ran} ran, ${notRan} not, fixes ran ${fixRan}/${fixes.size}; line Ochiai max ${best.toFixed(2)} on ${top}, fixes ${fixTop}` : '  no coverage';
-    console.log(`${bug.id.padEnd(16)} ${String(cands.length).padStart(4)} candidates  ${String(fixes.size).padStart(2)} revert the bug${kinds ? ` (${kinds})` : ''}  P(fix tried) ${hit.toFixed(2)}${cov}`);
+    console.log(`${bug.id.padEnd(16)} ${String(cands.length).padStart(4)} candidates  ${String(fixes.size).padStart(2)} revert the bug${kinds ? ` (${kinds})` : ''}, ${exact} sets restore it  P(fix tried) ${hit.toFixed(2)}${cov}`);
   } finally {
     await sb.dispose();
   }
 }
-console.log(`\n${set.bugs.length} bugs: a reverting candidate exists for ${present}; mean P(fix tried) ${(pSum / set.bugs.length).toFixed(3)}`);
+console.log(`\n${set.bugs.length} bugs: a reverting candidate exists for ${present}, a set restoring every line for ${exactBugs}; mean P(fix tried) ${(pSum / set.bugs.length).toFixed(3)}`);
 // `--dump <file>`: every bug's options (key, features, file, line, whether it reverts the bug) as JSON, for analysis.
 if (a.dump) {
   const { writeFileSync } = await import('node:fs');

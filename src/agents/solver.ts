@@ -10,7 +10,7 @@ import { applyDiff, PatchApplyError, type TestRun } from '../repo/testrun.js';
 import { touchedPaths } from '../artifact/diff.js';
 import type { Sandbox } from '../sandbox/types.js';
 import type { Option, Policy, SearchRecord } from '../policy/policy.js';
-import { applyEdits, findMutations, type Mutation, type MutationKind } from './code/index.js';
+import { applyEdits, findMutations, type Edit, type Mutation, type MutationKind } from './code/index.js';
 import { clamp01, TestRunCache, TestRunCounter } from './common.js';
 import { sha256 } from '../store/store.js';
 import { localize, type SourceFile, type Suspect } from './localize.js';
@@ -33,6 +33,11 @@ export interface SolveResult {
   testRunMs: number;
   /** The repair search as the trainer's expected gradient needs it (src/trainer/expected.ts); absent when no search ran. */
   search?: SearchRecord;
+  /**
+   * In memory only, for the activity's known solutions (src/trainer/expected.ts): what each option of `search` edits,
+   * and the start (buggy) text of the files those edits are in.
+   */
+  repair?: { edits: { file: string; edit: Edit }[]; texts: Map<string, string> };
 }
 
 export interface SolverOptions {
@@ -159,8 +164,9 @@ export async function solve(o: SolverOptions): Promise<SolveResult> {
     o.cache ? `${o.cache.scope}\0${changed.sort(([a], [b]) => a.localeCompare(b)).map(([f, t]) => `${f}:${sha256(t)}`).join(',')}` : undefined;
   const tried: string[] = [];
   let search: SearchRecord | undefined;
+  let repair: SolveResult['repair'];
   const done = (stop: SolveStopReason, patch = '', pass = false): SolveResult =>
-    ({ patch, stop, selfReportedPass: pass, tried, testRuns: counter.runs, testRunMs: counter.ms, ...(search ? { search } : {}) });
+    ({ patch, stop, selfReportedPass: pass, tried, testRuns: counter.runs, testRunMs: counter.ms, ...(search ? { search } : {}), ...(repair ? { repair } : {}) });
 
   let runner: Runner;
   try {
@@ -197,6 +203,7 @@ export async function solve(o: SolverOptions): Promise<SolveResult> {
   const applicable = (i: number) => !(applied.get(cands[i].file) ?? []).some((a) => a.edit.start < cands[i].m.edit.end && cands[i].m.edit.start < a.edit.end);
   let stillFailing = new Set(failing);
   search = { options: cands.map((c) => c.option), picks: [], kept: [], maxPicks: Math.max(0, o.budget - counter.runs) };
+  repair = { edits: cands.map((c) => ({ file: c.file, edit: c.m.edit })), texts: new Map(top.map((f) => [f.file, f.text])) };
   while (counter.runs < o.budget) {
     const idx = ranking.next(applicable);
     if (idx === undefined) break;

@@ -2,8 +2,12 @@
  * The domain operations of one episode, as plain async functions over a Runtime: the activities are thin adapters
  * over these, and a script (the benchmark's sequential baseline, a test) can call them without Temporal.
  */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { getArtifact, putArtifact, type Artifact } from '../artifact/artifact.js';
-import { reverseDiff } from '../artifact/diff.js';
+import { escapesRepo, reverseDiff, touchedPaths } from '../artifact/diff.js';
+import { restoringSolutions } from '../trainer/expected.js';
+import type { SolveResult } from '../agents/solver.js';
 import { runChecks, type CheckEnv } from '../checks/run.js';
 import { inject } from '../agents/injector.js';
 import { solve, taskStatement } from '../agents/solver.js';
@@ -181,14 +185,31 @@ export async function solveAttempt(rt: Runtime, i: SolveInput, progress?: Progre
       fault = badKind;
     }
     const patchRef = await rt.store.putBlob(patch);
+    const search = r.search ? { ...r.search, solutions: await knownSolutions(i.repo.path, artifact, r.repair) } : undefined;
     const trajectoryRef = await rt.store.putBlob(JSON.stringify({
-      role: 'solver', episodeId: i.episodeId, attempt: i.attempt, policyVersion: i.policyVersion, decisions: policy.decisions, stop: r.stop, tried: r.tried, ...(r.search ? { search: r.search } : {}),
+      role: 'solver', episodeId: i.episodeId, attempt: i.attempt, policyVersion: i.policyVersion, decisions: policy.decisions, stop: r.stop, tried: r.tried, ...(search ? { search } : {}),
       ...(fault ? { fault: `bad-patch:${fault}` } : {}),
     }));
     return { patchRef, stop: r.stop, trajectoryRef, testRunMs: r.testRunMs, testRuns: r.testRuns, selfReportedPass: r.selfReportedPass };
   } finally {
     await sb.dispose();
   }
+}
+
+/**
+ * The option sets of a search known to fix its bug (src/trainer/expected.ts), from the original files the artifact's
+ * bug changed, read from the repository's own checkout. Only the trainer reads them; none when they cannot be read.
+ */
+async function knownSolutions(repoPath: string, a: Artifact, repair: SolveResult['repair']): Promise<number[][]> {
+  if (!repair) return [];
+  const original = new Map<string, string>();
+  for (const f of touchedPaths(a.bugInject)) {
+    if (escapesRepo(f)) return [];
+    const text = await readFile(path.join(repoPath, f), 'utf8').catch(() => null);
+    if (text === null) return [];
+    original.set(f, text);
+  }
+  return restoringSolutions(repair.edits, repair.texts, original);
 }
 
 /** An episode ended: its containers and snapshot images go (sandboxes that outlive dispose exist only in Docker). */

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { expectedSolverBatch, knownBug, type KnownBug } from '../../src/trainer/expected.js';
+import { expectedSolverBatch, knownBug, restoredLines, restoringSolutions, type KnownBug } from '../../src/trainer/expected.js';
+import { findMutations } from '../../src/agents/code/index.js';
 import { onnxPolicyGradientStep, prepareBatch } from '../../src/policy/onnx/train.js';
 import { forward, initialWeights, type MlpWeights } from '../../src/policy/onnx/model.js';
 import { featurizeAll } from '../../src/policy/onnx/features.js';
@@ -56,6 +57,47 @@ test('a group teaches its bug only through attempts that were solved by a record
   assert.equal(bug.options, OPTIONS);
   assert.equal(bug.maxPicks, 6);
   assert.equal(bug.attempts, 5);
+});
+
+// A bug of two changed lines (an inverted condition, a flipped operator) in real code, and the solver's real edits.
+const ORIGINAL = ['export function clamp(x, lo, hi) {', '  if (x < lo) return lo;', '  if (x > hi) return hi;', '  return x;', '}', '',
+  'export function span(a, b) {', '  return b - a;', '}', ''].join('\n');
+const BUGGY = ORIGINAL.replace('if (x > hi)', 'if (!(x > hi))').replace('b - a', 'b + a');
+
+test('options that restore the lines a bug changed are known fixes: one per line, every line covered, nothing else changed', async () => {
+  const ms = await findMutations('javascript', BUGGY);
+  const edits = ms.map((m) => ({ file: 'src/m.js', edit: m.edit }));
+  const orig = new Map([['src/m.js', ORIGINAL]]), buggy = new Map([['src/m.js', BUGGY]]);
+  const { lines, restores } = restoredLines(edits, buggy, orig);
+  assert.deepEqual(lines, ['src/m.js:2', 'src/m.js:7']);
+  const by = (line: string) => [...restores].filter(([, ls]) => ls.includes(line)).map(([i]) => ms[i].kind);
+  assert.ok(by('src/m.js:2').includes('negate-condition'), JSON.stringify(by('src/m.js:2')));
+  assert.deepEqual(by('src/m.js:7'), ['arith-swap']);
+  // An edit of a line the bug never touched restores nothing (the other comparisons, constants, ...).
+  assert.ok(ms.some((m, i) => !restores.has(i) && m.line === 2), 'line 2 (1-based) has other edits that restore nothing');
+  const sols = restoringSolutions(edits, buggy, orig);
+  assert.ok(sols.length >= 1 && sols.every((s) => s.length === 2));
+  for (const s of sols) {
+    // Each set, applied, gives the original back up to the parentheses the strip leaves.
+    const { applyEdits } = await import('../../src/agents/code/index.js');
+    assert.equal(applyEdits(BUGGY, s.map((i) => ms[i].edit)).replace(/[()]/g, ''), ORIGINAL.replace(/[()]/g, ''));
+  }
+  // A bug no edit can restore: one line left uncovered, lines added or removed, several files one of them unseen.
+  assert.deepEqual(restoringSolutions(edits.filter((_, i) => !restores.get(i)?.includes('src/m.js:7')), buggy, orig), []);
+  assert.deepEqual(restoringSolutions(edits, buggy, new Map([['src/m.js', ORIGINAL.replace('  return x;\n', '')]])), []);
+  assert.deepEqual(restoringSolutions(edits, buggy, new Map([...orig, ['src/other.js', 'x']])), []);
+  assert.deepEqual(restoringSolutions(edits, new Map([['src/m.js', ORIGINAL]]), orig), [], 'no bug, no fix');
+});
+
+test('a bug whose attempts all failed is still learned when its searches record known fixes', () => {
+  const reversed = [...OPTIONS].reverse();
+  const bug = knownBug('g', [
+    { reward: -1, search: { ...search([1, 2], []), solutions: [[FIX]] } },
+    { reward: -1, search: { ...search([1], [], reversed), solutions: [[59 - FIX], [0, 1]] } },
+    { reward: -1, search: { ...search([1], []), solutions: [[99]] } },
+  ])!;
+  assert.deepEqual(bug.solutions, [[FIX], [58, 59]], 'mapped onto the first search, an index out of range dropped');
+  assert.equal(bug.attempts, 3);
 });
 
 test('simulated attempts draw orders from the policy, are solved exactly when they reach a known solution within the budget, and are deterministic', () => {

@@ -14,6 +14,12 @@ import { grade } from '../../src/episode/grade.js';
 import { solve, taskStatement } from '../../src/agents/solver.js';
 import { OnnxPolicy, OnnxPolicyRunner } from '../../src/policy/onnx/runner.js';
 import { Rng } from '../../src/policy/rng.js';
+import { putArtifact } from '../../src/artifact/artifact.js';
+import { describeRepo } from '../../src/repo/describe.js';
+import { parseConfig } from '../../src/config/load.js';
+import { releaseEpisode, solveAttempt } from '../../src/episode/service.js';
+import type { BlobRef } from '../../src/store/store.js';
+import type { SearchRecord } from '../../src/policy/policy.js';
 
 const SHAPES = [
   'class Box:', '    def __init__(self, w, h):', '        self.w = w', '        self.h = h', '',
@@ -77,6 +83,17 @@ test('the solver sees only the buggy tree and the task, finds the flipped operat
     const bad = await grade(rt.provider, repo, artifact, '', original, 60_000);
     assert.equal(bad.success, false);
     assert.equal(bad.failure, 'tests-fail');
+    // The solver activity adds what the solver never sees: the options that restore the original (src/trainer/expected.ts),
+    // here the one fix, found whether or not an attempt reaches it.
+    const m = await putArtifact(rt.store, artifact, { repo: 'shapes', baseCommit: null, strategy: 'direct', parent: null, order: 1, policyVersion: 't@0', createdBy: 'test' });
+    const s = await solveAttempt(rt, {
+      campaignId: 't', episodeId: 't/0/0', attempt: 0, repo: await describeRepo(repo), artifactHash: m.hash, policyVersion: 't@0', seed: 'other',
+      cfg: parseConfig({ repos: [{ path: repo }], solverTestRuns: 3 }),
+    });
+    const traj = JSON.parse(await rt.store.getText(s.trajectoryRef as BlobRef)) as { search: SearchRecord };
+    assert.equal(traj.search.solutions?.length, 1, JSON.stringify(traj.search.solutions));
+    assert.deepEqual(traj.search.solutions![0].map((i) => traj.search.options[i].key), ['arith-swap fromminus toplus']);
+    await releaseEpisode(rt, 't/0/0');
   } finally {
     await sb.dispose();
   }
