@@ -1,6 +1,6 @@
 /**
  * `npm run bench:learning [-- --seeds 1,2,3 --modes self-play,... --steps 3 --rounds 3 --solves 4 --lr 4
- * --strategies direct --train-budget 16]`: does self-play make the
+ * --strategies direct --train-budget 16 --fixes whole|per-line]`: does self-play make the
  * embedded policy better at bugs it never trained on?
  *
  * For each seed it runs three real campaigns from version 0 through Temporal (a dev server, the three workers in
@@ -44,6 +44,8 @@ const { values: a } = parseArgs({
     // Above the set's budget: more training attempts end solved, and only a group with mixed outcomes has gradient.
     'train-budget': { type: 'string', default: '16' },
     set: { type: 'string', default: DEFAULT_SET },
+    // How restoring options become the solver's known fixes (`solverGradient.fixes`); the config's default otherwise.
+    fixes: { type: 'string' },
   },
 });
 const seeds = a.seeds!.split(',').map(Number);
@@ -80,7 +82,7 @@ try {
       const campaign = `learn-${mode}-s${seed}`;
       const cfg = parseConfig({
         repos: exampleRepos().map((r) => ({ path: r.path })), steps, rounds, solves, maxParallelRounds: 2, seed,
-        strategies, solverTestRuns: Number(a['train-budget']), solverRunCache: true, excludeBugs: [...heldHashes.keys()], higherOrder: { enabled: false }, ablation: mode, learningRate: lr,
+        strategies, solverTestRuns: Number(a['train-budget']), solverRunCache: true, excludeBugs: [...heldHashes.keys()], higherOrder: { enabled: false }, ablation: mode, learningRate: lr, ...(a.fixes ? { solverGradient: { fixes: a.fixes } } : {}),
       }, 'bench:learning');
       const tc = Date.now();
       await env.client.workflow.execute(campaignWorkflow, { workflowId: campaign, taskQueue: QUEUES.control, args: [initialState(campaign, cfg)] });

@@ -32,7 +32,7 @@ import { OnnxPolicy } from '../src/policy/onnx/runner.js';
 import { DEFAULT_SET } from '../src/cli/eval.js';
 import { NUMERIC } from '../src/policy/onnx/features.js';
 import { PRIOR } from '../src/policy/policy.js';
-import { restoredLines, restoringSolutions } from '../src/trainer/expected.js';
+import { restoredLines, restoringOptions, wholeFixes } from '../src/trainer/expected.js';
 import { ceiling, type FitBug } from './fit-ceiling.js';
 
 const { values: a } = parseArgs({ options: { policy: { type: 'string', default: 'candidates-v0@0' }, home: { type: 'string' }, set: { type: 'string', default: DEFAULT_SET }, tries: { type: 'string' }, fit: { type: 'boolean', default: false }, 'fit-features': { type: 'string' }, dump: { type: 'string' } } });
@@ -83,7 +83,7 @@ for (const bug of set.bugs) {
     for (const f of original.keys()) texts.set(f, (await sb.readFile(f)).toString('utf8'));
     const edits = cands.map((c) => ({ file: c.file, edit: c.m.edit }));
     const fixes = new Set(restoredLines(edits, texts, original).restores.keys());
-    const exact = restoringSolutions(edits, texts, original).length;
+    const exact = wholeFixes(restoringOptions(edits, texts, original)).length;
     if (exact) exactBugs++;
     const scores = await policy.scores('solve.repair', cands.map((c) => c.option));
     const hit = pFixTried(scores, fixes, `candidates/${bug.id}`);

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { getArtifact, putArtifact, type Artifact } from '../artifact/artifact.js';
 import { escapesRepo, reverseDiff, touchedPaths } from '../artifact/diff.js';
-import { restoringSolutions } from '../trainer/expected.js';
+import { restoringOptions } from '../trainer/expected.js';
 import type { SolveResult } from '../agents/solver.js';
 import { runChecks, type CheckEnv } from '../checks/run.js';
 import { inject } from '../agents/injector.js';
@@ -185,7 +185,7 @@ export async function solveAttempt(rt: Runtime, i: SolveInput, progress?: Progre
       fault = badKind;
     }
     const patchRef = await rt.store.putBlob(patch);
-    const search = r.search ? { ...r.search, solutions: await knownSolutions(i.repo.path, artifact, r.repair) } : undefined;
+    const search = r.search ? { ...r.search, restores: await restoringOf(i.repo.path, artifact, r.repair) } : undefined;
     const trajectoryRef = await rt.store.putBlob(JSON.stringify({
       role: 'solver', episodeId: i.episodeId, attempt: i.attempt, policyVersion: i.policyVersion, decisions: policy.decisions, stop: r.stop, tried: r.tried, ...(search ? { search } : {}),
       ...(fault ? { fault: `bad-patch:${fault}` } : {}),
@@ -197,10 +197,10 @@ export async function solveAttempt(rt: Runtime, i: SolveInput, progress?: Progre
 }
 
 /**
- * The option sets of a search known to fix its bug (src/trainer/expected.ts), from the original files the artifact's
- * bug changed, read from the repository's own checkout. Only the trainer reads them; none when they cannot be read.
+ * For each line the artifact's bug changed, the search's options that restore it (src/trainer/expected.ts), from the
+ * original files read from the repository's own checkout. Only the trainer reads them; none when they cannot be read.
  */
-async function knownSolutions(repoPath: string, a: Artifact, repair: SolveResult['repair']): Promise<number[][]> {
+async function restoringOf(repoPath: string, a: Artifact, repair: SolveResult['repair']): Promise<number[][]> {
   if (!repair) return [];
   const original = new Map<string, string>();
   for (const f of touchedPaths(a.bugInject)) {
@@ -209,7 +209,7 @@ async function knownSolutions(repoPath: string, a: Artifact, repair: SolveResult
     if (text === null) return [];
     original.set(f, text);
   }
-  return restoringSolutions(repair.edits, repair.texts, original);
+  return restoringOptions(repair.edits, repair.texts, original);
 }
 
 /** An episode ended: its containers and snapshot images go (sandboxes that outlive dispose exist only in Docker). */

@@ -33,10 +33,11 @@ export function recordedDecision(group: string, options: Option[], chosen: numbe
 /**
  * One solver attempt's repair search, as the trainer's expected gradient needs it (src/trainer/expected.ts): every
  * option it could pick from, the picks it made (indices into `options`, in order), the picks it kept, and how many
- * picks its budget allowed when the search began. `solutions`, when present, are the option sets known to fix the
- * bug (`restoringSolutions`), added by the solver activity from the artifact after the search: the solver never sees them.
+ * picks its budget allowed when the search began. `restores`, when present, holds for each line the bug changed the
+ * options that restore it (`restoringOptions`), added by the solver activity from the artifact after the search:
+ * the solver never sees them.
  */
-export interface SearchRecord { options: Option[]; picks: number[]; kept: number[]; maxPicks: number; solutions?: number[][] }
+export interface SearchRecord { options: Option[]; picks: number[]; kept: number[]; maxPicks: number; restores?: number[][] }
 
 /** The embedded agents' view of a policy. Asynchronous because onnxruntime's inference is. */
 export interface Policy {

@@ -75,21 +75,24 @@ export function restoredLines(edits: readonly OptionEdit[], buggy: ReadonlyMap<s
 }
 
 /**
- * The bug's solutions known without a test run: the sets of options that together restore every line the bug
- * changed (one option per line, up to `cap` sets). The original passes every test (check 3) and the suites are
- * deterministic, so such a set is a fix. Computed by the solver *activity*, which holds the artifact; the solver never
- * sees the original. None when some bug line has no restoring option (a removal, a change inside a line that two
- * edits would have to share, a file outside the solver's candidates).
+ * For each line the bug changed, the options whose edit restores it (empty where none does). The original passes
+ * every test (check 3) and the suites are deterministic, so options that restore every line together are a fix.
+ * Computed by the solver *activity*, which holds the artifact; the solver never sees the original. None at all when
+ * no option can restore the bug (lines added or removed, a changed file outside the solver's candidates).
  */
-export function restoringSolutions(edits: readonly OptionEdit[], buggy: ReadonlyMap<string, string>, original: ReadonlyMap<string, string>, cap = 64): number[][] {
+export function restoringOptions(edits: readonly OptionEdit[], buggy: ReadonlyMap<string, string>, original: ReadonlyMap<string, string>): number[][] {
   const { lines, restores } = restoredLines(edits, buggy, original);
-  if (lines.length === 0) return [];
-  const by = new Map(lines.map((l) => [l, [...restores].filter(([, ls]) => ls.includes(l)).map(([i]) => i)]));
-  if ([...by.values()].some((opts) => opts.length === 0)) return [];
+  return lines.map((l) => [...restores].filter(([, ls]) => ls.includes(l)).map(([i]) => i));
+}
+
+/**
+ * The option sets that restore every line of the bug, one option per line (up to `cap` sets); none when some line
+ * has no restoring option.
+ */
+export function wholeFixes(byLine: readonly number[][], cap = 64): number[][] {
+  if (byLine.length === 0 || byLine.some((opts) => opts.length === 0)) return [];
   let sets: number[][] = [[]];
-  for (const opts of by.values()) {
-    sets = sets.flatMap((s) => opts.map((i) => [...new Set([...s, i])].sort((a, b) => a - b))).slice(0, cap * 4);
-  }
+  for (const opts of byLine) sets = sets.flatMap((s) => opts.map((i) => [...new Set([...s, i])].sort((a, b) => a - b))).slice(0, cap * 4);
   const seen = new Set<string>();
   return sets.filter((s) => !seen.has(s.join(',')) && !!seen.add(s.join(','))).slice(0, cap);
 }
@@ -97,29 +100,47 @@ export function restoringSolutions(edits: readonly OptionEdit[], buggy: Readonly
 const optionId = (o: Option) => JSON.stringify([o.key, o.features ?? []]);
 
 /**
- * The bug a group of attempts learned, or null when no fix of it is known. Its fixes are the option sets its solved
- * attempts kept and the sets its searches record as known (`SearchRecord.solutions`: those that restore the original
- * code), mapped onto one search's options: a solved one's, else the first (the same artifact gives the same options;
- * a set that does not map is dropped rather than guessed).
+ * How a bug's restoring options become known fixes (`solverGradient.fixes`): 'whole', one known bug whose fixes
+ * restore every line it changed (a bug of several lines is solved only once all of them are drawn, which a search
+ * of a few picks under an untrained policy almost never does, so such a group seldom has gradient); 'per-line', one
+ * known bug per changed line, solved once one of that line's restoring options is drawn (the solver keeps an edit
+ * that makes some failing test pass, so restoring any line is progress; a surrogate of the whole search that has
+ * gradient wherever a line can be restored).
  */
-export function knownBug(group: string, attempts: AttemptOutcome[]): KnownBug | null {
+export type FixesMode = 'whole' | 'per-line';
+
+/**
+ * The bugs a group of attempts taught: none when no fix of it is known. Fixes are the option sets its solved attempts
+ * kept and what its searches record as restoring (`SearchRecord.restores`), taken as `mode` says, all mapped onto one
+ * search's options: a solved one's, else the first (the same artifact gives the same options; a set that does not
+ * map is dropped rather than guessed). Under 'per-line' the bug's attempts weigh across its lines.
+ */
+export function knownBugs(group: string, attempts: AttemptOutcome[], mode: FixesMode = 'whole'): KnownBug[] {
   const searches = attempts.flatMap((a) => (a.search ? [a.search] : []));
   const solved = attempts.filter((a) => a.reward > 0 && a.search && a.search.kept.length > 0).map((a) => a.search!);
   const base = solved[0] ?? searches[0];
-  if (!base) return null;
+  if (!base) return [];
   const index = new Map(base.options.map((o, i) => [optionId(o), i]));
-  const solutions: number[][] = [];
-  const seen = new Set<string>();
-  const add = (s: SearchRecord, set: number[]) => {
-    const sol = set.map((k) => (s.options[k] ? index.get(optionId(s.options[k])) : undefined));
-    if (sol.length === 0 || sol.some((x) => x === undefined)) return;
-    const sorted = [...new Set(sol as number[])].sort((a, b) => a - b);
-    if (!seen.has(sorted.join(','))) { seen.add(sorted.join(',')); solutions.push(sorted); }
-  };
-  for (const s of solved) add(s, s.kept);
-  for (const s of searches) for (const sol of s.solutions ?? []) add(s, sol);
   const maxPicks = Math.max(...searches.map((s) => s.maxPicks));
-  return solutions.length ? { group, options: base.options, solutions, maxPicks, attempts: attempts.length } : null;
+  const mapped = (s: SearchRecord, set: number[]): number[] | null => {
+    const sol = set.map((k) => (s.options[k] ? index.get(optionId(s.options[k])) : undefined));
+    return sol.length === 0 || sol.some((x) => x === undefined) ? null : [...new Set(sol as number[])].sort((a, b) => a - b);
+  };
+  const bug = (g: string, sets: (number[] | null)[], weight: number): KnownBug | null => {
+    const seen = new Set<string>();
+    const solutions = sets.filter((x): x is number[] => x !== null && !seen.has(x.join(',')) && !!seen.add(x.join(',')));
+    return solutions.length ? { group: g, options: base.options, solutions, maxPicks, attempts: weight } : null;
+  };
+  const kept = solved.map((s) => mapped(s, s.kept));
+  // Every search of one artifact finds the same lines; the first that recorded them speaks for the group.
+  const rec = searches.find((s) => s.restores && s.restores.length > 0);
+  const lines = rec ? rec.restores!.map((opts) => opts.map((i) => mapped(rec, [i])?.[0]).filter((i): i is number => i !== undefined)) : [];
+  if (mode === 'per-line' && lines.some((l) => l.length > 0)) {
+    const restorable = lines.map((l, k) => [l, k] as const).filter(([l]) => l.length > 0);
+    return restorable.flatMap(([l, k]) => bug(`${group}#${k}`, l.map((i) => [i]), attempts.length / restorable.length) ?? []);
+  }
+  const one = bug(group, [...kept, ...wholeFixes(lines)], attempts.length);
+  return one ? [one] : [];
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { Store, BlobRef } from '../store/store.js';
 import type { Decision, SearchRecord } from '../policy/policy.js';
 import type { MlpWeights } from '../policy/onnx/model.js';
-import { expectedSolverBatch, knownBug, type AttemptOutcome, type KnownBug } from './expected.js';
+import { expectedSolverBatch, knownBugs, type AttemptOutcome, type KnownBug } from './expected.js';
 import { parseVersion, versionName } from '../policy/versions.js';
 import { hasOnnxPolicy, loadOnnxWeights, saveOnnxPolicy } from '../policy/onnx/store.js';
 import { trainStepOnnx } from '../policy/onnx/trainGraph.js';
@@ -72,7 +72,7 @@ export async function trainStep(store: Store, i: GradientInput): Promise<Gradien
 async function withExpectedSolver(store: Store, i: GradientInput, w: MlpWeights, sampled: ScoredTrajectory[], outcomes: Map<string, AttemptOutcome[]>, next: string): Promise<{ batch: ScoredTrajectory[]; expected: { bugs: number; replayed: number; samples: number } | null }> {
   const samples = i.solverGradient?.expectedSamples ?? 0;
   if (samples <= 0 || !trainedRoles(i.ablation).includes('solver')) return { batch: sampled, expected: null };
-  const known = [...outcomes].flatMap(([g, a]) => knownBug(g, a) ?? []);
+  const known = [...outcomes].flatMap(([g, a]) => knownBugs(g, a, i.solverGradient?.fixes));
   await store.putJson(knownKey(i.campaignId, i.step), known);
   const cap = i.solverGradient?.replayBugs ?? 0;
   const replayed: KnownBug[] = [];

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { expectedSolverBatch, knownBug, restoredLines, restoringSolutions, type KnownBug } from '../../src/trainer/expected.js';
+import { expectedSolverBatch, knownBugs, restoredLines, restoringOptions, wholeFixes, type AttemptOutcome, type KnownBug } from '../../src/trainer/expected.js';
+
+const knownBug = (g: string, a: AttemptOutcome[]) => knownBugs(g, a)[0] ?? null;
 import { findMutations } from '../../src/agents/code/index.js';
 import { onnxPolicyGradientStep, prepareBatch } from '../../src/policy/onnx/train.js';
 import { forward, initialWeights, type MlpWeights } from '../../src/policy/onnx/model.js';
@@ -75,29 +77,46 @@ test('options that restore the lines a bug changed are known fixes: one per line
   assert.deepEqual(by('src/m.js:7'), ['arith-swap']);
   // An edit of a line the bug never touched restores nothing (the other comparisons, constants, ...).
   assert.ok(ms.some((m, i) => !restores.has(i) && m.line === 2), 'line 2 (1-based) has other edits that restore nothing');
-  const sols = restoringSolutions(edits, buggy, orig);
+  const byLine = restoringOptions(edits, buggy, orig);
+  assert.deepEqual(byLine.map((l) => l.map((i) => ms[i].kind)), [by('src/m.js:2'), by('src/m.js:7')]);
+  const sols = wholeFixes(byLine);
   assert.ok(sols.length >= 1 && sols.every((s) => s.length === 2));
   for (const s of sols) {
     // Each set, applied, gives the original back up to the parentheses the strip leaves.
     const { applyEdits } = await import('../../src/agents/code/index.js');
     assert.equal(applyEdits(BUGGY, s.map((i) => ms[i].edit)).replace(/[()]/g, ''), ORIGINAL.replace(/[()]/g, ''));
   }
-  // A bug no edit can restore: one line left uncovered, lines added or removed, several files one of them unseen.
-  assert.deepEqual(restoringSolutions(edits.filter((_, i) => !restores.get(i)?.includes('src/m.js:7')), buggy, orig), []);
-  assert.deepEqual(restoringSolutions(edits, buggy, new Map([['src/m.js', ORIGINAL.replace('  return x;\n', '')]])), []);
-  assert.deepEqual(restoringSolutions(edits, buggy, new Map([...orig, ['src/other.js', 'x']])), []);
-  assert.deepEqual(restoringSolutions(edits, new Map([['src/m.js', ORIGINAL]]), orig), [], 'no bug, no fix');
+  // A line no option restores: that line's list is empty and no whole fix exists.
+  const partial = restoringOptions(edits.filter((_, i) => !restores.get(i)?.includes('src/m.js:7')), buggy, orig);
+  assert.equal(partial[1].length, 0);
+  assert.deepEqual(wholeFixes(partial), []);
+  // No option can restore it at all: lines added or removed, a changed file the options never edit; and no bug.
+  assert.deepEqual(restoringOptions(edits, buggy, new Map([['src/m.js', ORIGINAL.replace('  return x;\n', '')]])), []);
+  assert.deepEqual(restoringOptions(edits, buggy, new Map([...orig, ['src/other.js', 'x']])), []);
+  assert.deepEqual(restoringOptions(edits, new Map([['src/m.js', ORIGINAL]]), orig), [], 'no bug, no fix');
 });
 
-test('a bug whose attempts all failed is still learned when its searches record known fixes', () => {
+test('a bug whose attempts all failed is still learned from the options that restore its lines: whole, or line by line', () => {
   const reversed = [...OPTIONS].reverse();
-  const bug = knownBug('g', [
-    { reward: -1, search: { ...search([1, 2], []), solutions: [[FIX]] } },
-    { reward: -1, search: { ...search([1], [], reversed), solutions: [[59 - FIX], [0, 1]] } },
-    { reward: -1, search: { ...search([1], []), solutions: [[99]] } },
-  ])!;
-  assert.deepEqual(bug.solutions, [[FIX], [58, 59]], 'mapped onto the first search, an index out of range dropped');
-  assert.equal(bug.attempts, 3);
+  // Two changed lines: option FIX or 3 restores the first, 7 the second. The second search lists the same options
+  // in another order; the first that recorded the lines speaks for the group.
+  const attempts: AttemptOutcome[] = [
+    { reward: -1, search: search([1, 2], []) },
+    { reward: -1, search: { ...search([1], [], reversed), restores: [[59 - FIX, 59 - 3], [59 - 7]] } },
+    { reward: -1, search: { ...search([1], []), restores: [[99], []] } },
+  ];
+  const [whole, ...none] = knownBugs('g', attempts, 'whole');
+  assert.equal(none.length, 0);
+  assert.deepEqual(whole.solutions, [[7, FIX], [3, 7]], 'one option per line, mapped onto the first search');
+  assert.equal(whole.attempts, 3);
+  const perLine = knownBugs('g', attempts, 'per-line');
+  assert.deepEqual(perLine.map((b) => [b.group, b.solutions, b.attempts]), [['g#0', [[FIX], [3]], 1.5], ['g#1', [[7]], 1.5]]);
+  // A line no option restores: no whole fix; per line, the other line alone.
+  const half: AttemptOutcome[] = [{ reward: -1, search: { ...search([1], []), restores: [[FIX], []] } }];
+  assert.deepEqual(knownBugs('g', half, 'whole'), []);
+  assert.deepEqual(knownBugs('g', half, 'per-line').map((b) => [b.group, b.solutions, b.attempts]), [['g#0', [[FIX]], 1]]);
+  // A solved attempt's kept edits stay a fix of the whole bug.
+  assert.deepEqual(knownBugs('g', [...half, { reward: 1, search: search([4, 9], [9]) }], 'whole').map((b) => b.solutions), [[[9]]]);
 });
 
 test('simulated attempts draw orders from the policy, are solved exactly when they reach a known solution within the budget, and are deterministic', () => {
@@ -144,7 +163,7 @@ test('one step of the expected gradient moves the known fix up within the budget
 test('the gradient step trains the solver on expected attempts, records what it learned, and replays it in later steps', async () => {
   const store = new Store(mkdtempSync(path.join(tmpdir(), 'ssr-expected-')));
   const traj = (s: SearchRecord) => store.putBlob(JSON.stringify({ decisions: [{ group: 'solve.repair', options: OPTIONS.slice(0, 2), chosen: 0 }], search: s }));
-  const solverGradient = { expectedSamples: 16, replayBugs: 24 };
+  const solverGradient = { expectedSamples: 16, replayBugs: 24, fixes: 'whole' as const };
   const step0 = [
     { trajectoryRef: await traj(search([3, FIX], [FIX])), role: 'solver' as const, reward: 1, group: 'ep-a' },
     { trajectoryRef: await traj(search([1, 2], [])), role: 'solver' as const, reward: -1, group: 'ep-a' },
@@ -164,7 +183,7 @@ test('the gradient step trains the solver on expected attempts, records what it 
   assert.ok(out1.decisions > 0, 'the replayed bug carried gradient');
   assert.ok(pFix(await loadOnnxWeights(store, 'c@2'), 6) > pFix(await loadOnnxWeights(store, 'c@0'), 6) + 0.05);
   // Off, or where the solver does not train: the sampled attempts only, and nothing recorded.
-  await trainStep(store, { campaignId: 'd', step: 0, fromVersion: 'd@0', batch: step0, learningRate: 2, solverGradient: { expectedSamples: 0, replayBugs: 24 } });
+  await trainStep(store, { campaignId: 'd', step: 0, fromVersion: 'd@0', batch: step0, learningRate: 2, solverGradient: { ...solverGradient, expectedSamples: 0 } });
   await trainStep(store, { campaignId: 'i', step: 0, fromVersion: 'i@0', batch: step0, learningRate: 2, solverGradient, ablation: 'injection-only' });
   for (const c of ['d', 'i']) {
     assert.equal(await store.getJson(`train/${c}/0.known.json`), null, c);

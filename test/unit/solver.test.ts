@@ -91,8 +91,8 @@ test('the solver sees only the buggy tree and the task, finds the flipped operat
       cfg: parseConfig({ repos: [{ path: repo }], solverTestRuns: 3 }),
     });
     const traj = JSON.parse(await rt.store.getText(s.trajectoryRef as BlobRef)) as { search: SearchRecord };
-    assert.equal(traj.search.solutions?.length, 1, JSON.stringify(traj.search.solutions));
-    assert.deepEqual(traj.search.solutions![0].map((i) => traj.search.options[i].key), ['arith-swap fromminus toplus']);
+    assert.equal(traj.search.restores?.length, 1, `one line changed: ${JSON.stringify(traj.search.restores)}`);
+    assert.deepEqual(traj.search.restores![0].map((i) => traj.search.options[i].key), ['arith-swap fromminus toplus']);
     await releaseEpisode(rt, 't/0/0');
   } finally {
     await sb.dispose();
