@@ -53,7 +53,7 @@ export const CampaignConfig = z.object({
   solverGradient: z.object({
     expectedSamples: z.number().int().min(0).default(32).describe("Simulated attempts per bug with a known fix for the solver's expected gradient (src/trainer/expected.ts): its group's reward over many orders of its options, known from the edits its solved attempts kept and the options that restore the original, instead of the few its attempts sampled; 0: the sampled attempts only"),
     replayBugs: z.number().int().min(0).default(24).describe('Bugs learned in earlier steps of the campaign that each step trains on again under the expected gradient (newest first)'),
-    fixes: z.enum(['whole', 'per-line']).default('whole').describe("How options that restore the code a bug changed are known fixes (src/trainer/expected.ts): 'whole', a fix restores every changed line; 'per-line', each changed line is a known bug of its own"),
+    fixes: z.enum(['whole', 'per-line']).default('per-line').describe("How options that restore the code a bug changed are known fixes (src/trainer/expected.ts): 'whole', a fix restores every changed line; 'per-line', each changed line is a known bug of its own"),
   }).default({}).describe('How the embedded solver is trained'),
   ablation: z.enum(['self-play', 'injection-only', 'repair-only']).default('self-play').describe("Which roles' trajectories train the policy: both (the method), only the injector's, or only the solver's (the paper's ablations)"),
   continueAsNewEvery: z.number().int().min(1).default(5).describe('Steps between continue-as-new of the campaign workflow'),

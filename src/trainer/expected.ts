@@ -115,7 +115,7 @@ export type FixesMode = 'whole' | 'per-line';
  * search's options: a solved one's, else the first (the same artifact gives the same options; a set that does not
  * map is dropped rather than guessed). Under 'per-line' the bug's attempts weigh across its lines.
  */
-export function knownBugs(group: string, attempts: AttemptOutcome[], mode: FixesMode = 'whole'): KnownBug[] {
+export function knownBugs(group: string, attempts: AttemptOutcome[], mode: FixesMode = 'per-line'): KnownBug[] {
   const searches = attempts.flatMap((a) => (a.search ? [a.search] : []));
   const solved = attempts.filter((a) => a.reward > 0 && a.search && a.search.kept.length > 0).map((a) => a.search!);
   const base = solved[0] ?? searches[0];

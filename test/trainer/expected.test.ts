@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expectedSolverBatch, knownBugs, restoredLines, restoringOptions, wholeFixes, type AttemptOutcome, type KnownBug } from '../../src/trainer/expected.js';
 
-const knownBug = (g: string, a: AttemptOutcome[]) => knownBugs(g, a)[0] ?? null;
+const knownBug = (g: string, a: AttemptOutcome[]) => knownBugs(g, a, 'whole')[0] ?? null;
 import { findMutations } from '../../src/agents/code/index.js';
 import { onnxPolicyGradientStep, prepareBatch } from '../../src/policy/onnx/train.js';
 import { forward, initialWeights, type MlpWeights } from '../../src/policy/onnx/model.js';
