@@ -34,7 +34,7 @@ export interface SolveResult {
   /** The repair search as the trainer's expected gradient needs it (src/trainer/expected.ts); absent when no search ran. */
   search?: SearchRecord;
   /**
-   * In memory only, for the activity's known solutions (src/trainer/expected.ts): what each option of `search` edits,
+   * In memory only, for the activity's restoring options (src/trainer/expected.ts): what each option of `search` edits,
    * and the start (buggy) text of the files those edits are in.
    */
   repair?: { edits: { file: string; edit: Edit }[]; texts: Map<string, string> };

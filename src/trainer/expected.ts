@@ -93,8 +93,13 @@ export function wholeFixes(byLine: readonly number[][], cap = 64): number[][] {
   if (byLine.length === 0 || byLine.some((opts) => opts.length === 0)) return [];
   let sets: number[][] = [[]];
   for (const opts of byLine) sets = sets.flatMap((s) => opts.map((i) => [...new Set([...s, i])].sort((a, b) => a - b))).slice(0, cap * 4);
+  return distinctSets(sets).slice(0, cap);
+}
+
+/** The sets (sorted index lists) each once, in order of first appearance. */
+function distinctSets(sets: readonly number[][]): number[][] {
   const seen = new Set<string>();
-  return sets.filter((s) => !seen.has(s.join(',')) && !!seen.add(s.join(','))).slice(0, cap);
+  return sets.filter((s) => !seen.has(s.join(',')) && !!seen.add(s.join(',')));
 }
 
 const optionId = (o: Option) => JSON.stringify([o.key, o.features ?? []]);
@@ -127,8 +132,7 @@ export function knownBugs(group: string, attempts: AttemptOutcome[], mode: Fixes
     return sol.length === 0 || sol.some((x) => x === undefined) ? null : [...new Set(sol as number[])].sort((a, b) => a - b);
   };
   const bug = (g: string, sets: (number[] | null)[], weight: number): KnownBug | null => {
-    const seen = new Set<string>();
-    const solutions = sets.filter((x): x is number[] => x !== null && !seen.has(x.join(',')) && !!seen.add(x.join(',')));
+    const solutions = distinctSets(sets.filter((x): x is number[] => x !== null));
     return solutions.length ? { group: g, options: base.options, solutions, maxPicks, attempts: weight } : null;
   };
   const kept = solved.map((s) => mapped(s, s.kept));
