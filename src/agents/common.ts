@@ -50,7 +50,15 @@ export class TestRunCache {
 export class TestRunCounter {
   runs = 0;
   ms = 0;
-  constructor(private readonly timeoutMs: number, private readonly cache: TestRunCache | null = null) {}
+  private timeoutMs: number;
+  constructor(private readonly maxTimeoutMs: number, private readonly cache: TestRunCache | null = null) {
+    this.timeoutMs = maxTimeoutMs;
+  }
+
+  /** Lowers the limit of the test runs to come, never above the one it was made with (src/agents/solver.ts, probeLimitMs). */
+  limitTo(ms: number): void {
+    this.timeoutMs = Math.min(this.maxTimeoutMs, ms);
+  }
   async run(sb: Sandbox, runner: Runner, files: string[], stateKey?: string, keepLog = false): Promise<TestRun> {
     const script = runner.script(files), parser = runner.parser();
     const key = this.cache && stateKey !== undefined ? sha256(`${stateKey}\0${script}\0${parser}`) : null;
@@ -75,7 +83,7 @@ export class TestRunCounter {
     if (hit) return hit;
     // Tracing slows a suite down (Python's settrace most, a few times over): a multiple of what the plain run of the
     // same state took, so that a suite too slow to trace costs a bounded time and the solver goes on without.
-    const r = await failingCoverage(sb, runner, files, failing, codeFiles, Math.min(2 * this.timeoutMs, Math.max(60_000, 6 * first.durationMs)));
+    const r = await failingCoverage(sb, runner, files, failing, codeFiles, Math.min(2 * this.maxTimeoutMs, Math.max(60_000, 6 * first.durationMs)));
     this.ms += r.durationMs;
     if (key && r.coverage) {
       if (this.cache!.coverage.size >= 1000) this.cache!.coverage.delete(this.cache!.coverage.keys().next().value!);

@@ -48,6 +48,8 @@ export interface SolverOptions {
   policy: Policy;
   budget: number;
   testTimeoutMs: number;
+  /** Limits of the probes after the first run (see `probeLimitMs`); without it, every run has testTimeoutMs. */
+  probeTimeout?: { factor: number; minMs: number };
   maxFiles?: number;
   /**
    * Reuse results of tree states this process has tested before, under `scope` (what identifies the starting
@@ -156,6 +158,15 @@ export function failingCoverageOf(counter: TestRunCounter, sb: Sandbox, runner: 
   return (files) => counter.coverage(sb, runner, failingFiles.length ? failingFiles : testFiles, failing, files, first, stateKey);
 }
 
+/**
+ * The time limit of a repair probe: a multiple of what the attempt's first run (the same tests, on the buggy state)
+ * took, with a floor for suites that start slowly under load. A candidate edit that makes the suite hang is then
+ * given up on in seconds instead of testTimeoutMs; a killed probe reads as failing tests, so the search drops it.
+ */
+export function probeLimitMs(first: TestRun, limit: { factor: number; minMs: number }): number {
+  return Math.max(limit.minMs, Math.ceil(limit.factor * first.durationMs));
+}
+
 export async function solve(o: SolverOptions): Promise<SolveResult> {
   const sb = o.sandbox;
   const counter = new TestRunCounter(o.testTimeoutMs, o.cache?.runs ?? null);
@@ -186,6 +197,7 @@ export async function solve(o: SolverOptions): Promise<SolveResult> {
   const failingOf = (r: TestRun) => Object.keys(r.results).filter((k) => r.results[k] === 'failed');
   // Its log is read (the traced lines), so a cached start state keeps it.
   const first = await counter.run(sb, runner, testFiles, stateKey([]), true);
+  if (o.probeTimeout && first.killed === null) counter.limitTo(probeLimitMs(first, o.probeTimeout));
   const failing = failingOf(first);
   if (failing.length === 0 && Object.keys(first.results).length > 0) return done('no-failing-tests');
 
@@ -216,7 +228,7 @@ export async function solve(o: SolverOptions): Promise<SolveResult> {
     const now = new Set(failingOf(run));
     const better = [...stillFailing].filter((t) => !now.has(t) && run.results[t] === 'passed').length;
     const worse = [...now].filter((t) => !stillFailing.has(t)).length;
-    tried.push(`${m.description} in ${file}: ${now.size} failing`);
+    tried.push(`${m.description} in ${file}: ${run.killed ? `stopped (${run.killed}) after ${(run.durationMs / 1000).toFixed(1)} s, ` : ''}${now.size} failing`);
     if (better > 0 && worse === 0) {
       search.kept.push(idx);
       applied.set(file, [...(applied.get(file) ?? []), m]);

@@ -39,6 +39,10 @@ export const CampaignConfig = z.object({
   minFailingTests: z.number().int().min(1).default(1).describe('Check 5: tests the bug must break'),
   testTimeoutSec: z.number().int().min(5).default(90).describe('Time limit of one test_script.sh run'),
   solverTestRuns: z.number().int().min(1).default(16).describe('Budget of test runs per solver attempt'),
+  solverProbeTimeout: z.object({
+    factor: z.number().min(1).default(5).describe("A repair probe's limit as a multiple of the attempt's first run (the buggy state)"),
+    minSec: z.number().int().min(1).default(10).describe('The least a probe may run, whatever the first run took'),
+  }).default({}).describe("A solver's probes of candidate repairs stop long before testTimeoutSec: an edit that makes the suite hang (a loop that never ends) would otherwise cost the whole limit, every time the search tries it. Never above testTimeoutSec"),
   solverRunCache: z.boolean().default(false).describe("Let a worker reuse a solver's test results for a tree state it has tested before (only for deterministic suites; each reuse still counts against solverTestRuns). The eval and the learning bench turn it on"),
   injectorCandidates: z.number().int().min(1).default(6).describe('Bug candidates the injector may try before giving up'),
   excludeBugs: z.array(z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 of a bug_inject.diff (a held-out set\'s bugHash)')).default([]).describe("Bugs the injector must never produce, as sha256 of their bug_inject.diff: a held-out set's bugHash values, so training never sees the bugs an evaluation measures"),

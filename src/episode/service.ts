@@ -173,6 +173,7 @@ export async function solveAttempt(rt: Runtime, i: SolveInput, progress?: Progre
     const r = await solve({
       sandbox: sb, runnerHintDir: i.repo.path, task: taskStatement(reverseDiff(artifact.testWeaken)), policy,
       budget: i.cfg.solverTestRuns, testTimeoutMs: testTimeout(i.cfg),
+      probeTimeout: { factor: i.cfg.solverProbeTimeout.factor, minMs: i.cfg.solverProbeTimeout.minSec * 1000 },
       cache: i.cfg.solverRunCache ? { runs: solverRuns, scope: `${i.repo.key}/${i.artifactHash}` } : undefined,
     });
     let patch = r.patch;

@@ -19,7 +19,7 @@ import { describeRepo } from '../../src/repo/describe.js';
 import { parseConfig } from '../../src/config/load.js';
 import { releaseEpisode, solveAttempt } from '../../src/episode/service.js';
 import type { BlobRef } from '../../src/store/store.js';
-import type { SearchRecord } from '../../src/policy/policy.js';
+import type { Policy, SearchRecord } from '../../src/policy/policy.js';
 
 const SHAPES = [
   'class Box:', '    def __init__(self, w, h):', '        self.w = w', '        self.h = h', '',
@@ -142,6 +142,79 @@ test('the solver reaches code inside named function expressions (var f = functio
     const r = await solve({ sandbox: sb, runnerHintDir: repo, task: taskStatement(reverseDiff(artifact.testWeaken)), policy, budget: 12, testTimeoutMs: 60_000 });
     assert.equal(r.stop, 'all-tests-pass', `${r.stop}: ${r.tried.join('\n')}`);
     assert.match(r.patch, /\+  return n < max;/);
+  } finally {
+    await sb.dispose();
+  }
+});
+
+const LOOP = [
+  'def steps_to_zero(n):', '    steps = 0', '    while n > 0:', '        n = n - 1', '        steps = steps + 1', '    return steps', '',
+].join('\n');
+const LOOP_TESTS = [
+  'from loop import steps_to_zero', '', '',
+  'def test_three():\n    assert steps_to_zero(3) == 3\n', '',
+  'def test_zero():\n    assert steps_to_zero(0) == 0\n', '',
+  'def test_negative():\n    assert steps_to_zero(-2) == 0\n', '',
+  'def test_ten():\n    assert steps_to_zero(10) == 10\n', '',
+  'def test_one():\n    assert steps_to_zero(1) == 1\n',
+].join('\n');
+
+/** A policy that tries the options in the order of a list of keys (the rest after, in their own order). */
+function scriptedPolicy(first: string[]): Policy {
+  const decisions: Policy['decisions'] = [];
+  return {
+    decisions,
+    async choose() { return 0; },
+    async rank(group, options) {
+      const order = options.map((o, i) => ({ i, r: first.includes(o.key) ? first.indexOf(o.key) : first.length })).sort((x, y) => x.r - y.r || x.i - y.i).map((x) => x.i);
+      const drawn = new Set<number>();
+      return {
+        next(allowed) {
+          const i = order.find((j) => !drawn.has(j) && (!allowed || allowed(j)));
+          if (i === undefined) return undefined;
+          drawn.add(i);
+          decisions.push({ group, options, chosen: i });
+          return i;
+        },
+      };
+    },
+  };
+}
+
+test('a candidate repair that makes the suite hang is stopped at the probe limit, not the run limit, and the search goes on to the fix', async () => {
+  const repo = mkdtempSync(path.join(tmpdir(), 'ssr-solver-repo-'));
+  mkdirSync(path.join(repo, 'tests'));
+  writeFileSync(path.join(repo, 'loop.py'), LOOP);
+  writeFileSync(path.join(repo, 'tests', 'test_loop.py'), LOOP_TESTS);
+  writeFileSync(path.join(repo, 'conftest.py'), 'import sys, os\nsys.path.insert(0, os.path.dirname(__file__))\n');
+  execFileSync('git', ['init', '-q', repo]);
+  execFileSync('git', ['-C', repo, 'add', '-A']);
+  execFileSync('git', ['-C', repo, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'init']);
+  const rt = createRuntime({ home: mkdtempSync(path.join(tmpdir(), 'ssr-solver-')) });
+  const runner = (await detectRunners(repo))[0];
+  const buggy = LOOP.replace('steps = steps + 1', 'steps = steps - 1');
+  const weakened = LOOP_TESTS.replace('    assert steps_to_zero(3) == 3\n', '    steps_to_zero(3)\n');
+  const artifact = {
+    bugInject: await makeDiff([{ path: 'loop.py', before: LOOP, after: buggy }]),
+    testWeaken: await makeDiff([{ path: 'tests/test_loop.py', before: LOOP_TESTS, after: weakened }]),
+    testScript: runner.script(['tests/test_loop.py']), testParser: runner.parser(), testFiles: ['tests/test_loop.py'],
+  };
+  const sb = await rt.provider.create(await buildSolverState(rt.provider, repo, artifact));
+  try {
+    // `while n < 0` never ends for a negative n (test_negative): the scripted order tries it first, then the fix.
+    const policy = scriptedPolicy(['compare-flip fromgt tolt', 'arith-swap fromminus toplus']);
+    const runLimitMs = 300_000;
+    const r = await solve({
+      sandbox: sb, runnerHintDir: repo, task: taskStatement(reverseDiff(artifact.testWeaken)), policy, budget: 8,
+      testTimeoutMs: runLimitMs, probeTimeout: { factor: 2, minMs: 3_000 },
+    });
+    assert.equal(r.stop, 'all-tests-pass', r.tried.join('\n'));
+    assert.match(r.patch, /\+        steps = steps \+ 1\n/);
+    const hung = r.tried.filter((t) => /stopped \(timeout\)/.test(t));
+    assert.equal(hung.length, 1, `one probe was stopped by its limit:\n${r.tried.join('\n')}`);
+    assert.match(hung[0], /flip > to < .* at line 3/);
+    // Every run together took less than the one run's limit: the endless probe was given up on at the probe's.
+    assert.ok(r.testRunMs < runLimitMs, `${r.testRunMs} ms of test runs`);
   } finally {
     await sb.dispose();
   }
