@@ -12,8 +12,13 @@
  *   - which held-out bugs a campaign also trained on (an untrained injector can pick the same site), and the delta
  *     over the bugs it never saw.
  * The full result is written as JSON next to the run's state (its path is printed).
+ *
+ * Nearly all of its time is test runs, which are CPU-bound: `--cpus N` (default: this machine's) sets how many
+ * sandbox activities and evaluation bugs run at once, and campaigns run N/2 at a time. Each campaign is
+ * deterministic in its seed whatever runs beside it, so the figures do not depend on N, only the wall time does.
  */
 import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseConfig } from '../src/config/load.js';
@@ -24,7 +29,7 @@ import { exampleRepos } from '../src/repo/examples.js';
 import { listEpisodes, listStepMetrics } from '../src/store/records.js';
 import { getArtifact } from '../src/artifact/artifact.js';
 import { bugHashOf, readHeldoutSet } from '../src/eval/heldout.js';
-import { evaluatePolicy, solveRateOf, type EvalResult } from '../src/eval/evaluate.js';
+import { evaluatePolicy, mapLimit, solveRateOf, type EvalResult } from '../src/eval/evaluate.js';
 import { DEFAULT_SET } from '../src/cli/eval.js';
 import type { Store } from '../src/store/store.js';
 
@@ -46,12 +51,14 @@ const { values: a } = parseArgs({
     set: { type: 'string', default: DEFAULT_SET },
     // How restoring options become the solver's known fixes (`solverGradient.fixes`); the config's default otherwise.
     fixes: { type: 'string' },
+    cpus: { type: 'string' },
   },
 });
 const seeds = a.seeds!.split(',').map(Number);
 const modes = a.modes!.split(',') as ('self-play' | 'injection-only' | 'repair-only')[];
 const steps = Number(a.steps), rounds = Number(a.rounds), solves = Number(a.solves), lr = Number(a.lr);
 const strategies = a.strategies!.split(',') as ('direct' | 'removal' | 'history')[];
+const cpus = Math.max(2, Number(a.cpus ?? availableParallelism()));
 const setFile = path.resolve(a.set!);
 const set = await readHeldoutSet(setFile);
 const heldHashes = new Map(set.bugs.map((b) => [b.bugHash, b.id]));
@@ -60,7 +67,7 @@ const log = (m: string) => process.stderr.write(`[${((Date.now() - t0) / 1000).t
 
 // Kept: the full result is written into it (bench-learning.json), and bench:candidates reads its store.
 const env = await startTestEnv({ keepHome: true });
-const workers = await env.startWorkers();
+const workers = await env.startWorkers(undefined, { sandboxSlots: cpus });
 const rt = env.runtime;
 // The dev server is a process of its own: a bench stopped by a signal stops it too, instead of leaving it running.
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
@@ -74,29 +81,36 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 interface Run { seed: number; mode: string; campaign: string; last: string; injectorSolveRate: (number | null)[]; validRate: number[]; overlap: string[]; eval: EvalResult; campaignMs: number; learned: (number | null)[] }
 const runs: Run[] = [];
 try {
-  log(`held-out set '${set.name}': ${set.bugs.length} bugs, ${set.attempts} attempts x ${set.budget} test runs`);
-  const v0 = await evaluatePolicy(rt, set, setFile, 'learning-v0@0', {}, () => {});
-  log(`version 0: held-out solve rate ${pct(v0.solveRate)} (${(v0.wallMs / 1000).toFixed(0)} s)`);
-  for (const seed of seeds) {
-    for (const mode of modes) {
-      const campaign = `learn-${mode}-s${seed}`;
-      const cfg = parseConfig({
-        repos: exampleRepos().map((r) => ({ path: r.path })), steps, rounds, solves, maxParallelRounds: 2, seed,
-        strategies, solverTestRuns: Number(a['train-budget']), solverRunCache: true, excludeBugs: [...heldHashes.keys()], higherOrder: { enabled: false }, ablation: mode, learningRate: lr, ...(a.fixes ? { solverGradient: { fixes: a.fixes } } : {}),
-      }, 'bench:learning');
-      const tc = Date.now();
-      await env.client.workflow.execute(campaignWorkflow, { workflowId: campaign, taskQueue: QUEUES.control, args: [initialState(campaign, cfg)] });
-      const campaignMs = Date.now() - tc;
-      const metrics = (await listStepMetrics(rt.store, campaign)).sort((x, y) => x.step - y.step);
-      const last = `${campaign}@${steps}`;
-      const ev = await evaluatePolicy(rt, set, setFile, last, {}, () => {});
-      const overlap = await trainingOverlap(rt.store, campaign, heldHashes);
-      // Bugs the solver's expected gradient learned per step (null: the solver did not train that step).
-      const learned = await Promise.all(metrics.map(async (m) => (await rt.store.getJson<{ expected?: { bugs: number } }>(`train/${campaign}/${m.step}.json`))?.expected?.bugs ?? null));
-      runs.push({ seed, mode, campaign, last, injectorSolveRate: metrics.map((m) => m.meanSolveRate), validRate: metrics.map((m) => m.validRate), overlap, eval: ev, campaignMs, learned });
-      log(`${campaign}: campaign ${(campaignMs / 1000).toFixed(0)} s, held-out ${pct(v0.solveRate)} -> ${pct(ev.solveRate)}, injector solve rate by step ${metrics.map((m) => (m.meanSolveRate === null ? '-' : m.meanSolveRate.toFixed(2))).join(' ')}, bugs the solver learned by step ${learned.map((x) => x ?? '-').join(' ')}`);
-    }
-  }
+  log(`held-out set '${set.name}': ${set.bugs.length} bugs, ${set.attempts} attempts x ${set.budget} test runs; ${cpus} cpus: ${Math.floor(cpus / 2)} campaign(s) at once`);
+  const evalOpts = { concurrency: cpus };
+  const v0Done = evaluatePolicy(rt, set, setFile, 'learning-v0@0', evalOpts, () => {}).then((r) => {
+    log(`version 0: held-out solve rate ${pct(r.solveRate)} (${(r.wallMs / 1000).toFixed(0)} s)`);
+    return r;
+  });
+  // With one campaign at a time, version 0 is evaluated first, alone, as before.
+  if (cpus < 4) await v0Done;
+  const jobs = seeds.flatMap((seed) => modes.map((mode) => ({ seed, mode })));
+  const done = await mapLimit(jobs, Math.max(1, Math.floor(cpus / 2)), async ({ seed, mode }): Promise<Run> => {
+    const campaign = `learn-${mode}-s${seed}`;
+    const cfg = parseConfig({
+      repos: exampleRepos().map((r) => ({ path: r.path })), steps, rounds, solves, maxParallelRounds: 2, seed,
+      strategies, solverTestRuns: Number(a['train-budget']), solverRunCache: true, excludeBugs: [...heldHashes.keys()], higherOrder: { enabled: false }, ablation: mode, learningRate: lr, ...(a.fixes ? { solverGradient: { fixes: a.fixes } } : {}),
+    }, 'bench:learning');
+    const tc = Date.now();
+    await env.client.workflow.execute(campaignWorkflow, { workflowId: campaign, taskQueue: QUEUES.control, args: [initialState(campaign, cfg)] });
+    const campaignMs = Date.now() - tc;
+    const metrics = (await listStepMetrics(rt.store, campaign)).sort((x, y) => x.step - y.step);
+    const last = `${campaign}@${steps}`;
+    const ev = await evaluatePolicy(rt, set, setFile, last, evalOpts, () => {});
+    const overlap = await trainingOverlap(rt.store, campaign, heldHashes);
+    // Bugs the solver's expected gradient learned per step (null: the solver did not train that step).
+    const learned = await Promise.all(metrics.map(async (m) => (await rt.store.getJson<{ expected?: { bugs: number } }>(`train/${campaign}/${m.step}.json`))?.expected?.bugs ?? null));
+    const v0 = await v0Done;
+    log(`${campaign}: campaign ${(campaignMs / 1000).toFixed(0)} s, held-out ${pct(v0.solveRate)} -> ${pct(ev.solveRate)}, injector solve rate by step ${metrics.map((m) => (m.meanSolveRate === null ? '-' : m.meanSolveRate.toFixed(2))).join(' ')}, bugs the solver learned by step ${learned.map((x) => x ?? '-').join(' ')}`);
+    return { seed, mode, campaign, last, injectorSolveRate: metrics.map((m) => m.meanSolveRate), validRate: metrics.map((m) => m.validRate), overlap, eval: ev, campaignMs, learned };
+  });
+  runs.push(...done);
+  const v0 = await v0Done;
 
   console.log(`\nssr bench:learning: ${steps} steps x ${rounds} rounds x ${solves} solves per campaign, strategies ${strategies.join(',')}, ${a['train-budget']} test runs per training attempt, lr ${lr}, seeds ${seeds.join(',')}`);
   console.log(`held-out set '${set.name}': ${set.bugs.length} validated bugs (${Object.entries(v0.byRepo).map(([k, v]) => `${k} ${v.bugs}`).join(', ')}), ${set.attempts} attempts x ${set.budget} test runs each\n`);
@@ -114,7 +128,7 @@ try {
     console.log(`${`mean ${mode}`.padEnd(21)}${pct(v0.solveRate).padStart(9)}${pct(mean).padStart(9)}${pts(mean - v0.solveRate).padStart(9)}`);
   }
   console.log(`\nheld-out bugs a campaign also trained on: ${runs.filter((r) => r.overlap.length).map((r) => `${r.campaign} ${r.overlap.join(',')}`).join('; ') || 'none'} ('unseen': the delta without them, and how many bugs remain)`);
-  console.log(`wall time: ${((Date.now() - t0) / 60000).toFixed(1)} min`);
+  console.log(`wall time: ${((Date.now() - t0) / 60000).toFixed(1)} min on ${cpus} cpus`);
   const out = path.join(env.home, 'bench-learning.json');
   writeFileSync(out, JSON.stringify({ steps, rounds, solves, lr, seeds, strategies, v0, runs }, null, 1));
   console.log(`full result: ${out}`);
@@ -138,3 +152,4 @@ async function trainingOverlap(store: Store, campaign: string, held: Map<string,
   }
   return [...ids].sort();
 }
+

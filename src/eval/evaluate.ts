@@ -99,7 +99,7 @@ export function solveRateOf(bs: BugEval[]): number {
 }
 
 /** Results in input order, at most `limit` running at once. */
-async function mapLimit<T, R>(xs: T[], limit: number, f: (x: T) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(xs: T[], limit: number, f: (x: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(xs.length);
   let next = 0;
   const worker = async () => { while (next < xs.length) { const i = next++; out[i] = await f(xs[i]); } };

@@ -19,7 +19,8 @@ export interface TestEnv {
   client: Client;
   runtime: Runtime;
   env: NodeJS.ProcessEnv;
-  startWorkers(queues?: QueueName[]): Promise<{ stop(): Promise<void> }>;
+  /** `sandboxSlots`: sandbox activities at once (the worker's default, 2, otherwise). */
+  startWorkers(queues?: QueueName[], opts?: { sandboxSlots?: number }): Promise<{ stop(): Promise<void> }>;
   /**
    * SIGKILLs the dev server, leaves the port dark for `downMs`, then starts it again from its database file on the
    * same port (as `ensureDevServer` does after a crash). Returns the new server's pid.
@@ -62,9 +63,9 @@ export async function startTestEnv(opts: { limits?: Partial<SandboxLimits>; keep
   const runtime = createRuntime({ home, limits: opts.limits });
   const self: TestEnv = {
     home, address: srv.address, port, serverPid: srv.pid, client, runtime, env,
-    async startWorkers(queues = Object.values(QUEUES) as QueueName[]) {
+    async startWorkers(queues = Object.values(QUEUES) as QueueName[], opts = {}) {
       const connection = await connectWorker(target);
-      const workers: Worker[] = await createWorkers(queues, { connection, namespace: 'default', runtime, sandboxSlots: 2 });
+      const workers: Worker[] = await createWorkers(queues, { connection, namespace: 'default', runtime, sandboxSlots: opts.sandboxSlots ?? 2 });
       const running = Promise.all(workers.map((w) => w.run()));
       return {
         async stop() {
