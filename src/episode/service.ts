@@ -13,6 +13,7 @@ import { inject } from '../agents/injector.js';
 import { solve, taskStatement } from '../agents/solver.js';
 import { TestRunCache } from '../agents/common.js';
 import { Rng } from '../policy/rng.js';
+import { storedDecisions } from '../policy/policy.js';
 import { OnnxPolicy, OnnxPolicyRunner } from '../policy/onnx/runner.js';
 import type { Role } from '../trainer/gradient.js';
 import { isTestFile } from '../repo/runners/index.js';
@@ -188,7 +189,8 @@ export async function solveAttempt(rt: Runtime, i: SolveInput, progress?: Progre
     const patchRef = await rt.store.putBlob(patch);
     const search = r.search ? { ...r.search, restores: await restoringOf(i.repo.path, artifact, r.repair) } : undefined;
     const trajectoryRef = await rt.store.putBlob(JSON.stringify({
-      role: 'solver', episodeId: i.episodeId, attempt: i.attempt, policyVersion: i.policyVersion, decisions: policy.decisions, stop: r.stop, tried: r.tried, ...(search ? { search } : {}),
+      role: 'solver', episodeId: i.episodeId, attempt: i.attempt, policyVersion: i.policyVersion,
+      decisions: search ? storedDecisions(policy.decisions, search.options) : policy.decisions, stop: r.stop, tried: r.tried, ...(search ? { search } : {}),
       ...(fault ? { fault: `bad-patch:${fault}` } : {}),
     }));
     return { patchRef, stop: r.stop, trajectoryRef, testRunMs: r.testRunMs, testRuns: r.testRuns, selfReportedPass: r.selfReportedPass };

@@ -39,6 +39,43 @@ export function recordedDecision(group: string, options: Option[], chosen: numbe
  */
 export interface SearchRecord { options: Option[]; picks: number[]; kept: number[]; maxPicks: number; restores?: number[][] }
 
+/**
+ * A decision as a solver trajectory stores it: its options by index into the trajectory's search record. Each pick of
+ * a search is a decision over the options still left, so written out whole they repeat the search's options once per
+ * pick (three quarters of a trajectory's bytes); the indices name the same options.
+ */
+export interface IndexedDecision { group: string; of: number[]; chosen: number }
+
+export class TrajectoryFormatError extends Error {
+  override name = 'TrajectoryFormatError';
+}
+
+/** The decisions to store: those whose every option is one of `options` (the same objects) by index, the rest whole. */
+export function storedDecisions(decisions: Decision[], options: Option[]): (Decision | IndexedDecision)[] {
+  const at = new Map(options.map((o, i) => [o, i]));
+  return decisions.map((d) => {
+    const of = d.options.map((o) => at.get(o));
+    return of.every((i) => i !== undefined) ? { group: d.group, of: of as number[], chosen: d.chosen } : d;
+  });
+}
+
+/** A stored trajectory's decisions, whole again; trajectories written before indexing load as they are. */
+export function loadedDecisions(traj: { decisions?: (Decision | IndexedDecision)[]; search?: { options: Option[] } }, what: string): Decision[] {
+  return (traj.decisions ?? []).map((d, k) => {
+    if (!('of' in d)) return d;
+    const options = traj.search?.options;
+    if (!options) throw new TrajectoryFormatError(`${what}: decision ${k} names its options by index, but the trajectory has no search record to index`);
+    return {
+      group: d.group, chosen: d.chosen,
+      options: d.of.map((i) => {
+        const o = options[i];
+        if (!o) throw new TrajectoryFormatError(`${what}: decision ${k} names option ${i}, but the search record has ${options.length}`);
+        return o;
+      }),
+    };
+  });
+}
+
 /** The embedded agents' view of a policy. Asynchronous because onnxruntime's inference is. */
 export interface Policy {
   readonly decisions: Decision[];

@@ -1,5 +1,5 @@
 import type { Store, BlobRef } from '../store/store.js';
-import type { Decision, SearchRecord } from '../policy/policy.js';
+import { loadedDecisions, type Decision, type IndexedDecision, type SearchRecord } from '../policy/policy.js';
 import type { MlpWeights } from '../policy/onnx/model.js';
 import { expectedSolverBatch, knownBugs, type AttemptOutcome, type KnownBug } from './expected.js';
 import { parseVersion, versionName } from '../policy/versions.js';
@@ -42,8 +42,8 @@ export async function trainStep(store: Store, i: GradientInput): Promise<Gradien
   const outcomes = new Map<string, AttemptOutcome[]>();
   for (const t of i.batch) {
     if (!roles.includes(t.role)) continue;
-    const traj = JSON.parse(await store.getText(t.trajectoryRef as BlobRef)) as { decisions: Decision[]; search?: SearchRecord };
-    sampled.push({ role: t.role, reward: t.reward, group: t.group, decisions: traj.decisions });
+    const traj = JSON.parse(await store.getText(t.trajectoryRef as BlobRef)) as { decisions?: (Decision | IndexedDecision)[]; search?: SearchRecord };
+    sampled.push({ role: t.role, reward: t.reward, group: t.group, decisions: loadedDecisions(traj, `trajectory ${store.blobPath(t.trajectoryRef as BlobRef)}`) });
     if (t.role === 'solver') (outcomes.get(t.group) ?? outcomes.set(t.group, []).get(t.group)!).push({ reward: t.reward, search: traj.search });
   }
   const { batch, expected } = await withExpectedSolver(store, i, weights, sampled, outcomes, next);

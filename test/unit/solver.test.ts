@@ -19,7 +19,7 @@ import { describeRepo } from '../../src/repo/describe.js';
 import { parseConfig } from '../../src/config/load.js';
 import { releaseEpisode, solveAttempt } from '../../src/episode/service.js';
 import type { BlobRef } from '../../src/store/store.js';
-import type { Policy, SearchRecord } from '../../src/policy/policy.js';
+import { loadedDecisions, type Decision, type IndexedDecision, type Policy, type SearchRecord } from '../../src/policy/policy.js';
 
 const SHAPES = [
   'class Box:', '    def __init__(self, w, h):', '        self.w = w', '        self.h = h', '',
@@ -90,8 +90,15 @@ test('the solver sees only the buggy tree and the task, finds the flipped operat
       campaignId: 't', episodeId: 't/0/0', attempt: 0, repo: await describeRepo(repo), artifactHash: m.hash, policyVersion: 't@0', seed: 'other',
       cfg: parseConfig({ repos: [{ path: repo }], solverTestRuns: 3 }),
     });
-    const traj = JSON.parse(await rt.store.getText(s.trajectoryRef as BlobRef)) as { search: SearchRecord };
+    const stored = await rt.store.getText(s.trajectoryRef as BlobRef);
+    const traj = JSON.parse(stored) as { search: SearchRecord; decisions: (Decision | IndexedDecision)[] };
     assert.equal(traj.search.restores?.length, 1, `one line changed: ${JSON.stringify(traj.search.restores)}`);
+    // Its picks are stored as indices into the search's options, and load whole: each over the options still left.
+    assert.ok(traj.decisions.length > 0 && traj.decisions.every((d) => 'of' in d), JSON.stringify(traj.decisions).slice(0, 300));
+    const whole = loadedDecisions(traj, 'the trajectory');
+    assert.deepEqual(whole.map((d) => d.options.length), whole.map((_, k) => traj.search.options.length - k));
+    assert.deepEqual(whole.map((d) => d.options[d.chosen]), traj.search.picks.slice(0, whole.length).map((i) => traj.search.options[i]));
+    assert.ok(stored.length < JSON.stringify({ ...traj, decisions: whole }).length, 'indices take less room than the options they name');
     assert.deepEqual(traj.search.restores![0].map((i) => traj.search.options[i].key), ['arith-swap fromminus toplus']);
     await releaseEpisode(rt, 't/0/0');
   } finally {

@@ -7,7 +7,7 @@ import { Store } from '../../src/store/store.js';
 import { trainStep } from '../../src/trainer/step.js';
 import { loadOnnxWeights, PolicyModelError } from '../../src/policy/onnx/store.js';
 import { OnnxPolicy } from '../../src/policy/onnx/runner.js';
-import { softmax } from '../../src/policy/policy.js';
+import { softmax, TrajectoryFormatError } from '../../src/policy/policy.js';
 import { trainLedger } from '../../src/trainer/step.js';
 import { featurize } from '../../src/policy/onnx/features.js';
 
@@ -56,4 +56,25 @@ test('ablations: injection-only trains on the injector\'s trajectories only, rep
   const v0 = await loadOnnxWeights(store, 'i@0'), v1 = await loadOnnxWeights(store, 'i@1');
   const solverSlot = featurize('solve.repair', { key: 'a' }).findIndex((v, i) => v !== 0 && featurize('inject.strategy', { key: 'a' })[i] === 0);
   assert.equal(v1.skip[solverSlot], v0.skip[solverSlot]);
+});
+
+test('a solver trajectory that stores its decisions as indices into its search trains as the same decisions whole; a bad index names the trajectory', async () => {
+  const options = [{ key: 'compare-flip fromlt togt', features: [1, 0, 0.5] }, { key: 'arith-swap fromplus tominus', features: [0, 1, 0.2] }, { key: 'constant-change inc', features: [0.3, 0, 0] }];
+  const search = { options, picks: [2, 0], kept: [0], maxPicks: 4 };
+  const whole = [{ group: 'solve.repair', options, chosen: 2 }, { group: 'solve.repair', options: [options[0], options[1]], chosen: 0 }];
+  const indexed = [{ group: 'solve.repair', of: [0, 1, 2], chosen: 2 }, { group: 'solve.repair', of: [0, 1], chosen: 0 }];
+  const stats = async (decisions: unknown[], s: typeof search | null = search) => {
+    const store = new Store(mkdtempSync(path.join(tmpdir(), 'ssr-train-')));
+    const ref = await store.putBlob(JSON.stringify({ decisions, ...(s ? { search: s } : {}) }));
+    const other = await store.putBlob(JSON.stringify({ decisions: [{ group: 'solve.repair', options, chosen: 1 }] }));
+    const batch = [{ trajectoryRef: ref, role: 'solver' as const, reward: 1, group: 'g' }, { trajectoryRef: other, role: 'solver' as const, reward: -1, group: 'g' }];
+    return { store, ref, out: await trainStep(store, { campaignId: 'c', step: 0, fromVersion: 'c@0', batch, learningRate: 1 }) };
+  };
+  const a = await stats(whole), b = await stats(indexed);
+  assert.equal(b.out.decisions, a.out.decisions);
+  assert.equal(b.out.lossBefore, a.out.lossBefore);
+  assert.equal(b.out.lossAfter, a.out.lossAfter);
+  assert.deepEqual(await loadOnnxWeights(b.store, 'c@1'), { ...(await loadOnnxWeights(a.store, 'c@1')), version: 'c@1' });
+  await assert.rejects(stats([{ group: 'solve.repair', of: [0, 7], chosen: 0 }]), (e: Error) => e instanceof TrajectoryFormatError && /option 7/.test(e.message) && /blobs\//.test(e.message));
+  await assert.rejects(stats(indexed, null), (e: Error) => e instanceof TrajectoryFormatError && /no search record/.test(e.message));
 });
