@@ -46,14 +46,26 @@ export async function trainStep(store: Store, i: GradientInput): Promise<Gradien
     sampled.push({ role: t.role, reward: t.reward, group: t.group, decisions: loadedDecisions(traj, `trajectory ${store.blobPath(t.trajectoryRef as BlobRef)}`) });
     if (t.role === 'solver') (outcomes.get(t.group) ?? outcomes.set(t.group, []).get(t.group)!).push({ reward: t.reward, search: traj.search });
   }
-  const { batch, expected } = await withExpectedSolver(store, i, weights, sampled, outcomes, next);
+  const { batch, expected, bugs } = await withExpectedSolver(store, i, weights, sampled, outcomes, next);
   // The step runs as an ONNX graph on the first provider the campaign names that loads here (CUDA on a GPU worker).
-  const { weights: updated, stats, provider, fallbacks } = await trainStepOnnx(weights, batch, next, { learningRate: i.learningRate, providers: i.policy?.providers });
+  const opts = { learningRate: i.learningRate, providers: i.policy?.providers };
+  let { weights: updated, stats, provider, fallbacks } = await trainStepOnnx(weights, batch, next, opts);
+  // The known bugs' gradient is exact up to simulation at any weights, so further steps on them stay on-policy; the
+  // sampled attempts were drawn from the old weights and are not used again.
+  const iterations = expected ? Math.max(1, i.solverGradient?.iterations ?? 1) : 1;
+  let lossAfter = stats.lossAfter;
+  for (let k = 1; k < iterations; k++) {
+    const more = await trainStepOnnx(updated, expectedSolverBatch(updated, bugs, expected!.samples, `${next}/${k}`), next, opts);
+    if (more.stats.decisions === 0) break;
+    updated = more.weights;
+    lossAfter = more.stats.lossAfter;
+    fallbacks = [...fallbacks, ...more.fallbacks];
+  }
   const out: GradientOutput = {
     version: next, alreadyTrained: false, trajectories: stats.trajectories, decisions: stats.decisions, gradNorm: stats.gradNorm,
     lossBefore: stats.lossBefore, lossAfter: stats.lossAfter, provider: provider ?? 'none',
   };
-  await store.putJson(statsKey, { ...out, fromVersion: i.fromVersion, meanAdvantageAbs: stats.meanAdvantageAbs, clipped: stats.clipped, roles, fallbacks, ...(expected ? { expected } : {}) });
+  await store.putJson(statsKey, { ...out, fromVersion: i.fromVersion, meanAdvantageAbs: stats.meanAdvantageAbs, clipped: stats.clipped, roles, fallbacks, ...(expected ? { expected: { ...expected, iterations, lossAfterLast: lossAfter } } : {}) });
   await faultPause('pause-gradient-before-save', { campaign: i.campaignId, step: i.step });
   // The model file is written last: its presence is what marks the step as trained.
   await saveOnnxPolicy(store, updated);
@@ -69,9 +81,9 @@ export async function trainStep(store: Store, i: GradientInput): Promise<Gradien
  * bugs earlier steps of the campaign learned (newest first, up to `replayBugs`). What this step learned is written
  * before the policy, so a retried step rewrites the same file and a later step always finds it.
  */
-async function withExpectedSolver(store: Store, i: GradientInput, w: MlpWeights, sampled: ScoredTrajectory[], outcomes: Map<string, AttemptOutcome[]>, next: string): Promise<{ batch: ScoredTrajectory[]; expected: { bugs: number; replayed: number; samples: number } | null }> {
+async function withExpectedSolver(store: Store, i: GradientInput, w: MlpWeights, sampled: ScoredTrajectory[], outcomes: Map<string, AttemptOutcome[]>, next: string): Promise<{ batch: ScoredTrajectory[]; expected: { bugs: number; replayed: number; samples: number } | null; bugs: KnownBug[] }> {
   const samples = i.solverGradient?.expectedSamples ?? 0;
-  if (samples <= 0 || !trainedRoles(i.ablation).includes('solver')) return { batch: sampled, expected: null };
+  if (samples <= 0 || !trainedRoles(i.ablation).includes('solver')) return { batch: sampled, expected: null, bugs: [] };
   const known = [...outcomes].flatMap(([g, a]) => knownBugs(g, a, i.solverGradient?.fixes));
   await store.putJson(knownKey(i.campaignId, i.step), known);
   const cap = i.solverGradient?.replayBugs ?? 0;
@@ -81,7 +93,7 @@ async function withExpectedSolver(store: Store, i: GradientInput, w: MlpWeights,
   }
   const learned = new Set(known.map((b) => b.group));
   const batch = [...sampled.filter((t) => !(t.role === 'solver' && learned.has(t.group))), ...expectedSolverBatch(w, [...known, ...replayed], samples, next)];
-  return { batch, expected: { bugs: known.length, replayed: replayed.length, samples } };
+  return { batch, expected: { bugs: known.length, replayed: replayed.length, samples }, bugs: [...known, ...replayed] };
 }
 
 const knownKey = (campaign: string, step: number) => `train/${campaign}/${step}.known.json`;

@@ -163,7 +163,7 @@ test('one step of the expected gradient moves the known fix up within the budget
 test('the gradient step trains the solver on expected attempts, records what it learned, and replays it in later steps', async () => {
   const store = new Store(mkdtempSync(path.join(tmpdir(), 'ssr-expected-')));
   const traj = (s: SearchRecord) => store.putBlob(JSON.stringify({ decisions: [{ group: 'solve.repair', options: OPTIONS.slice(0, 2), chosen: 0 }], search: s }));
-  const solverGradient = { expectedSamples: 16, replayBugs: 24, fixes: 'whole' as const };
+  const solverGradient = { expectedSamples: 16, replayBugs: 24, iterations: 1, fixes: 'whole' as const };
   const step0 = [
     { trajectoryRef: await traj(search([3, FIX], [FIX])), role: 'solver' as const, reward: 1, group: 'ep-a' },
     { trajectoryRef: await traj(search([1, 2], [])), role: 'solver' as const, reward: -1, group: 'ep-a' },
@@ -172,14 +172,14 @@ test('the gradient step trains the solver on expected attempts, records what it 
   const out0 = await trainStep(store, { campaignId: 'c', step: 0, fromVersion: 'c@0', batch: step0, learningRate: 2, solverGradient });
   const known0 = (await store.getJson<KnownBug[]>('train/c/0.known.json'))!;
   assert.deepEqual(known0.map((b) => [b.group, b.solutions]), [['ep-a', [[FIX]]]]);
-  const stats0 = (await store.getJson<{ expected: unknown; trajectories: number }>('train/c/0.json'))!;
-  assert.deepEqual(stats0.expected, { bugs: 1, replayed: 0, samples: 16 });
+  const stats0 = (await store.getJson<{ expected: Record<string, unknown>; trajectories: number }>('train/c/0.json'))!;
+  assert.deepEqual({ ...stats0.expected, lossAfterLast: undefined }, { bugs: 1, replayed: 0, samples: 16, iterations: 1, lossAfterLast: undefined });
   // ep-a's two real attempts became 16 simulated ones; ep-b (nothing known) keeps its one.
   assert.equal(out0.trajectories, 17);
   // Step 1's own bug was never solved: without replay it would learn nothing; with it, ep-a trains again.
   const step1 = [{ trajectoryRef: await traj(search([1, 2], [])), role: 'solver' as const, reward: -1, group: 'ep-c' }];
   const out1 = await trainStep(store, { campaignId: 'c', step: 1, fromVersion: 'c@1', batch: step1, learningRate: 2, solverGradient });
-  assert.deepEqual((await store.getJson<{ expected: unknown }>('train/c/1.json'))!.expected, { bugs: 0, replayed: 1, samples: 16 });
+  assert.deepEqual({ ...(await store.getJson<{ expected: Record<string, unknown> }>('train/c/1.json'))!.expected, lossAfterLast: undefined }, { bugs: 0, replayed: 1, samples: 16, iterations: 1, lossAfterLast: undefined });
   assert.ok(out1.decisions > 0, 'the replayed bug carried gradient');
   assert.ok(pFix(await loadOnnxWeights(store, 'c@2'), 6) > pFix(await loadOnnxWeights(store, 'c@0'), 6) + 0.05);
   // Off, or where the solver does not train: the sampled attempts only, and nothing recorded.
@@ -189,4 +189,23 @@ test('the gradient step trains the solver on expected attempts, records what it 
     assert.equal(await store.getJson(`train/${c}/0.known.json`), null, c);
     assert.equal((await store.getJson<{ expected?: unknown }>(`train/${c}/0.json`))!.expected, undefined, c);
   }
+});
+
+test('further iterations of a step train on the known bugs again, simulated at the new weights: the fix gains more than in one', async () => {
+  const store = new Store(mkdtempSync(path.join(tmpdir(), 'ssr-expected-')));
+  const traj = (sr: SearchRecord) => store.putBlob(JSON.stringify({ decisions: [{ group: 'solve.repair', options: OPTIONS.slice(0, 2), chosen: 0 }], search: sr }));
+  const batch = [
+    { trajectoryRef: await traj(search([3, FIX], [FIX])), role: 'solver' as const, reward: 1, group: 'ep-a' },
+    { trajectoryRef: await traj(search([1, 2], [])), role: 'solver' as const, reward: -1, group: 'ep-a' },
+  ];
+  const p: number[] = [];
+  for (const iterations of [1, 4]) {
+    const c = `it${iterations}`;
+    await trainStep(store, { campaignId: c, step: 0, fromVersion: `${c}@0`, batch, learningRate: 1, solverGradient: { expectedSamples: 16, replayBugs: 0, iterations, fixes: 'whole' } });
+    const stats = (await store.getJson<{ expected: { iterations: number; lossAfterLast: number }; lossAfter: number }>(`train/${c}/0.json`))!;
+    assert.equal(stats.expected.iterations, iterations);
+    assert.equal(typeof stats.expected.lossAfterLast, 'number');
+    p.push(pFix(await loadOnnxWeights(store, `${c}@1`), 6));
+  }
+  assert.ok(p[1] > p[0] + 0.02, `P(fix within 6 picks) after one step: 1 iteration ${p[0]}, 4 iterations ${p[1]}`);
 });
