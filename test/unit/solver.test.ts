@@ -36,24 +36,32 @@ const TESTS = [
   'def test_square():\n    assert Box(4, 4).area() == 16\n',
 ].join('\n');
 
-test('the solver sees only the buggy tree and the task, finds the flipped operator, and the grader accepts its patch', async () => {
+/**
+ * A real git repository of one Python module and its pytest file, and the artifact of a one-edit bug in it hidden by
+ * weakening one assertion. The commit message is the repository's whole history.
+ */
+async function pythonTask(mod: string, code: string, tests: string, bug: [string, string], weaken: [string, string], history = 'init') {
   const repo = mkdtempSync(path.join(tmpdir(), 'ssr-solver-repo-'));
   mkdirSync(path.join(repo, 'tests'));
-  writeFileSync(path.join(repo, 'shapes.py'), SHAPES);
-  writeFileSync(path.join(repo, 'tests', 'test_shapes.py'), TESTS);
+  writeFileSync(path.join(repo, `${mod}.py`), code);
+  writeFileSync(path.join(repo, 'tests', `test_${mod}.py`), tests);
   writeFileSync(path.join(repo, 'conftest.py'), 'import sys, os\nsys.path.insert(0, os.path.dirname(__file__))\n');
   execFileSync('git', ['init', '-q', repo]);
   execFileSync('git', ['-C', repo, 'add', '-A']);
-  execFileSync('git', ['-C', repo, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'secret original history']);
+  execFileSync('git', ['-C', repo, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', history]);
   const rt = createRuntime({ home: mkdtempSync(path.join(tmpdir(), 'ssr-solver-')) });
   const runner = (await detectRunners(repo))[0];
-  const buggy = SHAPES.replace('return 2 * (w + h)', 'return 2 * (w - h)');
-  const weakened = TESTS.replace('    assert perimeter(2, 3) == 10\n', '    perimeter(2, 3)\n');
+  const testFile = `tests/test_${mod}.py`;
   const artifact = {
-    bugInject: await makeDiff([{ path: 'shapes.py', before: SHAPES, after: buggy }]),
-    testWeaken: await makeDiff([{ path: 'tests/test_shapes.py', before: TESTS, after: weakened }]),
-    testScript: runner.script(['tests/test_shapes.py']), testParser: runner.parser(), testFiles: ['tests/test_shapes.py'],
+    bugInject: await makeDiff([{ path: `${mod}.py`, before: code, after: code.replace(...bug) }]),
+    testWeaken: await makeDiff([{ path: testFile, before: tests, after: tests.replace(...weaken) }]),
+    testScript: runner.script([testFile]), testParser: runner.parser(), testFiles: [testFile],
   };
+  return { repo, rt, artifact };
+}
+
+test('the solver sees only the buggy tree and the task, finds the flipped operator, and the grader accepts its patch', async () => {
+  const { repo, rt, artifact } = await pythonTask('shapes', SHAPES, TESTS, ['return 2 * (w + h)', 'return 2 * (w - h)'], ['    assert perimeter(2, 3) == 10\n', '    perimeter(2, 3)\n'], 'secret original history');
   const snap = await buildSolverState(rt.provider, repo, artifact);
   const sb = await rt.provider.create(snap);
   try {
@@ -189,23 +197,7 @@ function scriptedPolicy(first: string[]): Policy {
 }
 
 test('a candidate repair that makes the suite hang is stopped at the probe limit, not the run limit, and the search goes on to the fix', async () => {
-  const repo = mkdtempSync(path.join(tmpdir(), 'ssr-solver-repo-'));
-  mkdirSync(path.join(repo, 'tests'));
-  writeFileSync(path.join(repo, 'loop.py'), LOOP);
-  writeFileSync(path.join(repo, 'tests', 'test_loop.py'), LOOP_TESTS);
-  writeFileSync(path.join(repo, 'conftest.py'), 'import sys, os\nsys.path.insert(0, os.path.dirname(__file__))\n');
-  execFileSync('git', ['init', '-q', repo]);
-  execFileSync('git', ['-C', repo, 'add', '-A']);
-  execFileSync('git', ['-C', repo, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'init']);
-  const rt = createRuntime({ home: mkdtempSync(path.join(tmpdir(), 'ssr-solver-')) });
-  const runner = (await detectRunners(repo))[0];
-  const buggy = LOOP.replace('steps = steps + 1', 'steps = steps - 1');
-  const weakened = LOOP_TESTS.replace('    assert steps_to_zero(3) == 3\n', '    steps_to_zero(3)\n');
-  const artifact = {
-    bugInject: await makeDiff([{ path: 'loop.py', before: LOOP, after: buggy }]),
-    testWeaken: await makeDiff([{ path: 'tests/test_loop.py', before: LOOP_TESTS, after: weakened }]),
-    testScript: runner.script(['tests/test_loop.py']), testParser: runner.parser(), testFiles: ['tests/test_loop.py'],
-  };
+  const { repo, rt, artifact } = await pythonTask('loop', LOOP, LOOP_TESTS, ['steps = steps + 1', 'steps = steps - 1'], ['    assert steps_to_zero(3) == 3\n', '    steps_to_zero(3)\n']);
   const sb = await rt.provider.create(await buildSolverState(rt.provider, repo, artifact));
   try {
     // `while n < 0` never ends for a negative n (test_negative): the scripted order tries it first, then the fix.
