@@ -152,4 +152,3 @@ async function trainingOverlap(store: Store, campaign: string, held: Map<string,
   }
   return [...ids].sort();
 }
-

@@ -18,7 +18,7 @@ import { randomUUID } from 'node:crypto';
 import type { Store, BlobRef } from '../store/store.js';
 import { writeFileAtomic } from '../store/fsutil.js';
 import { versionName } from '../policy/versions.js';
-import { loadedDecisions } from '../policy/policy.js';
+import { readTrajectory } from './gradient.js';
 import type { GradientInput, GradientOutput } from '../episode/types.js';
 import { faultPause } from '../faults.js';
 
@@ -82,10 +82,9 @@ export async function readLlmPolicy(store: Store, campaign: string, step: number
 async function writeBatch(store: Store, i: GradientInput, file: string): Promise<number> {
   const lines: string[] = [];
   for (const t of i.batch) {
-    const traj = JSON.parse(await store.getText(t.trajectoryRef as BlobRef)) as Record<string, unknown> & Parameters<typeof loadedDecisions>[0];
     // An external trainer reads decisions whole, as the embedded agents recorded them.
-    const decisions = Array.isArray(traj.decisions) ? { decisions: loadedDecisions(traj, `trajectory ${store.blobPath(t.trajectoryRef as BlobRef)}`) } : {};
-    lines.push(JSON.stringify({ ...traj, ...decisions, role: t.role, reward: t.reward, group: t.group, trajectory_ref: t.trajectoryRef }));
+    const { fields, decisions } = await readTrajectory(store, t.trajectoryRef);
+    lines.push(JSON.stringify({ ...fields, ...(decisions ? { decisions } : {}), role: t.role, reward: t.reward, group: t.group, trajectory_ref: t.trajectoryRef }));
   }
   await writeFileAtomic(file, lines.join('\n') + (lines.length ? '\n' : ''));
   return lines.length;

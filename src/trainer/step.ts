@@ -1,11 +1,10 @@
 import type { Store, BlobRef } from '../store/store.js';
-import { loadedDecisions, type Decision, type IndexedDecision, type SearchRecord } from '../policy/policy.js';
 import type { MlpWeights } from '../policy/onnx/model.js';
 import { expectedSolverBatch, knownBugs, type AttemptOutcome, type KnownBug } from './expected.js';
 import { parseVersion, versionName } from '../policy/versions.js';
 import { hasOnnxPolicy, loadOnnxWeights, saveOnnxPolicy } from '../policy/onnx/store.js';
 import { trainStepOnnx } from '../policy/onnx/trainGraph.js';
-import type { Role, ScoredTrajectory } from './gradient.js';
+import { readTrajectory, type Role, type ScoredTrajectory } from './gradient.js';
 import type { CampaignConfig } from '../config/schema.js';
 import type { GradientInput, GradientOutput } from '../episode/types.js';
 import { faultPause } from '../faults.js';
@@ -42,8 +41,8 @@ export async function trainStep(store: Store, i: GradientInput): Promise<Gradien
   const outcomes = new Map<string, AttemptOutcome[]>();
   for (const t of i.batch) {
     if (!roles.includes(t.role)) continue;
-    const traj = JSON.parse(await store.getText(t.trajectoryRef as BlobRef)) as { decisions?: (Decision | IndexedDecision)[]; search?: SearchRecord };
-    sampled.push({ role: t.role, reward: t.reward, group: t.group, decisions: loadedDecisions(traj, `trajectory ${store.blobPath(t.trajectoryRef as BlobRef)}`) });
+    const traj = await readTrajectory(store, t.trajectoryRef);
+    sampled.push({ role: t.role, reward: t.reward, group: t.group, decisions: traj.decisions ?? [] });
     if (t.role === 'solver') (outcomes.get(t.group) ?? outcomes.set(t.group, []).get(t.group)!).push({ reward: t.reward, search: traj.search });
   }
   const { batch, expected, bugs } = await withExpectedSolver(store, i, weights, sampled, outcomes, next);
