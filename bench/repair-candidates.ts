@@ -26,14 +26,13 @@ import { reverseDiff, touchedPaths } from '../src/artifact/diff.js';
 import { TestRunCounter } from '../src/agents/common.js';
 import { failingCoverageOf, repairCandidates } from '../src/agents/solver.js';
 import { ensureRepo } from '../src/repo/prepare.js';
-import { Rng } from '../src/policy/rng.js';
-import { softmax } from '../src/policy/policy.js';
 import { OnnxPolicy } from '../src/policy/onnx/runner.js';
 import { DEFAULT_SET } from '../src/cli/eval.js';
 import { NUMERIC } from '../src/policy/onnx/features.js';
 import { PRIOR } from '../src/policy/policy.js';
 import { restoredLines, restoringOptions, wholeFixes } from '../src/trainer/expected.js';
 import { ceiling, type FitBug } from './fit-ceiling.js';
+import { pFixTried, type DumpedBug } from './p-fix-tried.js';
 
 const { values: a } = parseArgs({ options: { policy: { type: 'string', default: 'candidates-v0@0' }, home: { type: 'string' }, set: { type: 'string', default: DEFAULT_SET }, tries: { type: 'string' }, fit: { type: 'boolean', default: false }, 'fit-features': { type: 'string' }, dump: { type: 'string' } } });
 const setFile = path.resolve(a.set!);
@@ -46,24 +45,8 @@ const policy = await OnnxPolicy.open(rt.store, a.policy!);
 const tries = Number(a.tries ?? set.budget - 2);
 let present = 0, pSum = 0, exactBugs = 0;
 const fitBugs: FitBug[] = [];
-const dumped: { id: string; cands: { key: string; f: number[]; fix: boolean; file: string; line: number }[] }[] = [];
+const dumped: DumpedBug[] = [];
 
-/** P(fix tried): the chance the solver's sampled order (Plackett-Luce over `scores`) draws a fix within `tries`. */
-function pFixTried(scores: number[], fixes: Set<number>, seed: string, R = 2000): number {
-  let hit = 0;
-  const rng = new Rng(seed);
-  for (let r = 0; r < R && fixes.size; r++) {
-    const left = scores.map((_, i) => i);
-    for (let k = 0; k < tries && left.length; k++) {
-      const p = softmax(left.map((i) => scores[i]));
-      let u = rng.next(), j = 0;
-      for (; j < p.length - 1; j++) { u -= p[j]; if (u <= 0) break; }
-      if (fixes.has(left[j])) { hit++; break; }
-      left.splice(j, 1);
-    }
-  }
-  return fixes.size ? hit / R : 0;
-}
 console.log(`policy ${a.policy} on held-out set '${set.name}': P(fix tried) within the first ${tries} picks\n`);
 for (const bug of set.bugs) {
   const repo = repos.get(bug.repo)!;
@@ -86,7 +69,7 @@ for (const bug of set.bugs) {
     const exact = wholeFixes(restoringOptions(edits, texts, original)).length;
     if (exact) exactBugs++;
     const scores = await policy.scores('solve.repair', cands.map((c) => c.option));
-    const hit = pFixTried(scores, fixes, `candidates/${bug.id}`);
+    const hit = pFixTried(scores, fixes, tries, `candidates/${bug.id}`);
     fitBugs.push({ id: bug.id, options: cands.map((c) => c.option), fixes });
     dumped.push({ id: bug.id, cands: cands.map((c, i) => ({ key: c.option.key, f: c.option.features ?? [], fix: fixes.has(i), file: c.file, line: c.m.line })) });
     if (fixes.size) present++;
@@ -110,7 +93,7 @@ if (a.dump) {
 }
 if (a.fit) {
   const byId = new Map(fitBugs.map((b) => [b.id, b]));
-  const p = (id: string, scores: number[]) => pFixTried(scores, byId.get(id)!.fixes, `fit/${id}`, 500);
+  const p = (id: string, scores: number[]) => pFixTried(scores, byId.get(id)!.fixes, tries, `fit/${id}`, 500);
   // `--fit-features n`: only the first n numeric features, to see what the later ones add.
   const numeric = Number(a['fit-features'] ?? NUMERIC);
   for (const withKeys of [false, true]) {

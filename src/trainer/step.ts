@@ -4,8 +4,13 @@ import { expectedSolverBatch, knownBugs, type AttemptOutcome, type KnownBug } fr
 import { parseVersion, versionName } from '../policy/versions.js';
 import { hasOnnxPolicy, loadOnnxWeights, saveOnnxPolicy } from '../policy/onnx/store.js';
 import { trainStepOnnx } from '../policy/onnx/trainGraph.js';
+import { skipBlockMask, type WeightMask } from '../policy/onnx/train.js';
+import { NUMERIC, OFF_GROUP_NUMERIC, groupSlot } from '../policy/onnx/features.js';
 import { readTrajectory, type Role, type ScoredTrajectory } from './gradient.js';
 import type { CampaignConfig } from '../config/schema.js';
+import type { Fallback, Provider } from '../policy/onnx/session.js';
+
+type SolverGradient = CampaignConfig['solverGradient'];
 import type { GradientInput, GradientOutput } from '../episode/types.js';
 import { faultPause } from '../faults.js';
 import { randomUUID } from 'node:crypto';
@@ -45,26 +50,22 @@ export async function trainStep(store: Store, i: GradientInput): Promise<Gradien
     sampled.push({ role: t.role, reward: t.reward, group: t.group, decisions: traj.decisions ?? [] });
     if (t.role === 'solver') (outcomes.get(t.group) ?? outcomes.set(t.group, []).get(t.group)!).push({ reward: t.reward, search: traj.search });
   }
-  const { batch, expected, bugs } = await withExpectedSolver(store, i, weights, sampled, outcomes, next);
+  const { batch, expected, bugs } = await withExpectedSolver(store, i, sampled, outcomes);
   // The step runs as an ONNX graph on the first provider the campaign names that loads here (CUDA on a GPU worker).
-  const opts = { learningRate: i.learningRate, providers: i.policy?.providers };
-  let { weights: updated, stats, provider, fallbacks } = await trainStepOnnx(weights, batch, next, opts);
-  // The known bugs' gradient is exact up to simulation at any weights, so further steps on them stay on-policy; the
-  // sampled attempts were drawn from the old weights and are not used again.
-  const iterations = expected ? Math.max(1, i.solverGradient?.iterations ?? 1) : 1;
-  let lossAfter = stats.lossAfter;
-  for (let k = 1; k < iterations; k++) {
-    const more = await trainStepOnnx(updated, expectedSolverBatch(updated, bugs, expected!.samples, `${next}/${k}`), next, opts);
-    if (more.stats.decisions === 0) break;
-    updated = more.weights;
-    lossAfter = more.stats.lossAfter;
-    fallbacks = [...fallbacks, ...more.fallbacks];
+  const providers = i.policy?.providers;
+  let { weights: updated, stats, provider, fallbacks } = await trainStepOnnx(weights, batch, next, { learningRate: i.learningRate, providers });
+  let known: KnownBugSteps | undefined;
+  if (expected) {
+    known = await trainKnownBugs(updated, bugs, { ...i.solverGradient!, learningRate: i.solverGradient?.learningRate ?? i.learningRate }, next, providers);
+    updated = known.weights;
+    provider ??= known.provider;
+    fallbacks = [...fallbacks, ...known.fallbacks];
   }
   const out: GradientOutput = {
-    version: next, alreadyTrained: false, trajectories: stats.trajectories, decisions: stats.decisions, gradNorm: stats.gradNorm,
+    version: next, alreadyTrained: false, trajectories: stats.trajectories, decisions: stats.decisions + (known?.decisions ?? 0), gradNorm: stats.gradNorm,
     lossBefore: stats.lossBefore, lossAfter: stats.lossAfter, provider: provider ?? 'none',
   };
-  await store.putJson(statsKey, { ...out, fromVersion: i.fromVersion, meanAdvantageAbs: stats.meanAdvantageAbs, clipped: stats.clipped, roles, fallbacks, ...(expected ? { expected: { ...expected, iterations, lossAfterLast: lossAfter } } : {}) });
+  await store.putJson(statsKey, { ...out, fromVersion: i.fromVersion, meanAdvantageAbs: stats.meanAdvantageAbs, clipped: stats.clipped, roles, fallbacks, ...(expected ? { expected: { ...expected, decisions: known?.decisions ?? 0, lossBefore: known?.lossBefore ?? null, lossAfter: known?.lossAfter ?? null } } : {}) });
   await faultPause('pause-gradient-before-save', { campaign: i.campaignId, step: i.step });
   // The model file is written last: its presence is what marks the step as trained.
   await saveOnnxPolicy(store, updated);
@@ -75,24 +76,66 @@ export async function trainStep(store: Store, i: GradientInput): Promise<Gradien
 }
 
 /**
- * The solver's part of the batch under the expected gradient (src/trainer/expected.ts), when the campaign turns it on
- * and the solver trains: each group whose attempts solved its bug is replaced by simulated attempts, joined by the
- * bugs earlier steps of the campaign learned (newest first, up to `replayBugs`). What this step learned is written
- * before the policy, so a retried step rewrites the same file and a later step always finds it.
+ * The solver's known bugs under the expected gradient (src/trainer/expected.ts), when the campaign turns it on and
+ * the solver trains: this step's (each group some fix of which is known) and those earlier steps of the campaign
+ * learned (newest first, up to `replayBugs`). Their sampled attempts leave the batch: the known-bug steps train on
+ * them instead. What this step learned is written before the policy, so a retried step rewrites the same file and a
+ * later step always finds it.
  */
-async function withExpectedSolver(store: Store, i: GradientInput, w: MlpWeights, sampled: ScoredTrajectory[], outcomes: Map<string, AttemptOutcome[]>, next: string): Promise<{ batch: ScoredTrajectory[]; expected: { bugs: number; replayed: number; samples: number } | null; bugs: KnownBug[] }> {
-  const samples = i.solverGradient?.expectedSamples ?? 0;
-  if (samples <= 0 || !trainedRoles(i.ablation).includes('solver')) return { batch: sampled, expected: null, bugs: [] };
-  const known = [...outcomes].flatMap(([g, a]) => knownBugs(g, a, i.solverGradient?.fixes));
+async function withExpectedSolver(store: Store, i: GradientInput, sampled: ScoredTrajectory[], outcomes: Map<string, AttemptOutcome[]>): Promise<{ batch: ScoredTrajectory[]; expected: { bugs: number; replayed: number; samples: number; iterations: number } | null; bugs: KnownBug[] }> {
+  const g = i.solverGradient;
+  const samples = g?.expectedSamples ?? 0;
+  if (!g || samples <= 0 || !trainedRoles(i.ablation).includes('solver')) return { batch: sampled, expected: null, bugs: [] };
+  const known = [...outcomes].flatMap(([group, a]) => knownBugs(group, a, g.fixes));
   await store.putJson(knownKey(i.campaignId, i.step), known);
-  const cap = i.solverGradient?.replayBugs ?? 0;
+  const cap = g.replayBugs ?? 0;
   const replayed: KnownBug[] = [];
   for (let s = i.step - 1; s >= 0 && replayed.length < cap; s--) {
     replayed.push(...((await store.getJson<KnownBug[]>(knownKey(i.campaignId, s))) ?? []).slice(0, cap - replayed.length));
   }
-  const learned = new Set(known.map((b) => b.group));
-  const batch = [...sampled.filter((t) => !(t.role === 'solver' && learned.has(t.group))), ...expectedSolverBatch(w, [...known, ...replayed], samples, next)];
-  return { batch, expected: { bugs: known.length, replayed: replayed.length, samples }, bugs: [...known, ...replayed] };
+  // A per-line known bug is named `<group>#<line>`: its episode's sampled attempts are the group's.
+  const learned = new Set(known.map((b) => b.group.replace(/#\d+$/, '')));
+  const batch = sampled.filter((t) => !(t.role === 'solver' && learned.has(t.group)));
+  return { batch, expected: { bugs: known.length, replayed: replayed.length, samples, iterations: Math.max(1, g.iterations ?? 1) }, bugs: [...known, ...replayed] };
+}
+
+/** What the known-bug steps did: the weights they left, and their loss over the first and the last step that had gradient. */
+export interface KnownBugSteps { weights: MlpWeights; decisions: number; lossBefore: number | null; lossAfter: number | null; provider: Provider | null; fallbacks: Fallback[] }
+
+/**
+ * The known-bug steps of a training step: `iterations` policy-gradient steps over the known bugs' simulated attempts
+ * (src/trainer/expected.ts), on the weights `trains` names. Their reward is known at any weights, so each step draws
+ * fresh attempts at the weights the one before left and stays on-policy. Deterministic in (w, bugs, config, seed).
+ * The training step runs it after its own step over the sampled trajectories; bench/replay-known.ts runs it alone over
+ * a finished campaign's known bugs.
+ */
+export async function trainKnownBugs(w: MlpWeights, bugs: KnownBug[], g: Pick<SolverGradient, 'expectedSamples' | 'iterations' | 'learningRate' | 'trains'>, seed: string, providers?: Provider[]): Promise<KnownBugSteps> {
+  const trainable = g.trains === 'all' ? undefined : solverNumericMask(w);
+  const out: KnownBugSteps = { weights: w, decisions: 0, lossBefore: null, lossAfter: null, provider: null, fallbacks: [] };
+  for (let k = 0; k < Math.max(1, g.iterations); k++) {
+    const step = await trainStepOnnx(out.weights, expectedSolverBatch(out.weights, bugs, g.expectedSamples, k === 0 ? seed : `${seed}/${k}`), w.version, { learningRate: g.learningRate, providers, trainable });
+    // All of them solved or all failed: no gradient at these weights; the next step draws other orders.
+    if (step.stats.decisions === 0) continue;
+    out.weights = step.weights;
+    out.decisions += step.stats.decisions;
+    out.lossBefore ??= step.stats.lossBefore;
+    out.lossAfter = step.stats.lossAfter;
+    out.provider ??= step.provider;
+    out.fallbacks.push(...step.fallbacks);
+  }
+  return out;
+}
+
+/**
+ * The weights the known-bug steps train by default (`solverGradient.trains: 'numeric'`): the solver's per-group
+ * weights on its options' numeric features, on the linear path. Those features (suspiciousness, coverage, traces,
+ * naturalness) mean the same in every bug and repository; the key tokens and the hidden layer can also tell one
+ * known bug's fix from the rest by what it is, and fitted again and again to a campaign's few dozen known bugs they
+ * learn those bugs rather than what transfers. They still train on every sampled trajectory of both roles.
+ */
+export function solverNumericMask(w: MlpWeights): WeightMask {
+  const lo = OFF_GROUP_NUMERIC + groupSlot('solve.repair') * NUMERIC;
+  return skipBlockMask(w, lo, lo + NUMERIC);
 }
 
 const knownKey = (campaign: string, step: number) => `train/${campaign}/${step}.known.json`;

@@ -6,7 +6,7 @@ import type { Option } from '../../src/policy/policy.js';
 import { Rng } from '../../src/policy/rng.js';
 import type { ScoredTrajectory } from '../../src/trainer/gradient.js';
 import { initialWeights, type MlpWeights } from '../../src/policy/onnx/model.js';
-import { onnxPolicyGradientStep, prepareBatch, type OnnxStepStats } from '../../src/policy/onnx/train.js';
+import { onnxPolicyGradientStep, prepareBatch, skipBlockMask, type OnnxStepStats } from '../../src/policy/onnx/train.js';
 import { chunkDecisions, encodeTrainGraph, trainStepOnnx } from '../../src/policy/onnx/trainGraph.js';
 
 const KINDS = ['binary-operator', 'if-condition', 'numberLiteral', 'comparison', 'return-value', 'call argument', 'removal', 'history'];
@@ -91,6 +91,27 @@ test('the graph step equals the TypeScript step on a batch of both roles, with a
     assertWeightsClose(g.weights, ts.weights, `maxGradNorm ${maxGradNorm}`);
     // The step moved the weights (a comparison of two no-ops would prove nothing).
     assert.ok(g.weights.w1.some((v, i) => Math.abs(v - w.w1[i]) > 1e-6) && g.weights.skip.some((v, i) => Math.abs(v - w.skip[i]) > 1e-6));
+  }
+});
+
+test('a masked step changes only the trainable weights, clips their gradient alone, and the graph agrees', async () => {
+  const w = liveWeights('masked');
+  const batch = randomBatch('masked');
+  const [lo, hi] = [200, 212];
+  const trainable = skipBlockMask(w, lo, hi);
+  const full = onnxPolicyGradientStep(w, batch, 'g@1', { learningRate: 0.3, maxGradNorm: 1e6 });
+  for (const maxGradNorm of [1e6, 0.01]) {
+    const ts = onnxPolicyGradientStep(w, batch, 'g@1', { learningRate: 0.3, maxGradNorm, trainable });
+    const g = await trainStepOnnx(w, batch, 'g@1', { learningRate: 0.3, maxGradNorm, trainable, chunkFloats: maxGradNorm < 1 ? 4 * 48 * w.inputs : undefined });
+    assertStatsClose(g.stats, ts.stats, `masked, maxGradNorm ${maxGradNorm}`);
+    assertWeightsClose(g.weights, ts.weights, `masked, maxGradNorm ${maxGradNorm}`);
+    for (const k of ['w1', 'b1', 'w2'] as const) assert.deepEqual(g.weights[k], w[k], `${k} is not trainable`);
+    assert.equal(g.weights.b2, w.b2);
+    g.weights.skip.forEach((v, i) => { if (i < lo || i >= hi) assert.equal(v, w.skip[i], `skip[${i}] is outside the block`); });
+    assert.ok(g.weights.skip.slice(lo, hi).some((v, i) => Math.abs(v - w.skip[lo + i]) > 1e-6), 'the block moved');
+    assert.ok(ts.stats.gradNorm < full.stats.gradNorm, `the norm is of the masked gradient: ${ts.stats.gradNorm} < ${full.stats.gradNorm}`);
+    assert.equal(ts.stats.clipped, maxGradNorm < 1);
+    if (maxGradNorm >= 1) ts.weights.skip.slice(lo, hi).forEach((v, i) => assert.ok(close(v, full.weights.skip[lo + i]), 'unclipped, the block moves as in the full step'));
   }
 });
 

@@ -13,8 +13,8 @@ import { featurizeAll } from '../../src/policy/onnx/features.js';
 import { MAX_RECORDED_OPTIONS, softmax, type Option, type SearchRecord } from '../../src/policy/policy.js';
 import { Rng } from '../../src/policy/rng.js';
 import { Store } from '../../src/store/store.js';
-import { trainStep } from '../../src/trainer/step.js';
-import { loadOnnxWeights } from '../../src/policy/onnx/store.js';
+import { solverNumericMask, trainStep } from '../../src/trainer/step.js';
+import { loadOnnxWeights, saveOnnxPolicy } from '../../src/policy/onnx/store.js';
 
 // 60 options (more than a trajectory records whole) with distinct features; the fix is option 7, whose feature 10
 // (line Ochiai) is high, as real fixes' tend to be.
@@ -163,7 +163,7 @@ test('one step of the expected gradient moves the known fix up within the budget
 test('the gradient step trains the solver on expected attempts, records what it learned, and replays it in later steps', async () => {
   const store = new Store(mkdtempSync(path.join(tmpdir(), 'ssr-expected-')));
   const traj = (s: SearchRecord) => store.putBlob(JSON.stringify({ decisions: [{ group: 'solve.repair', options: OPTIONS.slice(0, 2), chosen: 0 }], search: s }));
-  const solverGradient = { expectedSamples: 16, replayBugs: 24, iterations: 1, fixes: 'whole' as const };
+  const solverGradient = { expectedSamples: 16, replayBugs: 24, iterations: 1, learningRate: 2, trains: 'all' as const, fixes: 'whole' as const };
   const step0 = [
     { trajectoryRef: await traj(search([3, FIX], [FIX])), role: 'solver' as const, reward: 1, group: 'ep-a' },
     { trajectoryRef: await traj(search([1, 2], [])), role: 'solver' as const, reward: -1, group: 'ep-a' },
@@ -173,13 +173,14 @@ test('the gradient step trains the solver on expected attempts, records what it 
   const known0 = (await store.getJson<KnownBug[]>('train/c/0.known.json'))!;
   assert.deepEqual(known0.map((b) => [b.group, b.solutions]), [['ep-a', [[FIX]]]]);
   const stats0 = (await store.getJson<{ expected: Record<string, unknown>; trajectories: number }>('train/c/0.json'))!;
-  assert.deepEqual({ ...stats0.expected, lossAfterLast: undefined }, { bugs: 1, replayed: 0, samples: 16, iterations: 1, lossAfterLast: undefined });
-  // ep-a's two real attempts became 16 simulated ones; ep-b (nothing known) keeps its one.
-  assert.equal(out0.trajectories, 17);
+  const figures = (e: Record<string, unknown>) => ({ ...e, decisions: (e.decisions as number) > 0, lossBefore: typeof e.lossBefore, lossAfter: typeof e.lossAfter });
+  assert.deepEqual(figures(stats0.expected), { bugs: 1, replayed: 0, samples: 16, iterations: 1, decisions: true, lossBefore: 'number', lossAfter: 'number' });
+  // ep-a's two real attempts left the sampled batch (its known-bug step trains on simulated ones); ep-b keeps its one.
+  assert.equal(out0.trajectories, 1);
   // Step 1's own bug was never solved: without replay it would learn nothing; with it, ep-a trains again.
   const step1 = [{ trajectoryRef: await traj(search([1, 2], [])), role: 'solver' as const, reward: -1, group: 'ep-c' }];
   const out1 = await trainStep(store, { campaignId: 'c', step: 1, fromVersion: 'c@1', batch: step1, learningRate: 2, solverGradient });
-  assert.deepEqual({ ...(await store.getJson<{ expected: Record<string, unknown> }>('train/c/1.json'))!.expected, lossAfterLast: undefined }, { bugs: 0, replayed: 1, samples: 16, iterations: 1, lossAfterLast: undefined });
+  assert.deepEqual(figures((await store.getJson<{ expected: Record<string, unknown> }>('train/c/1.json'))!.expected), { bugs: 0, replayed: 1, samples: 16, iterations: 1, decisions: true, lossBefore: 'number', lossAfter: 'number' });
   assert.ok(out1.decisions > 0, 'the replayed bug carried gradient');
   assert.ok(pFix(await loadOnnxWeights(store, 'c@2'), 6) > pFix(await loadOnnxWeights(store, 'c@0'), 6) + 0.05);
   // Off, or where the solver does not train: the sampled attempts only, and nothing recorded.
@@ -191,21 +192,34 @@ test('the gradient step trains the solver on expected attempts, records what it 
   }
 });
 
-test('further iterations of a step train on the known bugs again, simulated at the new weights: the fix gains more than in one', async () => {
+test('the known-bug steps train only the numeric weights by default, and more of them move the fix up more', async () => {
   const store = new Store(mkdtempSync(path.join(tmpdir(), 'ssr-expected-')));
   const traj = (sr: SearchRecord) => store.putBlob(JSON.stringify({ decisions: [{ group: 'solve.repair', options: OPTIONS.slice(0, 2), chosen: 0 }], search: sr }));
+  // Both attempts are of a known bug, so the sampled batch is empty: whatever moves, the known-bug steps moved.
   const batch = [
     { trajectoryRef: await traj(search([3, FIX], [FIX])), role: 'solver' as const, reward: 1, group: 'ep-a' },
     { trajectoryRef: await traj(search([1, 2], [])), role: 'solver' as const, reward: -1, group: 'ep-a' },
   ];
-  const p: number[] = [];
-  for (const iterations of [1, 4]) {
-    const c = `it${iterations}`;
-    await trainStep(store, { campaignId: c, step: 0, fromVersion: `${c}@0`, batch, learningRate: 1, solverGradient: { expectedSamples: 16, replayBugs: 0, iterations, fixes: 'whole' } });
-    const stats = (await store.getJson<{ expected: { iterations: number; lossAfterLast: number }; lossAfter: number }>(`train/${c}/0.json`))!;
+  const v0 = initialWeights('x@0', 's');
+  const block = solverNumericMask(v0).skip;
+  const p: Record<string, number> = {};
+  for (const [trains, iterations] of [['numeric', 1], ['numeric', 6], ['all', 6]] as const) {
+    const c = `it-${trains}-${iterations}`;
+    await saveOnnxPolicy(store, { ...v0, version: `${c}@0` });
+    const out = await trainStep(store, { campaignId: c, step: 0, fromVersion: `${c}@0`, batch, learningRate: 1, solverGradient: { expectedSamples: 32, replayBugs: 0, iterations, learningRate: 4, trains, fixes: 'whole' } });
+    assert.equal(out.trajectories, 0, 'nothing left in the sampled batch');
+    const stats = (await store.getJson<{ expected: { iterations: number; decisions: number; lossBefore: number; lossAfter: number } }>(`train/${c}/0.json`))!;
     assert.equal(stats.expected.iterations, iterations);
-    assert.equal(typeof stats.expected.lossAfterLast, 'number');
-    p.push(pFix(await loadOnnxWeights(store, `${c}@1`), 6));
+    assert.ok(stats.expected.decisions > 0 && stats.expected.lossAfter < stats.expected.lossBefore, JSON.stringify(stats.expected));
+    const w = await loadOnnxWeights(store, `${c}@1`);
+    const moved = [...w.skip].flatMap((v, i) => (v !== v0.skip[i] ? [i] : []));
+    if (trains === 'numeric') {
+      assert.deepEqual([w.w1, w.b1, w.w2, w.b2], [v0.w1, v0.b1, v0.w2, v0.b2], 'the hidden layer and its output are untouched');
+      assert.ok(moved.length > 0 && moved.every((i) => block[i] === 1), `only the solver's numeric weights moved: ${moved}`);
+    } else {
+      assert.ok(moved.some((i) => block[i] === 0) || w.w2.some((v, i) => v !== v0.w2[i]), 'the whole network trains');
+    }
+    p[c] = pFix(w, 6);
   }
-  assert.ok(p[1] > p[0] + 0.02, `P(fix within 6 picks) after one step: 1 iteration ${p[0]}, 4 iterations ${p[1]}`);
+  assert.ok(p['it-numeric-6'] > p['it-numeric-1'] + 0.02, `P(fix within 6 picks): ${JSON.stringify(p)}`);
 });

@@ -7,6 +7,21 @@ export interface OnnxTrainOptions {
   learningRate: number;
   /** The gradient's L2 norm is scaled down to this when above it (default 1): one odd batch cannot wreck the net. */
   maxGradNorm?: number;
+  /**
+   * Which weights the step may change (1) and which it keeps (0), before clipping: the norm and the update are of
+   * the masked gradient. Absent: all of them.
+   */
+  trainable?: WeightMask;
+}
+
+/** A 0/1 mask per weight, shaped as MlpWeights. */
+export interface WeightMask { w1: Float32Array; b1: Float32Array; w2: Float32Array; b2: number; skip: Float32Array }
+
+/** A mask that lets a step change only `skip[lo, hi)`: one block of the linear path (features.ts lays the blocks out). */
+export function skipBlockMask(w: MlpWeights, lo: number, hi: number): WeightMask {
+  const skip = new Float32Array(w.inputs);
+  skip.fill(1, lo, hi);
+  return { w1: new Float32Array(w.w1.length), b1: new Float32Array(w.hidden), w2: new Float32Array(w.hidden), b2: 0, skip };
 }
 
 export interface OnnxStepStats {
@@ -65,6 +80,7 @@ export function onnxPolicyGradientStep(w: MlpWeights, batch: ScoredTrajectory[],
   const { decisions: prepared, trajectories, meanAdvantageAbs } = prepareBatch(batch);
   const g = zeroGrad(w);
   const lossBefore = lossAndGrad(w, prepared, g);
+  if (opts.trainable) applyMask(g, opts.trainable);
   let sq = 0;
   for (const a of [g.w1, g.b1, g.w2, g.skip]) for (const v of a) sq += v * v;
   sq += g.b2 * g.b2;
@@ -113,6 +129,11 @@ export interface Grad { w1: Float64Array; b1: Float64Array; w2: Float64Array; b2
 const zeroGrad = (w: MlpWeights): Grad => ({
   w1: new Float64Array(w.w1.length), b1: new Float64Array(w.hidden), w2: new Float64Array(w.hidden), b2: 0, skip: new Float64Array(w.inputs),
 });
+
+function applyMask(g: Grad, m: WeightMask): void {
+  for (const k of ['w1', 'b1', 'w2', 'skip'] as const) g[k].forEach((v, i) => { g[k][i] = v * m[k][i]; });
+  g.b2 *= m.b2;
+}
 
 /** Loss, and (when `g` is given) its gradient accumulated into `g`. */
 function lossAndGrad(w: MlpWeights, ds: PreparedDecision[], g: Grad | null): number {

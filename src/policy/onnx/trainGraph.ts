@@ -3,7 +3,7 @@ import ort from 'onnxruntime-node';
 import type { ScoredTrajectory } from '../../trainer/gradient.js';
 import type { MlpWeights } from './model.js';
 import { createSession, type Fallback, type Provider, type ProviderSession } from './session.js';
-import { prepareBatch, preparedLoss, type OnnxStepStats, type OnnxTrainOptions, type PreparedDecision } from './train.js';
+import { prepareBatch, preparedLoss, type OnnxStepStats, type OnnxTrainOptions, type PreparedDecision, type WeightMask } from './train.js';
 
 const { onnx } = op;
 type NodeProto = op.onnx.NodeProto;
@@ -75,6 +75,9 @@ const batchValues = (I: number): ValueInfo[] => [
   floatValue('ONEHOT', ['decisions', 'options']), floatValue('COEF', ['decisions']),
 ];
 const hyperValues: ValueInfo[] = [floatValue('LR', [1]), floatValue('MAXNORM', [1])];
+const maskName = (n: WeightName) => `M_${n}`;
+/** The trainable mask of each weight (train.ts's WeightMask): 1 where the step may change it, 0 where it keeps it. */
+const maskValues = (I: number, H: number): ValueInfo[] => weightValues(I, H).map((v) => ({ ...v, name: maskName(v.name as WeightName) }));
 
 /**
  * Loss −Σ_d coef_d·log softmax(scores_d)[chosen_d] and its gradient with respect to every weight (outputs G_*). The
@@ -133,13 +136,14 @@ function gradientPart(I: number): Part {
 }
 
 /**
- * Global-norm clipping and SGD from the gradients G_*: the same rule as train.ts (scale = maxNorm/‖g‖ only when
- * ‖g‖ > maxNorm, so a zero gradient is no division by zero: Where picks 1 before the quotient is used).
+ * Masking, global-norm clipping and SGD from the gradients G_*: the same rule as train.ts (the gradient times the
+ * trainable mask; scale = maxNorm/‖g‖ only when ‖g‖ > maxNorm, so a zero gradient is no division by zero: Where
+ * picks 1 before the quotient is used).
  */
 function applyPart(): Part {
   const n = node;
   const nodes: NodeProto[] = [];
-  for (const w of WEIGHT_NAMES) nodes.push(n('ReduceSumSquare', [gradName(w)], `sq_${w}`, [{ name: 'keepdims', i: 0 }]));
+  for (const w of WEIGHT_NAMES) nodes.push(n('Mul', [gradName(w), maskName(w)], `gm_${w}`), n('ReduceSumSquare', [`gm_${w}`], `sq_${w}`, [{ name: 'keepdims', i: 0 }]));
   nodes.push(
     n('Sum', WEIGHT_NAMES.map((w) => `sq_${w}`), 'sq'),
     n('Sqrt', ['sq'], GRADNORM),
@@ -148,7 +152,7 @@ function applyPart(): Part {
     n('Where', ['over', 'ratio', 'UNIT'], 'scale'),
     n('Mul', ['LR', 'scale'], 'step'),
   );
-  for (const w of WEIGHT_NAMES) nodes.push(n('Mul', [gradName(w), 'step'], `delta_${w}`), n('Sub', [w, `delta_${w}`], nextName(w)));
+  for (const w of WEIGHT_NAMES) nodes.push(n('Mul', [`gm_${w}`, 'step'], `delta_${w}`), n('Sub', [w, `delta_${w}`], nextName(w)));
   return { nodes, constants: [floatConst('UNIT', [1], [1])] };
 }
 
@@ -167,7 +171,7 @@ function encode(name: string, parts: Part[], input: ValueInfo[], output: ValueIn
 /** The whole step in one graph: weights and a padded batch in, updated weights, the loss and ‖g‖ (before clipping) out. */
 export function encodeTrainGraph(inputs: number, hidden: number): Uint8Array {
   return encode('ssr_policy_train_step', [gradientPart(inputs), applyPart()],
-    [...weightValues(inputs, hidden), ...batchValues(inputs), ...hyperValues],
+    [...weightValues(inputs, hidden), ...batchValues(inputs), ...hyperValues, ...maskValues(inputs, hidden)],
     [...nextValues(inputs, hidden), floatValue(LOSS_BEFORE, []), floatValue(GRADNORM, [])]);
 }
 
@@ -181,7 +185,7 @@ export function encodeGradientGraph(inputs: number, hidden: number): Uint8Array 
 /** The second half alone: clipping and SGD from gradients summed over the chunks. */
 export function encodeApplyGraph(inputs: number, hidden: number): Uint8Array {
   return encode('ssr_policy_apply', [applyPart()],
-    [...weightValues(inputs, hidden), ...gradValues(inputs, hidden), ...hyperValues],
+    [...weightValues(inputs, hidden), ...gradValues(inputs, hidden), ...hyperValues, ...maskValues(inputs, hidden)],
     [...nextValues(inputs, hidden), floatValue(GRADNORM, [])]);
 }
 
@@ -216,6 +220,16 @@ function weightFeeds(w: MlpWeights): Feeds {
   return {
     W1: f32(w.w1, [w.inputs, w.hidden]), B1: f32(w.b1, [w.hidden]), W2: f32(w.w2, [w.hidden, 1]),
     B2: f32(new Float32Array([w.b2]), [1]), SKIP: f32(w.skip, [w.inputs, 1]),
+  };
+}
+
+/** The trainable masks as inputs: all ones when the step trains every weight. */
+function maskFeeds(w: MlpWeights, m: WeightMask | undefined): Feeds {
+  const ones = (n: number) => new Float32Array(n).fill(1);
+  return {
+    M_W1: f32(m?.w1 ?? ones(w.w1.length), [w.inputs, w.hidden]), M_B1: f32(m?.b1 ?? ones(w.hidden), [w.hidden]),
+    M_W2: f32(m?.w2 ?? ones(w.hidden), [w.hidden, 1]), M_B2: f32(new Float32Array([m?.b2 ?? 1]), [1]),
+    M_SKIP: f32(m?.skip ?? ones(w.inputs), [w.inputs, 1]),
   };
 }
 
@@ -297,7 +311,7 @@ export async function trainStepOnnx(w: MlpWeights, batch: ScoredTrajectory[], ne
     return { weights: same, stats: { ...base, gradNorm: 0, clipped: false, lossBefore: 0, lossAfter: 0 }, provider: null, fallbacks: [] };
   }
   const maxNorm = opts.maxGradNorm ?? 1;
-  const hyper: Feeds = { LR: f32(new Float32Array([opts.learningRate]), [1]), MAXNORM: f32(new Float32Array([maxNorm]), [1]) };
+  const hyper: Feeds = { LR: f32(new Float32Array([opts.learningRate]), [1]), MAXNORM: f32(new Float32Array([maxNorm]), [1]), ...maskFeeds(w, opts.trainable) };
   const providers = opts.providers ?? ['cpu'];
   const chunks = chunkDecisions(decisions, w.inputs, opts.chunkFloats ?? DEFAULT_CHUNK_FLOATS);
   const run = chunks.length === 1

@@ -1,0 +1,97 @@
+/**
+ * `npm run bench:replay -- --home <bench:learning home> --options <held-out options> [--campaigns a,b] [--lr X
+ * --known-lr X --iterations N --trains numeric|all --samples N --tries N --salt S]`: the gradient steps of finished campaigns
+ * trained again offline from their own episodes, with other training settings, and measured on the held-out set: a
+ * minute instead of a bench's hour.
+ *
+ * Each step's batch is rebuilt from the episodes the campaign recorded (`episodes/<campaign>/<step>/`, the trajectories
+ * in the home's blobs), exactly as the round workflow builds it, and trained by the trainer's own `trainStep`, from the
+ * bench's version 0, into a scratch store beside the home's. After each step it prints the mean P(fix tried in 6)
+ * over the held-out bugs' real repair options (`npm run bench:candidates -- --dump <file>` writes them). What it
+ * cannot replay: other weights would have made the campaign inject, and the solver find, other bugs in its later
+ * steps. So it ranks ways to train on the bugs a campaign really meets; the held-out solve rates are bench:learning's.
+ */
+import { readFileSync, existsSync, mkdtempSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Store, type BlobRef } from '../src/store/store.js';
+import { hasOnnxPolicy, loadOnnxWeights, saveOnnxPolicy } from '../src/policy/onnx/store.js';
+import { forward, initialWeights, type MlpWeights } from '../src/policy/onnx/model.js';
+import { featurizeAll } from '../src/policy/onnx/features.js';
+import { CampaignConfig } from '../src/config/schema.js';
+import { trainStep } from '../src/trainer/step.js';
+import type { EpisodeRecord, TrajectoryScore } from '../src/episode/types.js';
+import { pFixTried, type DumpedBug } from './p-fix-tried.js';
+
+const { values: a } = parseArgs({ options: {
+  home: { type: 'string' }, options: { type: 'string' }, campaigns: { type: 'string' }, lr: { type: 'string' }, 'known-lr': { type: 'string' },
+  iterations: { type: 'string' }, trains: { type: 'string' }, samples: { type: 'string' }, tries: { type: 'string', default: '6' },
+  salt: { type: 'string' },
+} });
+const fail = (m: string): never => { console.error(`bench:replay: ${m}`); process.exit(2); };
+if (!a.home || !a.options) fail('--home <a bench:learning home> and --options <file> are required (the options: `npm run bench:candidates -- --dump <file>`)');
+if (!existsSync(a.options!)) fail(`no options file ${a.options}: write it with \`npm run bench:candidates -- --dump ${a.options}\``);
+const storeDir = path.join(a.home!, 'store');
+if (!existsSync(path.join(storeDir, 'episodes'))) fail(`${a.home} holds no campaign (no store/episodes)`);
+if (a.trains && a.trains !== 'numeric' && a.trains !== 'all') fail(`--trains is numeric or all, not ${a.trains}`);
+const tries = Number(a.tries);
+
+const held = (JSON.parse(readFileSync(a.options!, 'utf8')) as DumpedBug[]).map((b) => ({
+  id: b.id, options: b.cands.map((c) => ({ key: c.key, features: c.f })), fixes: new Set(b.cands.flatMap((c, i) => (c.fix ? [i] : []))),
+}));
+const pHeld = (w: MlpWeights) => held.reduce((s, b) => s + pFixTried([...forward(w, featurizeAll('solve.repair', b.options, 'solver'), b.options.length)], b.fixes, tries, `replay/${b.id}`, 500), 0) / held.length;
+
+const home = new Store(storeDir);
+// The scratch store reads the home's blobs (the trajectories) and writes its own policies and known bugs.
+const scratchDir = mkdtempSync(path.join(tmpdir(), 'ssr-replay-'));
+symlinkSync(path.join(storeDir, 'blobs'), path.join(scratchDir, 'blobs'));
+const scratch = new Store(scratchDir);
+
+async function episodes(c: string, step: number): Promise<EpisodeRecord[] | null> {
+  const files = (await home.list(`episodes/${c}/${step}`)).filter((f) => f.endsWith('.json')).sort();
+  if (!files.length) return null;
+  return Promise.all(files.map(async (f) => (await home.getJson<EpisodeRecord>(`episodes/${c}/${step}/${f}`))!));
+}
+
+/** The step's batch as workflows/round.ts builds it: each injection, and each graded attempt of a valid bug. */
+function batchOf(eps: EpisodeRecord[]): TrajectoryScore[] {
+  return eps.flatMap((e) => [
+    ...(e.injectorTrajectoryRef ? [{ trajectoryRef: e.injectorTrajectoryRef, role: 'injector' as const, reward: e.injectorReward ?? 0, group: e.id }] : []),
+    ...e.attempts.filter((t) => t.trajectoryRef).map((t) => ({ trajectoryRef: t.trajectoryRef!, role: 'solver' as const, reward: t.reward, group: e.id })),
+  ]);
+}
+
+const campaigns = a.campaigns ? a.campaigns.split(',') : (await home.list('episodes')).sort();
+if (!campaigns.length) fail(`no campaign in ${a.home}`);
+// The bench's version 0, where the home has it; the same scores otherwise (version 0 is the prior, whatever its seed).
+const v0 = (await hasOnnxPolicy(home, 'learning-v0@0')) ? await loadOnnxWeights(home, 'learning-v0@0') : initialWeights('learning-v0@0');
+console.log(`bench:replay: mean P(fix tried in ${tries}) over ${held.length} held-out bugs, from version 0 and after each step`);
+const last: number[] = [];
+for (const c of campaigns) {
+  const first = await episodes(c, 0);
+  if (!first) { console.log(`${c}: no episodes of step 0`); continue; }
+  const cfgRef = first.find((e) => e.configRef)?.configRef;
+  const recorded = cfgRef ? CampaignConfig.parse(JSON.parse(await home.getText(cfgRef as BlobRef))) : CampaignConfig.parse({ repos: [{ path: '.' }] });
+  const solverGradient = {
+    ...recorded.solverGradient,
+    ...(a.samples ? { expectedSamples: Number(a.samples) } : {}), ...(a.iterations ? { iterations: Number(a.iterations) } : {}),
+    ...(a['known-lr'] ? { learningRate: Number(a['known-lr']) } : {}), ...(a.trains ? { trains: a.trains as 'numeric' | 'all' } : {}),
+  };
+  // The same campaign id as recorded: the simulated attempts are seeded by the version name, so the defaults reproduce
+  // the run; `--salt` names it otherwise, for another draw of them (their noise is as large as many a setting's effect).
+  const id = a.salt ? `${c}~${a.salt}` : c;
+  // The campaign's own version 0 where the home has it: its hidden layer (random, silent until w2 moves) shapes the first step.
+  const own = (await hasOnnxPolicy(home, `${c}@0`)) ? await loadOnnxWeights(home, `${c}@0`) : v0;
+  await saveOnnxPolicy(scratch, { ...own, version: `${id}@0` });
+  const curve = [pHeld(own)];
+  for (let s = 0; ; s++) {
+    const eps = await episodes(c, s);
+    if (!eps) break;
+    await trainStep(scratch, { campaignId: id, step: s, fromVersion: `${id}@${s}`, batch: batchOf(eps), learningRate: a.lr ? Number(a.lr) : recorded.learningRate, policy: recorded.policy, ablation: recorded.ablation, solverGradient });
+    curve.push(pHeld(await loadOnnxWeights(scratch, `${id}@${s + 1}`)));
+  }
+  last.push(curve[curve.length - 1]);
+  console.log(`${c.padEnd(28)} ${curve.map((p) => p.toFixed(3)).join(' ')}`);
+}
+console.log(`mean after the last step: ${(last.reduce((x, y) => x + y, 0) / Math.max(1, last.length)).toFixed(3)} over ${last.length} campaigns (scratch store ${scratchDir})`);
