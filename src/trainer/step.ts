@@ -9,11 +9,11 @@ import { NUMERIC, OFF_GROUP_NUMERIC, groupSlot } from '../policy/onnx/features.j
 import { readTrajectory, type Role, type ScoredTrajectory } from './gradient.js';
 import type { CampaignConfig } from '../config/schema.js';
 import type { Fallback, Provider } from '../policy/onnx/session.js';
-
-type SolverGradient = CampaignConfig['solverGradient'];
 import type { GradientInput, GradientOutput } from '../episode/types.js';
 import { faultPause } from '../faults.js';
 import { randomUUID } from 'node:crypto';
+
+type SolverGradient = CampaignConfig['solverGradient'];
 
 /**
  * The roles whose trajectories train the policy: both in self-play (the method), one in the paper's ablations. The
@@ -106,8 +106,7 @@ export interface KnownBugSteps { weights: MlpWeights; decisions: number; lossBef
  * The known-bug steps of a training step: `iterations` policy-gradient steps over the known bugs' simulated attempts
  * (src/trainer/expected.ts), on the weights `trains` names. Their reward is known at any weights, so each step draws
  * fresh attempts at the weights the one before left and stays on-policy. Deterministic in (w, bugs, config, seed).
- * The training step runs it after its own step over the sampled trajectories; bench/replay-known.ts runs it alone over
- * a finished campaign's known bugs.
+ * The training step runs it after its own step over the sampled trajectories.
  */
 export async function trainKnownBugs(w: MlpWeights, bugs: KnownBug[], g: Pick<SolverGradient, 'expectedSamples' | 'iterations' | 'learningRate' | 'trains'>, seed: string, providers?: Provider[]): Promise<KnownBugSteps> {
   const trainable = g.trains === 'all' ? undefined : solverNumericMask(w);
