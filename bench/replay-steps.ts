@@ -1,6 +1,6 @@
 /**
  * `npm run bench:replay -- --home <bench:learning home> --options <held-out options> [--campaigns a,b] [--lr X
- * --known-lr X --iterations N --trains numeric|all --samples N --tries N --salt S]`: the gradient steps of finished campaigns
+ * --known-lr X --iterations N --trains numeric|all --samples N --picks N --tries N --salt S]`: the gradient steps of finished campaigns
  * trained again offline from their own episodes, with other training settings, and measured on the held-out set: a
  * minute instead of a bench's hour.
  *
@@ -26,7 +26,7 @@ import { pFixTried, type DumpedBug } from './p-fix-tried.js';
 
 const { values: a } = parseArgs({ options: {
   home: { type: 'string' }, options: { type: 'string' }, campaigns: { type: 'string' }, lr: { type: 'string' }, 'known-lr': { type: 'string' },
-  iterations: { type: 'string' }, trains: { type: 'string' }, samples: { type: 'string' }, tries: { type: 'string', default: '6' },
+  iterations: { type: 'string' }, trains: { type: 'string' }, samples: { type: 'string' }, picks: { type: 'string' }, tries: { type: 'string', default: '6' },
   salt: { type: 'string' },
 } });
 const fail = (m: string): never => { console.error(`bench:replay: ${m}`); process.exit(2); };
@@ -34,6 +34,7 @@ if (!a.home || !a.options) fail('--home <a bench:learning home> and --options <f
 if (!existsSync(a.options!)) fail(`no options file ${a.options}: write it with \`npm run bench:candidates -- --dump ${a.options}\``);
 const storeDir = path.join(a.home!, 'store');
 if (!existsSync(path.join(storeDir, 'episodes'))) fail(`${a.home} holds no campaign (no store/episodes)`);
+if (a.picks && !(Number.isInteger(Number(a.picks)) && Number(a.picks) >= 1)) fail(`--picks is a whole number of at least 1, not ${a.picks}`);
 if (a.trains && a.trains !== 'numeric' && a.trains !== 'all') fail(`--trains is numeric or all, not ${a.trains}`);
 const tries = Number(a.tries);
 
@@ -77,6 +78,8 @@ for (const c of campaigns) {
     ...recorded.solverGradient,
     ...(a.samples ? { expectedSamples: Number(a.samples) } : {}), ...(a.iterations ? { iterations: Number(a.iterations) } : {}),
     ...(a['known-lr'] ? { learningRate: Number(a['known-lr']) } : {}), ...(a.trains ? { trains: a.trains as 'numeric' | 'all' } : {}),
+    // A config recorded before `picks` existed parses to today's default; its runs simulated the whole budget (`--picks 99`).
+    ...(a.picks ? { picks: Number(a.picks) } : {}),
   };
   // The same campaign id as recorded: the simulated attempts are seeded by the version name, so the defaults reproduce
   // the run; `--salt` names it otherwise, for another draw of them (their noise is as large as many a setting's effect).

@@ -149,16 +149,17 @@ export function knownBugs(group: string, attempts: AttemptOutcome[], mode: Fixes
 
 /**
  * `samples` simulated attempts per known bug under weights `w`: each draws a Plackett-Luce order one pick at a time,
- * as the solver does, and stops when every option of some solution is drawn (solved) or the budget's picks are spent.
- * Their decisions are recorded as the runner records real ones, and each gets the solver's reward; the group is the
+ * as the solver does, and stops when every option of some solution is drawn (solved) or the budget's picks are spent:
+ * the bug's own (`maxPicks`, what its real attempts had) or `picks` where that is smaller. Their decisions are recorded as the runner records real ones, and each gets the solver's reward; the group is the
  * bug's, so advantages are normalised among its simulated attempts, and together they weigh what the bug's real
  * attempts weighed. Deterministic in (w, bugs, samples, seed).
  */
-export function expectedSolverBatch(w: MlpWeights, bugs: KnownBug[], samples: number, seed: string): ScoredTrajectory[] {
+export function expectedSolverBatch(w: MlpWeights, bugs: KnownBug[], samples: number, seed: string, picks = Infinity): ScoredTrajectory[] {
   const out: ScoredTrajectory[] = [];
   for (const bug of bugs) {
     const n = bug.options.length;
-    if (n < 2 || bug.maxPicks < 1) continue;
+    const maxPicks = Math.min(bug.maxPicks, picks);
+    if (n < 2 || maxPicks < 1) continue;
     const scores = forward(w, featurizeAll(GROUP, bug.options, 'solver'), n);
     const rng = new Rng(`${seed}/${bug.group}`);
     for (let m = 0; m < samples; m++) {
@@ -166,7 +167,7 @@ export function expectedSolverBatch(w: MlpWeights, bugs: KnownBug[], samples: nu
       const drawn = new Set<number>();
       const decisions: Decision[] = [];
       let solved = false;
-      for (let k = 0; k < bug.maxPicks && left.length > 0 && !solved; k++) {
+      for (let k = 0; k < maxPicks && left.length > 0 && !solved; k++) {
         const j = sampleIndex(softmax(left.map((i) => scores[i])), rng);
         if (left.length > 1) decisions.push(recordedDecision(GROUP, left.map((i) => bug.options[i]), j, rng));
         drawn.add(left.splice(j, 1)[0]);

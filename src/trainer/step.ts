@@ -108,11 +108,11 @@ export interface KnownBugSteps { weights: MlpWeights; decisions: number; lossBef
  * fresh attempts at the weights the one before left and stays on-policy. Deterministic in (w, bugs, config, seed).
  * The training step runs it after its own step over the sampled trajectories.
  */
-export async function trainKnownBugs(w: MlpWeights, bugs: KnownBug[], g: Pick<SolverGradient, 'expectedSamples' | 'iterations' | 'learningRate' | 'trains'>, seed: string, providers?: Provider[]): Promise<KnownBugSteps> {
+export async function trainKnownBugs(w: MlpWeights, bugs: KnownBug[], g: Pick<SolverGradient, 'expectedSamples' | 'iterations' | 'learningRate' | 'trains' | 'picks'>, seed: string, providers?: Provider[]): Promise<KnownBugSteps> {
   const trainable = g.trains === 'all' ? undefined : solverNumericMask(w);
   const out: KnownBugSteps = { weights: w, decisions: 0, lossBefore: null, lossAfter: null, provider: null, fallbacks: [] };
   for (let k = 0; k < Math.max(1, g.iterations); k++) {
-    const step = await trainStepOnnx(out.weights, expectedSolverBatch(out.weights, bugs, g.expectedSamples, k === 0 ? seed : `${seed}/${k}`), w.version, { learningRate: g.learningRate, providers, trainable });
+    const step = await trainStepOnnx(out.weights, expectedSolverBatch(out.weights, bugs, g.expectedSamples, k === 0 ? seed : `${seed}/${k}`, g.picks ?? undefined), w.version, { learningRate: g.learningRate, providers, trainable });
     // All of them solved or all failed: no gradient at these weights; the next step draws other orders.
     if (step.stats.decisions === 0) continue;
     out.weights = step.weights;

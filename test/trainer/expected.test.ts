@@ -149,6 +149,25 @@ test('simulated attempts draw orders from the policy, are solved exactly when th
   assert.ok(Math.abs(rewarded[0].coef - 1 / (4 + 2)) < 1e-12, `an injection's weight in the loss: ${rewarded[0].coef}`);
 });
 
+test("simulated attempts stop at the configured picks where the bug's own budget is larger", () => {
+  const w = initialWeights('e@0', 's');
+  const bug: KnownBug = { group: 'g', options: OPTIONS, solutions: [[FIX]], maxPicks: 14, attempts: 2 };
+  const solvedWithin = (batch: ReturnType<typeof expectedSolverBatch>, k: number) => {
+    for (const t of batch) {
+      assert.ok(t.decisions.length <= k, `${t.decisions.length} picks under a cap of ${k}`);
+      const drawn = t.decisions.map((d) => JSON.stringify(d.options[d.chosen]));
+      assert.equal(t.reward, drawn.includes(JSON.stringify(OPTIONS[FIX])) ? 1 : -1);
+      if (t.reward < 0) assert.equal(t.decisions.length, k, 'an unsolved attempt spends the capped budget');
+    }
+    return batch.filter((t) => t.reward > 0).length;
+  };
+  const whole = solvedWithin(expectedSolverBatch(w, [bug], 256, 'e@1'), 14);
+  const capped = solvedWithin(expectedSolverBatch(w, [bug], 256, 'e@1', 3), 3);
+  assert.ok(capped < whole, `fewer solved within 3 picks (${capped}) than within 14 (${whole})`);
+  // A cap above the bug's own budget changes nothing.
+  assert.deepEqual(expectedSolverBatch(w, [bug], 32, 'e@1', 20), expectedSolverBatch(w, [bug], 32, 'e@1'));
+});
+
 test('one step of the expected gradient moves the known fix up within the budget', () => {
   const w = initialWeights('e@0', 's');
   const before = pFix(w, 6);
@@ -163,7 +182,7 @@ test('one step of the expected gradient moves the known fix up within the budget
 test('the gradient step trains the solver on expected attempts, records what it learned, and replays it in later steps', async () => {
   const store = new Store(mkdtempSync(path.join(tmpdir(), 'ssr-expected-')));
   const traj = (s: SearchRecord) => store.putBlob(JSON.stringify({ decisions: [{ group: 'solve.repair', options: OPTIONS.slice(0, 2), chosen: 0 }], search: s }));
-  const solverGradient = { expectedSamples: 16, replayBugs: 24, iterations: 1, learningRate: 2, trains: 'all' as const, fixes: 'whole' as const };
+  const solverGradient = { expectedSamples: 16, replayBugs: 24, iterations: 1, learningRate: 2, trains: 'all' as const, picks: 6, fixes: 'whole' as const };
   const step0 = [
     { trajectoryRef: await traj(search([3, FIX], [FIX])), role: 'solver' as const, reward: 1, group: 'ep-a' },
     { trajectoryRef: await traj(search([1, 2], [])), role: 'solver' as const, reward: -1, group: 'ep-a' },
@@ -206,7 +225,7 @@ test('the known-bug steps train only the numeric weights by default, and more of
   for (const [trains, iterations] of [['numeric', 1], ['numeric', 6], ['all', 6]] as const) {
     const c = `it-${trains}-${iterations}`;
     await saveOnnxPolicy(store, { ...v0, version: `${c}@0` });
-    const out = await trainStep(store, { campaignId: c, step: 0, fromVersion: `${c}@0`, batch, learningRate: 1, solverGradient: { expectedSamples: 32, replayBugs: 0, iterations, learningRate: 4, trains, fixes: 'whole' } });
+    const out = await trainStep(store, { campaignId: c, step: 0, fromVersion: `${c}@0`, batch, learningRate: 1, solverGradient: { expectedSamples: 32, replayBugs: 0, iterations, learningRate: 4, trains, picks: 6, fixes: 'whole' } });
     assert.equal(out.trajectories, 0, 'nothing left in the sampled batch');
     const stats = (await store.getJson<{ expected: { iterations: number; decisions: number; lossBefore: number; lossAfter: number } }>(`train/${c}/0.json`))!;
     assert.equal(stats.expected.iterations, iterations);
