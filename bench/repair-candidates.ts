@@ -32,7 +32,7 @@ import { NUMERIC } from '../src/policy/onnx/features.js';
 import { PRIOR } from '../src/policy/policy.js';
 import { restoredLines, restoringOptions, wholeFixes } from '../src/trainer/expected.js';
 import { ceiling, type FitBug } from './fit-ceiling.js';
-import { pFixTried, type DumpedBug } from './p-fix-tried.js';
+import { pFixTried, pLinesTried, type DumpedBug } from './p-fix-tried.js';
 
 const { values: a } = parseArgs({ options: { policy: { type: 'string', default: 'candidates-v0@0' }, home: { type: 'string' }, set: { type: 'string', default: DEFAULT_SET }, tries: { type: 'string' }, fit: { type: 'boolean', default: false }, 'fit-features': { type: 'string' }, dump: { type: 'string' } } });
 const setFile = path.resolve(a.set!);
@@ -43,7 +43,7 @@ await rt.warm();
 const policy = await OnnxPolicy.open(rt.store, a.policy!);
 // The solver's budget less its start-state run and, where the runner supports it, its coverage run.
 const tries = Number(a.tries ?? set.budget - 2);
-let present = 0, pSum = 0, exactBugs = 0;
+let present = 0, pSum = 0, pEverySum = 0, exactBugs = 0;
 const fitBugs: FitBug[] = [];
 const dumped: DumpedBug[] = [];
 
@@ -66,12 +66,15 @@ for (const bug of set.bugs) {
     for (const f of original.keys()) texts.set(f, (await sb.readFile(f)).toString('utf8'));
     const edits = cands.map((c) => ({ file: c.file, edit: c.m.edit }));
     const fixes = new Set(restoredLines(edits, texts, original).restores.keys());
-    const exact = wholeFixes(restoringOptions(edits, texts, original)).length;
+    const byLine = restoringOptions(edits, texts, original);
+    const exact = wholeFixes(byLine).length;
     if (exact) exactBugs++;
     const scores = await policy.scores('solve.repair', cands.map((c) => c.option));
     const hit = pFixTried(scores, fixes, tries, `candidates/${bug.id}`);
+    const every = pLinesTried(scores, byLine.map((l) => new Set(l)), tries, `candidates/${bug.id}`).every;
+    pEverySum += every;
     fitBugs.push({ id: bug.id, options: cands.map((c) => c.option), fixes });
-    dumped.push({ id: bug.id, cands: cands.map((c, i) => ({ key: c.option.key, f: c.option.features ?? [], fix: fixes.has(i), file: c.file, line: c.m.line })) });
+    dumped.push({ id: bug.id, cands: cands.map((c, i) => ({ key: c.option.key, f: c.option.features ?? [], fix: fixes.has(i), file: c.file, line: c.m.line })), lines: byLine });
     if (fixes.size) present++;
     pSum += hit;
     const kinds = [...new Set([...fixes].map((i) => cands[i].option.key))].join(', ');
@@ -80,12 +83,12 @@ for (const bug of set.bugs) {
     const top = cands.filter((c) => (c.option.features?.[10] ?? 0) >= best - 1e-9).length;
     const fixTop = [...fixes].filter((i) => (cands[i].option.features?.[10] ?? 0) >= best - 1e-9).length;
     const cov = coverage ? `  coverage [${[...coverage.langs].join(',')}]: ${ran} ran, ${notRan} not, fixes ran ${fixRan}/${fixes.size}; line Ochiai max ${best.toFixed(2)} on ${top}, fixes ${fixTop}` : '  no coverage';
-    console.log(`${bug.id.padEnd(16)} ${String(cands.length).padStart(4)} candidates  ${String(fixes.size).padStart(2)} revert the bug${kinds ? ` (${kinds})` : ''}, ${exact} sets restore it  P(fix tried) ${hit.toFixed(2)}${cov}`);
+    console.log(`${bug.id.padEnd(16)} ${String(cands.length).padStart(4)} candidates  ${String(fixes.size).padStart(2)} revert the bug${kinds ? ` (${kinds})` : ''}, ${exact} sets restore it  P(fix tried) ${hit.toFixed(2)}, of every line ${every.toFixed(2)}${cov}`);
   } finally {
     await sb.dispose();
   }
 }
-console.log(`\n${set.bugs.length} bugs: a reverting candidate exists for ${present}, a set restoring every line for ${exactBugs}; mean P(fix tried) ${(pSum / set.bugs.length).toFixed(3)}`);
+console.log(`\n${set.bugs.length} bugs: a reverting candidate exists for ${present}, a set restoring every line for ${exactBugs}; mean P(fix tried) ${(pSum / set.bugs.length).toFixed(3)}, of every line ${(pEverySum / set.bugs.length).toFixed(3)} (what a solve needs)`);
 // `--dump <file>`: every bug's options (key, features, file, line, whether it reverts the bug) as JSON, for analysis.
 if (a.dump) {
   const { writeFileSync } = await import('node:fs');

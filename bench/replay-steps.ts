@@ -7,6 +7,7 @@
  * Each step's batch is rebuilt from the episodes the campaign recorded (`episodes/<campaign>/<step>/`, the trajectories
  * in the home's blobs), exactly as the round workflow builds it, and trained by the trainer's own `trainStep`, from the
  * bench's version 0, into a scratch store beside the home's. After each step it prints the mean P(fix tried in 6)
+ * (a restoring option of some line the bug changed among the first 6 picks) and P(every line's: what a solve needs)
  * over the held-out bugs' real repair options (`npm run bench:candidates -- --dump <file>` writes them). What it
  * cannot replay: other weights would have made the campaign inject, and the solver find, other bugs in its later
  * steps. So it ranks ways to train on the bugs a campaign really meets; the held-out solve rates are bench:learning's.
@@ -22,7 +23,7 @@ import { featurizeAll } from '../src/policy/onnx/features.js';
 import { CampaignConfig } from '../src/config/schema.js';
 import { trainStep } from '../src/trainer/step.js';
 import type { EpisodeRecord, TrajectoryScore } from '../src/episode/types.js';
-import { pFixTried, type DumpedBug } from './p-fix-tried.js';
+import { fixLines, pLinesTried, type DumpedBug } from './p-fix-tried.js';
 
 const { values: a } = parseArgs({ options: {
   home: { type: 'string' }, options: { type: 'string' }, campaigns: { type: 'string' }, lr: { type: 'string' }, 'known-lr': { type: 'string' },
@@ -39,9 +40,14 @@ if (a.trains && a.trains !== 'numeric' && a.trains !== 'all') fail(`--trains is 
 const tries = Number(a.tries);
 
 const held = (JSON.parse(readFileSync(a.options!, 'utf8')) as DumpedBug[]).map((b) => ({
-  id: b.id, options: b.cands.map((c) => ({ key: c.key, features: c.f })), fixes: new Set(b.cands.flatMap((c, i) => (c.fix ? [i] : []))),
+  id: b.id, options: b.cands.map((c) => ({ key: c.key, features: c.f })), lines: fixLines(b),
 }));
-const pHeld = (w: MlpWeights) => held.reduce((s, b) => s + pFixTried([...forward(w, featurizeAll('solve.repair', b.options, 'solver'), b.options.length)], b.fixes, tries, `replay/${b.id}`, 500), 0) / held.length;
+/** Mean over the held-out bugs of P(a restoring option of some line tried) and of P(one of every line's tried). */
+const pHeld = (w: MlpWeights) => {
+  const ps = held.map((b) => pLinesTried([...forward(w, featurizeAll('solve.repair', b.options, 'solver'), b.options.length)], b.lines, tries, `replay/${b.id}`, 500));
+  return { any: ps.reduce((s, p) => s + p.any, 0) / held.length, every: ps.reduce((s, p) => s + p.every, 0) / held.length };
+};
+const fmt = (p: { any: number; every: number }) => `${p.any.toFixed(3)}/${p.every.toFixed(3)}`;
 
 const home = new Store(storeDir);
 // The scratch store reads the home's blobs (the trajectories) and writes its own policies and known bugs.
@@ -67,8 +73,8 @@ const campaigns = a.campaigns ? a.campaigns.split(',') : (await home.list('episo
 if (!campaigns.length) fail(`no campaign in ${a.home}`);
 // The bench's version 0, where the home has it; the same scores otherwise (version 0 is the prior, whatever its seed).
 const v0 = (await hasOnnxPolicy(home, 'learning-v0@0')) ? await loadOnnxWeights(home, 'learning-v0@0') : initialWeights('learning-v0@0');
-console.log(`bench:replay: mean P(fix tried in ${tries}) over ${held.length} held-out bugs, from version 0 and after each step`);
-const last: number[] = [];
+console.log(`bench:replay: mean over ${held.length} held-out bugs of P(a fix of some line tried in ${tries}) / P(a fix of every line tried in ${tries}), from version 0 and after each step`);
+const last: { any: number; every: number }[] = [];
 for (const c of campaigns) {
   const first = await episodes(c, 0);
   if (!first) { console.log(`${c}: no episodes of step 0`); continue; }
@@ -95,6 +101,6 @@ for (const c of campaigns) {
     curve.push(pHeld(await loadOnnxWeights(scratch, `${id}@${s + 1}`)));
   }
   last.push(curve[curve.length - 1]);
-  console.log(`${c.padEnd(28)} ${curve.map((p) => p.toFixed(3)).join(' ')}`);
+  console.log(`${c.padEnd(28)} ${curve.map(fmt).join(' ')}`);
 }
-console.log(`mean after the last step: ${(last.reduce((x, y) => x + y, 0) / Math.max(1, last.length)).toFixed(3)} over ${last.length} campaigns (scratch store ${scratchDir})`);
+console.log(`mean after the last step: ${fmt({ any: last.reduce((x, p) => x + p.any, 0) / Math.max(1, last.length), every: last.reduce((x, p) => x + p.every, 0) / Math.max(1, last.length) })} over ${last.length} campaigns (scratch store ${scratchDir})`);
