@@ -42,12 +42,11 @@ const tries = Number(a.tries);
 const held = (JSON.parse(readFileSync(a.options!, 'utf8')) as DumpedBug[]).map((b) => ({
   id: b.id, options: b.cands.map((c) => ({ key: c.key, features: c.f })), lines: fixLines(b),
 }));
+type PTried = { any: number; every: number };
+const meanOf = (ps: PTried[]): PTried => ({ any: ps.reduce((s, p) => s + p.any, 0) / Math.max(1, ps.length), every: ps.reduce((s, p) => s + p.every, 0) / Math.max(1, ps.length) });
 /** Mean over the held-out bugs of P(a restoring option of some line tried) and of P(one of every line's tried). */
-const pHeld = (w: MlpWeights) => {
-  const ps = held.map((b) => pLinesTried([...forward(w, featurizeAll('solve.repair', b.options, 'solver'), b.options.length)], b.lines, tries, `replay/${b.id}`, 500));
-  return { any: ps.reduce((s, p) => s + p.any, 0) / held.length, every: ps.reduce((s, p) => s + p.every, 0) / held.length };
-};
-const fmt = (p: { any: number; every: number }) => `${p.any.toFixed(3)}/${p.every.toFixed(3)}`;
+const pHeld = (w: MlpWeights) => meanOf(held.map((b) => pLinesTried([...forward(w, featurizeAll('solve.repair', b.options, 'solver'), b.options.length)], b.lines, tries, `replay/${b.id}`, 500)));
+const fmt = (p: PTried) => `${p.any.toFixed(3)}/${p.every.toFixed(3)}`;
 
 const home = new Store(storeDir);
 // The scratch store reads the home's blobs (the trajectories) and writes its own policies and known bugs.
@@ -74,7 +73,7 @@ if (!campaigns.length) fail(`no campaign in ${a.home}`);
 // The bench's version 0, where the home has it; the same scores otherwise (version 0 is the prior, whatever its seed).
 const v0 = (await hasOnnxPolicy(home, 'learning-v0@0')) ? await loadOnnxWeights(home, 'learning-v0@0') : initialWeights('learning-v0@0');
 console.log(`bench:replay: mean over ${held.length} held-out bugs of P(a fix of some line tried in ${tries}) / P(a fix of every line tried in ${tries}), from version 0 and after each step`);
-const last: { any: number; every: number }[] = [];
+const last: PTried[] = [];
 for (const c of campaigns) {
   const first = await episodes(c, 0);
   if (!first) { console.log(`${c}: no episodes of step 0`); continue; }
@@ -103,4 +102,4 @@ for (const c of campaigns) {
   last.push(curve[curve.length - 1]);
   console.log(`${c.padEnd(28)} ${curve.map(fmt).join(' ')}`);
 }
-console.log(`mean after the last step: ${fmt({ any: last.reduce((x, p) => x + p.any, 0) / Math.max(1, last.length), every: last.reduce((x, p) => x + p.every, 0) / Math.max(1, last.length) })} over ${last.length} campaigns (scratch store ${scratchDir})`);
+console.log(`mean after the last step: ${fmt(meanOf(last))} over ${last.length} campaigns (scratch store ${scratchDir})`);
