@@ -30,7 +30,7 @@ import { OnnxPolicy } from '../src/policy/onnx/runner.js';
 import { DEFAULT_SET } from '../src/cli/eval.js';
 import { NUMERIC } from '../src/policy/onnx/features.js';
 import { PRIOR } from '../src/policy/policy.js';
-import { restoredLines, restoringOptions, wholeFixes } from '../src/trainer/expected.js';
+import { restoringOptions, wholeFixes } from '../src/trainer/expected.js';
 import { ceiling, type FitBug } from './fit-ceiling.js';
 import { pFixTried, pLinesTried, type DumpedBug } from './p-fix-tried.js';
 
@@ -65,8 +65,8 @@ for (const bug of set.bugs) {
     const texts = new Map<string, string>();
     for (const f of original.keys()) texts.set(f, (await sb.readFile(f)).toString('utf8'));
     const edits = cands.map((c) => ({ file: c.file, edit: c.m.edit }));
-    const fixes = new Set(restoredLines(edits, texts, original).restores.keys());
     const byLine = restoringOptions(edits, texts, original);
+    const fixes = new Set(byLine.flat());
     const exact = wholeFixes(byLine).length;
     if (exact) exactBugs++;
     const scores = await policy.scores('solve.repair', cands.map((c) => c.option));
