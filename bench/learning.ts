@@ -32,6 +32,8 @@ import { bugHashOf, readHeldoutSet } from '../src/eval/heldout.js';
 import { evaluatePolicy, mapLimit, solveRateOf, type EvalResult } from '../src/eval/evaluate.js';
 import { DEFAULT_SET } from '../src/cli/eval.js';
 import type { Store } from '../src/store/store.js';
+import { loadOnnxWeights, saveOnnxPolicy } from '../src/policy/onnx/store.js';
+import { withVersion } from '../src/policy/onnx/model.js';
 
 const { values: a } = parseArgs({
   options: {
@@ -97,6 +99,10 @@ try {
       repos: exampleRepos().map((r) => ({ path: r.path })), steps, rounds, solves, maxParallelRounds: 2, seed,
       strategies, solverTestRuns: Number(a['train-budget']), solverRunCache: true, excludeBugs: [...heldHashes.keys()], higherOrder: { enabled: false }, ablation: mode, learningRate: lr, ...(a.fixes ? { solverGradient: { fixes: a.fixes } } : {}),
     }, 'bench:learning');
+    // Every campaign starts from the one version 0 the table's first column measures, its hidden layer included (a
+    // version 0 made on first use is seeded by its own name). With the seed-derived episodes (src/episode/seed.ts),
+    // the modes of one seed then meet the same bugs until their policies differ.
+    await saveOnnxPolicy(rt.store, withVersion(await loadOnnxWeights(rt.store, 'learning-v0@0'), `${campaign}@0`));
     const tc = Date.now();
     await env.client.workflow.execute(campaignWorkflow, { workflowId: campaign, taskQueue: QUEUES.control, args: [initialState(campaign, cfg)] });
     const campaignMs = Date.now() - tc;

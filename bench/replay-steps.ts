@@ -1,6 +1,6 @@
 /**
  * `npm run bench:replay -- --home <bench:learning home> --options <held-out options> [--campaigns a,b] [--lr X
- * --known-lr X --iterations N --trains numeric|all --samples N --picks N --tries N --salt S]`: the gradient steps of finished campaigns
+ * --known-lr X --iterations N --trains numeric|all --samples N --picks N --tries N --salt S --ablation self-play|injection-only|repair-only]`: the gradient steps of finished campaigns
  * trained again offline from their own episodes, with other training settings, and measured on the held-out set: a
  * minute instead of a bench's hour.
  *
@@ -28,7 +28,7 @@ import { fixLines, pLinesTried, type DumpedBug } from './p-fix-tried.js';
 const { values: a } = parseArgs({ options: {
   home: { type: 'string' }, options: { type: 'string' }, campaigns: { type: 'string' }, lr: { type: 'string' }, 'known-lr': { type: 'string' },
   iterations: { type: 'string' }, trains: { type: 'string' }, samples: { type: 'string' }, picks: { type: 'string' }, tries: { type: 'string', default: '6' },
-  salt: { type: 'string' },
+  salt: { type: 'string' }, ablation: { type: 'string' },
 } });
 const fail = (m: string): never => { console.error(`bench:replay: ${m}`); process.exit(2); };
 if (!a.home || !a.options) fail('--home <a bench:learning home> and --options <file> are required (the options: `npm run bench:candidates -- --dump <file>`)');
@@ -37,6 +37,7 @@ const storeDir = path.join(a.home!, 'store');
 if (!existsSync(path.join(storeDir, 'episodes'))) fail(`${a.home} holds no campaign (no store/episodes)`);
 if (a.picks && !(Number.isInteger(Number(a.picks)) && Number(a.picks) >= 1)) fail(`--picks is a whole number of at least 1, not ${a.picks}`);
 if (a.trains && a.trains !== 'numeric' && a.trains !== 'all') fail(`--trains is numeric or all, not ${a.trains}`);
+if (a.ablation && !['self-play', 'injection-only', 'repair-only'].includes(a.ablation)) fail(`--ablation is self-play, injection-only or repair-only, not ${a.ablation}`);
 const tries = Number(a.tries);
 
 const held = (JSON.parse(readFileSync(a.options!, 'utf8')) as DumpedBug[]).map((b) => ({
@@ -60,9 +61,13 @@ async function episodes(c: string, step: number): Promise<EpisodeRecord[] | null
   return Promise.all(files.map(async (f) => (await home.getJson<EpisodeRecord>(`episodes/${c}/${step}/${f}`))!));
 }
 
-/** The step's batch as workflows/round.ts builds it: each injection, and each graded attempt of a valid bug. */
+/**
+ * The step's batch as workflows/round.ts builds it: each injection, and each graded attempt of a valid bug. Its groups
+ * seed the simulated attempts of known bugs with the step (src/trainer/step.ts), so the defaults reproduce a run's;
+ * `--salt` renames them, for another draw (their noise is as large as many a setting's effect).
+ */
 function batchOf(eps: EpisodeRecord[]): TrajectoryScore[] {
-  return eps.flatMap((e) => [
+  return eps.map((e) => (a.salt ? { ...e, id: `${e.id}~${a.salt}` } : e)).flatMap((e) => [
     ...(e.injectorTrajectoryRef ? [{ trajectoryRef: e.injectorTrajectoryRef, role: 'injector' as const, reward: e.injectorReward ?? 0, group: e.id }] : []),
     ...e.attempts.filter((t) => t.trajectoryRef).map((t) => ({ trajectoryRef: t.trajectoryRef!, role: 'solver' as const, reward: t.reward, group: e.id })),
   ]);
@@ -86,18 +91,15 @@ for (const c of campaigns) {
     // A config recorded before `picks` existed parses to today's default; its runs simulated the whole budget (`--picks 99`).
     ...(a.picks ? { picks: Number(a.picks) } : {}),
   };
-  // The same campaign id as recorded: the simulated attempts are seeded by the version name, so the defaults reproduce
-  // the run; `--salt` names it otherwise, for another draw of them (their noise is as large as many a setting's effect).
-  const id = a.salt ? `${c}~${a.salt}` : c;
   // The campaign's own version 0 where the home has it: its hidden layer (random, silent until w2 moves) shapes the first step.
   const own = (await hasOnnxPolicy(home, `${c}@0`)) ? await loadOnnxWeights(home, `${c}@0`) : v0;
-  await saveOnnxPolicy(scratch, { ...own, version: `${id}@0` });
+  await saveOnnxPolicy(scratch, { ...own, version: `${c}@0` });
   const curve = [pHeld(own)];
   for (let s = 0; ; s++) {
     const eps = await episodes(c, s);
     if (!eps) break;
-    await trainStep(scratch, { campaignId: id, step: s, fromVersion: `${id}@${s}`, batch: batchOf(eps), learningRate: a.lr ? Number(a.lr) : recorded.learningRate, policy: recorded.policy, ablation: recorded.ablation, solverGradient });
-    curve.push(pHeld(await loadOnnxWeights(scratch, `${id}@${s + 1}`)));
+    await trainStep(scratch, { campaignId: c, step: s, fromVersion: `${c}@${s}`, batch: batchOf(eps), learningRate: a.lr ? Number(a.lr) : recorded.learningRate, policy: recorded.policy, ablation: (a.ablation as CampaignConfig['ablation'] | undefined) ?? recorded.ablation, solverGradient });
+    curve.push(pHeld(await loadOnnxWeights(scratch, `${c}@${s + 1}`)));
   }
   last.push(curve[curve.length - 1]);
   console.log(`${c.padEnd(28)} ${curve.map(fmt).join(' ')}`);

@@ -4,6 +4,7 @@ import type { SandboxActivities, ControlActivities } from '../activities/index.j
 import type { AttemptRecord, EpisodeRecord, Outcome, RoundInput, RoundResult, TrajectoryScore, CheckSummary } from '../src/episode/types.js';
 import { injectorReward, solveRate, solverReward } from '../src/rewards.js';
 import { invalidOutcome, solvedOutcome } from '../src/episode/outcome.js';
+import { episodeSeed } from '../src/episode/seed.js';
 import { QUEUES } from './queues.js';
 import { SA } from './searchAttributes.js';
 
@@ -23,7 +24,8 @@ export async function roundWorkflow(i: RoundInput): Promise<RoundResult> {
   const started = Date.now();
   const sandbox = sandboxFor(i.cfg.heartbeatTimeoutSec);
   const episodeId = workflowInfo().workflowId;
-  const seed = `${i.cfg.seed}/${episodeId}/${i.policyVersion}`;
+  // Histories from before it named the campaign in the seed; replaying them keeps their seeds.
+  const seed = patched('seed-without-campaign') ? episodeSeed(i.cfg.seed, i.campaignId, episodeId, i.policyVersion) : `${i.cfg.seed}/${episodeId}/${i.policyVersion}`;
   const batch: TrajectoryScore[] = [];
   const rec: EpisodeRecord = {
     id: episodeId, campaignId: i.campaignId, step: i.step, round: i.round, repo: i.repo.name, repoPath: i.repo.path,

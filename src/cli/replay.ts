@@ -10,6 +10,7 @@ import type { Store, BlobRef } from '../store/store.js';
 import { getEpisode, replayKey } from '../store/records.js';
 import { loadOnnxWeights } from '../policy/onnx/store.js';
 import { parseVersion } from '../policy/versions.js';
+import { episodeSeed } from '../episode/seed.js';
 import { readLlmPolicy } from '../trainer/external.js';
 import { REPLAY_STAGES, type CampaignConfig, type EpisodeRecord, type ReplayInput, type ReplayReport, type ReplayStage, type RepoInfo, type RoundInput, type StageSummary } from '../episode/types.js';
 import { replayWorkflow } from '../../workflows/replay.js';
@@ -50,7 +51,7 @@ export async function prepareReplay(client: Client, store: Store, id: string, fr
   const ctx = await roundContext(client, store, rec);
   if (from === 'solve' || from === 'check') await checkPolicy(store, ctx.cfg, policyVersion);
   // The same seed as the round when the policy is the same, so a deterministic solver retraces its steps.
-  const seed = ctx.seed && policyVersion === rec.policyVersion ? ctx.seed : `${ctx.cfg.seed}/${rec.id}/${policyVersion}`;
+  const seed = ctx.seed && policyVersion === rec.policyVersion ? ctx.seed : episodeSeed(ctx.cfg.seed, rec.campaignId, rec.id, policyVersion);
   return { episodeId: rec.id, from, policyVersion, seed, repo: ctx.repo, cfg: ctx.cfg, artifactHash: rec.artifactHash, recorded: rec };
 }
 

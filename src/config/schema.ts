@@ -67,7 +67,7 @@ export const CampaignConfig = z.object({
   continueAsNewEvery: z.number().int().min(1).default(5).describe('Steps between continue-as-new of the campaign workflow'),
   heartbeatTimeoutSec: z.number().int().min(5).default(60).describe('A sandbox activity whose worker stops heartbeating this long is retried elsewhere'),
   gpuHeartbeatTimeoutSec: z.number().int().min(5).default(120).describe('A gradient step whose gpu worker stops heartbeating this long is retried on another gpu worker'),
-  seed: z.number().int().default(1).describe('Seed of every random choice of the embedded agents'),
+  seed: z.number().int().default(1).describe("Seed of every random choice of the embedded agents, with each episode's step and round (src/episode/seed.ts): campaigns with one seed and config make the same choices until their policies differ, so give campaigns meant to draw independently different seeds"),
   policy: z.object({
     kind: z.enum(['embedded', 'llm']).default('embedded').describe("'embedded': the built-in ONNX network trained in-process; 'llm': a model behind an OpenAI-compatible endpoint, trained by an external trainer"),
     providers: z.array(z.string().min(1)).min(1).default(['cpu']).describe("onnxruntime execution providers for the embedded policy, tried in order (e.g. ['cuda', 'cpu'] where workers have a GPU); cpu is always the last resort"),

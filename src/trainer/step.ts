@@ -1,7 +1,7 @@
 import type { Store, BlobRef } from '../store/store.js';
 import type { MlpWeights } from '../policy/onnx/model.js';
 import { expectedSolverBatch, knownBugs, type AttemptOutcome, type KnownBug } from './expected.js';
-import { parseVersion, versionName } from '../policy/versions.js';
+import { parseVersion, versionName, withoutCampaign } from '../policy/versions.js';
 import { hasOnnxPolicy, loadOnnxWeights, saveOnnxPolicy } from '../policy/onnx/store.js';
 import { trainStepOnnx } from '../policy/onnx/trainGraph.js';
 import { skipBlockMask, type WeightMask } from '../policy/onnx/train.js';
@@ -56,7 +56,10 @@ export async function trainStep(store: Store, i: GradientInput): Promise<Gradien
   let { weights: updated, stats, provider, fallbacks } = await trainStepOnnx(weights, batch, next, { learningRate: i.learningRate, providers });
   let known: KnownBugSteps | undefined;
   if (expected) {
-    known = await trainKnownBugs(updated, bugs, { ...i.solverGradient!, learningRate: i.solverGradient?.learningRate ?? i.learningRate }, next, providers);
+    // Seeded without the campaign's name, as its episodes are (src/episode/seed.ts): campaigns that learned the same
+    // bugs draw the same simulated attempts.
+    const local = bugs.map((b) => ({ ...b, group: withoutCampaign(i.campaignId, b.group) }));
+    known = await trainKnownBugs(updated, local, { ...i.solverGradient!, learningRate: i.solverGradient?.learningRate ?? i.learningRate }, withoutCampaign(i.campaignId, next), providers);
     updated = known.weights;
     provider ??= known.provider;
     fallbacks = [...fallbacks, ...known.fallbacks];

@@ -242,3 +242,25 @@ test('the known-bug steps train only the numeric weights by default, and more of
   }
   assert.ok(p['it-numeric-6'] > p['it-numeric-1'] + 0.02, `P(fix within 6 picks): ${JSON.stringify(p)}`);
 });
+
+test("two campaigns that learn the same bugs at the same step draw the same simulated attempts: their names seed nothing", async () => {
+  const store = new Store(mkdtempSync(path.join(tmpdir(), 'ssr-expected-')));
+  const traj = (sr: SearchRecord) => store.putBlob(JSON.stringify({ decisions: [{ group: 'solve.repair', options: OPTIONS.slice(0, 2), chosen: 0 }], search: sr }));
+  const v0 = initialWeights('x@0', 's');
+  const solverGradient = { expectedSamples: 16, replayBugs: 0, iterations: 2, learningRate: 4, trains: 'numeric' as const, picks: 6, fixes: 'whole' as const };
+  const trained = async (c: string, step: number) => {
+    // The episodes are named by their campaign, as the campaign workflow names them.
+    const batch = [
+      { trajectoryRef: await traj(search([3, FIX], [FIX])), role: 'solver' as const, reward: 1, group: `${c}/${step}/0` },
+      { trajectoryRef: await traj(search([1, 2], [])), role: 'solver' as const, reward: -1, group: `${c}/${step}/0` },
+    ];
+    await saveOnnxPolicy(store, { ...v0, version: `${c}@${step}` });
+    await trainStep(store, { campaignId: c, step, fromVersion: `${c}@${step}`, batch, learningRate: 1, solverGradient });
+    return [...(await loadOnnxWeights(store, `${c}@${step + 1}`)).skip];
+  };
+  const a = await trained('learn-self-play-s1', 0);
+  assert.notDeepEqual(a, [...v0.skip], 'the known-bug steps moved the weights');
+  assert.deepEqual(await trained('learn-repair-only-s1', 0), a);
+  // Another step is another draw.
+  assert.notDeepEqual(await trained('learn-injection-only-s1', 1), a);
+});
