@@ -38,6 +38,8 @@ export interface EvalResult {
   byStrategy: Record<string, { bugs: number; solveRate: number }>;
   perBug: BugEval[];
   testRuns: number;
+  /** Attempts graded by a run of the suites; the others' patches were graded before in this process (`cache`). */
+  graded: number;
   wallMs: number;
 }
 
@@ -54,7 +56,7 @@ export async function evaluatePolicy(
     testTimeoutSec: o.testTimeoutSec ?? 90,
   }, 'evaluation');
   const t0 = Date.now();
-  let testRuns = 0;
+  let testRuns = 0, graded = 0;
   const evalBug = async (bug: HeldoutBug): Promise<BugEval> => {
     const repo = repos.get(bug.repo)!;
     const m = await putArtifact(rt.store, bug.artifact, {
@@ -67,7 +69,10 @@ export async function evaluatePolicy(
       for (let a = 0; a < attempts; a++) {
         const s = await solveAttempt(rt, { campaignId: 'eval', episodeId, attempt: a, repo, artifactHash: m.hash, policyVersion, seed: `eval/${set.name}/${bug.id}`, cfg });
         testRuns += s.testRuns;
-        const g = await gradeAttempt(rt, { episodeId, attempt: a, repo, artifactHash: m.hash, patchRef: s.patchRef, cfg });
+        const g = await gradeOnce(`${m.hash}\0${s.patchRef}`, cfg.solverRunCache, () => {
+          graded++;
+          return gradeAttempt(rt, { episodeId, attempt: a, repo, artifactHash: m.hash, patchRef: s.patchRef, cfg });
+        });
         if (g.success) successes++;
         stops.push(g.success ? 'solved' : `${s.stop}/${g.failure}`);
       }
@@ -89,8 +94,26 @@ export async function evaluatePolicy(
   return {
     policyVersion, set: set.name, attempts, budget, bugs: perBug.length, solveRate: solveRateOf(perBug),
     solvedAny: perBug.filter((b) => b.successes > 0).length, byRepo: groupBy((b) => b.repo), byStrategy: groupBy((b) => b.strategy),
-    perBug, testRuns, wallMs: Date.now() - t0,
+    perBug, testRuns, graded, wallMs: Date.now() - t0,
   };
+}
+
+type Grade = Pick<Awaited<ReturnType<typeof gradeAttempt>>, 'success' | 'failure'>;
+const grades = new Map<string, Grade>();
+/**
+ * A bug's patch graded once per process where the evaluation reuses test results (`cache`, for deterministic suites):
+ * a patch ref names its content, and versions close to each other mostly end an attempt on the same patch, so most
+ * grades of a later version's evaluation are ones an earlier one ran.
+ */
+async function gradeOnce(key: string, cached: boolean, grade: () => Promise<Grade>): Promise<Grade> {
+  const hit = cached ? grades.get(key) : undefined;
+  if (hit) return hit;
+  const g = await grade();
+  if (cached) {
+    if (grades.size >= 20_000) grades.delete(grades.keys().next().value!);
+    grades.set(key, { success: g.success, failure: g.failure });
+  }
+  return g;
 }
 
 /** The solve rate of some bugs: the mean over bugs of each bug's fraction of successful attempts. */
@@ -111,7 +134,7 @@ export function formatEval(r: EvalResult): string {
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
   const lines = [
     `policy ${r.policyVersion} on held-out set '${r.set}': ${r.bugs} bugs x ${r.attempts} attempts, ${r.budget} test runs each`,
-    `solve rate ${pct(r.solveRate)} (bugs solved at least once: ${r.solvedAny}/${r.bugs}); ${r.testRuns} test runs, ${(r.wallMs / 1000).toFixed(0)} s`,
+    `solve rate ${pct(r.solveRate)} (bugs solved at least once: ${r.solvedAny}/${r.bugs}); ${r.testRuns} test runs, ${r.graded} attempts graded (the rest reused), ${(r.wallMs / 1000).toFixed(0)} s`,
     '',
     ...Object.entries(r.byRepo).map(([k, v]) => `  repo ${k.padEnd(20)} ${String(v.bugs).padStart(3)} bugs  ${pct(v.solveRate).padStart(6)}`),
     ...Object.entries(r.byStrategy).map(([k, v]) => `  strategy ${k.padEnd(16)} ${String(v.bugs).padStart(3)} bugs  ${pct(v.solveRate).padStart(6)}`),

@@ -16,6 +16,7 @@ import { exampleRepos } from '../helpers/examples.js';
 import { buildHeldoutSet, HeldoutSetError, readHeldoutSet, resolveSetRepos, writeHeldoutSet, type HeldoutSet } from '../../src/eval/heldout.js';
 import { DEFAULT_SET } from '../../src/cli/eval.js';
 import { trainStep } from '../../src/trainer/step.js';
+import { evaluatePolicy } from '../../src/eval/evaluate.js';
 
 const run = promisify(execFile);
 const tmp = () => mkdtempSync(path.join(tmpdir(), 'ssr-eval-'));
@@ -123,4 +124,21 @@ test('`ssr eval --policy <v> --json`: graded attempts on every bug; an unknown v
   const none = await cli(['eval', '--set', file], home);
   assert.notEqual(none.code, 0);
   assert.match(none.stderr, /--policy <version> is required/);
+});
+
+test('within one process a patch of a bug is graded once: a second evaluation reuses the grades and gives the same figures', async () => {
+  const home = tmp();
+  const file = await smallSet(home);
+  const set = await readHeldoutSet(file);
+  const rt = createRuntime({ home });
+  const o = { attempts: 1, budget: 2 };
+  const first = await evaluatePolicy(rt, set, file, 'gr@0', o);
+  assert.equal(first.graded, 2, 'every attempt of a fresh process is graded');
+  const again = await evaluatePolicy(rt, set, file, 'gr@0', o);
+  assert.equal(again.graded, 0, 'the same patches of the same bugs are graded once');
+  assert.deepEqual(again.perBug, first.perBug);
+  // Without the cache (suites that are not deterministic), every attempt is graded again.
+  const uncached = await evaluatePolicy(rt, set, file, 'gr@0', { ...o, cache: false });
+  assert.equal(uncached.graded, 2);
+  assert.deepEqual(uncached.perBug, first.perBug);
 });
