@@ -69,7 +69,7 @@ export async function evaluatePolicy(
       for (let a = 0; a < attempts; a++) {
         const s = await solveAttempt(rt, { campaignId: 'eval', episodeId, attempt: a, repo, artifactHash: m.hash, policyVersion, seed: `eval/${set.name}/${bug.id}`, cfg });
         testRuns += s.testRuns;
-        const g = await gradeOnce(`${m.hash}\0${s.patchRef}`, cfg.solverRunCache, () => {
+        const g = await gradeOnce(`${repo.key}\0${m.hash}\0${s.patchRef}\0${cfg.testTimeoutSec}`, cfg.solverRunCache, () => {
           graded++;
           return gradeAttempt(rt, { episodeId, attempt: a, repo, artifactHash: m.hash, patchRef: s.patchRef, cfg });
         });

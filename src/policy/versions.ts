@@ -12,7 +12,6 @@ export class PolicyVersionError extends Error {
   constructor(message: string) { super(message); this.name = 'PolicyVersionError'; }
 }
 
-
 /**
  * A campaign-scoped name (an episode `<campaign>/<step>/<round>`, a version `<campaign>@<step>`, a known bug
  * `<campaign>/<step>/<round>#<line>`) without its campaign: what a campaign's random streams are seeded by. Two
