@@ -24,7 +24,7 @@ export async function roundWorkflow(i: RoundInput): Promise<RoundResult> {
   const started = Date.now();
   const sandbox = sandboxFor(i.cfg.heartbeatTimeoutSec);
   const episodeId = workflowInfo().workflowId;
-  // Histories from before it named the campaign in the seed; replaying them keeps their seeds.
+  // Rounds recorded before src/episode/seed.ts named the campaign in their seed, and replay with that seed.
   const seed = patched('seed-without-campaign') ? episodeSeed(i.cfg.seed, i.campaignId, episodeId, i.policyVersion) : `${i.cfg.seed}/${episodeId}/${i.policyVersion}`;
   const batch: TrajectoryScore[] = [];
   const rec: EpisodeRecord = {
