@@ -55,7 +55,7 @@ export class TestRunCounter {
     this.timeoutMs = maxTimeoutMs;
   }
 
-  /** Lowers the limit of the test runs to come, never above the one it was made with (src/agents/solver.ts, probeLimitMs). */
+  /** Sets the limit of the test runs to come, never above the one it was made with (src/agents/solver.ts, probeLimitMs). */
   limitTo(ms: number): void {
     this.timeoutMs = Math.min(this.maxTimeoutMs, ms);
   }

@@ -50,6 +50,12 @@ export interface SolverOptions {
   testTimeoutMs: number;
   /** Limits of the probes after the first run (see `probeLimitMs`); without it, every run has testTimeoutMs. */
   probeTimeout?: { factor: number; minMs: number };
+  /**
+   * How long the artifact's test script took on the original code (the checks' reference run), when known. With
+   * `probeTimeout` it limits the first run too, and every probe where the first run itself was stopped: a bug that
+   * makes the suite hang leaves no run of the buggy state to measure the probes by.
+   */
+  referenceRunMs?: number;
   maxFiles?: number;
   /**
    * Reuse results of tree states this process has tested before, under `scope` (what identifies the starting
@@ -153,18 +159,21 @@ export async function repairCandidates(sb: Sandbox, testFiles: string[], first: 
  */
 export function failingCoverageOf(counter: TestRunCounter, sb: Sandbox, runner: Runner, testFiles: string[], first: TestRun, stateKey?: string): ((files: string[]) => Promise<Coverage | null>) | undefined {
   const failing = Object.keys(first.results).filter((k) => first.results[k] === 'failed');
-  if (!failing.length || !coverageSupported(runner)) return undefined;
+  // A first run stopped by its limit had a test that did not end: tracing the same failing tests would hang as well,
+  // and a killed coverage run gives nothing, so the run is not spent.
+  if (!failing.length || !coverageSupported(runner) || first.killed !== null) return undefined;
   const failingFiles = testFiles.filter((f) => failing.some((id) => id === f || id.startsWith(`${f}::`)));
   return (files) => counter.coverage(sb, runner, failingFiles.length ? failingFiles : testFiles, failing, files, first, stateKey);
 }
 
 /**
- * The time limit of a repair probe: a multiple of what the attempt's first run (the same tests, on the buggy state)
- * took, with a floor for suites that start slowly under load. A candidate edit that makes the suite hang is then
- * given up on in seconds instead of testTimeoutMs; a killed probe reads as failing tests, so the search drops it.
+ * The time limit of a repair probe: a multiple of what a run that ended took (the attempt's first run, the same tests
+ * on the buggy state; or the original code's run where that one did not end), with a floor for suites that start
+ * slowly under load. A candidate edit that makes the suite hang is then given up on in seconds instead of
+ * testTimeoutMs; a killed probe reads as failing tests, so the search drops it.
  */
-export function probeLimitMs(first: TestRun, limit: { factor: number; minMs: number }): number {
-  return Math.max(limit.minMs, Math.ceil(limit.factor * first.durationMs));
+export function probeLimitMs(endedRunMs: number, limit: { factor: number; minMs: number }): number {
+  return Math.max(limit.minMs, Math.ceil(limit.factor * endedRunMs));
 }
 
 export async function solve(o: SolverOptions): Promise<SolveResult> {
@@ -196,8 +205,10 @@ export async function solve(o: SolverOptions): Promise<SolveResult> {
   const testFiles = touchedPaths(diff).filter((p) => runner.testFiles.includes(p) || isTestFile(p));
   const failingOf = (r: TestRun) => Object.keys(r.results).filter((k) => r.results[k] === 'failed');
   // Its log is read (the traced lines), so a cached start state keeps it.
+  // The buggy state may hang (a loop that no longer ends): the original's run says how long an ending one takes.
+  if (o.probeTimeout && o.referenceRunMs !== undefined) counter.limitTo(probeLimitMs(o.referenceRunMs, o.probeTimeout));
   const first = await counter.run(sb, runner, testFiles, stateKey([]), true);
-  if (o.probeTimeout && first.killed === null) counter.limitTo(probeLimitMs(first, o.probeTimeout));
+  if (o.probeTimeout && first.killed === null) counter.limitTo(probeLimitMs(first.durationMs, o.probeTimeout));
   const failing = failingOf(first);
   if (failing.length === 0 && Object.keys(first.results).length > 0) return done('no-failing-tests');
 

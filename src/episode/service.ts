@@ -168,6 +168,8 @@ export async function solveAttempt(rt: Runtime, i: SolveInput, progress?: Progre
   };
   if (i.cfg.policy?.kind === 'llm') return llmSolveAttempt(rt, i, artifact, create, progress);
   const policy = await policyRunner(rt, i.cfg, i.policyVersion, 'solver', `${i.seed}/solve/${i.attempt}`);
+  // The checks ran the original before any attempt; where its run was kept, it bounds the runs of a state that hangs.
+  const reference = await checkEnv(rt, i.repo, i.cfg).cachedOriginalRun!(artifact);
   const sb = await create();
   try {
     progress?.(`solver attempt ${i.attempt}`);
@@ -175,6 +177,7 @@ export async function solveAttempt(rt: Runtime, i: SolveInput, progress?: Progre
       sandbox: sb, runnerHintDir: i.repo.path, task: taskStatement(reverseDiff(artifact.testWeaken)), policy,
       budget: i.cfg.solverTestRuns, testTimeoutMs: testTimeout(i.cfg),
       probeTimeout: { factor: i.cfg.solverProbeTimeout.factor, minMs: i.cfg.solverProbeTimeout.minSec * 1000 },
+      ...(reference && reference.killed === null ? { referenceRunMs: reference.durationMs } : {}),
       cache: i.cfg.solverRunCache ? { runs: solverRuns, scope: `${i.repo.key}/${i.artifactHash}` } : undefined,
     });
     let patch = r.patch;

@@ -12,6 +12,7 @@ import { reverseDiff } from '../../src/artifact/diff.js';
 import { buildSolverState } from '../../src/episode/solverState.js';
 import { grade } from '../../src/episode/grade.js';
 import { solve, taskStatement } from '../../src/agents/solver.js';
+import { runTestScript } from '../../src/repo/testrun.js';
 import { OnnxPolicy, OnnxPolicyRunner } from '../../src/policy/onnx/runner.js';
 import { Rng } from '../../src/policy/rng.js';
 import { putArtifact } from '../../src/artifact/artifact.js';
@@ -214,6 +215,64 @@ test('a candidate repair that makes the suite hang is stopped at the probe limit
     assert.match(hung[0], /flip > to < .* at line 3/);
     // Every run together took less than the one run's limit: the endless probe was given up on at the probe's.
     assert.ok(r.testRunMs < runLimitMs, `${r.testRunMs} ms of test runs`);
+  } finally {
+    await sb.dispose();
+  }
+});
+
+const WALK = [
+  'package walk', '',
+  '// Step is the move from a toward b.', 'func Step(a, b int) int {', '\tif a < b {', '\t\treturn 1', '\t}', '\tif a > b {', '\t\treturn -1', '\t}', '\treturn 0', '}', '',
+  '// Distance counts the steps from a to b.', 'func Distance(a, b int) int {', '\td := 0', '\tfor a != b {', '\t\ta = a + Step(a, b)', '\t\td = d + 1', '\t}', '\treturn d', '}', '',
+].join('\n');
+const WALK_TESTS = [
+  'package walk', '', 'import "testing"', '',
+  'func TestStep(t *testing.T) {', '\tif Step(1, 4) != 1 {', '\t\tt.Fatal("up")', '\t}', '\tif Step(5, 2) != -1 {', '\t\tt.Fatal("down")', '\t}', '}', '',
+  'func TestDistance(t *testing.T) {', '\tif Distance(1, 4) != 3 {', '\t\tt.Fatal("up")', '\t}', '\tif Distance(5, 2) != 3 {', '\t\tt.Fatal("down")', '\t}', '}', '',
+].join('\n');
+
+/** WALK's repository (a Go module) and the artifact of a bug that makes Step(5, 2) 0, so Distance(5, 2) never ends. */
+async function hangingGoTask() {
+  const repo = mkdtempSync(path.join(tmpdir(), 'ssr-solver-go-'));
+  writeFileSync(path.join(repo, 'go.mod'), 'module example.com/walk\n\ngo 1.20\n');
+  writeFileSync(path.join(repo, 'walk.go'), WALK);
+  writeFileSync(path.join(repo, 'walk_test.go'), WALK_TESTS);
+  execFileSync('git', ['init', '-q', repo]);
+  execFileSync('git', ['-C', repo, 'add', '-A']);
+  execFileSync('git', ['-C', repo, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'init']);
+  const rt = createRuntime({ home: mkdtempSync(path.join(tmpdir(), 'ssr-solver-')) });
+  const runner = (await detectRunners(repo))[0];
+  const weak = WALK_TESTS.replace('\tif Step(5, 2) != -1 {\n\t\tt.Fatal("down")\n\t}\n', '').replace('\tif Distance(5, 2) != 3 {\n\t\tt.Fatal("down")\n\t}\n', '');
+  const artifact = {
+    bugInject: await makeDiff([{ path: 'walk.go', before: WALK, after: WALK.replace('\tif a > b {', '\tif a < b {') }]),
+    testWeaken: await makeDiff([{ path: 'walk_test.go', before: WALK_TESTS, after: weak }]),
+    testScript: runner.script(['walk_test.go']), testParser: runner.parser(), testFiles: ['walk_test.go'],
+  };
+  return { repo, rt, artifact };
+}
+
+test('where the buggy state itself hangs, the first run and the probes are limited by the original code\'s run, and the fix is found', async () => {
+  const { repo, rt, artifact } = await hangingGoTask();
+  // The original's run, as the checks keep it: the suite ends on the original code.
+  const ref = await runTestScript(await rt.provider.create(await buildSolverState(rt.provider, repo, { ...artifact, bugInject: '', testWeaken: '' })), artifact.testScript, artifact.testParser, 120_000);
+  assert.equal(ref.killed, null, ref.log);
+  const sb = await rt.provider.create(await buildSolverState(rt.provider, repo, artifact));
+  try {
+    // Flipping the first `a < b` makes Distance(1, 4) hang as well: a probe stopped at its limit; then the fix.
+    const policy = scriptedPolicy(['compare-flip fromlt togt']);
+    const runLimitMs = 300_000;
+    const r = await solve({
+      sandbox: sb, runnerHintDir: repo, task: taskStatement(reverseDiff(artifact.testWeaken)), policy, budget: 8,
+      testTimeoutMs: runLimitMs, probeTimeout: { factor: 2, minMs: 5_000 }, referenceRunMs: ref.durationMs,
+    });
+    assert.equal(r.stop, 'all-tests-pass', r.tried.join('\n'));
+    assert.match(r.patch, /\+\tif a > b \{\n/);
+    assert.equal(r.tried.length, 2, r.tried.join('\n'));
+    assert.match(r.tried[0], /at line 5 in walk\.go: stopped \(timeout\)/);
+    // The first run (stopped too: Distance(5, 2) never ends) and the two probes; no coverage run of a state that hangs.
+    assert.equal(r.testRuns, 3, `${r.testRuns} runs`);
+    // Without the original's run to go by, the first run alone would have taken the whole run limit.
+    assert.ok(r.testRunMs < runLimitMs, `${r.testRunMs} ms of test runs, the original's run ${ref.durationMs} ms`);
   } finally {
     await sb.dispose();
   }
