@@ -81,7 +81,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-interface Run { seed: number; mode: string; campaign: string; last: string; injectorSolveRate: (number | null)[]; validRate: number[]; overlap: string[]; eval: EvalResult; campaignMs: number; learned: (number | null)[] }
+interface Run { seed: number; mode: string; campaign: string; last: string; injectorSolveRate: (number | null)[]; validRate: number[]; overlap: string[]; eval: EvalResult; campaignMs: number; learned: (number | null)[]; injectorP: ((number | null)[] | null)[] }
 const runs: Run[] = [];
 try {
   log(`held-out set '${set.name}': ${set.bugs.length} bugs, ${set.attempts} attempts x ${set.budget} test runs; ${cpus} cpus: ${Math.floor(cpus / 2)} campaign(s) at once`);
@@ -111,10 +111,13 @@ try {
     const ev = await evaluatePolicy(rt, set, setFile, last, evalOpts, () => {});
     const overlap = await trainingOverlap(rt.store, campaign, heldHashes);
     // Bugs the solver's expected gradient learned per step (null: the solver did not train that step).
-    const learned = await Promise.all(metrics.map(async (m) => (await rt.store.getJson<{ expected?: { bugs: number } }>(`train/${campaign}/${m.step}.json`))?.expected?.bugs ?? null));
+    const trained = await Promise.all(metrics.map((m) => rt.store.getJson<{ expected?: { bugs: number }; injector?: { p: number | null }[] }>(`train/${campaign}/${m.step}.json`)));
+    const learned = trained.map((t) => t?.expected?.bugs ?? null);
+    // The simulated chance of one attempt solving each bug the injector was rewarded for (injectorGradient 'expected').
+    const injectorP = trained.map((t) => t?.injector?.map((e) => e.p) ?? null);
     const v0 = await v0Done;
-    log(`${campaign}: campaign ${(campaignMs / 1000).toFixed(0)} s, held-out ${pct(v0.solveRate)} -> ${pct(ev.solveRate)}, injector solve rate by step ${metrics.map((m) => (m.meanSolveRate === null ? '-' : m.meanSolveRate.toFixed(2))).join(' ')}, bugs the solver learned by step ${learned.map((x) => x ?? '-').join(' ')}`);
-    return { seed, mode, campaign, last, injectorSolveRate: metrics.map((m) => m.meanSolveRate), validRate: metrics.map((m) => m.validRate), overlap, eval: ev, campaignMs, learned };
+    log(`${campaign}: campaign ${(campaignMs / 1000).toFixed(0)} s, held-out ${pct(v0.solveRate)} -> ${pct(ev.solveRate)}, injector solve rate by step ${metrics.map((m) => (m.meanSolveRate === null ? '-' : m.meanSolveRate.toFixed(2))).join(' ')}, bugs the solver learned by step ${learned.map((x) => x ?? '-').join(' ')}, injector's expected solve chances by step ${injectorP.map((ps) => (ps ? `[${ps.map((p) => (p === null ? '?' : p.toFixed(2))).join(',')}]` : '-')).join(' ')}`);
+    return { seed, mode, campaign, last, injectorSolveRate: metrics.map((m) => m.meanSolveRate), validRate: metrics.map((m) => m.validRate), overlap, eval: ev, campaignMs, learned, injectorP };
   });
   runs.push(...done);
   const v0 = await v0Done;

@@ -143,7 +143,7 @@ async function runStep(st: CampaignState, onProgress: (c: CampaignStatus['curren
   st.pool = [...st.pool, ...added].slice(-MAX_POOL);
 
   const batch: TrajectoryScore[] = ok.flatMap((r) => r.batch);
-  const trained = await gpuFor(st.cfg.gpuHeartbeatTimeoutSec).gradientStep({ campaignId: st.campaignId, step: st.step, fromVersion: st.policyVersion, batch, learningRate: st.cfg.learningRate, policy: st.cfg.policy, ablation: st.cfg.ablation, solverGradient: st.cfg.solverGradient });
+  const trained = await gpuFor(st.cfg.gpuHeartbeatTimeoutSec).gradientStep({ campaignId: st.campaignId, step: st.step, fromVersion: st.policyVersion, batch, learningRate: st.cfg.learningRate, policy: st.cfg.policy, ablation: st.cfg.ablation, solverGradient: st.cfg.solverGradient, injectorGradient: st.cfg.injectorGradient, alpha: st.cfg.alpha });
 
   const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
   const valid = ok.filter((r) => r.valid);

@@ -58,6 +58,9 @@ export interface GradientInput {
   ablation?: CampaignConfig['ablation'];
   /** Absent in histories from before the expected solver gradient: the sampled attempts only. */
   solverGradient?: CampaignConfig['solverGradient'];
+  /** Absent in histories from before the injector's expected reward: the sampled rewards (and alpha is only needed there). */
+  injectorGradient?: CampaignConfig['injectorGradient'];
+  alpha?: number;
 }
 export interface GradientOutput {
   version: string; alreadyTrained: boolean; trajectories: number; decisions: number; gradNorm: number;

@@ -155,26 +155,40 @@ export function knownBugs(group: string, attempts: AttemptOutcome[], mode: Fixes
  * attempts weighed. Deterministic in (w, bugs, samples, seed).
  */
 export function expectedSolverBatch(w: MlpWeights, bugs: KnownBug[], samples: number, seed: string, picks = Infinity): ScoredTrajectory[] {
-  const out: ScoredTrajectory[] = [];
-  for (const bug of bugs) {
-    const n = bug.options.length;
-    const maxPicks = Math.min(bug.maxPicks, picks);
-    if (n < 2 || maxPicks < 1) continue;
-    const scores = forward(w, featurizeAll(GROUP, bug.options, 'solver'), n);
-    const rng = new Rng(`${seed}/${bug.group}`);
-    for (let m = 0; m < samples; m++) {
-      const left = bug.options.map((_, i) => i);
-      const drawn = new Set<number>();
-      const decisions: Decision[] = [];
-      let solved = false;
-      for (let k = 0; k < maxPicks && left.length > 0 && !solved; k++) {
-        const j = sampleIndex(softmax(left.map((i) => scores[i])), rng);
-        if (left.length > 1) decisions.push(recordedDecision(GROUP, left.map((i) => bug.options[i]), j, rng));
-        drawn.add(left.splice(j, 1)[0]);
-        solved = bug.solutions.some((s) => s.every((i) => drawn.has(i)));
-      }
-      out.push({ role: 'solver', group: `expected:${bug.group}`, reward: solverReward(solved), decisions, weight: bug.attempts / samples });
+  return bugs.flatMap((bug) => simulatedAttempts(w, bug, samples, seed, picks).map(({ solved, decisions }): ScoredTrajectory =>
+    ({ role: 'solver', group: `expected:${bug.group}`, reward: solverReward(solved), decisions, weight: bug.attempts / samples })));
+}
+
+/**
+ * The chance that one attempt of a known bug under weights `w` reaches one of its fixes within its own budget of
+ * picks: the share of `samples` simulated attempts (as `expectedSolverBatch` draws them) that do. Deterministic in
+ * (w, bug, samples, seed).
+ */
+export function solveProbability(w: MlpWeights, bug: KnownBug, samples: number, seed: string): number {
+  if (bug.options.length === 1) return bug.maxPicks >= 1 && bug.solutions.some((s) => s.every((i) => i === 0)) ? 1 : 0;
+  const runs = simulatedAttempts(w, bug, samples, seed, Infinity);
+  return runs.length ? runs.filter((r) => r.solved).length / runs.length : 0;
+}
+
+function simulatedAttempts(w: MlpWeights, bug: KnownBug, samples: number, seed: string, picks: number): { solved: boolean; decisions: Decision[] }[] {
+  const n = bug.options.length;
+  const maxPicks = Math.min(bug.maxPicks, picks);
+  if (n < 2 || maxPicks < 1) return [];
+  const scores = forward(w, featurizeAll(GROUP, bug.options, 'solver'), n);
+  const rng = new Rng(`${seed}/${bug.group}`);
+  const out: { solved: boolean; decisions: Decision[] }[] = [];
+  for (let m = 0; m < samples; m++) {
+    const left = bug.options.map((_, i) => i);
+    const drawn = new Set<number>();
+    const decisions: Decision[] = [];
+    let solved = false;
+    for (let k = 0; k < maxPicks && left.length > 0 && !solved; k++) {
+      const j = sampleIndex(softmax(left.map((i) => scores[i])), rng);
+      if (left.length > 1) decisions.push(recordedDecision(GROUP, left.map((i) => bug.options[i]), j, rng));
+      drawn.add(left.splice(j, 1)[0]);
+      solved = bug.solutions.some((s) => s.every((i) => drawn.has(i)));
     }
+    out.push({ solved, decisions });
   }
   return out;
 }

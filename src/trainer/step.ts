@@ -7,6 +7,7 @@ import { trainStepOnnx } from '../policy/onnx/trainGraph.js';
 import { skipBlockMask, type WeightMask } from '../policy/onnx/train.js';
 import { NUMERIC, OFF_GROUP_NUMERIC, groupSlot } from '../policy/onnx/features.js';
 import { readTrajectory, type Role, type ScoredTrajectory } from './gradient.js';
+import { expectedInjectorRewards } from './injectorReward.js';
 import type { CampaignConfig } from '../config/schema.js';
 import type { Fallback, Provider } from '../policy/onnx/session.js';
 import type { GradientInput, GradientOutput } from '../episode/types.js';
@@ -44,12 +45,22 @@ export async function trainStep(store: Store, i: GradientInput): Promise<Gradien
   const roles = trainedRoles(i.ablation);
   const sampled: ScoredTrajectory[] = [];
   const outcomes = new Map<string, AttemptOutcome[]>();
+  const injectorExpected = roles.includes('injector') && i.injectorGradient?.reward === 'expected';
   for (const t of i.batch) {
-    if (!roles.includes(t.role)) continue;
+    // An untrained solver's attempts are still read where they make the injector's expected reward.
+    if (!roles.includes(t.role) && !(t.role === 'solver' && injectorExpected)) continue;
     const traj = await readTrajectory(store, t.trajectoryRef);
-    sampled.push({ role: t.role, reward: t.reward, group: t.group, decisions: traj.decisions ?? [] });
+    if (roles.includes(t.role)) sampled.push({ role: t.role, reward: t.reward, group: t.group, decisions: traj.decisions ?? [] });
     if (t.role === 'solver') (outcomes.get(t.group) ?? outcomes.set(t.group, []).get(t.group)!).push({ reward: t.reward, search: traj.search });
   }
+  // Under the weights that played, before this step moves them: the injections were rewarded by that solver.
+  const injector = injectorExpected
+    ? expectedInjectorRewards(weights, sampled.filter((t) => t.role === 'injector'), outcomes, {
+      samples: i.injectorGradient!.samples, alpha: i.alpha ?? 0.8, seed: `${withoutCampaign(i.campaignId, next)}/injector`,
+      localGroup: (g) => withoutCampaign(i.campaignId, g),
+    })
+    : null;
+  if (injector) sampled.splice(0, sampled.length, ...sampled.filter((t) => t.role !== 'injector'), ...injector.trajectories);
   const { batch, expected, bugs } = await withExpectedSolver(store, i, sampled, outcomes);
   // The step runs as an ONNX graph on the first provider the campaign names that loads here (CUDA on a GPU worker).
   const providers = i.policy?.providers;
@@ -68,7 +79,7 @@ export async function trainStep(store: Store, i: GradientInput): Promise<Gradien
     version: next, alreadyTrained: false, trajectories: stats.trajectories, decisions: stats.decisions + (known?.decisions ?? 0), gradNorm: stats.gradNorm,
     lossBefore: stats.lossBefore, lossAfter: stats.lossAfter, provider: provider ?? 'none',
   };
-  await store.putJson(statsKey, { ...out, fromVersion: i.fromVersion, meanAdvantageAbs: stats.meanAdvantageAbs, clipped: stats.clipped, roles, fallbacks, ...(expected ? { expected: { ...expected, decisions: known?.decisions ?? 0, lossBefore: known?.lossBefore ?? null, lossAfter: known?.lossAfter ?? null } } : {}) });
+  await store.putJson(statsKey, { ...out, fromVersion: i.fromVersion, meanAdvantageAbs: stats.meanAdvantageAbs, clipped: stats.clipped, roles, fallbacks, ...(expected ? { expected: { ...expected, decisions: known?.decisions ?? 0, lossBefore: known?.lossBefore ?? null, lossAfter: known?.lossAfter ?? null } } : {}), ...(injector ? { injector: injector.estimates } : {}) });
   await faultPause('pause-gradient-before-save', { campaign: i.campaignId, step: i.step });
   // The model file is written last: its presence is what marks the step as trained.
   await saveOnnxPolicy(store, updated);
