@@ -48,8 +48,11 @@ export interface SolverOptions {
   policy: Policy;
   budget: number;
   testTimeoutMs: number;
-  /** Limits of the probes after the first run (see `probeLimitMs`); without it, every run has testTimeoutMs. */
-  probeTimeout?: { factor: number; minMs: number };
+  /**
+   * Limits of the probes after the first run (see `probeLimitMs`); without it, every run has testTimeoutMs.
+   * `referenceFactor` applies to `referenceRunMs` (default: `factor`).
+   */
+  probeTimeout?: { factor: number; minMs: number; referenceFactor?: number };
   /**
    * How long the artifact's test script took on the original code (the checks' reference run), when known. With
    * `probeTimeout` it limits the first run too, and every probe where the first run itself was stopped: a bug that
@@ -206,7 +209,9 @@ export async function solve(o: SolverOptions): Promise<SolveResult> {
   const failingOf = (r: TestRun) => Object.keys(r.results).filter((k) => r.results[k] === 'failed');
   // Its log is read (the traced lines), so a cached start state keeps it.
   // The buggy state may hang (a loop that no longer ends): the original's run says how long an ending one takes.
-  if (o.probeTimeout && o.referenceRunMs !== undefined) counter.limitTo(probeLimitMs(o.referenceRunMs, o.probeTimeout));
+  if (o.probeTimeout && o.referenceRunMs !== undefined) {
+    counter.limitTo(probeLimitMs(o.referenceRunMs, { ...o.probeTimeout, factor: o.probeTimeout.referenceFactor ?? o.probeTimeout.factor }));
+  }
   const first = await counter.run(sb, runner, testFiles, stateKey([]), true);
   if (o.probeTimeout && first.killed === null) counter.limitTo(probeLimitMs(first.durationMs, o.probeTimeout));
   const failing = failingOf(first);

@@ -42,6 +42,7 @@ export const CampaignConfig = z.object({
   solverProbeTimeout: z.object({
     factor: z.number().min(1).default(5).describe("A repair probe's limit as a multiple of the attempt's first run (the buggy state)"),
     minSec: z.number().int().min(1).default(10).describe('The least a probe may run, whatever the first run took'),
+    referenceFactor: z.number().min(1).default(2).describe("The limit of an attempt's first run, and of every probe where the first run itself did not end (the buggy state hangs), as a multiple of the original code's run in the checks: the original is a fixed state, so a repair runs about as long, and the margin is only for load"),
   }).default({}).describe("A solver's probes of candidate repairs stop long before testTimeoutSec: an edit that makes the suite hang (a loop that never ends) would otherwise cost the whole limit, every time the search tries it. Never above testTimeoutSec"),
   solverRunCache: z.boolean().default(false).describe("Let a worker reuse a solver's test results for a tree state it has tested before (only for deterministic suites; each reuse still counts against solverTestRuns). The eval and the learning bench turn it on"),
   injectorCandidates: z.number().int().min(1).default(6).describe('Bug candidates the injector may try before giving up'),

@@ -260,19 +260,23 @@ test('where the buggy state itself hangs, the first run and the probes are limit
   try {
     // Flipping the first `a < b` makes Distance(1, 4) hang as well: a probe stopped at its limit; then the fix.
     const policy = scriptedPolicy(['compare-flip fromlt togt']);
-    const runLimitMs = 300_000;
+    const runLimitMs = 600_000;
     const r = await solve({
       sandbox: sb, runnerHintDir: repo, task: taskStatement(reverseDiff(artifact.testWeaken)), policy, budget: 8,
-      testTimeoutMs: runLimitMs, probeTimeout: { factor: 2, minMs: 5_000 }, referenceRunMs: ref.durationMs,
+      testTimeoutMs: runLimitMs, probeTimeout: { factor: 5, minMs: 5_000, referenceFactor: 2 }, referenceRunMs: ref.durationMs,
     });
+    // Twice the original's run; a stopped run may take a few seconds more to be killed and reaped.
+    const limitMs = Math.max(5_000, 2 * ref.durationMs), reapMs = 15_000;
+    assert.ok(3 * (limitMs + reapMs) < runLimitMs, `the original's run (${ref.durationMs} ms) is too slow here for the test to tell the limits apart`);
     assert.equal(r.stop, 'all-tests-pass', r.tried.join('\n'));
     assert.match(r.patch, /\+\tif a > b \{\n/);
     assert.equal(r.tried.length, 2, r.tried.join('\n'));
-    assert.match(r.tried[0], /at line 5 in walk\.go: stopped \(timeout\)/);
+    const stopped = /at line 5 in walk\.go: stopped \(timeout\) after ([\d.]+) s/.exec(r.tried[0]);
+    assert.ok(stopped && Number(stopped[1]) * 1000 < limitMs + reapMs, `stopped at twice the original's run (${limitMs} ms): ${r.tried[0]}`);
     // The first run (stopped too: Distance(5, 2) never ends) and the two probes; no coverage run of a state that hangs.
     assert.equal(r.testRuns, 3, `${r.testRuns} runs`);
     // Without the original's run to go by, the first run alone would have taken the whole run limit.
-    assert.ok(r.testRunMs < runLimitMs, `${r.testRunMs} ms of test runs, the original's run ${ref.durationMs} ms`);
+    assert.ok(r.testRunMs < 3 * (limitMs + reapMs), `${r.testRunMs} ms of test runs, the original's run ${ref.durationMs} ms`);
   } finally {
     await sb.dispose();
   }
