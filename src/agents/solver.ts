@@ -207,11 +207,11 @@ export async function solve(o: SolverOptions): Promise<SolveResult> {
   }
   const testFiles = touchedPaths(diff).filter((p) => runner.testFiles.includes(p) || isTestFile(p));
   const failingOf = (r: TestRun) => Object.keys(r.results).filter((k) => r.results[k] === 'failed');
-  // Its log is read (the traced lines), so a cached start state keeps it.
   // The buggy state may hang (a loop that no longer ends): the original's run says how long an ending one takes.
   if (o.probeTimeout && o.referenceRunMs !== undefined) {
     counter.limitTo(probeLimitMs(o.referenceRunMs, { ...o.probeTimeout, factor: o.probeTimeout.referenceFactor ?? o.probeTimeout.factor }));
   }
+  // Its log is read (the traced lines), so a cached start state keeps it.
   const first = await counter.run(sb, runner, testFiles, stateKey([]), true);
   if (o.probeTimeout && first.killed === null) counter.limitTo(probeLimitMs(first.durationMs, o.probeTimeout));
   const failing = failingOf(first);

@@ -58,8 +58,9 @@ export interface GradientInput {
   ablation?: CampaignConfig['ablation'];
   /** Absent in histories from before the expected solver gradient: the sampled attempts only. */
   solverGradient?: CampaignConfig['solverGradient'];
-  /** Absent in histories from before the injector's expected reward: the sampled rewards (and alpha is only needed there). */
+  /** Absent in histories from before the injector's expected reward: the sampled rewards. */
   injectorGradient?: CampaignConfig['injectorGradient'];
+  /** The campaign's alpha, which the expected reward is computed with; passed along with `injectorGradient`. */
   alpha?: number;
 }
 export interface GradientOutput {
