@@ -74,11 +74,11 @@ test('the gradient step trains the injector on expected rewards where the sample
   }
   const v0 = V0;
   const pChoose = async (version: string) => softmax([...forward(await loadOnnxWeights(store, version), featurizeAll('inject.mutation', mutation, 'injector'), 2)]);
-  const input = (c: string, reward: 'expected' | 'sampled') => ({
+  const input = (c: string, reward: 'expected' | 'sampled', trains: 'own' | 'all' = 'all') => ({
     campaignId: c, step: 0, fromVersion: `${c}@0`, batch: batch.map((t) => ({ ...t, group: t.group.replace(/^c\//, `${c}/`) })), learningRate: 1,
-    injectorGradient: { reward, samples: 200 }, alpha: 0.8,
+    injectorGradient: { reward, samples: 200, trains }, alpha: 0.8,
   });
-  for (const c of ['e', 's']) await saveOnnxPolicy(store, { ...v0, version: `${c}@0` });
+  for (const c of ['e', 's', 'o']) await saveOnnxPolicy(store, { ...v0, version: `${c}@0` });
   const e = await trainStep(store, input('e', 'expected'));
   const s = await trainStep(store, input('s', 'sampled'));
   assert.equal(s.decisions, 0, 'sampled: equal rewards, no advantage, nothing learned');
@@ -92,4 +92,14 @@ test('the gradient step trains the injector on expected rewards where the sample
   assert.notEqual(easy.reward, hard.reward);
   assert.ok(after[better] > before[better], `P(choice ${better}): ${before[better]} → ${after[better]} (${JSON.stringify(stats.injector)})`);
   assert.equal((await store.getJson<{ injector?: unknown }>('train/s/0.json'))!.injector, undefined);
+
+  // Its own weights only (the default): the injector's choice moves the same way, and no solver score moves at all
+  // (none of the solver options' tokens shares a group-hashed bucket with these mutation kinds').
+  const o = await trainStep(store, input('o', 'expected', 'own'));
+  assert.equal(o.decisions, e.decisions);
+  const own = await pChoose('o@1');
+  assert.ok(own[better] > before[better], `P(choice ${better}): ${before[better]} → ${own[better]}`);
+  const solverScores = async (version: string) => [...forward(await loadOnnxWeights(store, version), featurizeAll('solve.repair', OPTIONS, 'solver'), OPTIONS.length)];
+  assert.deepEqual(await solverScores('o@1'), await solverScores('o@0'), "the injector's step left the solver's scores alone");
+  assert.notDeepEqual(await solverScores('e@1'), await solverScores('e@0'), 'trained as a whole, the network moved them');
 });
