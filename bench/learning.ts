@@ -17,7 +17,7 @@
  * sandbox activities and evaluation bugs run at once, and campaigns run N/2 at a time. Each campaign is
  * deterministic in its seed whatever runs beside it, so the figures do not depend on N, only the wall time does.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -33,7 +33,9 @@ import { evaluatePolicy, mapLimit, solveRateOf, type EvalResult } from '../src/e
 import { DEFAULT_SET } from '../src/cli/eval.js';
 import type { Store } from '../src/store/store.js';
 import { loadOnnxWeights, saveOnnxPolicy } from '../src/policy/onnx/store.js';
-import { withVersion } from '../src/policy/onnx/model.js';
+import { forward, withVersion } from '../src/policy/onnx/model.js';
+import { featurizeAll } from '../src/policy/onnx/features.js';
+import { fixLines, pLinesTried, type DumpedBug } from './p-fix-tried.js';
 
 const { values: a } = parseArgs({
   options: {
@@ -55,8 +57,16 @@ const { values: a } = parseArgs({
     // How restoring options become the solver's known fixes (`solverGradient.fixes`); the config's default otherwise.
     fixes: { type: 'string' },
     cpus: { type: 'string' },
+    // The held-out bugs' repair options (`npm run bench:candidates -- --dump <file>`): with them the table adds each
+    // version's mean P(a fix of some line / of every line tried in budget-2 picks), which a few sampled searches per
+    // bug measure far more noisily than the solve rate does.
+    options: { type: 'string' },
   },
 });
+if (a.options && !existsSync(a.options)) {
+  console.error(`bench:learning: no options file ${a.options}: write it with \`npm run bench:candidates -- --dump ${a.options}\``);
+  process.exit(2);
+}
 const seeds = a.seeds!.split(',').map(Number);
 const modes = a.modes!.split(',') as ('self-play' | 'injection-only' | 'repair-only')[];
 const steps = Number(a.steps), rounds = Number(a.rounds), solves = Number(a.solves), lr = Number(a.lr);
@@ -122,14 +132,23 @@ try {
   runs.push(...done);
   const v0 = await v0Done;
 
+  // P(fix tried) of a version over the held-out options, where given: the same measure as bench:replay's.
+  const held = a.options ? (JSON.parse(readFileSync(a.options, 'utf8')) as DumpedBug[]).map((b) => ({ id: b.id, options: b.cands.map((c) => ({ key: c.key, features: c.f })), lines: fixLines(b) })) : null;
+  const pOf = async (version: string): Promise<string> => {
+    if (!held) return '';
+    const w = await loadOnnxWeights(rt.store, version);
+    const ps = held.map((b) => pLinesTried([...forward(w, featurizeAll('solve.repair', b.options, 'solver'), b.options.length)], b.lines, set.budget - 2, `replay/${b.id}`, 500));
+    return `${(ps.reduce((x, p) => x + p.any, 0) / ps.length).toFixed(3)}/${(ps.reduce((x, p) => x + p.every, 0) / ps.length).toFixed(3)}`;
+  };
   console.log(`\nssr bench:learning: ${steps} steps x ${rounds} rounds x ${solves} solves per campaign, strategies ${strategies.join(',')}, ${a['train-budget']} test runs per training attempt, lr ${lr}, seeds ${seeds.join(',')}`);
   console.log(`held-out set '${set.name}': ${set.bugs.length} validated bugs (${Object.entries(v0.byRepo).map(([k, v]) => `${k} ${v.bugs}`).join(', ')}), ${set.attempts} attempts x ${set.budget} test runs each\n`);
-  console.log(`${'mode'.padEnd(16)}${'seed'.padStart(5)}${'v0'.padStart(9)}${'last'.padStart(9)}${'delta'.padStart(9)}${'unseen'.padStart(16)}   injector solve rate per step   solver bugs learned per step`);
+  if (held) console.log(`P(fix tried in ${set.budget - 2}), some line / every line, over the held-out options: version 0 ${await pOf('learning-v0@0')}`);
+  console.log(`${'mode'.padEnd(16)}${'seed'.padStart(5)}${'v0'.padStart(9)}${'last'.padStart(9)}${'delta'.padStart(9)}${'unseen'.padStart(16)}${held ? '   P last     ' : ''}   injector solve rate per step   solver bugs learned per step`);
   for (const r of runs) {
     // The same figures over the held-out bugs this campaign never trained on (an untrained injector can hit one).
     const unseen = (e: EvalResult) => solveRateOf(e.perBug.filter((b) => !r.overlap.includes(b.id)));
     const delta = `${pts(unseen(r.eval) - unseen(v0))} (${set.bugs.length - r.overlap.length})`;
-    console.log(`${r.mode.padEnd(16)}${String(r.seed).padStart(5)}${pct(v0.solveRate).padStart(9)}${pct(r.eval.solveRate).padStart(9)}${pts(r.eval.solveRate - v0.solveRate).padStart(9)}${delta.padStart(16)}   ${r.injectorSolveRate.map((x) => (x === null ? '  - ' : x.toFixed(2))).join(' ')}   ${r.learned.map((x) => x ?? '-').join(' ')}`);
+    console.log(`${r.mode.padEnd(16)}${String(r.seed).padStart(5)}${pct(v0.solveRate).padStart(9)}${pct(r.eval.solveRate).padStart(9)}${pts(r.eval.solveRate - v0.solveRate).padStart(9)}${delta.padStart(16)}${held ? `   ${await pOf(r.last)}` : ''}   ${r.injectorSolveRate.map((x) => (x === null ? '  - ' : x.toFixed(2))).join(' ')}   ${r.learned.map((x) => x ?? '-').join(' ')}`);
   }
   console.log('');
   for (const mode of modes) {

@@ -1,6 +1,7 @@
 /**
  * `npm run bench:replay -- --home <bench:learning home> --options <held-out options> [--campaigns a,b] [--lr X
- * --known-lr X --iterations N --trains numeric|all --samples N --picks N --tries N --salt S --ablation self-play|injection-only|repair-only]`: the gradient steps of finished campaigns
+ * --known-lr X --iterations N --trains numeric|all --samples N --picks N --tries N --salt S --ablation self-play|injection-only|repair-only --injector-reward expected|sampled
+ * --injector-trains own|all]`: the gradient steps of finished campaigns
  * trained again offline from their own episodes, with other training settings, and measured on the held-out set: a
  * minute instead of a bench's hour.
  *
@@ -28,7 +29,7 @@ import { fixLines, pLinesTried, type DumpedBug } from './p-fix-tried.js';
 const { values: a } = parseArgs({ options: {
   home: { type: 'string' }, options: { type: 'string' }, campaigns: { type: 'string' }, lr: { type: 'string' }, 'known-lr': { type: 'string' },
   iterations: { type: 'string' }, trains: { type: 'string' }, samples: { type: 'string' }, picks: { type: 'string' }, tries: { type: 'string', default: '6' },
-  salt: { type: 'string' }, ablation: { type: 'string' },
+  salt: { type: 'string' }, ablation: { type: 'string' }, 'injector-reward': { type: 'string' }, 'injector-trains': { type: 'string' },
 } });
 const fail = (m: string): never => { console.error(`bench:replay: ${m}`); process.exit(2); };
 if (!a.home || !a.options) fail('--home <a bench:learning home> and --options <file> are required (the options: `npm run bench:candidates -- --dump <file>`)');
@@ -38,6 +39,8 @@ if (!existsSync(path.join(storeDir, 'episodes'))) fail(`${a.home} holds no campa
 if (a.picks && !(Number.isInteger(Number(a.picks)) && Number(a.picks) >= 1)) fail(`--picks is a whole number of at least 1, not ${a.picks}`);
 if (a.trains && a.trains !== 'numeric' && a.trains !== 'all') fail(`--trains is numeric or all, not ${a.trains}`);
 if (a.ablation && !['self-play', 'injection-only', 'repair-only'].includes(a.ablation)) fail(`--ablation is self-play, injection-only or repair-only, not ${a.ablation}`);
+if (a['injector-reward'] && !['expected', 'sampled'].includes(a['injector-reward'])) fail(`--injector-reward is expected or sampled, not ${a['injector-reward']}`);
+if (a['injector-trains'] && !['own', 'all'].includes(a['injector-trains'])) fail(`--injector-trains is own or all, not ${a['injector-trains']}`);
 const tries = Number(a.tries);
 
 const held = (JSON.parse(readFileSync(a.options!, 'utf8')) as DumpedBug[]).map((b) => ({
@@ -91,6 +94,13 @@ for (const c of campaigns) {
     // A config recorded before `picks` existed parses to today's default; its runs simulated the whole budget (`--picks 99`).
     ...(a.picks ? { picks: Number(a.picks) } : {}),
   };
+  // A config recorded before `injectorGradient` (or its `trains`) parses to today's default; such campaigns trained
+  // on sampled rewards (and as a whole): `--injector-reward sampled --injector-trains all` replays them as they ran.
+  const injectorGradient = {
+    ...recorded.injectorGradient,
+    ...(a['injector-reward'] ? { reward: a['injector-reward'] as 'expected' | 'sampled' } : {}),
+    ...(a['injector-trains'] ? { trains: a['injector-trains'] as 'own' | 'all' } : {}),
+  };
   // The campaign's own version 0 where the home has it: its hidden layer (random, silent until w2 moves) shapes the first step.
   const own = (await hasOnnxPolicy(home, `${c}@0`)) ? await loadOnnxWeights(home, `${c}@0`) : v0;
   await saveOnnxPolicy(scratch, { ...own, version: `${c}@0` });
@@ -98,7 +108,7 @@ for (const c of campaigns) {
   for (let s = 0; ; s++) {
     const eps = await episodes(c, s);
     if (!eps) break;
-    await trainStep(scratch, { campaignId: c, step: s, fromVersion: `${c}@${s}`, batch: batchOf(eps), learningRate: a.lr ? Number(a.lr) : recorded.learningRate, policy: recorded.policy, ablation: (a.ablation as CampaignConfig['ablation'] | undefined) ?? recorded.ablation, solverGradient });
+    await trainStep(scratch, { campaignId: c, step: s, fromVersion: `${c}@${s}`, batch: batchOf(eps), learningRate: a.lr ? Number(a.lr) : recorded.learningRate, policy: recorded.policy, ablation: (a.ablation as CampaignConfig['ablation'] | undefined) ?? recorded.ablation, solverGradient, injectorGradient, alpha: recorded.alpha });
     curve.push(pHeld(await loadOnnxWeights(scratch, `${c}@${s + 1}`)));
   }
   last.push(curve[curve.length - 1]);
