@@ -171,9 +171,9 @@ async function sampledStep(w: MlpWeights, batch: ScoredTrajectory[], next: strin
  * solver's option never sets (the injector's role bit, the other groups' slots, the group-hashed key tokens, the
  * other groups' numeric slots), on the linear path and as the hidden layer's input rows. Left alone: the key tokens
  * and numeric features every group shares, and the hidden layer's biases and output, through which every solver score
- * passes. Trained on the injector's advantage, those moved the solver's ranking of repairs: in the learning bench, a
- * self-play campaign that met the same bugs as its repair-only twin ended 6 points below it on the held-out set once
- * its injector had a gradient (README). The group-hashed key buckets are shared by collision only.
+ * passes, so the injector's advantage cannot move the solver's ranking of repairs (replayed on one campaign's
+ * episodes it barely did: held-out P 0.416 trained as a whole, 0.412 so; README). The group-hashed key buckets are
+ * shared by collision only.
  */
 export function injectorOwnMask(w: MlpWeights): WeightMask {
   const solverSlot = groupSlot('solve.repair');
