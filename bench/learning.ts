@@ -33,9 +33,8 @@ import { evaluatePolicy, mapLimit, solveRateOf, type EvalResult } from '../src/e
 import { DEFAULT_SET } from '../src/cli/eval.js';
 import type { Store } from '../src/store/store.js';
 import { loadOnnxWeights, saveOnnxPolicy } from '../src/policy/onnx/store.js';
-import { forward, withVersion } from '../src/policy/onnx/model.js';
-import { featurizeAll } from '../src/policy/onnx/features.js';
-import { fixLines, pLinesTried, type DumpedBug } from './p-fix-tried.js';
+import { withVersion } from '../src/policy/onnx/model.js';
+import { heldOptions, meanPTried, type DumpedBug } from './p-fix-tried.js';
 
 const { values: a } = parseArgs({
   options: {
@@ -133,12 +132,11 @@ try {
   const v0 = await v0Done;
 
   // P(fix tried) of a version over the held-out options, where given: the same measure as bench:replay's.
-  const held = a.options ? (JSON.parse(readFileSync(a.options, 'utf8')) as DumpedBug[]).map((b) => ({ id: b.id, options: b.cands.map((c) => ({ key: c.key, features: c.f })), lines: fixLines(b) })) : null;
+  const held = a.options ? heldOptions(JSON.parse(readFileSync(a.options, 'utf8')) as DumpedBug[]) : null;
   const pOf = async (version: string): Promise<string> => {
     if (!held) return '';
-    const w = await loadOnnxWeights(rt.store, version);
-    const ps = held.map((b) => pLinesTried([...forward(w, featurizeAll('solve.repair', b.options, 'solver'), b.options.length)], b.lines, set.budget - 2, `replay/${b.id}`, 500));
-    return `${(ps.reduce((x, p) => x + p.any, 0) / ps.length).toFixed(3)}/${(ps.reduce((x, p) => x + p.every, 0) / ps.length).toFixed(3)}`;
+    const p = meanPTried(await loadOnnxWeights(rt.store, version), held, set.budget - 2);
+    return `${p.any.toFixed(3)}/${p.every.toFixed(3)}`;
   };
   console.log(`\nssr bench:learning: ${steps} steps x ${rounds} rounds x ${solves} solves per campaign, strategies ${strategies.join(',')}, ${a['train-budget']} test runs per training attempt, lr ${lr}, seeds ${seeds.join(',')}`);
   console.log(`held-out set '${set.name}': ${set.bugs.length} validated bugs (${Object.entries(v0.byRepo).map(([k, v]) => `${k} ${v.bugs}`).join(', ')}), ${set.attempts} attempts x ${set.budget} test runs each\n`);

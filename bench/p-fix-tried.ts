@@ -1,3 +1,6 @@
+import { forward, type MlpWeights } from '../src/policy/onnx/model.js';
+import { featurizeAll } from '../src/policy/onnx/features.js';
+import type { Option } from '../src/policy/policy.js';
 import { softmax } from '../src/policy/policy.js';
 import { Rng } from '../src/policy/rng.js';
 
@@ -50,4 +53,15 @@ export interface DumpedBug {
   cands: { key: string; f: number[]; fix: boolean; file: string; line: number }[];
   /** For each line the bug changed, the options that restore it (none: no option does); older dumps lack it. */
   lines?: number[][];
+}
+
+/** A dump's bugs as the policy scores them: their repair options and, per changed line, the options that restore it. */
+export function heldOptions(dump: DumpedBug[]): { id: string; options: Option[]; lines: Set<number>[] }[] {
+  return dump.map((b) => ({ id: b.id, options: b.cands.map((c) => ({ key: c.key, features: c.f })), lines: fixLines(b) }));
+}
+
+/** Mean over the held-out bugs of P(a restoring option of some line tried) and of P(one of every line's tried) under w. */
+export function meanPTried(w: MlpWeights, held: { id: string; options: Option[]; lines: Set<number>[] }[], tries: number): { any: number; every: number } {
+  const ps = held.map((b) => pLinesTried([...forward(w, featurizeAll('solve.repair', b.options, 'solver'), b.options.length)], b.lines, tries, `replay/${b.id}`, 500));
+  return { any: ps.reduce((s, p) => s + p.any, 0) / Math.max(1, ps.length), every: ps.reduce((s, p) => s + p.every, 0) / Math.max(1, ps.length) };
 }

@@ -19,12 +19,11 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Store, type BlobRef } from '../src/store/store.js';
 import { hasOnnxPolicy, loadOnnxWeights, saveOnnxPolicy } from '../src/policy/onnx/store.js';
-import { forward, initialWeights, type MlpWeights } from '../src/policy/onnx/model.js';
-import { featurizeAll } from '../src/policy/onnx/features.js';
+import { initialWeights, type MlpWeights } from '../src/policy/onnx/model.js';
 import { CampaignConfig } from '../src/config/schema.js';
 import { trainStep } from '../src/trainer/step.js';
 import type { EpisodeRecord, TrajectoryScore } from '../src/episode/types.js';
-import { fixLines, pLinesTried, type DumpedBug } from './p-fix-tried.js';
+import { heldOptions, meanPTried, type DumpedBug } from './p-fix-tried.js';
 
 const { values: a } = parseArgs({ options: {
   home: { type: 'string' }, options: { type: 'string' }, campaigns: { type: 'string' }, lr: { type: 'string' }, 'known-lr': { type: 'string' },
@@ -43,13 +42,11 @@ if (a['injector-reward'] && !['expected', 'sampled'].includes(a['injector-reward
 if (a['injector-trains'] && !['own', 'all'].includes(a['injector-trains'])) fail(`--injector-trains is own or all, not ${a['injector-trains']}`);
 const tries = Number(a.tries);
 
-const held = (JSON.parse(readFileSync(a.options!, 'utf8')) as DumpedBug[]).map((b) => ({
-  id: b.id, options: b.cands.map((c) => ({ key: c.key, features: c.f })), lines: fixLines(b),
-}));
+const held = heldOptions(JSON.parse(readFileSync(a.options!, 'utf8')) as DumpedBug[]);
 type PTried = { any: number; every: number };
 const meanOf = (ps: PTried[]): PTried => ({ any: ps.reduce((s, p) => s + p.any, 0) / Math.max(1, ps.length), every: ps.reduce((s, p) => s + p.every, 0) / Math.max(1, ps.length) });
 /** Mean over the held-out bugs of P(a restoring option of some line tried) and of P(one of every line's tried). */
-const pHeld = (w: MlpWeights) => meanOf(held.map((b) => pLinesTried([...forward(w, featurizeAll('solve.repair', b.options, 'solver'), b.options.length)], b.lines, tries, `replay/${b.id}`, 500)));
+const pHeld = (w: MlpWeights) => meanPTried(w, held, tries);
 const fmt = (p: PTried) => `${p.any.toFixed(3)}/${p.every.toFixed(3)}`;
 
 const home = new Store(storeDir);
