@@ -355,6 +355,8 @@ export interface EpisodeDetail {
   checks: CheckDetail[];
   attempts: AttemptDetail[];
   injectorTrajectory: RefPath | null;
+  /** The injector's candidates in the order it tried them, each with why it was kept or dropped (its trajectory's list). */
+  injectorTried: string[];
   higherOrderAdded: { hash: string; dir: string }[];
   /** Every file this episode names: record, artifact, blobs, logs (deduplicated, in the order above). */
   paths: string[];
@@ -406,7 +408,7 @@ export async function showEpisodeDetail(client: Client | null, store: Store, id:
       id, campaign: r.campaign, step: r.step, round: r.round, repo: r.repo, repoPath: null, strategy: r.strategy, order: null,
       outcome: r.outcome, reason: null, policyVersion: null, policyFile: null, solveRate: r.solveRate, injectorReward: null,
       startedAt: r.startedAt, finishedAt: r.finishedAt, wallMs: null, testRunMs: null, workflow, record: null, artifact: null,
-      parentArtifact: null, checkReport: null, checks: [], attempts: [], injectorTrajectory: null, higherOrderAdded: [],
+      parentArtifact: null, checkReport: null, checks: [], attempts: [], injectorTrajectory: null, injectorTried: [], higherOrderAdded: [],
       paths: [], warnings: [...warnings, `no record at ${recordFile} yet: the store has nothing more on this episode`],
     };
   }
@@ -464,13 +466,26 @@ export async function showEpisodeDetail(client: Client | null, store: Store, id:
     if (rel && (await sizeOf(store.p(rel))) !== null) { policyFile = store.p(rel); break; }
   }
 
+  // Why no bug came out (or how the kept one was reached) is in the injector's trajectory: an operator reads it here.
+  let injectorTried: string[] = [];
+  if (rec.injectorTrajectoryRef) {
+    const text = await readText(store, rec.injectorTrajectoryRef);
+    if (text === null) warnings.push(`injector trajectory ${rec.injectorTrajectoryRef} is missing from ${store.blobPath(rec.injectorTrajectoryRef as BlobRef)}`);
+    else {
+      try {
+        const t = JSON.parse(text) as { attempts?: unknown };
+        if (Array.isArray(t.attempts)) injectorTried = t.attempts.filter((x): x is string => typeof x === 'string');
+      } catch { warnings.push(`injector trajectory ${rec.injectorTrajectoryRef} is not JSON`); }
+    }
+  }
+
   const detail: EpisodeDetail = {
     id, campaign: rec.campaignId, step: rec.step, round: rec.round, repo: rec.repo, repoPath: rec.repoPath, strategy: rec.strategy,
     order: rec.order, outcome: rec.outcome, reason: rec.reason, policyVersion: rec.policyVersion, policyFile,
     solveRate: rec.solveRate, injectorReward: rec.injectorReward, startedAt: rec.startedAt || null, finishedAt: rec.finishedAt || null,
     wallMs: rec.wallMs, testRunMs: rec.testRunMs, workflow, record: recordFile, artifact, parentArtifact: rec.parentArtifact,
     checkReport: rec.checkReportRef ? refPath(store, rec.checkReportRef) : null, checks, attempts,
-    injectorTrajectory: rec.injectorTrajectoryRef ? refPath(store, rec.injectorTrajectoryRef) : null,
+    injectorTrajectory: rec.injectorTrajectoryRef ? refPath(store, rec.injectorTrajectoryRef) : null, injectorTried,
     higherOrderAdded: rec.higherOrderAdded.map((h) => ({ hash: h, dir: store.p('artifacts', h) })),
     paths: [], warnings,
   };
@@ -535,6 +550,10 @@ export function formatEpisodeDetail(d: EpisodeDetail): string[] {
     }
   }
   if (d.injectorTrajectory) o.push('', `injector trajectory ${d.injectorTrajectory.path}`);
+  if (d.injectorTried.length) {
+    o.push(`injector tried ${d.injectorTried.length} candidate(s)`);
+    for (const t of d.injectorTried) o.push(`  - ${t}`);
+  }
 
   for (const a of d.attempts) {
     o.push('', `attempt ${a.attempt}: ${a.success ? 'solved' : `failed [${a.failure ?? '?'}]`}, stop ${a.stop}, reward ${fmtNum(a.reward)}`);

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { parseConfig } from '../../src/config/load.js';
 import { startCampaign } from '../../src/cli/campaign.js';
-import { episodesQuery, listEpisodeRows, showEpisodeDetail, EpisodeNotFoundError, type EpisodeRow, type EpisodeDetail } from '../../src/cli/episodes.js';
+import { episodesQuery, formatEpisodeDetail, listEpisodeRows, showEpisodeDetail, EpisodeNotFoundError, type EpisodeRow, type EpisodeDetail } from '../../src/cli/episodes.js';
 import { listCampaignRows, type CampaignRow } from '../../src/cli/campaigns.js';
 import { listEpisodes, putEpisode } from '../../src/store/records.js';
 import { freePort } from '../../src/temporal/server.js';
@@ -177,6 +177,13 @@ test('show: artifact, checks with evidence, attempts with patches and test summa
       assert.equal(d.checks.length, 7);
       assert.ok(d.checks.filter((c) => c.ran).every((c) => c.evidence !== null), 'ran checks carry their evidence');
       assert.ok(d.checks.some((c) => Object.keys(c.logs).length > 0), 'check logs are named');
+    }
+    // The injector's candidates, each with why it was kept or dropped, are shown beside the trajectory's path.
+    if (d.injectorTrajectory) {
+      assert.ok(d.injectorTried.length > 0, `${rec.id}: the injector's tried candidates are read from its trajectory`);
+      const text = formatEpisodeDetail(d).join('\n');
+      for (const t of d.injectorTried) assert.ok(text.includes(`  - ${t}`), `${rec.id}: '${t}' is printed`);
+      if (rec.artifactHash) assert.match(d.injectorTried.at(-1)!, /: breaks \d+ tests, \d+ hidden$/, 'the kept candidate comes last');
     }
     if (rec.outcome.startsWith('invalid:')) {
       const failed = d.checks.find((c) => c.ran && !c.ok)!;
