@@ -46,9 +46,17 @@ export async function revertCommit(provider: SandboxProvider, repoDir: string, c
   const sb = await provider.create({ base: repoDir });
   try {
     const files = c.files.filter((f) => sources.includes(f)).map(q).join(' ');
-    let r = await sb.exec(`git show --format= --binary ${c.sha} -- ${files} > /tmp/p.diff && git apply -R --whitespace=nowarn /tmp/p.diff`, { timeoutMs: 30_000 });
-    if (r.exitCode !== 0) {
-      r = await sb.exec(`for f in ${files}; do git cat-file -e ${c.sha}^:"$f" 2>/dev/null && git show ${c.sha}^:"$f" > "$f"; done; true`, { timeoutMs: 30_000 });
+    // The commit's own change, as closely as the code has moved since: exactly; with one line of context (the lines
+    // around a hunk are what later commits touch most); the hunks that still apply. Only where none does, the files
+    // as they were before it, which also undoes every later change to them and seldom still builds.
+    const steps = [
+      `git show --format= --binary ${c.sha} -- ${files} > /tmp/p.diff && git apply -R --whitespace=nowarn /tmp/p.diff`,
+      'git apply -R -C1 --whitespace=nowarn /tmp/p.diff',
+      'git apply -R -C1 --reject --whitespace=nowarn /tmp/p.diff 2>/dev/null; git diff --quiet -- . ":(exclude)*.rej" && exit 1; find . -name "*.rej" -newer /tmp/p.diff -delete; exit 0',
+      `for f in ${files}; do git cat-file -e ${c.sha}^:"$f" 2>/dev/null && git show ${c.sha}^:"$f" > "$f"; done; true`,
+    ];
+    for (const step of steps) {
+      if ((await sb.exec(step, { timeoutMs: 30_000 })).exitCode === 0) break;
     }
     const out = new Map<string, string | null>();
     for (const f of c.files) {

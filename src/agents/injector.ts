@@ -127,7 +127,10 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
   if (strategies.length === 0) return result({ code: 'no-bug-found', reason: 'no strategy applies (history-aware needs a git history with code changes)', strategy: null });
   const strategy = strategies[await o.policy.choose('inject.strategy', strategies.map((s) => ({ key: s })))];
 
-  for (let attempt = 0; attempt < o.candidates; attempt++) {
+  // A candidate drawn again is judged already: it costs no test run and no attempt, though a small repository can
+  // offer fewer distinct candidates than attempts, so the draws are bounded too.
+  const seen = new Set<string>();
+  for (let attempt = 0, draws = 0; attempt < o.candidates && draws < 3 * o.candidates; attempt++, draws++) {
     let cand: Candidate | null;
     if (strategy === 'history') cand = await historyCandidate(o, history, siteSources);
     else cand = await codeCandidate(o, strategy, siteSources, testNames);
@@ -135,6 +138,8 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
     const originals = await Promise.all([...cand.changes.keys()].map(async (p) => [p, await readText(o.repoDir, p)] as const));
     const bugChanges: FileChange[] = originals.map(([p, before]) => ({ path: p, before, after: cand!.changes.get(p) ?? null }));
     const bugInject = await makeDiff(bugChanges);
+    if (seen.has(bugInject)) { attempt--; continue; }
+    seen.add(bugInject);
     if (o.excludeBugs?.has(sha256(bugInject))) { attempts.push(`${cand.description}: a held-out bug (excludeBugs), never trained on`); continue; }
 
     const sb = await sandboxWith(o.provider, { base: o.repoDir }, cand.changes);

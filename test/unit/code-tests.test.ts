@@ -85,6 +85,88 @@ describe('code: findTests', () => {
     assert.deepEqual(odd.map((s) => s.name), ['Test', 'TestÄ']);
   });
 
+  it('go: assertion libraries (quicktest, testify objects, matryer/is, gomega) and helpers handed t; subtests and setup stay', async () => {
+    const src = `package p
+
+import (
+\t"testing"
+
+\tqt "github.com/frankban/quicktest"
+\t"github.com/matryer/is"
+\t. "github.com/onsi/gomega"
+\t"github.com/stretchr/testify/assert"
+)
+
+func TestQt(t *testing.T) {
+\tc := qt.New(t)
+\tc.Parallel()
+\tc.Run("sub", func(c *qt.C) {
+\t\tgot := Parse("x")
+\t\tc.Assert(got, qt.Equals, 1)
+\t})
+\tqt.Check(t, Parse("y"), qt.Equals, 2)
+}
+
+func TestObjects(t *testing.T) {
+\ta := assert.New(t)
+\ti := is.New(t)
+\tg := NewWithT(t)
+\tv := Parse("z")
+\ta.Equal(3, v)
+\ti.Equal(v, 3)
+\tg.Expect(v).To(Equal(3))
+\tExpect(v).NotTo(BeZero())
+}
+
+func TestTable(t *testing.T) {
+\tcases := []struct{ in string; want int }{{"a", 1}}
+\tt.Parallel()
+\trunCases(t, cases)
+\tfor _, c := range cases {
+\t\tt.Run(c.in, func(t *testing.T) { check(t, Parse(c.in), c.want) })
+\t}
+}
+`;
+    const sites = await findTests('go', src);
+    const text = (t: TestSite) => t.assertions.map((a) => src.slice(a.start, a.end).trim().replace(/\s+/g, ' '));
+    // c.Run and c.Parallel are the subtest and its setup, not checks: they stay, and the Assert inside the subtest goes.
+    assert.deepEqual(text(byName(sites, 'TestQt')), ['c.Assert(got, qt.Equals, 1)', 'qt.Check(t, Parse("y"), qt.Equals, 2)']);
+    // Objects from the libraries' constructors assert; `v` is then read by assertions only, and is kept used.
+    const obj = byName(sites, 'TestObjects');
+    assert.deepEqual(text(obj), ['a.Equal(3, v)', 'i.Equal(v, 3)', 'g.Expect(v).To(Equal(3))', 'Expect(v).NotTo(BeZero())']);
+    assert.ok(obj.assertions.some((a) => a.replacement.includes('_ = v')), 'v stays used');
+    // A helper handed t holds a table-driven test's checks; t.Parallel and t.Run do not.
+    assert.deepEqual(text(byName(sites, 'TestTable')), ['runCases(t, cases)', 'check(t, Parse(c.in), c.want)']);
+    await assertAssertionRemovalParses('go', src, sites);
+    // Without an assertion library imported, a method call on a local is not an assertion.
+    const plain = await findTests('go', 'package p\n\nimport "testing"\n\nfunc TestP(t *testing.T) {\n\tc := New(t)\n\tc.Equal(1, 2)\n}\n');
+    assert.deepEqual(plain[0]!.assertions, []);
+  });
+
+  it('assertions by import and by chain: destructured node:assert and chai, assertpy, insta and approx macros', async () => {
+    const js = `import { strictEqual as eq, ok } from 'node:assert';
+const { deepStrictEqual } = require('assert');
+import { test } from 'vitest';
+const helper = (x) => x;
+test('t', () => {
+  const v = helper(1);
+  eq(v, 1);
+  ok(v);
+  deepStrictEqual([v], [1]);
+  helper(v);
+});
+`;
+    const jsSites = await findTests('javascript', js);
+    assert.deepEqual(byName(jsSites, 't').assertions.map((a) => js.slice(a.start, a.end).trim()), ['eq(v, 1);', 'ok(v);', 'deepStrictEqual([v], [1]);']);
+    await assertAssertionRemovalParses('javascript', js, jsSites);
+    const py = 'from assertpy import assert_that\n\ndef test_a():\n    v = f()\n    assert_that(v).is_equal_to(1)\n    g(v).check()\n';
+    const pySites = await findTests('python', py);
+    assert.deepEqual(byName(pySites, 'test_a').assertions.map((a) => py.slice(a.start, a.end).trim()), ['assert_that(v).is_equal_to(1)']);
+    const rs = '#[test]\nfn snap() {\n    let v = f();\n    insta::assert_snapshot!(v);\n    assert_relative_eq!(1.0, 1.0);\n    println!("{v}");\n}\n';
+    const rsSites = await findTests('rust', rs);
+    assert.deepEqual(byName(rsSites, 'snap').assertions.map((a) => rs.slice(a.start, a.end).trim()), ['insta::assert_snapshot!(v);', 'assert_relative_eq!(1.0, 1.0);']);
+  });
+
   it('rust: #[test] fns with their module path', async () => {
     const src = fixture('lib.rs');
     const sites = await findTests('rust', src);

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { importedModules, importsDynamically, pythonReachable } from '../../src/agents/code/pyreach.js';
 import { inject } from '../../src/agents/injector.js';
+import { historyCandidates, revertCommit } from '../../src/agents/history.js';
 import type { Decision, Option, Policy, Ranking } from '../../src/policy/policy.js';
 import { createRuntime } from '../../src/runtime.js';
 import { makeRepo } from '../fixtures/runners/helpers.js';
@@ -142,5 +143,36 @@ describe('the embedded injector', () => {
     assert.ok(r.attempts.every((a) => !a.includes('a_demo.py')), r.attempts.join('\n'));
     const files = policy.decisions.filter((d) => d.group === 'inject.file');
     assert.ok(files.length > 0 && files.every((d) => d.options.length === 1), 'only calc.py is offered');
+  });
+});
+
+describe('revertCommit', () => {
+  it('undoes only the commit\'s own lines where later commits moved their context, hunk by hunk where some no longer apply', async () => {
+    // Functions far enough apart that each change is a hunk of its own.
+    const filler = (n: string) => [`def ${n}():`, ...Array.from({ length: 6 }, (_, i) => `    v${i} = ${i}`), '    return v0', '', ''];
+    const v1 = ['def a(x):', '    x = x', '    return x', '', '', ...filler('f'), 'def b(y):', '    y = y', '    return y', '', '', ...filler('g'), 'def c(z):', '    return z', ''].join('\n');
+    const dir = await repo({ 'calc.py': v1 });
+    const git = (...args: string[]): void => { execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { stdio: 'ignore' }); };
+    git('init', '-q');
+    git('add', '-A');
+    git('commit', '-qm', 'start');
+    // The commit to revert: a guard in a() and one in b().
+    const v2 = v1.replace('    x = x\n', '    x = x\n    if x < 0:\n        x = 0\n').replace('    y = y\n', '    y = y\n    if y < 0:\n        y = 0\n');
+    writeFileSync(path.join(dir, 'calc.py'), v2);
+    git('commit', '-qam', 'fix negatives');
+    // Later: a()'s signature changes (the exact context is gone, the line next to the guard is left), b()'s guard is rewritten
+    // (that hunk cannot be undone), and c() changes (a later change a whole-file revert would undo too).
+    const v3 = v2.replace('def a(x):', 'def a(x, k=0):').replace('        y = 0\n', '        y = 1\n').replace('    return z', '    return z * 2');
+    writeFileSync(path.join(dir, 'calc.py'), v3);
+    git('commit', '-qam', 'later');
+    const home = mkdtempSync(path.join(tmpdir(), 'ssr-revert-home-'));
+    dirs.push(home);
+    const rt = createRuntime({ home });
+    const commits = await historyCandidates(rt.provider, dir, ['calc.py']);
+    const fix = commits.find((c) => c.subject === 'fix negatives')!;
+    assert.ok(fix.isFix);
+    const out = await revertCommit(rt.provider, dir, fix, ['calc.py']);
+    const text = out?.get('calc.py');
+    assert.equal(text, v3.replace('    if x < 0:\n        x = 0\n', ''), 'a()\'s guard goes; b()\'s rewritten guard and the later c() stay');
   });
 });

@@ -48,7 +48,17 @@ function pyAssertionCall(p: Parsed, s: SNode): boolean {
   if (!fn) return false;
   const last = fn.type === 'attribute' ? field(fn, 'attribute') : fn;
   const name = last ? p.text(last) : '';
-  return /^assert/i.test(name) || name === 'fail' || /^assert_/.test(name);
+  if (/^assert/i.test(name) || name === 'fail') return true;
+  // A fluent assertion: `assert_that(x).is_equal_to(y)` (assertpy), `expect(x).to(equal(y))`: its chain starts at one.
+  let cur: SNode | null = fn.type === 'attribute' ? field(fn, 'object') : null;
+  while (cur && (cur.type === 'attribute' || cur.type === 'call')) {
+    if (cur.type === 'call') {
+      const f = field(cur, 'function');
+      if (f?.type === 'identifier' && /^(assert_that|expect|check_that)$/.test(p.text(f))) return true;
+      cur = f;
+    } else cur = field(cur, 'object');
+  }
+  return false;
 }
 
 function pyAssertions(p: Parsed, fn: SNode): Edit[] {
@@ -162,19 +172,58 @@ const AVA_ASSERTIONS = new Set([
   'equal', 'notEqual', 'ok', 'notOk', 'same', 'notSame', 'strictEqual', 'notStrictEqual', 'match',
 ]);
 
-function jsIsAssertion(p: Parsed, s: SNode, testParam: string | null): boolean {
+// Modules whose exports are assertions, so that `import { strictEqual } from 'node:assert'` (or `const { ok } =
+// require('assert')`) makes `strictEqual(a, b)` one.
+const JS_ASSERT_MODULE = /^(node:)?assert(\/strict)?$|^(chai|uvu\/assert|power-assert|expect|@jest\/globals|vitest)$/;
+
+/** Local names bound to the exports of an assertion module, by import or require destructuring. */
+function jsAssertImports(p: Parsed): Set<string> {
+  const out = new Set<string>();
+  const str = (n: SNode | null | undefined) => (n && n.type === 'string' ? p.text(n).slice(1, -1) : null);
+  walk(p.root, (n) => {
+    if (n.type === 'import_statement') {
+      const src = str(field(n, 'source'));
+      if (src && JS_ASSERT_MODULE.test(src)) {
+        walk(n, (m) => {
+          if (m.type === 'import_specifier') out.add(p.text(field(m, 'alias') ?? field(m, 'name') ?? m));
+          if (m.type === 'identifier' && (m.parent?.type === 'import_clause' || m.parent?.type === 'namespace_import')) out.add(p.text(m));
+        });
+      }
+      return false;
+    }
+    if (n.type === 'variable_declarator') {
+      const v = field(n, 'value');
+      const name = field(n, 'name');
+      if (v?.type === 'call_expression' && jsCallee(p, v) === 'require' && name?.type === 'object_pattern') {
+        const src = str(namedChildren(field(v, 'arguments') ?? v)[0]);
+        if (src && JS_ASSERT_MODULE.test(src)) {
+          for (const c of namedChildren(name)) {
+            const local = c.type === 'pair_pattern' ? field(c, 'value') : c;
+            if (local?.type === 'identifier' || local?.type === 'shorthand_property_identifier_pattern') out.add(p.text(local));
+          }
+        }
+      }
+    }
+  });
+  // Test-structure functions a testing module also exports are not assertions.
+  for (const n of ['test', 'it', 'describe', 'suite', 'beforeEach', 'afterEach', 'beforeAll', 'afterAll', 'vi', 'jest']) out.delete(n);
+  return out;
+}
+
+function jsIsAssertion(p: Parsed, s: SNode, testParam: string | null, imported: Set<string> = new Set()): boolean {
   if (s.type !== 'expression_statement') return false;
   const e = namedChildren(s)[0];
   if (!e) return false;
   const { root, names } = jsChain(p, e);
   if (!root) return false;
   if (root === 'expect' || root === 'assert' || root === 'expectTypeOf' || root === 'should') return true;
+  if (imported.has(root)) return true;
   if (names.includes('assert') || names.includes('expect') || names.includes('should')) return true;
   // ava / tap / node:test style: the callback's own parameter carries the assertions.
   return !!testParam && root === testParam && names.length > 0 && AVA_ASSERTIONS.has(names[names.length - 1]!);
 }
 
-function jsAssertions(p: Parsed, fn: SNode): Edit[] {
+function jsAssertions(p: Parsed, fn: SNode, imported: Set<string>): Edit[] {
   const body = field(fn, 'body');
   if (!body || body.type !== 'statement_block') return [];
   const params = field(fn, 'parameters') ?? field(fn, 'parameter');
@@ -182,7 +231,7 @@ function jsAssertions(p: Parsed, fn: SNode): Edit[] {
   const paramName = firstParam ? p.text(field(firstParam, 'pattern') ?? firstParam) : null;
   const edits: Edit[] = [];
   walk(body, (n) => {
-    if (!jsIsAssertion(p, n, paramName)) return;
+    if (!jsIsAssertion(p, n, paramName, imported)) return;
     const parent = n.parent;
     if (parent && (parent.type === 'statement_block' || parent.type === 'switch_case' || parent.type === 'switch_default')) {
       const [a, b] = lineExpandedRange(p, n.start, n.end);
@@ -198,6 +247,7 @@ function jsAssertions(p: Parsed, fn: SNode): Edit[] {
 
 function jsTests(p: Parsed): TestSite[] {
   const out: TestSite[] = [];
+  const imported = jsAssertImports(p);
   const visit = (n: SNode, titles: string[]): void => {
     for (const c of n.children) {
       if (c.type === 'call_expression') {
@@ -217,7 +267,7 @@ function jsTests(p: Parsed): TestSite[] {
               start: leadingStart(p, stmt),
               end: stmt.end,
               line: c.row + 1,
-              assertions: jsAssertions(p, fnArg),
+              assertions: jsAssertions(p, fnArg, imported),
             });
           }
           continue;
@@ -247,6 +297,59 @@ function goTestParam(p: Parsed, fn: SNode): string | null {
 
 const GO_FAIL = /^(Error|Errorf|Fatal|Fatalf|Fail|FailNow)$/;
 
+/**
+ * Assertion libraries beyond `testing` (testify, quicktest, matryer/is, gotest.tools, gomega), by import path: their
+ * package-level calls (`qt.Assert(t, ...)`, `assert.Equal(t, ...)`) and the objects their constructors return
+ * (`c := qt.New(t)`, `is := is.New(t)`, `a := assert.New(t)`, `g := gomega.NewWithT(t)`) assert. A test written with
+ * them has no `t.Error` to remove, and deleting it whole hides nothing (a deleted test does not pass).
+ */
+const GO_ASSERT_IMPORT = /^(github\.com\/(frankban\/quicktest|matryer\/is|stretchr\/testify\/(assert|require)|onsi\/gomega)|gotest\.tools(\/v3)?\/assert)$/;
+// What such an object also does besides asserting: subtests, setup, logging. Any other method asserts.
+const GO_NOT_ASSERT = /^(Run|Parallel|Helper|Cleanup|Patch|Setenv|Unsetenv|Chdir|Mkdir|TempDir|Defer|Done|Deadline|Context|Log|Logf|Skip|Skipf|SkipNow|Name|TB|New\w*|NewRelaxed)$/;
+const GO_MATCH_CHAIN = /^(To|ToNot|NotTo|Should|ShouldNot)$/;
+
+function goAssertNames(p: Parsed, go: GoIndex, fn: SNode): { pkgs: Set<string>; dot: boolean; objs: Set<string> } {
+  const pkgs = new Set<string>();
+  let dot = false;
+  for (const imp of go.imports) {
+    const path = field(imp.spec, 'path');
+    if (path && GO_ASSERT_IMPORT.test(p.text(path).replace(/^["`]|["`]$/g, ''))) pkgs.add(imp.name);
+  }
+  walk(p.root, (n) => {
+    if (n.type !== 'import_spec') return n.type === 'source_file' || n.type === 'import_declaration' || n.type === 'import_spec_list';
+    const alias = field(n, 'name'), path = field(n, 'path');
+    if (alias && p.text(alias) === '.' && path && GO_ASSERT_IMPORT.test(p.text(path).replace(/^["`]|["`]$/g, ''))) dot = true;
+    return false;
+  });
+  const objs = new Set<string>();
+  if (pkgs.size === 0 && !dot) return { pkgs, dot, objs };
+  const isAssertPkg = (t: string) => pkgs.has(t);
+  walk(fn, (n) => {
+    // c := qt.New(t); a, r := assert.New(t), require.New(t); g := NewWithT(t) (dot import)
+    if (n.type === 'short_var_declaration' || n.type === 'assignment_statement' || n.type === 'var_spec') {
+      const left = n.type === 'var_spec' ? fields(n, 'name') : namedChildren(field(n, 'left') ?? n);
+      const rightList = n.type === 'var_spec' ? field(n, 'value') : field(n, 'right');
+      const right = rightList ? namedChildren(rightList) : [];
+      right.forEach((r, i) => {
+        if (r.type !== 'call_expression' || !left[i]) return;
+        const callee = field(r, 'function');
+        if (!callee) return;
+        const ok = callee.type === 'selector_expression'
+          ? isAssertPkg(p.text(field(callee, 'operand') ?? callee)) && /^New/.test(p.text(field(callee, 'field') ?? callee))
+          : dot && /^New\w*WithT$/.test(p.text(callee));
+        if (ok && left[i]!.type === 'identifier') objs.add(p.text(left[i]!));
+      });
+    }
+    // func(c *qt.C) { ... }: quicktest's subtests hand the object in.
+    if (n.type === 'parameter_declaration') {
+      const t = field(n, 'type');
+      const m = t ? /^\*\s*(\w+)\.\w+$/.exec(p.text(t)) : null;
+      if (m && isAssertPkg(m[1]!)) for (const nm of fields(n, 'name')) objs.add(p.text(nm));
+    }
+  });
+  return { pkgs, dot, objs };
+}
+
 function goAssertions(p: Parsed, go: GoIndex, fn: SNode): Edit[] {
   const body = field(fn, 'body');
   if (!body) return [];
@@ -257,17 +360,37 @@ function goAssertions(p: Parsed, go: GoIndex, fn: SNode): Edit[] {
     if (t) tNames.add(t);
   };
   collect(fn);
+  const lib = goAssertNames(p, go, fn);
   walk(body, (n) => {
     if (n.type === 'func_literal') collect(n);
     if (n.type !== 'expression_statement') return;
     const call = namedChildren(n)[0];
     const callee = call?.type === 'call_expression' ? field(call, 'function') : null;
+    // Expect(x).To(Equal(y)), g.Expect(x).NotTo(HaveOccurred()): a gomega assertion is a chain ending in a matcher.
+    if (callee?.type === 'selector_expression' && (lib.pkgs.size > 0 || lib.dot) && GO_MATCH_CHAIN.test(p.text(field(callee, 'field') ?? callee))) {
+      const inner = field(callee, 'operand');
+      const innerFn = inner?.type === 'call_expression' ? field(inner, 'function') : null;
+      if (innerFn && /(^|\.)(Expect|Ω|Eventually|Consistently)$/.test(p.text(innerFn))) {
+        sites.push(n);
+        return false;
+      }
+    }
+    // A helper handed the test's t (`runTests(t, cases, f)`, `checkParse(t, in, want)`) asserts for it: in
+    // table-driven suites it is the only place the checks are, and removing the call removes them.
+    if (call?.type === 'call_expression' && callee && !(callee.type === 'selector_expression' && tNames.has(p.text(field(callee, 'operand') ?? callee)))) {
+      const args = field(call, 'arguments');
+      if (args && namedChildren(args).some((a) => a.type === 'identifier' && tNames.has(p.text(a)))) {
+        sites.push(n);
+        return false;
+      }
+    }
     const operand = callee?.type === 'selector_expression' ? field(callee, 'operand') : null;
     const sel = callee?.type === 'selector_expression' ? field(callee, 'field') : null;
     if (!operand || !sel) return;
     const o = p.text(operand);
     const f = p.text(sel);
-    if ((tNames.has(o) && GO_FAIL.test(f)) || o === 'assert' || o === 'require') {
+    if ((tNames.has(o) && GO_FAIL.test(f)) || o === 'assert' || o === 'require'
+      || ((lib.pkgs.has(o) || lib.objs.has(o)) && !tNames.has(o) && !GO_NOT_ASSERT.test(f))) {
       sites.push(n);
       return false;
     }
@@ -312,7 +435,9 @@ function goTests(p: Parsed): TestSite[] {
 
 /* ---------- Rust ---------- */
 
-const RUST_ASSERT = /^(assert|assert_eq|assert_ne|debug_assert|debug_assert_eq|debug_assert_ne|assert_matches|prop_assert|prop_assert_eq|prop_assert_ne)$/;
+// assert!, assert_eq!, debug_assert_ne!, prop_assert!, and crates' own by path: insta::assert_snapshot!, assert_matches!,
+// approx's assert_relative_eq!, pretty_assertions' assert_eq!.
+const RUST_ASSERT = /^((debug_|prop_)?assert(_\w+)?)$/;
 
 function rustAssertions(p: Parsed, fn: SNode): Edit[] {
   const body = field(fn, 'body');
@@ -323,7 +448,7 @@ function rustAssertions(p: Parsed, fn: SNode): Edit[] {
     const mac = n.type === 'expression_statement' ? namedChildren(n)[0] : n.type === 'macro_invocation' && n.parent?.type === 'block' ? n : null;
     if (!mac || mac.type !== 'macro_invocation') return;
     const name = field(mac, 'macro');
-    if (!name || !RUST_ASSERT.test(p.text(name))) return;
+    if (!name || !RUST_ASSERT.test(p.text(name).split('::').pop()!.trim())) return;
     const [a, b] = lineExpandedRange(p, n.start, n.end);
     edits.push({ start: a, end: b, replacement: '' });
     return false;
