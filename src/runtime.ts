@@ -4,6 +4,7 @@ import { stateDirOf } from './temporal/config.js';
 import { LocalSandboxProvider, warmToolchains } from './sandbox/local.js';
 import { DockerSandboxProvider } from './sandbox/docker/provider.js';
 import { cargoWarmer } from './repo/runners/rust-warm.js';
+import { goWarmer } from './repo/runners/go-warm.js';
 import { RoutingSandboxProvider, type Backend } from './sandbox/router.js';
 import type { SandboxLimits } from './sandbox/types.js';
 
@@ -33,7 +34,7 @@ export function createRuntime(opts: { home?: string; isolation?: 'bwrap' | 'none
   const home = opts.home ?? stateDir();
   const isolation = opts.isolation ?? (process.env.SSR_NO_ISOLATION === '1' ? 'none' : 'bwrap');
   const sandbox = opts.sandbox ?? sandboxBackendFromEnv();
-  const local = new LocalSandboxProvider({ stateDir: path.join(home, 'sandbox'), isolation, defaults: opts.limits, baseWarmers: [cargoWarmer()] });
+  const local = new LocalSandboxProvider({ stateDir: path.join(home, 'sandbox'), isolation, defaults: opts.limits, baseWarmers: [cargoWarmer(), goWarmer()] });
   const provider = new RoutingSandboxProvider(local, () => new DockerSandboxProvider({ dirImage: opts.dirImage ?? process.env.SSR_DOCKER_DIR_IMAGE, defaults: opts.limits }), sandbox);
   return {
     home,

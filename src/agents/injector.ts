@@ -19,6 +19,7 @@ import {
 import { byFile, clamp01, sandboxWith, testFileOf, testNameOf, TestRunCounter } from './common.js';
 import { historyCandidates, revertCommit } from './history.js';
 import { pythonReachable } from './code/pyreach.js';
+import { sameCode } from './code/sameCode.js';
 
 export type InjectFailureCode = 'no-test-runner' | 'no-passing-tests' | 'no-bug-found' | 'no-code-files';
 
@@ -140,6 +141,8 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
     const bugInject = await makeDiff(bugChanges);
     if (seen.has(bugInject)) { attempt--; continue; }
     seen.add(bugInject);
+    // A revert of a commit that only reworded comments or docstrings breaks no test: known without running them.
+    if (await onlyNonCode(bugChanges)) { attempts.push(`${cand.description}: changes only comments, docstrings or layout (not run)`); attempt--; continue; }
     if (o.excludeBugs?.has(sha256(bugInject))) { attempts.push(`${cand.description}: a held-out bug (excludeBugs), never trained on`); continue; }
 
     const sb = await sandboxWith(o.provider, { base: o.repoDir }, cand.changes);
@@ -261,6 +264,15 @@ async function codeCandidate(o: InjectorOptions, strategy: Strategy, sources: st
   const text = applyEdits(source, chosen);
   if (await addsSyntaxErrors(lang, source, text)) return null;
   return { changes: new Map([[file, text]]), description: `direct: ${desc.join('; ')} in ${file}` };
+}
+
+/** Every change keeps the file's code tokens (src/agents/code/sameCode.ts); a file of no known language counts as code. */
+async function onlyNonCode(changes: FileChange[]): Promise<boolean> {
+  for (const c of changes) {
+    const lang = langOfPath(c.path);
+    if (!lang || c.before === null || c.after === null || !(await sameCode(lang, c.before, c.after))) return false;
+  }
+  return changes.length > 0;
 }
 
 async function historyCandidate(o: InjectorOptions, history: Awaited<ReturnType<typeof historyCandidates>>, sources: string[]): Promise<Candidate | null> {

@@ -28,7 +28,8 @@ export interface BaseWarmer {
 }
 
 const NAME_RE = /^[a-z0-9][a-z0-9-]{0,40}$/;
-const ENTRY_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$/;
+// A dot may lead (GOCACHE is /tmp/.cache/go-build), never make the whole name: `.` and `..` are not entries.
+const ENTRY_RE = /^\.?[A-Za-z0-9][A-Za-z0-9._-]{0,100}$/;
 
 /**
  * Which cache directories sandboxes may have mounted, from every process of the state directory: `unknown` when

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { addsSyntaxErrors, applyEdits, findMutations, hasSyntaxErrors, langOfPath } from '../../src/agents/code/index.js';
+import { sameCode } from '../../src/agents/code/sameCode.js';
 
 describe('code: langOfPath', () => {
   it('maps extensions to grammars', () => {
@@ -56,6 +57,19 @@ describe('code: addsSyntaxErrors', () => {
     assert.equal(await addsSyntaxErrors('c', 'int f(void) { return 1; }\n', 'int f(void) { return ; 1; }\n'), false);
     assert.equal(await addsSyntaxErrors('c', 'int f(void) { return 1; }\n', 'int f(void) { return 1 }\n'), true);
     assert.equal(await addsSyntaxErrors('c', null, 'int f(void) { return 1 }\n'), true);
+  });
+});
+
+describe('code: sameCode', () => {
+  it('comments, docstrings and layout are not code; a changed token, string or comment marker inside a string is', async () => {
+    assert.equal(await sameCode('python', 'def f(x):\n    """Old."""\n    return x  # a\n', 'def f(x):\n    """New words."""\n\n    return x   # b\n'), true);
+    assert.equal(await sameCode('python', 'def f(x):\n    return "a"\n', 'def f(x):\n    return "b"\n'), false);
+    assert.equal(await sameCode('rust', '/// doc\nfn f() -> u8 { 1 } // x\n', '/// other doc\nfn f() -> u8 {\n    1\n}\n'), true);
+    assert.equal(await sameCode('rust', 'fn f() -> u8 { 1 }\n', 'fn f() -> u8 { 2 }\n'), false);
+    assert.equal(await sameCode('go', 'package p\n\n// A.\nfunc F() string { return "// not a comment" }\n', 'package p\n\n// B.\nfunc F() string { return "// not a comment" }\n'), true);
+    assert.equal(await sameCode('go', 'package p\n\nfunc F() string { return "// a" }\n', 'package p\n\nfunc F() string { return "// b" }\n'), false);
+    assert.equal(await sameCode('javascript', '/* a */ const x = 1;\n', '// b\nconst x = 1;\n'), true);
+    assert.equal(await sameCode('javascript', 'const x = 1;\n', 'let x = 1;\n'), false);
   });
 });
 

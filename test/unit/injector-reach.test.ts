@@ -146,6 +146,52 @@ describe('the embedded injector', () => {
   });
 });
 
+/** The options of each group in turn: the n-th choice of a group is its option n (wrapping). */
+class InTurnPolicy implements Policy {
+  readonly decisions: Decision[] = [];
+  private readonly n = new Map<string, number>();
+  async choose(group: string, options: Option[]): Promise<number> {
+    const i = (this.n.get(group) ?? 0) % options.length;
+    this.n.set(group, i + 1);
+    this.decisions.push({ group, options, chosen: i });
+    return i;
+  }
+  async rank(): Promise<Ranking> {
+    throw new Error('the injector does not rank');
+  }
+}
+
+describe('history candidates that cannot break a test', () => {
+  it('a revert that changes only comments or docstrings is not run', async () => {
+    const calc = 'def add(a, b):\n    """Sum."""\n    # plain\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n';
+    const dir = await repo({
+      'calc.py': calc.replace('a + b', 'a - b'),
+      'tests/test_calc.py': 'from calc import add, sub\n\n\ndef test_add():\n    assert add(1, 2) == 3\n\n\ndef test_sub():\n    assert sub(3, 1) == 2\n',
+      'conftest.py': 'import os, sys\nsys.path.insert(0, os.path.dirname(__file__))\n',
+    });
+    const git = (...args: string[]): void => { execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { stdio: 'ignore' }); };
+    git('init', '-q');
+    git('add', '-A');
+    git('commit', '-qm', 'start');
+    writeFileSync(path.join(dir, 'calc.py'), calc);
+    git('commit', '-qam', 'fix add');
+    writeFileSync(path.join(dir, 'calc.py'), calc.replace('"""Sum."""', '"""The sum of a and b."""').replace('# plain', '# plain, no overflow check'));
+    git('commit', '-qam', 'docs: say what add returns');
+    const home = mkdtempSync(path.join(tmpdir(), 'ssr-pyreach-home-'));
+    dirs.push(home);
+    const rt = createRuntime({ home });
+    // Draws in turn: the docs commit (newest), then the fix.
+    const r = await inject({ repoDir: dir, provider: rt.provider, policy: new InTurnPolicy(), strategies: ['history'], minPassingTests: 1, candidates: 2, testTimeoutMs: 60_000 });
+    assert.equal(r.ok, true, `${r.ok ? '' : r.reason}\n${r.attempts.join('\n')}`);
+    assert.deepEqual(r.attempts.map((a) => a.replace(/revert \w+ /, 'revert <sha> ')), [
+      'history: revert <sha> "docs: say what add returns" in calc.py: changes only comments, docstrings or layout (not run)',
+      'history: revert <sha> "fix add" in calc.py: breaks 1 tests, 1 hidden',
+    ]);
+    // The one test run on the original and one on the bug, one for the weakening: the docs revert cost none.
+    assert.equal(r.testRuns, 3);
+  });
+});
+
 describe('revertCommit', () => {
   it('undoes only the commit\'s own lines where later commits moved their context, hunk by hunk where some no longer apply', async () => {
     // Functions far enough apart that each change is a hunk of its own.

@@ -205,6 +205,42 @@ describe('live runs of generated artifacts', () => {
     assert.match(log, /panic: runtime error: index out of range \[1\] with length 0/);
   });
 
+  it('go-test: the files of one package run in one go test, each result under the file that declares its test', async () => {
+    need('go-test');
+    const repo = await makeRepo({
+      files: {
+        'go.mod': 'module example.com/many\n\ngo 1.21\n',
+        'many.go': 'package many\n\nfunc At(xs []int, i int) int { return xs[i] }\n',
+        'a_test.go': 'package many\n\nimport "testing"\n\nfunc TestA(t *testing.T) {}\n\nfunc TestBoom(t *testing.T) { At(nil, 1) }\n',
+        'b_test.go': 'package many_test\n\nimport (\n\t"testing"\n\n\t"example.com/many"\n)\n\nfunc TestB(t *testing.T) {\n\tt.Run("ok", func(t *testing.T) {})\n\tt.Run("bad", func(t *testing.T) { t.Fatal(many.At([]int{1}, 0)) })\n}\n',
+        'c_test.go': 'package many\n\nimport "testing"\n\nfunc TestC(t *testing.T) {}\n',
+        'sub/sub.go': 'package sub\n\nfunc F() int { return 1 }\n',
+        'sub/sub_test.go': 'package sub\n\nimport "testing"\n\nfunc TestSub(t *testing.T) { if F() != 1 { t.Fatal() } }\n',
+        'broken/broken.go': 'package broken\n\nfunc F() int { return "x" }\n',
+        'broken/broken_test.go': 'package broken\n\nimport "testing"\n\nfunc TestBroken(t *testing.T) {}\n',
+      },
+    }, 'ssr-live-go-pkg-');
+    dirs.push(repo);
+    const runner = (await detectRunners(repo)).find((r) => r.name === 'go-test');
+    assert.ok(runner);
+    const { map, log } = await runArtifact(repo, runner, runner.testFiles);
+    assert.deepEqual(map, {
+      'a_test.go::TestA': 'passed',
+      'a_test.go::TestBoom': 'failed',
+      'b_test.go::TestB': 'failed',
+      'b_test.go::TestB/ok': 'passed',
+      'b_test.go::TestB/bad': 'failed',
+      'c_test.go::TestC': 'passed',
+      'sub/sub_test.go::TestSub': 'passed',
+      'broken/broken_test.go': 'failed',
+    }, log);
+    // One invocation per package: the root's three files (its panic rerun included) share one.
+    assert.equal(log.match(/^@@ssr-run go-test /gm)?.length, 3, log);
+    // A selection runs only its own files' tests, even where their package has more.
+    const one = await runArtifact(repo, runner, ['c_test.go']);
+    assert.deepEqual(one.map, { 'c_test.go::TestC': 'passed' }, one.log);
+  });
+
   it('cargo-test', async () => {
     need('cargo-test');
     const { map } = await live('cargo-test', true);

@@ -1,4 +1,4 @@
-import { checkTestFiles, perFileLoop, scriptPrelude } from './bash.js';
+import { checkTestFiles, filesArray, scriptPrelude } from './bash.js';
 import { pythonParser } from './parser-common.js';
 import type { RepoTree } from './scan.js';
 import { GO_EXT, isGoTestFile, isTestFile } from './test-files.js';
@@ -7,21 +7,31 @@ import type { Runner } from './types.js';
 const TEST_FUNC = /^func\s+Test(?:[^a-z\s(][^\s(]*)?\s*\(\s*\w+\s+\*\w+\.T\s*\)/m;
 
 /**
- * go test runs packages, not files, so each file's Test functions (read from the file when the script runs, so a
- * weakened file's deleted tests simply vanish) are selected with an anchored -run pattern.
+ * go test runs packages, not files: the test files of one package run in one go test invocation (one build and link
+ * of its test binary, where one per file cost a package of many test files seconds per run), each file's Test
+ * functions (read from the file when the script runs, so a weakened file's deleted tests simply vanish) selected with
+ * an anchored -run pattern and named to the parser (@@ssr-meta gonames), which attributes every result to its file.
  */
 function goScript(testFiles: string[]): string {
   const files = checkTestFiles(testFiles);
-  return `${scriptPrelude('go-test', "Each test file's Test functions run in their own go test invocation, so every result is attributed to its file.")}# No network, no toolchain downloads; vet is off so that only test outcomes count.
+  return `${scriptPrelude('go-test', "The test files of one package run in one go test invocation; each file's Test functions are listed for the parser, so every result is attributed to its file.")}# No network, no toolchain downloads; vet is off so that only test outcomes count.
 export GOPROXY=off GOTOOLCHAIN=local
-ssr_run_file() {
-  local dir mod rel names
+# ssr_go_names FILE: its Test functions as a|b|c.
+ssr_go_names() {
+  sed -nE 's/^func[[:space:]]+(Test([^a-z[:space:](][^[:space:](]*)?)[[:space:]]*\\([[:space:]]*[A-Za-z_][A-Za-z0-9_]*[[:space:]]+\\*[A-Za-z_][A-Za-z0-9_]*\\.T[[:space:]]*\\).*/\\1/p' "$1" | paste -sd '|' -
+}
+# ssr_go_pkg FILE: its module directory and its package directory relative to that module, tab-separated.
+ssr_go_pkg() {
+  local dir mod rel
   dir=$(dirname "$1")
   mod=$dir
   while [ "$mod" != . ] && [ ! -f "$mod/go.mod" ]; do mod=$(dirname "$mod"); done
   if [ "$mod" = . ]; then rel=$dir; else rel=\${dir#"$mod"}; rel=\${rel#/}; [ -z "$rel" ] && rel=.; fi
-  names=$(sed -nE 's/^func[[:space:]]+(Test([^a-z[:space:](][^[:space:](]*)?)[[:space:]]*\\([[:space:]]*[A-Za-z_][A-Za-z0-9_]*[[:space:]]+\\*[A-Za-z_][A-Za-z0-9_]*\\.T[[:space:]]*\\).*/\\1/p' "$1" | paste -sd '|' -)
-  if [ -z "$names" ]; then echo "ssr: no Test functions in $1"; return 0; fi
+  printf '%s\\t%s' "$mod" "$rel"
+}
+# ssr_run_pkg MOD REL NAMES: the Test functions NAMES (a|b|c) of one package.
+ssr_run_pkg() {
+  local mod=$1 rel=$2 names=$3
   # A coverage run (src/agents/coverage.ts) sets SSR_COV_DIR and names the failing tests in SSR_COV_TESTS: every
   # package of the module is profiled, the failing tests and the passing ones in separate runs (go-f-*, go-p-*).
   if [ -n "\${SSR_COV_DIR:-}" ]; then
@@ -41,7 +51,34 @@ ssr_run_file() {
   fi
   ssr_go_file "$mod" "$rel" "$names"
 }
-${GO_RERUN}${perFileLoop(files, 'ssr_run_file')}`;
+${GO_RERUN}${filesArray('ssr_files', files)}declare -A ssr_pkg_files=()
+ssr_pkg_order=()
+for f in \${ssr_files[@]+"\${ssr_files[@]}"}; do
+  if [ ! -f "$f" ]; then
+    # A missing file (deleted by a diff) fails rather than silently vanishing.
+    printf '\\n@@ssr-file %s\\nssr: test file not found: %s\\n\\n@@ssr-exit 127\\n' "$f" "$f"
+    continue
+  fi
+  ssr_key=$(ssr_go_pkg "$f")
+  [ -z "\${ssr_pkg_files[$ssr_key]+x}" ] && ssr_pkg_order+=("$ssr_key")
+  ssr_pkg_files[$ssr_key]+="$f"$'\\n'
+done
+for ssr_key in \${ssr_pkg_order[@]+"\${ssr_pkg_order[@]}"}; do
+  printf '\\n@@ssr-run go-test %s\\n' "\${ssr_key#*$'\\t'}"
+  ssr_all=''
+  while IFS= read -r f; do
+    [ -z "$f" ] && continue
+    printf '@@ssr-meta target %s\\n' "$f"
+    ssr_names=$(ssr_go_names "$f")
+    if [ -z "$ssr_names" ]; then echo "ssr: no Test functions in $f"; continue; fi
+    printf '@@ssr-meta gonames %s %s\\n' "$f" "$ssr_names"
+    ssr_all=\${ssr_all:+$ssr_all|}$ssr_names
+  done <<< "\${ssr_pkg_files[$ssr_key]}"
+  ssr_rc=0
+  if [ -n "$ssr_all" ]; then ssr_run_pkg "\${ssr_key%%$'\\t'*}" "\${ssr_key#*$'\\t'}" "$ssr_all" </dev/null; ssr_rc=$?; fi
+  printf '\\n@@ssr-exit %s\\n' "$ssr_rc"
+done
+`;
 }
 
 /**
@@ -124,10 +161,20 @@ RESULT_RE = re.compile(r'^\s*--- (PASS|FAIL|SKIP): (\S+)')
 
 
 def parse(seg):
+    # One go test run covers a package's files: each result belongs to the file that declares its top-level test.
+    owner = {}
+    for value in seg.all('gonames'):
+        path, _, names = value.partition(' ')
+        for name in names.split('|'):
+            if name and name not in owner:
+                owner[name] = path
     for line in seg.lines:
         m = RESULT_RE.match(line)
         if m and m.group(1) != 'SKIP':
-            seg.test(m.group(2), 'passed' if m.group(1) == 'PASS' else 'failed')
+            name = m.group(2)
+            path = owner.get(name.split('/')[0]) or (seg.files[0] if seg.files else None)
+            if path:
+                seg.record(path + '::' + name, 'passed' if m.group(1) == 'PASS' else 'failed')
 `;
 
 export async function detectGo(tree: RepoTree): Promise<Runner[]> {
