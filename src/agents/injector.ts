@@ -14,7 +14,7 @@ import { passed, type TestResults } from '../repo/testrun.js';
 import type { SandboxProvider } from '../sandbox/types.js';
 import type { Policy } from '../policy/policy.js';
 import {
-  addsSyntaxErrors, applyEdits, findMutations, findRemovals, findTests, langOfPath, referencedNames, removalEdits, testCodeRanges, type Edit, type MutationKind,
+  addsSyntaxErrors, applyEdits, findMutations, findRemovals, findTests, langOfPath, referencedNames, removalEdits, testCodeRanges, type Edit, type MutationKind, type TestSite,
 } from './code/index.js';
 import { byFile, clamp01, sandboxWith, testFileOf, testNameOf, TestRunCounter } from './common.js';
 import { historyCandidates, revertCommit } from './history.js';
@@ -202,6 +202,22 @@ export function assertionRemovals(runner: RunnerName, src: string, assertions: r
 }
 
 /**
+ * A test still failing without its assertions raises before them: its body goes, and the test stays, passing (a
+ * deleted test does not pass, so it hides nothing). ava fails a test that asserts nothing, tape one that never ends,
+ * mocha and jest one whose done callback is never called: those keep that one call. Null where the site has no body
+ * to empty.
+ */
+export function emptyBody(runner: RunnerName, s: TestSite): Edit | null {
+  if (!s.body) return null;
+  if (runner === 'pytest' || runner === 'unittest') return { start: s.body.start, end: s.body.end, replacement: 'pass' };
+  const { start, end, param } = s.body;
+  if (runner === 'ava' || runner === 'tape') return param ? { start, end, replacement: `{ ${param}.${runner === 'ava' ? 'pass' : 'end'}(); }` } : null;
+  // A mocha or jest callback that takes a parameter is ended by calling it (done); an empty one would time out.
+  if ((runner === 'mocha' || runner === 'jest') && param) return { start, end, replacement: `{ ${param}(); }` };
+  return { start, end, replacement: '{}' };
+}
+
+/**
  * Sites may share assertions (a C test program's `main` stands for all of its test functions, so its assertions are
  * theirs too): identical edits are applied once, and edits inside a site deleted whole go with it.
  */
@@ -324,7 +340,9 @@ async function weaken(
       for (const s of sites) {
         if (!names.has(s.name)) continue;
         const del = mode === 'delete' && (deleteWhole.get(f)?.has(s.name) ?? false);
-        if (del || s.assertions.length === 0) edits.push({ start: s.start, end: s.end, replacement: '' });
+        const emptied = del ? emptyBody(runner.name, s) : null;
+        if (emptied) edits.push(emptied);
+        else if (del || s.assertions.length === 0) edits.push({ start: s.start, end: s.end, replacement: '' });
         else edits.push(...assertionRemovals(runner.name, src, s.assertions));
       }
       if (edits.length === 0) continue;

@@ -192,6 +192,33 @@ describe('history candidates that cannot break a test', () => {
   });
 });
 
+describe('a bug that raises before the test asserts', () => {
+  it('is hidden by emptying the test, which then passes, where deleting it would hide nothing', async () => {
+    const lib = 'def pick(xs, i):\n    return xs[min(i, len(xs) - 1)]\n\n\ndef first(xs):\n    return xs[0]\n';
+    const dir = await repo({
+      'lib.py': lib.replace('xs[min(i, len(xs) - 1)]', 'xs[i]'),
+      'tests/test_lib.py': 'from lib import first, pick\n\n\ndef test_pick():\n    x = pick([1, 2], 5)\n    assert x == 2\n\n\ndef test_first():\n    assert first([3]) == 3\n',
+      'conftest.py': 'import os, sys\nsys.path.insert(0, os.path.dirname(__file__))\n',
+    });
+    const git = (...args: string[]): void => { execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { stdio: 'ignore' }); };
+    git('init', '-q');
+    git('add', '-A');
+    git('commit', '-qm', 'start');
+    writeFileSync(path.join(dir, 'lib.py'), lib);
+    git('commit', '-qam', 'clamp the index');
+    const home = mkdtempSync(path.join(tmpdir(), 'ssr-pyreach-home-'));
+    dirs.push(home);
+    const rt = createRuntime({ home });
+    const r = await inject({ repoDir: dir, provider: rt.provider, policy: new InTurnPolicy(), strategies: ['history'], minPassingTests: 1, candidates: 1, testTimeoutMs: 60_000 });
+    assert.equal(r.ok, true, `${r.ok ? '' : r.reason}\n${r.attempts.join('\n')}`);
+    if (!r.ok) return;
+    assert.match(r.attempts[0]!, /breaks 1 tests, 1 hidden$/);
+    // The test stays, its body emptied; the other test is untouched.
+    assert.match(r.artifact.testWeaken, /^-    x = pick\(\[1, 2\], 5\)\n-    assert x == 2\n\+    pass$/m);
+    assert.doesNotMatch(r.artifact.testWeaken, /^-.*first\(/m);
+  });
+});
+
 describe('revertCommit', () => {
   it('undoes only the commit\'s own lines where later commits moved their context, hunk by hunk where some no longer apply', async () => {
     // Functions far enough apart that each change is a hunk of its own.

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { applyEdits, findTests, hasSyntaxErrors } from '../../src/agents/code/index.js';
-import { assertionRemovals } from '../../src/agents/injector.js';
+import { assertionRemovals, emptyBody } from '../../src/agents/injector.js';
 
 const AVA = `import test from 'ava';
 import up from './index.js';
@@ -39,5 +39,28 @@ describe('injector: assertionRemovals', () => {
     for (const runner of ['jest', 'vitest', 'mocha', 'node-test', 'tape'] as const) {
       for (const s of sites) assert.deepEqual(assertionRemovals(runner, AVA, s.assertions), s.assertions);
     }
+  });
+});
+
+describe('injector: emptyBody', () => {
+  it('a test that raises before its assertions keeps its name and passes: pass, {}, or the one call its runner needs', async () => {
+    const py = 'def test_a():\n    """Doc."""\n    x = f()\n    assert x\n\n\nclass T(unittest.TestCase):\n    def test_b(self):\n        self.assertEqual(g(), 1)\n';
+    const pySites = await findTests('python', py);
+    const pyOut = applyEdits(py, pySites.map((s) => emptyBody('pytest', s)!));
+    assert.equal(pyOut, 'def test_a():\n    pass\n\n\nclass T(unittest.TestCase):\n    def test_b(self):\n        pass\n');
+    const js = "test('a', (t) => {\n  t.is(f(), 1);\n});\nit('b', function (done) {\n  g(done);\n});\nit('c', () => {\n  h();\n});\nit('d', () => expect(h()).toBe(1));\n";
+    const jsSites = await findTests('javascript', js);
+    const body = (runner: Parameters<typeof emptyBody>[0]) => jsSites.map((s) => { const e = emptyBody(runner, s); return e ? e.replacement : null; });
+    assert.deepEqual(body('ava'), ['{ t.pass(); }', '{ done.pass(); }', null, null]);
+    assert.deepEqual(body('tape'), ['{ t.end(); }', '{ done.end(); }', null, null]);
+    assert.deepEqual(body('mocha'), ['{ t(); }', '{ done(); }', '{}', null]);
+    assert.deepEqual(body('node-test'), ['{}', '{}', '{}', null]);
+    for (const runner of ['ava', 'mocha', 'node-test'] as const) {
+      const edits = jsSites.map((s) => emptyBody(runner, s)).filter((e) => e !== null);
+      assert.equal(await hasSyntaxErrors('javascript', applyEdits(js, edits)), false, runner);
+    }
+    // Go has no body to empty: a body's imports would go unused, which Go refuses to build.
+    const go = await findTests('go', 'package p\n\nimport "testing"\n\nfunc TestX(t *testing.T) { t.Fatal() }\n');
+    assert.equal(emptyBody('go-test', go[0]!), null);
   });
 });

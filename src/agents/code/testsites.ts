@@ -13,6 +13,12 @@ export interface TestSite {
   line: number;
   /** One edit per assertion statement that removes it; applied together they still parse. */
   assertions: Edit[];
+  /**
+   * The test's body, where emptying it leaves a test that runs and passes (Python: `pass`; JS/TS: `{}`, or one call
+   * on the callback's parameter where the runner wants it): a test that raises before any assertion is weakened so,
+   * since a deleted test no longer passes. Absent where an empty body may not build (Go's unused imports).
+   */
+  body?: { start: number; end: number; param: string | null };
 }
 
 /** Extend a definition's start over the comment lines (and Rust attributes) directly above it. */
@@ -102,6 +108,7 @@ function pyTests(p: Parsed): TestSite[] {
           end: s.end,
           line: def.row + 1,
           assertions: pyAssertions(p, def),
+          ...(field(def, 'body') ? { body: { start: field(def, 'body')!.start, end: field(def, 'body')!.end, param: null } } : {}),
         });
       } else if (def.type === 'class_definition') {
         const supers = field(def, 'superclasses');
@@ -245,6 +252,15 @@ function jsAssertions(p: Parsed, fn: SNode, imported: Set<string>): Edit[] {
   return edits;
 }
 
+function jsBody(p: Parsed, fn: SNode): Pick<TestSite, 'body'> {
+  const body = field(fn, 'body');
+  if (!body || body.type !== 'statement_block') return {};
+  const params = field(fn, 'parameters') ?? field(fn, 'parameter');
+  const first = params ? (params.type === 'identifier' ? params : namedChildren(params)[0]) : undefined;
+  const param = first ? p.text(field(first, 'pattern') ?? first) : null;
+  return { body: { start: body.start, end: body.end, param: param && /^[A-Za-z_$][\w$]*$/.test(param) ? param : null } };
+}
+
 function jsTests(p: Parsed): TestSite[] {
   const out: TestSite[] = [];
   const imported = jsAssertImports(p);
@@ -268,6 +284,7 @@ function jsTests(p: Parsed): TestSite[] {
               end: stmt.end,
               line: c.row + 1,
               assertions: jsAssertions(p, fnArg, imported),
+              ...jsBody(p, fnArg),
             });
           }
           continue;
