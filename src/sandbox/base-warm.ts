@@ -198,3 +198,20 @@ export class BaseWarmCache {
     }
   }
 }
+
+/**
+ * A warmer's scan of a base, reused for a few minutes: every sandbox creation asks for the identity, and a large
+ * tree takes a while to walk. A stale scan at worst offers a stale cache (slower, never wrong); a failed one is
+ * forgotten at once.
+ */
+export function scanForMinutes<T>(scan: (base: string) => Promise<T>, ttlMs = 5 * 60_000): (base: string) => Promise<T> {
+  const scans = new Map<string, { at: number; scan: Promise<T> }>();
+  return (base) => {
+    const hit = scans.get(base);
+    if (hit && Date.now() - hit.at < ttlMs) return hit.scan;
+    const p = scan(base);
+    scans.set(base, { at: Date.now(), scan: p });
+    p.catch(() => scans.delete(base));
+    return p;
+  };
+}

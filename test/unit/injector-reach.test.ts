@@ -26,6 +26,25 @@ async function repo(files: Record<string, string>): Promise<string> {
   return dir;
 }
 
+/** Makes `dir` a git repository: its files as the first commit, then each later commit's files over them. */
+function withHistory(dir: string, commits: [message: string, files: Record<string, string>][]): void {
+  const git = (...args: string[]): void => { execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { stdio: 'ignore' }); };
+  git('init', '-q');
+  git('add', '-A');
+  git('commit', '-qm', 'start');
+  for (const [message, files] of commits) {
+    for (const [f, text] of Object.entries(files)) writeFileSync(path.join(dir, f), text);
+    git('commit', '-qam', message);
+  }
+}
+
+/** A runtime over a state directory of its own, removed after the tests. */
+function runtime(): ReturnType<typeof createRuntime> {
+  const home = mkdtempSync(path.join(tmpdir(), 'ssr-pyreach-home-'));
+  dirs.push(home);
+  return createRuntime({ home });
+}
+
 describe('importedModules', () => {
   it('absolute, aliased, parenthesised and relative imports, with the packages they run', () => {
     const text = [
@@ -169,17 +188,11 @@ describe('history candidates that cannot break a test', () => {
       'tests/test_calc.py': 'from calc import add, sub\n\n\ndef test_add():\n    assert add(1, 2) == 3\n\n\ndef test_sub():\n    assert sub(3, 1) == 2\n',
       'conftest.py': 'import os, sys\nsys.path.insert(0, os.path.dirname(__file__))\n',
     });
-    const git = (...args: string[]): void => { execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { stdio: 'ignore' }); };
-    git('init', '-q');
-    git('add', '-A');
-    git('commit', '-qm', 'start');
-    writeFileSync(path.join(dir, 'calc.py'), calc);
-    git('commit', '-qam', 'fix add');
-    writeFileSync(path.join(dir, 'calc.py'), calc.replace('"""Sum."""', '"""The sum of a and b."""').replace('# plain', '# plain, no overflow check'));
-    git('commit', '-qam', 'docs: say what add returns');
-    const home = mkdtempSync(path.join(tmpdir(), 'ssr-pyreach-home-'));
-    dirs.push(home);
-    const rt = createRuntime({ home });
+    withHistory(dir, [
+      ['fix add', { 'calc.py': calc }],
+      ['docs: say what add returns', { 'calc.py': calc.replace('"""Sum."""', '"""The sum of a and b."""').replace('# plain', '# plain, no overflow check') }],
+    ]);
+    const rt = runtime();
     // Draws in turn: the docs commit (newest), then the fix.
     const r = await inject({ repoDir: dir, provider: rt.provider, policy: new InTurnPolicy(), strategies: ['history'], minPassingTests: 1, candidates: 2, testTimeoutMs: 60_000 });
     assert.equal(r.ok, true, `${r.ok ? '' : r.reason}\n${r.attempts.join('\n')}`);
@@ -200,15 +213,8 @@ describe('a bug that raises before the test asserts', () => {
       'tests/test_lib.py': 'from lib import first, pick\n\n\ndef test_pick():\n    x = pick([1, 2], 5)\n    assert x == 2\n\n\ndef test_first():\n    assert first([3]) == 3\n',
       'conftest.py': 'import os, sys\nsys.path.insert(0, os.path.dirname(__file__))\n',
     });
-    const git = (...args: string[]): void => { execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { stdio: 'ignore' }); };
-    git('init', '-q');
-    git('add', '-A');
-    git('commit', '-qm', 'start');
-    writeFileSync(path.join(dir, 'lib.py'), lib);
-    git('commit', '-qam', 'clamp the index');
-    const home = mkdtempSync(path.join(tmpdir(), 'ssr-pyreach-home-'));
-    dirs.push(home);
-    const rt = createRuntime({ home });
+    withHistory(dir, [['clamp the index', { 'lib.py': lib }]]);
+    const rt = runtime();
     const r = await inject({ repoDir: dir, provider: rt.provider, policy: new InTurnPolicy(), strategies: ['history'], minPassingTests: 1, candidates: 1, testTimeoutMs: 60_000 });
     assert.equal(r.ok, true, `${r.ok ? '' : r.reason}\n${r.attempts.join('\n')}`);
     if (!r.ok) return;
@@ -225,22 +231,13 @@ describe('revertCommit', () => {
     const filler = (n: string) => [`def ${n}():`, ...Array.from({ length: 6 }, (_, i) => `    v${i} = ${i}`), '    return v0', '', ''];
     const v1 = ['def a(x):', '    x = x', '    return x', '', '', ...filler('f'), 'def b(y):', '    y = y', '    return y', '', '', ...filler('g'), 'def c(z):', '    return z', ''].join('\n');
     const dir = await repo({ 'calc.py': v1 });
-    const git = (...args: string[]): void => { execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { stdio: 'ignore' }); };
-    git('init', '-q');
-    git('add', '-A');
-    git('commit', '-qm', 'start');
     // The commit to revert: a guard in a() and one in b().
     const v2 = v1.replace('    x = x\n', '    x = x\n    if x < 0:\n        x = 0\n').replace('    y = y\n', '    y = y\n    if y < 0:\n        y = 0\n');
-    writeFileSync(path.join(dir, 'calc.py'), v2);
-    git('commit', '-qam', 'fix negatives');
     // Later: a()'s signature changes (the exact context is gone, the line next to the guard is left), b()'s guard is rewritten
     // (that hunk cannot be undone), and c() changes (a later change a whole-file revert would undo too).
     const v3 = v2.replace('def a(x):', 'def a(x, k=0):').replace('        y = 0\n', '        y = 1\n').replace('    return z', '    return z * 2');
-    writeFileSync(path.join(dir, 'calc.py'), v3);
-    git('commit', '-qam', 'later');
-    const home = mkdtempSync(path.join(tmpdir(), 'ssr-revert-home-'));
-    dirs.push(home);
-    const rt = createRuntime({ home });
+    withHistory(dir, [['fix negatives', { 'calc.py': v2 }], ['later', { 'calc.py': v3 }]]);
+    const rt = runtime();
     const commits = await historyCandidates(rt.provider, dir, ['calc.py']);
     const fix = commits.find((c) => c.subject === 'fix negatives')!;
     assert.ok(fix.isFix);

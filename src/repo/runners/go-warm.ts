@@ -11,7 +11,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { BaseWarmer } from '../../sandbox/base-warm.js';
+import { scanForMinutes, type BaseWarmer } from '../../sandbox/base-warm.js';
 import type { Sandbox } from '../../sandbox/types.js';
 import { defaultSandboxEnv, HOST_PATH } from '../../sandbox/bwrap.js';
 import { shQuote } from './bash.js';
@@ -43,17 +43,7 @@ async function scanModules(base: string): Promise<Modules> {
   return { dirs, identity: `${dirs.join('\0')}\0\0${parts.join('\0\0')}` };
 }
 
-// Every sandbox creation asks for the identity; a stale scan only offers a cache that helps less, never a wrong one.
-const SCAN_TTL_MS = 5 * 60_000;
-const scans = new Map<string, { at: number; scan: Promise<Modules> }>();
-function scanCached(base: string): Promise<Modules> {
-  const hit = scans.get(base);
-  if (hit && Date.now() - hit.at < SCAN_TTL_MS) return hit.scan;
-  const scan = scanModules(base);
-  scans.set(base, { at: Date.now(), scan });
-  scan.catch(() => scans.delete(base));
-  return scan;
-}
+const scanCached = scanForMinutes(scanModules);
 
 let toolchain: Promise<string> | null = null;
 function goVersion(): Promise<string> {

@@ -19,7 +19,7 @@ import { execFile } from 'node:child_process';
 import { lstat, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { BaseWarmer } from '../../sandbox/base-warm.js';
+import { scanForMinutes, type BaseWarmer } from '../../sandbox/base-warm.js';
 import type { Sandbox } from '../../sandbox/types.js';
 import { defaultSandboxEnv, HOST_PATH } from '../../sandbox/bwrap.js';
 import { shQuote } from './bash.js';
@@ -76,20 +76,7 @@ async function scanManifests(base: string): Promise<Manifests> {
   return { packages, identity: `${packages.join('\0')}\0\0${parts.join('\0\0')}` };
 }
 
-/**
- * Every sandbox creation asks for the identity, and a large tree takes a while to walk: a scan is reused for a
- * few minutes, which at worst offers a stale cache (slower, never wrong).
- */
-const SCAN_TTL_MS = 5 * 60_000;
-const scans = new Map<string, { at: number; scan: Promise<Manifests> }>();
-function scanCached(base: string): Promise<Manifests> {
-  const hit = scans.get(base);
-  if (hit && Date.now() - hit.at < SCAN_TTL_MS) return hit.scan;
-  const scan = scanManifests(base);
-  scans.set(base, { at: Date.now(), scan });
-  scan.catch(() => scans.delete(base));
-  return scan;
-}
+const scanCached = scanForMinutes(scanManifests);
 
 let toolchain: Promise<string> | null = null;
 /** The default toolchain as a sandbox sees it; run outside the repository so its rust-toolchain file is not read. */
