@@ -225,6 +225,23 @@ describe('a bug that raises before the test asserts', () => {
   });
 });
 
+describe('a test whose checks the injector does not recognise', () => {
+  it('is emptied, so it passes and hides the bug, instead of deleted', async () => {
+    const lib = 'def double(x):\n    return 2 * x\n\n\ndef half(x):\n    return x / 2\n';
+    const dir = await repo({
+      'lib.py': lib.replace('2 * x', '2 + x'),
+      // check() is the suite's own assertion helper: no assert statement in the test itself.
+      'tests/test_lib.py': 'from lib import double, half\n\n\ndef check(got, want):\n    if got != want:\n        raise AssertionError((got, want))\n\n\ndef test_double():\n    check(double(3), 6)\n\n\ndef test_half():\n    assert half(4) == 2\n',
+      'conftest.py': 'import os, sys\nsys.path.insert(0, os.path.dirname(__file__))\n',
+    });
+    withHistory(dir, [['double, not add', { 'lib.py': lib }]]);
+    const r = await inject({ repoDir: dir, provider: runtime().provider, policy: new InTurnPolicy(), strategies: ['history'], minPassingTests: 1, candidates: 1, testTimeoutMs: 60_000 });
+    assert.equal(r.ok, true, `${r.ok ? '' : r.reason}\n${r.attempts.join('\n')}`);
+    if (!r.ok) return;
+    assert.match(r.artifact.testWeaken, /^-    check\(double\(3\), 6\)\n\+    pass$/m);
+  });
+});
+
 describe('revertCommit', () => {
   it('undoes only the commit\'s own lines where later commits moved their context, hunk by hunk where some no longer apply', async () => {
     // Functions far enough apart that each change is a hunk of its own.
