@@ -180,6 +180,11 @@ class InTurnPolicy implements Policy {
   }
 }
 
+/** The embedded injector, history strategy only, drawing commits in turn, over a state directory of its own. */
+function injectHistory(dir: string, candidates: number): ReturnType<typeof inject> {
+  return inject({ repoDir: dir, provider: runtime().provider, policy: new InTurnPolicy(), strategies: ['history'], minPassingTests: 1, candidates, testTimeoutMs: 60_000 });
+}
+
 describe('history candidates that cannot break a test', () => {
   it('a revert that changes only comments or docstrings is not run', async () => {
     const calc = 'def add(a, b):\n    """Sum."""\n    # plain\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n';
@@ -192,9 +197,8 @@ describe('history candidates that cannot break a test', () => {
       ['fix add', { 'calc.py': calc }],
       ['docs: say what add returns', { 'calc.py': calc.replace('"""Sum."""', '"""The sum of a and b."""').replace('# plain', '# plain, no overflow check') }],
     ]);
-    const rt = runtime();
     // Draws in turn: the docs commit (newest), then the fix.
-    const r = await inject({ repoDir: dir, provider: rt.provider, policy: new InTurnPolicy(), strategies: ['history'], minPassingTests: 1, candidates: 2, testTimeoutMs: 60_000 });
+    const r = await injectHistory(dir, 2);
     assert.equal(r.ok, true, `${r.ok ? '' : r.reason}\n${r.attempts.join('\n')}`);
     assert.deepEqual(r.attempts.map((a) => a.replace(/revert \w+ /, 'revert <sha> ')), [
       'history: revert <sha> "docs: say what add returns" in calc.py: changes only comments, docstrings or layout (not run)',
@@ -214,8 +218,7 @@ describe('a bug that raises before the test asserts', () => {
       'conftest.py': 'import os, sys\nsys.path.insert(0, os.path.dirname(__file__))\n',
     });
     withHistory(dir, [['clamp the index', { 'lib.py': lib }]]);
-    const rt = runtime();
-    const r = await inject({ repoDir: dir, provider: rt.provider, policy: new InTurnPolicy(), strategies: ['history'], minPassingTests: 1, candidates: 1, testTimeoutMs: 60_000 });
+    const r = await injectHistory(dir, 1);
     assert.equal(r.ok, true, `${r.ok ? '' : r.reason}\n${r.attempts.join('\n')}`);
     if (!r.ok) return;
     assert.match(r.attempts[0]!, /breaks 1 tests, 1 hidden$/);
@@ -235,7 +238,7 @@ describe('a test whose checks the injector does not recognise', () => {
       'conftest.py': 'import os, sys\nsys.path.insert(0, os.path.dirname(__file__))\n',
     });
     withHistory(dir, [['double, not add', { 'lib.py': lib }]]);
-    const r = await inject({ repoDir: dir, provider: runtime().provider, policy: new InTurnPolicy(), strategies: ['history'], minPassingTests: 1, candidates: 1, testTimeoutMs: 60_000 });
+    const r = await injectHistory(dir, 1);
     assert.equal(r.ok, true, `${r.ok ? '' : r.reason}\n${r.attempts.join('\n')}`);
     if (!r.ok) return;
     assert.match(r.artifact.testWeaken, /^-    check\(double\(3\), 6\)\n\+    pass$/m);
