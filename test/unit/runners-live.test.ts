@@ -118,6 +118,33 @@ describe('live runs of generated artifacts', () => {
     assert.deepEqual(map, { 'tests/test_double.py::test_double': 'passed' }, log);
   });
 
+  it('pytest: a project virtualenv is the interpreter, and a shim python3 on the PATH runs once, to pick, not for the run', async () => {
+    need('pytest');
+    const repo = await makeRepo({
+      files: {
+        'tests/test_where.py': 'import os, sys\n\n\ndef test_prefix():\n    assert sys.prefix.endswith(os.environ["SSR_WANT_PREFIX"]), sys.prefix\n',
+      },
+    }, 'ssr-live-venv-');
+    dirs.push(repo);
+    const runner = (await detectRunners(repo, { pythonHasPytest: hasPytest }))[0];
+    // A shim in the manner of pyenv's: a script that logs each call and hands on to the real interpreter.
+    const real = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).stdout.trim();
+    const shims = await mkdtemp(join(tmpdir(), 'ssr-live-shims-'));
+    dirs.push(shims);
+    await writeFile(join(shims, 'python3'), `#!/bin/bash\necho "$*" >> '${shims}/calls'\nexec '${real}' "$@"\n`, { mode: 0o755 });
+    const env = { ...process.env, PATH: `${shims}:${process.env.PATH}`, SSR_WANT_PREFIX: real.replace(/\/bin\/[^/]+$/, '').split('/').pop()! };
+    let { map, log } = await runArtifact(repo, runner, runner.testFiles, env);
+    assert.deepEqual(map, { 'tests/test_where.py::test_prefix': 'passed' }, log);
+    const calls = (await readFile(join(shims, 'calls'), 'utf8')).trim().split('\n');
+    assert.equal(calls.length, 1, `the shim ran for: ${calls.join(' | ')}`);
+    assert.match(calls[0], /find_spec/);
+    // With a virtualenv in the repository (it sees the interpreter's pytest), the run is the virtualenv's.
+    const venv = spawnSync(real, ['-m', 'venv', '--system-site-packages', '--without-pip', join(repo, '.venv')], { encoding: 'utf8' });
+    assert.equal(venv.status, 0, venv.stderr);
+    ({ map, log } = await runArtifact(repo, runner, runner.testFiles, { ...env, SSR_WANT_PREFIX: '.venv' }));
+    assert.deepEqual(map, { 'tests/test_where.py::test_prefix': 'passed' }, log);
+  });
+
   it('pytest: benchmarks run once each, as tests (pytest-benchmark\'s own disable switch), and absent plugins are no error', async () => {
     need('pytest');
     // The conftest stands in for pytest-benchmark: its option, under the same name, is what the plugin reads.
