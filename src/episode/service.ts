@@ -227,7 +227,34 @@ export async function releaseEpisode(rt: Runtime, episodeId: string): Promise<vo
   }
 }
 
+/** Grades by repository, artifact, patch and limits, per worker process (used when the config's solverRunCache is on). */
+const grades = new Map<string, Promise<GradeOutput>>();
+
+/**
+ * Grades an attempt's patch. Where the config reuses test results (deterministic suites), a patch graded before in
+ * this process is not run again: the N attempts of a bug often end on one patch (the empty one, where none found an
+ * edit, or the same fix), and a campaign's modes in the learning bench meet the same bugs. A reused grade spent no
+ * test time and says so (`reused`); a run stopped by its time limit is never reused (it says more about the load).
+ */
 export async function gradeAttempt(rt: Runtime, i: GradeInput): Promise<GradeOutput> {
+  if (!i.cfg.solverRunCache) return gradeFresh(rt, i);
+  const key = JSON.stringify([i.repo.key, i.artifactHash, i.patchRef, i.cfg.testTimeoutSec, i.cfg.sandbox]);
+  const known = grades.get(key);
+  if (known) return { ...(await known), testRunMs: 0, reused: true };
+  const p = gradeFresh(rt, i);
+  if (grades.size >= 20_000) grades.delete(grades.keys().next().value!);
+  grades.set(key, p);
+  try {
+    const g = await p;
+    if (g.failure === 'timeout') grades.delete(key);
+    return g;
+  } catch (e) {
+    grades.delete(key);
+    throw e;
+  }
+}
+
+async function gradeFresh(rt: Runtime, i: GradeInput): Promise<GradeOutput> {
   await ensureRepo(rt.home, i.repo);
   const { artifact } = await getArtifact(rt.store, i.artifactHash);
   const patch = await rt.store.getText(i.patchRef as BlobRef);

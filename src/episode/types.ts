@@ -41,6 +41,8 @@ export interface GradeOutput {
   success: boolean; failure: string | null; reason: string; logRef: string | null; testRunMs: number;
   /** The patch's changes to oracle test files, dropped before grading; absent from outputs of older workers. */
   rejectedEdits?: RejectedEdits | null;
+  /** The grade of the same patch run before in this worker process (solverRunCache), not run again. */
+  reused?: boolean;
 }
 
 export interface HigherOrderInput {

@@ -69,10 +69,9 @@ export async function evaluatePolicy(
       for (let a = 0; a < attempts; a++) {
         const s = await solveAttempt(rt, { campaignId: 'eval', episodeId, attempt: a, repo, artifactHash: m.hash, policyVersion, seed: `eval/${set.name}/${bug.id}`, cfg });
         testRuns += s.testRuns;
-        const g = await gradeOnce(`${repo.key}\0${m.hash}\0${s.patchRef}\0${cfg.testTimeoutSec}`, cfg.solverRunCache, () => {
-          graded++;
-          return gradeAttempt(rt, { episodeId, attempt: a, repo, artifactHash: m.hash, patchRef: s.patchRef, cfg });
-        });
+        // With the cache on, a patch graded before in this process (by an earlier version, mostly) is not run again.
+        const g = await gradeAttempt(rt, { episodeId, attempt: a, repo, artifactHash: m.hash, patchRef: s.patchRef, cfg });
+        if (!g.reused) graded++;
         if (g.success) successes++;
         stops.push(g.success ? 'solved' : `${s.stop}/${g.failure}`);
       }
@@ -96,24 +95,6 @@ export async function evaluatePolicy(
     solvedAny: perBug.filter((b) => b.successes > 0).length, byRepo: groupBy((b) => b.repo), byStrategy: groupBy((b) => b.strategy),
     perBug, testRuns, graded, wallMs: Date.now() - t0,
   };
-}
-
-type Grade = Pick<Awaited<ReturnType<typeof gradeAttempt>>, 'success' | 'failure'>;
-const grades = new Map<string, Grade>();
-/**
- * A bug's patch graded once per process where the evaluation reuses test results (`cache`, for deterministic suites):
- * a patch ref names its content, and versions close to each other mostly end an attempt on the same patch, so most
- * grades of a later version's evaluation are ones an earlier one ran.
- */
-async function gradeOnce(key: string, cached: boolean, grade: () => Promise<Grade>): Promise<Grade> {
-  const hit = cached ? grades.get(key) : undefined;
-  if (hit) return hit;
-  const g = await grade();
-  if (cached) {
-    if (grades.size >= 20_000) grades.delete(grades.keys().next().value!);
-    grades.set(key, { success: g.success, failure: g.failure });
-  }
-  return g;
 }
 
 /** The solve rate of some bugs: the mean over bugs of each bug's fraction of successful attempts. */

@@ -142,3 +142,33 @@ test('within one process a patch of a bug is graded once: a second evaluation re
   assert.equal(uncached.graded, 2);
   assert.deepEqual(uncached.perBug, first.perBug);
 });
+
+test('a campaign that reuses test results grades a patch its attempts share once, even when they end at once; a grade stopped by its time limit is run again', async () => {
+  const home = tmp();
+  const file = await smallSet(home);
+  const set = await readHeldoutSet(file);
+  const rt = createRuntime({ home });
+  const repos = await resolveSetRepos(set, file);
+  const bug = set.bugs[0];
+  const repo = repos.get(bug.repo)!;
+  const { putArtifact } = await import('../../src/artifact/artifact.js');
+  const { gradeAttempt } = await import('../../src/episode/service.js');
+  const { parseConfig } = await import('../../src/config/load.js');
+  const m = await putArtifact(rt.store, bug.artifact, { repo: repo.name, baseCommit: repo.commit, strategy: bug.strategy, parent: null, order: 1, policyVersion: 'test', createdBy: 'test' });
+  const cfg = parseConfig({ repos: [{ path: repo.path }], solverRunCache: true }, 'test');
+  // The empty patch: where no attempt found an edit, every one of them ends on it.
+  const patchRef = await rt.store.putBlob('');
+  const gs = await Promise.all([0, 1, 2, 3].map((attempt) => gradeAttempt(rt, { episodeId: 'e/0/0', attempt, repo, artifactHash: m.hash, patchRef, cfg })));
+  assert.equal(gs.filter((g) => !g.reused).length, 1, 'one run for the four attempts');
+  assert.ok(gs.every((g) => g.success === false && g.failure === 'tests-fail' && g.logRef === gs[0].logRef), JSON.stringify(gs));
+  assert.ok(gs.filter((g) => g.reused).every((g) => g.testRunMs === 0));
+  // Not with the cache off (suites that are not deterministic), nor after a run the time limit stopped.
+  const off = await gradeAttempt(rt, { episodeId: 'e/0/0', attempt: 4, repo, artifactHash: m.hash, patchRef, cfg: { ...cfg, solverRunCache: false } });
+  assert.equal(off.reused, undefined);
+  const tight = { ...cfg, testTimeoutSec: 0.001 };
+  const t1 = await gradeAttempt(rt, { episodeId: 'e/0/1', attempt: 0, repo, artifactHash: m.hash, patchRef, cfg: tight });
+  assert.equal(t1.failure, 'timeout');
+  const t2 = await gradeAttempt(rt, { episodeId: 'e/0/1', attempt: 1, repo, artifactHash: m.hash, patchRef, cfg: tight });
+  assert.equal(t2.failure, 'timeout');
+  assert.equal(t2.reused, undefined, 'a grade the time limit stopped is run again');
+});
