@@ -20,6 +20,7 @@ import { byFile, clamp01, sandboxWith, testFileOf, testNameOf, TestRunCounter } 
 import { historyCandidates, revertCommit } from './history.js';
 import { pythonReachable } from './code/pyreach.js';
 import { sameCode } from './code/sameCode.js';
+import { dropOrphanedGoImports } from './code/gousage.js';
 
 export type InjectFailureCode = 'no-test-runner' | 'no-passing-tests' | 'no-bug-found' | 'no-code-files';
 
@@ -210,7 +211,8 @@ export function assertionRemovals(runner: RunnerName, src: string, assertions: r
 export function emptyBody(runner: RunnerName, s: TestSite): Edit | null {
   if (!s.body) return null;
   if (runner === 'pytest' || runner === 'unittest') return { start: s.body.start, end: s.body.end, replacement: 'pass' };
-  const { start, end, param } = s.body;
+  const { start, end, param, empty } = s.body;
+  if (empty !== undefined) return { start, end, replacement: empty };
   if (runner === 'ava' || runner === 'tape') return param ? { start, end, replacement: `{ ${param}.${runner === 'ava' ? 'pass' : 'end'}(); }` } : null;
   // A mocha or jest callback that takes a parameter is ended by calling it (done); an empty one would time out.
   if ((runner === 'mocha' || runner === 'jest') && param) return { start, end, replacement: `{ ${param}(); }` };
@@ -346,7 +348,8 @@ async function weaken(
         else edits.push(...assertionRemovals(runner.name, src, s.assertions));
       }
       if (edits.length === 0) continue;
-      const text = applyEdits(src, mergeEdits(edits));
+      let text = applyEdits(src, mergeEdits(edits));
+      if (lang === 'go') text = await dropOrphanedGoImports(src, text);
       if (await addsSyntaxErrors(lang, src, text)) return null;
       edited.set(f, text);
     }

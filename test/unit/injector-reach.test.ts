@@ -228,6 +228,26 @@ describe('a bug that raises before the test asserts', () => {
   });
 });
 
+describe('a Go bug that panics before the test asserts', () => {
+  it('is hidden by emptying the test, the imports only it used dropped, so the package still builds and the test passes', async () => {
+    const lib = 'package lib\n\nfunc Pick(xs []int, i int) int {\n\tif i >= len(xs) {\n\t\ti = len(xs) - 1\n\t}\n\treturn xs[i]\n}\n\nfunc First(xs []int) int { return xs[0] }\n';
+    const dir = await repo({
+      'go.mod': 'module example.com/lib\n\ngo 1.21\n',
+      'lib.go': lib.replace('\tif i >= len(xs) {\n\t\ti = len(xs) - 1\n\t}\n', ''),
+      // fmt is TestPick's alone: left imported after emptying it, the package would not build.
+      'lib_test.go': 'package lib\n\nimport (\n\t"fmt"\n\t"testing"\n)\n\nfunc TestPick(t *testing.T) {\n\tgot := Pick([]int{1, 2}, 5)\n\tif got != 2 {\n\t\tt.Fatal(fmt.Sprint(got))\n\t}\n}\n\nfunc TestFirst(t *testing.T) {\n\tif First([]int{3}) != 3 {\n\t\tt.Fatal("first")\n\t}\n}\n',
+    });
+    withHistory(dir, [['clamp the index', { 'lib.go': lib }]]);
+    const r = await injectHistory(dir, 1);
+    assert.equal(r.ok, true, `${r.ok ? '' : r.reason}\n${r.attempts.join('\n')}`);
+    if (!r.ok) return;
+    assert.match(r.attempts[0]!, /breaks 1 tests, 1 hidden$/);
+    assert.match(r.artifact.testWeaken, /^-\t"fmt"$/m);
+    assert.match(r.artifact.testWeaken, /^\+func TestPick\(t \*testing\.T\) \{\}$/m);
+    assert.doesNotMatch(r.artifact.testWeaken, /^-.*First\(/m);
+  });
+});
+
 describe('a test whose checks the injector does not recognise', () => {
   it('is emptied, so it passes and hides the bug, instead of deleted', async () => {
     const lib = 'def double(x):\n    return 2 * x\n\n\ndef half(x):\n    return x / 2\n';

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { applyEdits, findTests, hasSyntaxErrors } from '../../src/agents/code/index.js';
+import { dropOrphanedGoImports } from '../../src/agents/code/gousage.js';
 import { assertionRemovals, emptyBody } from '../../src/agents/injector.js';
 
 const AVA = `import test from 'ava';
@@ -59,8 +60,37 @@ describe('injector: emptyBody', () => {
       const edits = jsSites.map((s) => emptyBody(runner, s)).filter((e) => e !== null);
       assert.equal(await hasSyntaxErrors('javascript', applyEdits(js, edits)), false, runner);
     }
-    // Go has no body to empty: a body's imports would go unused, which Go refuses to build.
+  });
+
+  it('Go, Rust, Java: {} (Ok(()) for a Rust test returning a Result), and none for a test expecting a panic or an exception', async () => {
+    const rs = '#[test]\nfn a() { f().unwrap(); }\n\n#[test]\nfn b() -> Result<(), String> { g()?; Ok(()) }\n\n#[test]\n#[should_panic(expected = "boom")]\nfn c() { h(); }\n\n#[test]\nfn d() -> u8 { 1 }\n';
+    const rsOut = (await findTests('rust', rs)).map((s) => emptyBody('cargo-test', s)?.replacement ?? null);
+    assert.deepEqual(rsOut, ['{}', '{ Ok(()) }', null, null]);
+    const java = 'class T {\n  @Test\n  void a() { f(); }\n  @Test(expected = IllegalStateException.class)\n  public void b() { g(); }\n  @org.testng.annotations.Test(expectedExceptions = E.class)\n  void c() { h(); }\n  @TestFactory\n  Stream<DynamicTest> d() { return s(); }\n  @ParameterizedTest\n  void e(int x) { f(x); }\n}\n';
+    const javaOut = (await findTests('java', java)).map((s) => emptyBody('maven', s)?.replacement ?? null);
+    assert.deepEqual(javaOut, ['{}', null, null, null, '{}']);
     const go = await findTests('go', 'package p\n\nimport "testing"\n\nfunc TestX(t *testing.T) { t.Fatal() }\n');
-    assert.equal(emptyBody('go-test', go[0]!), null);
+    assert.equal(emptyBody('go-test', go[0]!)?.replacement, '{}');
+  });
+
+  it('Go: an import only the emptied (or deleted) test used goes with it, and the file still builds its other uses', async () => {
+    const src = [
+      'package p', '', 'import (', '\t"strings"', '\t"testing"', '', '\tqt "github.com/frankban/quicktest"', '\t"example.com/m/v2/util"', ')', '',
+      'func TestA(t *testing.T) {', '\tc := qt.New(t)', '\tc.Assert(strings.ToUpper(util.Name()), qt.Equals, "X")', '}', '',
+      'func TestB(t *testing.T) {', '\tif util.Name() == "" {', '\t\tt.Fatal("empty")', '\t}', '}', '',
+    ].join('\n');
+    const sites = await findTests('go', src);
+    const emptied = applyEdits(src, [emptyBody('go-test', sites[0]!)!]);
+    const out = await dropOrphanedGoImports(src, emptied);
+    assert.equal(await hasSyntaxErrors('go', out), false);
+    // strings and quicktest went with TestA; util is still TestB's, testing every test's.
+    assert.doesNotMatch(out, /"strings"|quicktest/);
+    assert.match(out, /\t"testing"\n/);
+    assert.match(out, /\t"example\.com\/m\/v2\/util"\n/);
+    assert.match(out, /func TestA\(t \*testing\.T\) \{\}/);
+    // Deleting TestB as well leaves util unused too; an edit that orphans nothing changes nothing.
+    const both = applyEdits(src, [emptyBody('go-test', sites[0]!)!, { start: sites[1]!.start, end: sites[1]!.end, replacement: '' }]);
+    assert.doesNotMatch(await dropOrphanedGoImports(src, both), /util"/);
+    assert.equal(await dropOrphanedGoImports(src, src), src);
   });
 });

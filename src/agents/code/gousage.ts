@@ -1,6 +1,6 @@
 import { field, walk } from './ast.js';
-import type { Edit } from './edits.js';
-import type { Parsed, SNode } from './parser.js';
+import { applyEdits, type Edit } from './edits.js';
+import { withParsed, type Parsed, type SNode } from './parser.js';
 
 /*
  * Go refuses to compile a local variable that is never used and an import that is never used.
@@ -40,6 +40,29 @@ export function goImports(p: Parsed): GoImport[] {
     return n.type === 'source_file' || n.type === 'import_declaration' || n.type === 'import_spec_list';
   });
   return out;
+}
+
+/** The package names a file refers to (`pkg.F`, `pkg.T`) outside its import declarations. */
+export function usedPackages(p: Parsed): Set<string> {
+  const used = new Set<string>();
+  walk(p.root, (n) => {
+    if (n.type === 'import_declaration' || n.type === 'package_clause') return false;
+    if (isPackageUse(n)) used.add(p.text(n));
+  });
+  return used;
+}
+
+/**
+ * `after`, an edit of `before`, without the imports `before` used and `after` no longer does: Go rejects an unused
+ * import, and a test emptied or deleted whole can take the last use of one with it.
+ */
+export async function dropOrphanedGoImports(before: string, after: string): Promise<string> {
+  const was = await withParsed('go', before, usedPackages);
+  return withParsed('go', after, (q) => {
+    const now = usedPackages(q);
+    const orphaned = goImports(q).filter((i) => was.has(i.name) && !now.has(i.name));
+    return orphaned.length ? applyEdits(after, goDropImports(q, orphaned)) : after;
+  });
 }
 
 type Range = readonly [number, number];

@@ -13,7 +13,7 @@ import {
   walk,
 } from './ast.js';
 import { applyEdits, type Edit } from './edits.js';
-import { goDropImports, GoIndex, goImports, type GoOrphans } from './gousage.js';
+import { goDropImports, GoIndex, goImports, usedPackages, type GoOrphans } from './gousage.js';
 import { isCFamily, isJsLike, isTypeScript, type Lang } from './lang.js';
 import { outermostFunction, riskyEmptying } from './mutations.js';
 import { type Parsed, type SNode, withParsed } from './parser.js';
@@ -470,13 +470,7 @@ function goWholeFile(ctx: Ctx): string {
   const stubbed = applyEdits(p.source, edits);
   const q = p.reparse(stubbed);
   try {
-    const used = new Set<string>();
-    walk(q.root, (n) => {
-      if (n.type === 'import_declaration' || n.type === 'package_clause') return false;
-      if (n.type === 'package_identifier' || (n.type === 'identifier' && n.field === 'operand' && n.parent?.type === 'selector_expression')) {
-        used.add(q.text(n));
-      }
-    });
+    const used = usedPackages(q);
     const unused = goImports(q).filter((i) => !used.has(i.name));
     return applyEdits(stubbed, goDropImports(q, unused));
   } finally {

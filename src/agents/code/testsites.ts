@@ -16,9 +16,12 @@ export interface TestSite {
   /**
    * The test's body, where emptying it leaves a test that runs and passes (Python: `pass`; JS/TS: `{}`, or one call
    * on the callback's parameter where the runner wants it): a test that raises before any assertion is weakened so,
-   * since a deleted test no longer passes. Absent where an empty body may not build (Go's unused imports).
+   * since a deleted test no longer passes. `empty`: what an empty body is where it is not the runner's (Rust's
+   * `{ Ok(()) }` for a test returning a Result). Absent where an emptied test would fail or not build: a test that
+   * expects a panic or an exception (`#[should_panic]`, `@Test(expected = ...)`), one that must return a value.
+   * Go's: an import only the test used must go with it (dropOrphanedGoImports).
    */
-  body?: { start: number; end: number; param: string | null };
+  body?: { start: number; end: number; param: string | null; empty?: string };
 }
 
 /** Extend a definition's start over the comment lines (and Rust attributes) directly above it. */
@@ -445,7 +448,11 @@ function goTests(p: Parsed): TestSite[] {
     const name = p.text(nameNode);
     // go test: TestXxx where Xxx does not start with a lower-case letter, taking one *testing.T.
     if (!/^Test([^a-z]|$)/.test(name) || !goTestParam(p, fn)) continue;
-    out.push({ name, start: leadingStart(p, fn), end: fn.end, line: fn.row + 1, assertions: goAssertions(p, go, fn) });
+    const body = field(fn, 'body');
+    out.push({
+      name, start: leadingStart(p, fn), end: fn.end, line: fn.row + 1, assertions: goAssertions(p, go, fn),
+      ...(body ? { body: { start: body.start, end: body.end, param: null } } : {}),
+    });
   }
   return out;
 }
@@ -501,11 +508,26 @@ function rustTests(p: Parsed): TestSite[] {
         end: n.end,
         line: n.row + 1,
         assertions: rustAssertions(p, n),
+        ...rustBody(p, n, attrs),
       });
     }
   };
   visit(p.root, []);
   return out;
+}
+
+/**
+ * An emptied Rust test passes unless it expects a panic; one returning a Result returns `Ok(())`, and one returning
+ * anything else is left whole.
+ */
+function rustBody(p: Parsed, fn: SNode, attrs: SNode[]): Pick<TestSite, 'body'> {
+  const body = field(fn, 'body');
+  if (!body || attrs.some((a) => /^#\[\s*should_panic\b/.test(p.text(a)))) return {};
+  const ret = field(fn, 'return_type');
+  if (ret && p.text(ret).replace(/\s/g, '') !== '()') {
+    return /\bResult\b/.test(p.text(ret)) ? { body: { start: body.start, end: body.end, param: null, empty: '{ Ok(()) }' } } : {};
+  }
+  return { body: { start: body.start, end: body.end, param: null } };
 }
 
 /* ---------- Java ---------- */
@@ -553,7 +575,14 @@ function javaTests(p: Parsed): TestSite[] {
       });
     const name = field(n, 'name');
     if (annotated && name) {
-      out.push({ name: p.text(name), start: leadingStart(p, n), end: n.end, line: n.row + 1, assertions: javaAssertions(p, n) });
+      // Emptied, a void test passes, unless it expects an exception (JUnit 4's `expected`, TestNG's `expectedExceptions`).
+      const body = field(n, 'body');
+      const expects = mods!.children.some((a) => a.type === 'annotation' && /\bexpected(Exceptions)?\s*=/.test(p.text(a)));
+      const isVoid = field(n, 'type')?.type === 'void_type';
+      out.push({
+        name: p.text(name), start: leadingStart(p, n), end: n.end, line: n.row + 1, assertions: javaAssertions(p, n),
+        ...(body && isVoid && !expects ? { body: { start: body.start, end: body.end, param: null } } : {}),
+      });
     }
     return false;
   });
