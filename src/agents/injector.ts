@@ -307,7 +307,8 @@ async function historyCandidate(o: InjectorOptions, history: Awaited<ReturnType<
 
 /**
  * Weakens exactly the tests the bug breaks: first by deleting their assertions, then (for those still failing,
- * e.g. because the code raises) by deleting the test. Returns the weakened test files and the oracle file list.
+ * e.g. because the code raises) by emptying the test where an empty one passes (emptyBody), else deleting it.
+ * Returns the weakened test files and the oracle file list.
  */
 async function weaken(
   o: InjectorOptions, runner: Runner, counter: TestRunCounter, cand: Candidate, broken: string[],
