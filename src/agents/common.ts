@@ -59,12 +59,14 @@ export class TestRunCounter {
   limitTo(ms: number): void {
     this.timeoutMs = Math.min(this.maxTimeoutMs, ms);
   }
-  async run(sb: Sandbox, runner: Runner, files: string[], stateKey?: string, keepLog = false): Promise<TestRun> {
+  /** `prepare`: brings the sandbox to the state named, called only where the run is not served from the cache. */
+  async run(sb: Sandbox, runner: Runner, files: string[], stateKey?: string, keepLog = false, prepare?: () => Promise<void>): Promise<TestRun> {
     const script = runner.script(files), parser = runner.parser();
     const key = this.cache && stateKey !== undefined ? sha256(`${stateKey}\0${script}\0${parser}`) : null;
     const hit = key ? this.cache!.get(key) : undefined;
     this.runs++;
     if (hit) return hit;
+    await prepare?.();
     const r = await runTestScript(sb, script, parser, this.timeoutMs);
     this.ms += r.durationMs;
     // Only clean runs: a timeout or a kill says something about the machine's load, not about the code.

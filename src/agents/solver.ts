@@ -232,6 +232,13 @@ export async function solve(o: SolverOptions): Promise<SolveResult> {
   let stillFailing = new Set(failing);
   search = { options: cands.map((c) => c.option), picks: [], kept: [], maxPicks: Math.max(0, o.budget - counter.runs) };
   repair = { edits: cands.map((c) => ({ file: c.file, edit: c.m.edit })), texts: new Map(top.map((f) => [f.file, f.text])) };
+  // What each file holds in the sandbox now: a probe served from the cache needs no file written, and a rejected
+  // edit is undone by the next probe's writes, so files are brought up to date only before a real run (each write
+  // is a process in the sandbox).
+  const onDisk = new Map(top.map((f) => [f.file, f.text]));
+  const syncTo = (want: Map<string, string>) => async () => {
+    for (const [f, t] of want) if (onDisk.get(f) !== t) { await sb.writeFile(f, t); onDisk.set(f, t); }
+  };
   while (counter.runs < o.budget) {
     const idx = ranking.next(applicable);
     if (idx === undefined) break;
@@ -239,8 +246,7 @@ export async function solve(o: SolverOptions): Promise<SolveResult> {
     const { file, m } = cands[idx];
     const edits = [...(applied.get(file) ?? []), m].map((x) => x.edit);
     const text = applyEdits(top.find((f) => f.file === file)!.text, edits);
-    await sb.writeFile(file, text);
-    const run = await counter.run(sb, runner, testFiles, stateKey(changedWith(file, text)));
+    const run = await counter.run(sb, runner, testFiles, stateKey(changedWith(file, text)), false, syncTo(new Map([...current, [file, text]])));
     const now = new Set(failingOf(run));
     const better = [...stillFailing].filter((t) => !now.has(t) && run.results[t] === 'passed').length;
     const worse = [...now].filter((t) => !stillFailing.has(t)).length;
@@ -251,8 +257,6 @@ export async function solve(o: SolverOptions): Promise<SolveResult> {
       current.set(file, text);
       stillFailing = now;
       if (now.size === 0 && Object.keys(run.results).length > 0) break;
-    } else {
-      await sb.writeFile(file, current.get(file)!);
     }
   }
   const changes = top.filter((f) => current.get(f.file) !== f.text).map((f) => ({ path: f.file, before: f.text, after: current.get(f.file)! }));

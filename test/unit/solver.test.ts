@@ -281,3 +281,30 @@ test('where the buggy state itself hangs, the first run and the probes are limit
     await sb.dispose();
   }
 });
+
+test('files are written only before a real run: a second attempt over the same states, served from the cache, writes none and ends on the same patch', async () => {
+  const { TestRunCache } = await import('../../src/agents/common.js');
+  const { repo, rt, artifact } = await pythonTask('shapes', SHAPES, TESTS, ['return 2 * (w + h)', 'return 2 * (w - h)'], ['    assert perimeter(2, 3) == 10\n', '    perimeter(2, 3)\n']);
+  const snap = await buildSolverState(rt.provider, repo, artifact);
+  const cache = { runs: new TestRunCache(), scope: 'shapes' };
+  const attempt = async () => {
+    const sb = await rt.provider.create(snap);
+    const writes: string[] = [];
+    const write = sb.writeFile.bind(sb);
+    sb.writeFile = async (rel, data) => { writes.push(rel); return write(rel, data); };
+    try {
+      const policy = new OnnxPolicyRunner(await OnnxPolicy.load(rt.store, 't@0'), new Rng('same-seed'), 'solver');
+      const r = await solve({ sandbox: sb, runnerHintDir: repo, task: taskStatement(reverseDiff(artifact.testWeaken)), policy, budget: 12, testTimeoutMs: 60_000, cache });
+      return { r, writes };
+    } finally { await sb.dispose(); }
+  };
+  const first = await attempt();
+  assert.equal(first.r.stop, 'all-tests-pass', first.r.tried.join('\n'));
+  const probes = first.r.search!.picks.length;
+  // One write a probe (all in one file here): a rejected edit is undone by the next probe's write, not by one of its own.
+  assert.equal(first.writes.length, probes, `${first.writes.length} writes for ${probes} probes`);
+  const again = await attempt();
+  assert.equal(again.writes.length, 0, 'every state was run before');
+  assert.equal(again.r.patch, first.r.patch);
+  assert.deepEqual(again.r.search!.picks, first.r.search!.picks);
+});
