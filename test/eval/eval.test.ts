@@ -156,8 +156,9 @@ test('a campaign that reuses test results grades a patch its attempts share once
   const { parseConfig } = await import('../../src/config/load.js');
   const m = await putArtifact(rt.store, bug.artifact, { repo: repo.name, baseCommit: repo.commit, strategy: bug.strategy, parent: null, order: 1, policyVersion: 'test', createdBy: 'test' });
   const cfg = parseConfig({ repos: [{ path: repo.path }], solverRunCache: true }, 'test');
-  // The empty patch: where no attempt found an edit, every one of them ends on it.
-  const patchRef = await rt.store.putBlob('');
+  // One patch all four attempts end on (a new file of its own: the grades of this process's other tests are reused too).
+  const nonce = `${process.pid}-${Date.now()}`;
+  const patchRef = await rt.store.putBlob(`diff --git a/NOTES-${nonce}.txt b/NOTES-${nonce}.txt\nnew file mode 100644\n--- /dev/null\n+++ b/NOTES-${nonce}.txt\n@@ -0,0 +1 @@\n+looked, found nothing\n`);
   const gs = await Promise.all([0, 1, 2, 3].map((attempt) => gradeAttempt(rt, { episodeId: 'e/0/0', attempt, repo, artifactHash: m.hash, patchRef, cfg })));
   assert.equal(gs.filter((g) => !g.reused).length, 1, 'one run for the four attempts');
   assert.ok(gs.every((g) => g.success === false && g.failure === 'tests-fail' && g.logRef === gs[0].logRef), JSON.stringify(gs));
