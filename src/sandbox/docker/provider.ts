@@ -356,6 +356,9 @@ export class DockerSandbox implements Sandbox {
             else if (counters.pidsMax > this.baseline.pidsMax) killed = 'pids';
           }
           this.baseline = counters;
+          // A command stopped at the pids limit leaves its forks running (`cmd &`); they would hold the table full and
+          // keep the next command's timeout kill from starting (seen under load: that timeout reported as pids).
+          if (killed === 'pids') await this.restart();
         }
       }
       // 128+SIGXFSZ is also an exit status a script may choose (`exit 153`): without the signal itself, only a file
