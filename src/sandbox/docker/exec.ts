@@ -102,11 +102,27 @@ async function runSimple(container: Docker.Container, argv: string[], timeoutMs:
     const ended = new Promise<boolean>((resolve) => { stream.once('end', () => resolve(true)); stream.once('close', () => resolve(true)); stream.once('error', () => resolve(false)); });
     const ok = await Promise.race([ended, sleep(timeoutMs).then(() => false)]);
     if (!ok) { stream.destroy(); return null; }
-    const info = await ex.inspect();
-    return { exitCode: info.ExitCode, stdout: out };
+    return { exitCode: await exitCodeOf(ex), stdout: out };
   } catch {
     // The engine refused a new process (the pids limit is exhausted, the container is dying).
     return null;
+  }
+}
+
+/**
+ * An exec's exit status. The engine closes the stream when the process's output ends and records the exit a moment
+ * later, from its own event: read at once on a loaded machine, the exec still shows running with no status (seen in
+ * CI: the timeout's kill read as failed, the container killed, and the timeout reported as the pids limit).
+ */
+async function exitCodeOf(ex: Docker.Exec): Promise<number | null> {
+  for (let waited = 0; ; waited += 50) {
+    try {
+      const info = await ex.inspect();
+      if (!info.Running || waited >= 5000) return info.Running ? null : info.ExitCode;
+    } catch {
+      return null;
+    }
+    await sleep(50);
   }
 }
 
@@ -184,11 +200,7 @@ export async function dockerExec(container: Docker.Container, spec: DockerExecSp
   stream.destroy();
 
   let exitCode: number | null = null;
-  try {
-    exitCode = (await ex.inspect()).ExitCode;
-  } catch {
-    exitCode = null;
-  }
+  exitCode = await exitCodeOf(ex);
   // Trailer: "\n<marker> <rc> <oom> <pidsmax>\n" at the very end of stderr.
   const at = errTail.lastIndexOf(marker);
   let counters: Counters | null = killResult && killResult !== 'container' ? killResult : null;

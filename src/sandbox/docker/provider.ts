@@ -316,7 +316,8 @@ export class DockerSandbox implements Sandbox {
   private async restart(): Promise<void> {
     await this.container.kill({ signal: 'SIGKILL' }).catch(() => undefined);
     await this.container.start().catch((e: Error) => { throw new SandboxError(`container ${this.id} could not be restarted: ${e.message}`); });
-    this.baseline = { oom: 0, pidsMax: 0 };
+    // Read, not assumed zero: a cgroup the engine has not yet removed is reused with the old command's counts.
+    this.baseline = (await readCounters(this.container)) ?? { oom: 0, pidsMax: 0 };
   }
 
   private async fileAtLimit(): Promise<boolean> {
