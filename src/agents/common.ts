@@ -27,19 +27,31 @@ export function byFile(results: TestResults): Map<string, string[]> {
  * Results of test runs by the exact state they ran on, for suites known to be deterministic: an agent that names
  * the state it is in (`stateKey`) gets a repeated state's results without running the suite again. Bounded, and
  * without logs but those of start states: it holds what a search decides on, not evidence.
+ *
+ * A run stopped by a limit is kept too: a state whose suite hangs (an edit that makes a loop endless) or eats all
+ * memory does so every time, and ran its whole limit each time a search met it again. A time limit is the one kill
+ * that depends on the load as well as on the code, so a timeout is reused only under a limit no longer than the one
+ * it ran out (`limitMs`): a run that did not end in 10 s says nothing about 20 s.
  */
 export class TestRunCache {
-  private readonly runs = new Map<string, TestRun>();
+  private readonly runs = new Map<string, { run: TestRun; limitMs: number }>();
   /** Coverage runs of start states (src/agents/coverage.ts), by the same kind of key. */
   readonly coverage = new Map<string, Coverage>();
+  /**
+   * A start state's repair options, by its key and what its first run said: the solver's own type, which it alone
+   * stores and reads (`TestRunCounter.candidates`); unknown here, where the solver's types cannot be imported.
+   */
+  readonly candidates = new Map<string, unknown>();
   constructor(private readonly maxEntries = 20_000) {}
-  get(key: string): TestRun | undefined {
-    return this.runs.get(key);
+  get(key: string, limitMs = Infinity): TestRun | undefined {
+    const e = this.runs.get(key);
+    if (!e || (e.run.killed === 'timeout' && limitMs > e.limitMs)) return undefined;
+    return e.run;
   }
   /** `keepLog`: for the few runs whose log an agent reads (the first run at a task's start state), not every probe. */
-  set(key: string, r: TestRun, keepLog = false): void {
+  set(key: string, r: TestRun, keepLog = false, limitMs = Infinity): void {
     if (this.runs.size >= this.maxEntries) this.runs.delete(this.runs.keys().next().value!);
-    this.runs.set(key, { ...r, log: keepLog ? r.log : '' });
+    this.runs.set(key, { run: { ...r, log: keepLog ? r.log : '' }, limitMs });
   }
 }
 
@@ -63,14 +75,15 @@ export class TestRunCounter {
   async run(sb: Sandbox, runner: Runner, files: string[], stateKey?: string, keepLog = false, prepare?: () => Promise<void>): Promise<TestRun> {
     const script = runner.script(files), parser = runner.parser();
     const key = this.cache && stateKey !== undefined ? sha256(`${stateKey}\0${script}\0${parser}`) : null;
-    const hit = key ? this.cache!.get(key) : undefined;
+    const hit = key ? this.cache!.get(key, this.timeoutMs) : undefined;
     this.runs++;
     if (hit) return hit;
     await prepare?.();
     const r = await runTestScript(sb, script, parser, this.timeoutMs);
     this.ms += r.durationMs;
-    // Only clean runs: a timeout or a kill says something about the machine's load, not about the code.
-    if (key && r.killed === null) this.cache!.set(key, r, keepLog);
+    // A kill by a limit other than time (memory, pids, output, disk) is the code's; the sandbox and its limits are
+    // the same for every run that shares the cache.
+    if (key) this.cache!.set(key, r, keepLog, this.timeoutMs);
     return r;
   }
 
@@ -92,6 +105,27 @@ export class TestRunCounter {
       this.cache!.coverage.set(key, r.coverage);
     }
     return r.coverage;
+  }
+
+  /**
+   * A start state's repair options, computed once per cache (`compute` reads the tree and parses every code file).
+   * The runs computing them took (the coverage run) count again on reuse, as a cached run does. `keep`: whether a
+   * result may be reused (one computed without the coverage it asked for is not: that run may succeed next time).
+   */
+  async candidates<T>(key: string | undefined, compute: () => Promise<T>, keep: (v: T) => boolean = () => true): Promise<T> {
+    if (!this.cache || key === undefined) return compute();
+    const k = sha256(`candidates\0${key}`);
+    const hit = this.cache.candidates.get(k) as { value: T; runs: number } | undefined;
+    if (hit) {
+      this.runs += hit.runs;
+      return hit.value;
+    }
+    const before = this.runs;
+    const value = await compute();
+    if (!keep(value)) return value;
+    if (this.cache.candidates.size >= 1000) this.cache.candidates.delete(this.cache.candidates.keys().next().value!);
+    this.cache.candidates.set(k, { value, runs: this.runs - before });
+    return value;
   }
 }
 

@@ -218,7 +218,12 @@ export async function solve(o: SolverOptions): Promise<SolveResult> {
   if (failing.length === 0 && Object.keys(first.results).length > 0) return done('no-failing-tests');
 
   const cover = failingCoverageOf(counter, sb, runner, testFiles, first, stateKey([]));
-  const { top, cands } = await repairCandidates(sb, testFiles, first, runner.sourceFiles, o.maxFiles, cover);
+  // Reading and parsing every code file of the start state is the same work for each attempt at a bug (and, in an
+  // evaluation, for each version): with a cache, once. The first run's results and log are part of the key (its
+  // traced lines are a feature), so a start state that ran again and read otherwise is not confused with the first.
+  const start = stateKey([]);
+  const candidatesKey = start === undefined ? undefined : `${start}\0${testFiles.join(',')}\0${o.maxFiles ?? ''}\0${JSON.stringify(first.results)}\0${sha256(first.log)}`;
+  const { top, cands } = await counter.candidates(candidatesKey, () => repairCandidates(sb, testFiles, first, runner.sourceFiles, o.maxFiles, cover), (c) => !cover || c.cands.length === 0 || c.coverage !== null);
   if (cands.length === 0) return done('no-candidates');
   const ranking = await o.policy.rank('solve.repair', cands.map((c) => c.option));
 

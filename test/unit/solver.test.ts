@@ -220,6 +220,37 @@ test('a candidate repair that makes the suite hang is stopped at the probe limit
   }
 });
 
+test('with a run cache, a probe that hung is not run again under the same limit, and is under a longer one', async () => {
+  const { TestRunCache } = await import('../../src/agents/common.js');
+  const { repo, rt, artifact } = await pythonTask('loop', LOOP, LOOP_TESTS, ['steps = steps + 1', 'steps = steps - 1'], ['    assert steps_to_zero(3) == 3\n', '    steps_to_zero(3)\n']);
+  const snap = await buildSolverState(rt.provider, repo, artifact);
+  const cache = { runs: new TestRunCache(), scope: 'loop' };
+  const attempt = async (minMs: number) => {
+    const sb = await rt.provider.create(snap);
+    try {
+      const policy = scriptedPolicy(['compare-flip fromgt tolt', 'arith-swap fromminus toplus']);
+      return await solve({
+        sandbox: sb, runnerHintDir: repo, task: taskStatement(reverseDiff(artifact.testWeaken)), policy, budget: 8,
+        testTimeoutMs: 300_000, probeTimeout: { factor: 1, minMs }, cache,
+      });
+    } finally { await sb.dispose(); }
+  };
+  const first = await attempt(3_000);
+  const hung = first.tried.filter((t) => /stopped \(timeout\)/.test(t));
+  assert.equal(hung.length, 1, first.tried.join('\n'));
+  assert.ok(first.testRunMs >= 3_000, `${first.testRunMs} ms`);
+  // The same states under the same limit: every run, the endless one included, comes from the cache.
+  const again = await attempt(3_000);
+  assert.deepEqual(again.tried, first.tried);
+  assert.equal(again.patch, first.patch);
+  assert.equal(again.testRuns, first.testRuns, 'a reused run still counts against the budget');
+  assert.equal(again.testRunMs, 0, again.tried.join('\n'));
+  // A longer limit than the one it ran out: the endless state runs again (and is stopped again), the others do not.
+  const longer = await attempt(4_000);
+  assert.ok(longer.testRunMs >= 4_000 && longer.testRunMs < 4_000 + first.testRunMs, `${longer.testRunMs} ms`);
+  assert.match(longer.tried.find((t) => /stopped \(timeout\)/.test(t)) ?? '', /flip > to </);
+});
+
 const WALK = [
   'package walk', '',
   '// Step is the move from a toward b.', 'func Step(a, b int) int {', '\tif a < b {', '\t\treturn 1', '\t}', '\tif a > b {', '\t\treturn -1', '\t}', '\treturn 0', '}', '',
@@ -289,13 +320,14 @@ test('files are written only before a real run: a second attempt over the same s
   const cache = { runs: new TestRunCache(), scope: 'shapes' };
   const attempt = async () => {
     const sb = await rt.provider.create(snap);
-    const writes: string[] = [];
-    const write = sb.writeFile.bind(sb);
+    const writes: string[] = [], execs: string[] = [];
+    const write = sb.writeFile.bind(sb), exec = sb.exec.bind(sb);
     sb.writeFile = async (rel, data) => { writes.push(rel); return write(rel, data); };
+    sb.exec = async (cmd, o) => { execs.push(cmd); return exec(cmd, o); };
     try {
       const policy = new OnnxPolicyRunner(await OnnxPolicy.load(rt.store, 't@0'), new Rng('same-seed'), 'solver');
       const r = await solve({ sandbox: sb, runnerHintDir: repo, task: taskStatement(reverseDiff(artifact.testWeaken)), policy, budget: 12, testTimeoutMs: 60_000, cache });
-      return { r, writes };
+      return { r, writes, execs };
     } finally { await sb.dispose(); }
   };
   const first = await attempt();
@@ -305,6 +337,10 @@ test('files are written only before a real run: a second attempt over the same s
   assert.equal(first.writes.length, probes, `${first.writes.length} writes for ${probes} probes`);
   const again = await attempt();
   assert.equal(again.writes.length, 0, 'every state was run before');
+  // Nor is the start state read and parsed again for its repair options: the task's diff is all that runs.
+  assert.ok(first.execs.some((c) => c.startsWith('cat -- ')), first.execs.join('\n'));
+  assert.deepEqual(again.execs.filter((c) => !/git apply|patch /.test(c)), [], again.execs.join('\n'));
+  assert.equal(again.r.testRuns, first.r.testRuns);
   assert.equal(again.r.patch, first.r.patch);
   assert.deepEqual(again.r.search!.picks, first.r.search!.picks);
 });
