@@ -741,7 +741,8 @@ function caseName(p: Parsed, block: SNode, doctest: boolean): string | null {
   const fn = field(call, 'function');
   if (!fn || fn.type !== 'identifier' || !CASE_MACROS.test(p.text(fn))) return null;
   const args = field(call, 'arguments');
-  const lit = args ? namedChildren(args).find((a) => a.type === 'string_literal') : undefined;
+  // doctest decorates a case by multiplying its name: TEST_CASE("name" * doctest::timeout(1)).
+  const lit = args ? namedChildren(args).map((a) => (a.type === 'binary_expression' ? field(a, 'left') ?? a : a)).find((a) => a.type === 'string_literal') : undefined;
   if (!lit) return null;
   const name = p.text(lit).slice(1, -1).replace(/\\(["\\'])/g, '$1');
   if (p.text(fn) === 'SCENARIO') return (doctest ? '  Scenario: ' : 'Scenario: ') + name;
@@ -779,7 +780,9 @@ function cTests(p: Parsed): TestSite[] {
       const name = caseName(p, n, doctest);
       if (name !== null) {
         const macro = n.parent!.children[n.parent!.children.indexOf(n) - 1]!;
-        out.push({ name, start: leadingStart(p, macro), end: n.end, line: macro.row + 1, assertions: cAssertions(p, n, u) });
+        // A case that must fail (Catch2's [!shouldfail] tag, doctest's should_fail decorator) fails once emptied.
+        const mustFail = /\[!shouldfail\]|should_fail/.test(p.text(macro));
+        out.push({ name, start: leadingStart(p, macro), end: n.end, line: macro.row + 1, assertions: cAssertions(p, n, u), ...(mustFail ? {} : { body: { start: n.start, end: n.end, param: null } }) });
       }
       return false;
     }
@@ -792,7 +795,7 @@ function cTests(p: Parsed): TestSite[] {
       const parts = namedChildren(params).map((c) => p.text(c).trim());
       if (parts.length === 2 && parts.every((x) => /^\w+$/.test(x))) {
         const body = field(n, 'body');
-        out.push({ name: `${parts[0]}.${parts[1]}`, start: leadingStart(p, n), end: n.end, line: n.row + 1, assertions: body ? cAssertions(p, body, u) : [] });
+        out.push({ name: `${parts[0]}.${parts[1]}`, start: leadingStart(p, n), end: n.end, line: n.row + 1, assertions: body ? cAssertions(p, body, u) : [], ...(body ? { body: { start: body.start, end: body.end, param: null } } : {}) });
       }
       return false;
     }
@@ -800,7 +803,10 @@ function cTests(p: Parsed): TestSite[] {
     if (name === 'main') main = n;
     else if (name && C_TEST_FN.test(name)) {
       const body = field(n, 'body');
-      out.push({ name, start: leadingStart(p, n), end: n.end, line: n.row + 1, assertions: body ? cAssertions(p, body, u) : [] });
+      // Only a void function empties: what a harness makes of another's return value is its own convention.
+      const type = field(n, 'type');
+      const isVoid = !!type && p.text(type) === 'void' && d?.parent === n;
+      out.push({ name, start: leadingStart(p, n), end: n.end, line: n.row + 1, assertions: body ? cAssertions(p, body, u) : [], ...(body && isVoid ? { body: { start: body.start, end: body.end, param: null } } : {}) });
     }
     return false;
   });
