@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -13,6 +13,7 @@ import { inject } from '../../src/agents/injector.js';
 import { historyCandidates, revertCommit } from '../../src/agents/history.js';
 import type { Decision, Option, Policy, Ranking } from '../../src/policy/policy.js';
 import { createRuntime } from '../../src/runtime.js';
+import { findExecutable } from '../../src/sandbox/bwrap.js';
 import { makeRepo } from '../fixtures/runners/helpers.js';
 
 const dirs: string[] = [];
@@ -245,6 +246,28 @@ describe('a Go bug that panics before the test asserts', () => {
     assert.match(r.artifact.testWeaken, /^-\t"fmt"$/m);
     assert.match(r.artifact.testWeaken, /^\+func TestPick\(t \*testing\.T\) \{\}$/m);
     assert.doesNotMatch(r.artifact.testWeaken, /^-.*First\(/m);
+  });
+});
+
+describe('a C++ bug that throws before the test asserts', () => {
+  it('is hidden by emptying the GoogleTest TEST, so it passes, and the other TEST keeps its assertion', async () => {
+    for (const cmd of ['cmake', 'ctest', 'ninja', 'c++']) if (!findExecutable(cmd)) assert.fail(`${cmd} is missing: apt-get install cmake ninja-build g++ libgtest-dev`);
+    if (!['/usr/lib/x86_64-linux-gnu/cmake/GTest', '/usr/lib/aarch64-linux-gnu/cmake/GTest', '/usr/lib/cmake/GTest'].some((d) => existsSync(d))) assert.fail('GoogleTest is not installed: apt-get install libgtest-dev');
+    const lib = '#include "lib.hpp"\n\nint pick(const std::vector<int>& xs, int i) {\n  if (i >= static_cast<int>(xs.size())) i = static_cast<int>(xs.size()) - 1;\n  return xs.at(i);\n}\n\nint first(const std::vector<int>& xs) { return xs.at(0); }\n';
+    const dir = await repo({
+      'CMakeLists.txt': 'cmake_minimum_required(VERSION 3.14)\nproject(lib CXX)\nset(CMAKE_CXX_STANDARD 17)\nadd_library(lib lib.cpp)\ntarget_include_directories(lib PUBLIC .)\nenable_testing()\nfind_package(GTest REQUIRED)\ninclude(GoogleTest)\nadd_executable(lib_test lib_test.cpp)\ntarget_link_libraries(lib_test PRIVATE lib GTest::gtest_main)\ngtest_discover_tests(lib_test)\n',
+      'lib.hpp': '#pragma once\n#include <vector>\n\nint pick(const std::vector<int>& xs, int i);\nint first(const std::vector<int>& xs);\n',
+      'lib.cpp': lib.replace('  if (i >= static_cast<int>(xs.size())) i = static_cast<int>(xs.size()) - 1;\n', ''),
+      // Without its EXPECT_EQ, Lib.Pick still fails: pick() throws std::out_of_range under the bug.
+      'lib_test.cpp': '#include <gtest/gtest.h>\n#include "lib.hpp"\n\nTEST(Lib, Pick) {\n  int got = pick({1, 2}, 5);\n  EXPECT_EQ(got, 2);\n}\n\nTEST(Lib, First) {\n  EXPECT_EQ(first({3}), 3);\n}\n',
+    });
+    withHistory(dir, [['clamp the index', { 'lib.cpp': lib }]]);
+    const r = await inject({ repoDir: dir, provider: runtime().provider, policy: new InTurnPolicy(), strategies: ['history'], minPassingTests: 1, candidates: 1, testTimeoutMs: 180_000 });
+    assert.equal(r.ok, true, `${r.ok ? '' : r.reason}\n${r.attempts.join('\n')}`);
+    if (!r.ok) return;
+    assert.match(r.attempts[0]!, /breaks 1 tests, 1 hidden$/);
+    assert.match(r.artifact.testWeaken, /^\+TEST\(Lib, Pick\) \{\}$/m);
+    assert.doesNotMatch(r.artifact.testWeaken, /^-.*first\(/m);
   });
 });
 
