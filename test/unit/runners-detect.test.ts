@@ -273,6 +273,50 @@ describe('detectRunners', () => {
     assert.deepEqual(go?.sourceFiles, ['a/a.go']);
   });
 
+  it('go: files the build constraints leave out of go test (ignore, an older toolchain, another OS, a custom tag) are neither tests nor sources', async () => {
+    const test = (name: string, head = '') => `${head}package a\n\nimport "testing"\n\nfunc Test${name}(t *testing.T) {}\n`;
+    const [go] = await detectRunners(
+      await repo({
+        'go.mod': 'module x\n\ngo 1.21\n',
+        'a/a.go': '// Copyright line.\n\n//go:build go1.18\n// +build go1.18\n\npackage a\n',
+        'a/old.go': '//go:build !go1.18\n// +build !go1.18\n\npackage a\n',
+        'a/mem.go': '// +build ignore\n\npackage main\n',
+        'a/sys_windows.go': 'package a\n',
+        'a/sys_linux.go': 'package a\n',
+        'a/either.go': '//go:build (linux || darwin) && !purego\n\npackage a\n',
+        'a/old_plus.go': '// +build linux,!cgo darwin\n\npackage a\n',
+        'a/a_test.go': test('A', '//go:build go1.18\n\n'),
+        'a/int_test.go': test('Int', '//go:build integration\n\n'),
+        'a/win_windows_test.go': test('Win'),
+      }),
+    );
+    assert.deepEqual(go?.testFiles, ['a/a_test.go']);
+    // This machine's go (linux, with cgo): `linux,!cgo darwin` holds neither term.
+    assert.deepEqual(go?.sourceFiles.sort(), ['a/a.go', 'a/either.go', 'a/sys_linux.go']);
+  });
+
+  it('go: constraint expressions and file names as go/build reads them', async () => {
+    const { goFileBuilds } = await import('../../src/repo/runners/gobuild.js');
+    const env = { goos: 'linux', goarch: 'arm64', minor: 21, cgo: false };
+    const cases: [string, string, boolean][] = [
+      ['x.go', '//go:build go1.21 && unix\n\npackage x\n', true],
+      ['x.go', '//go:build go1.22\n\npackage x\n', false],
+      ['x.go', '//go:build !(amd64 || 386)\n\npackage x\n', true],
+      ['x.go', '//go:build cgo\n\npackage x\n', false],
+      ['x.go', '/* block\n comment */\n//go:build ignore\n\npackage x\n', false],
+      // After the package clause a constraint is only a comment.
+      ['x.go', 'package x\n\n//go:build ignore\n', true],
+      // An expression that does not parse keeps the file: only what is known to be left out is.
+      ['x.go', '//go:build linux &&\n\npackage x\n', true],
+      ['x_linux_arm64.go', 'package x\n', true],
+      ['x_linux_amd64_test.go', 'package x\n', false],
+      ['linux.go', 'package x\n', true],
+      ['x_windows.go', 'package x\n', false],
+      ['x_arm64.go', 'package x\n', true],
+    ];
+    assert.deepEqual(cases.map(([f, t]) => goFileBuilds(f, t, env)), cases.map((c) => c[2]));
+  });
+
   it('rust: tests/ targets and src files with inline tests; helper modules and target/ are not test targets', async () => {
     const [cargo] = await detectRunners(
       await repo({

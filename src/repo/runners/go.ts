@@ -2,6 +2,7 @@ import { checkTestFiles, filesArray, scriptPrelude } from './bash.js';
 import { pythonParser } from './parser-common.js';
 import type { RepoTree } from './scan.js';
 import { GO_EXT, isGoTestFile, isTestFile } from './test-files.js';
+import { goFileBuilds, hostGoEnv } from './gobuild.js';
 import type { Runner } from './types.js';
 
 const TEST_FUNC = /^func\s+Test(?:[^a-z\s(][^\s(]*)?\s*\(\s*\w+\s+\*\w+\.T\s*\)/m;
@@ -179,17 +180,22 @@ def parse(seg):
 
 export async function detectGo(tree: RepoTree): Promise<Runner[]> {
   if (!tree.files.some((f) => f === 'go.mod' || f.endsWith('/go.mod'))) return [];
+  // Files the build constraints leave out of go test are neither code the tests run nor tests that report.
+  const env = hostGoEnv();
+  const builds = async (f: string) => env === null || goFileBuilds(f, await tree.read(f), env);
   const testFiles: string[] = [];
   for (const f of tree.files) {
-    if (isGoTestFile(f) && TEST_FUNC.test(await tree.read(f))) testFiles.push(f);
+    if (isGoTestFile(f) && TEST_FUNC.test(await tree.read(f)) && (await builds(f))) testFiles.push(f);
   }
   if (testFiles.length === 0) return [];
+  const sourceFiles: string[] = [];
+  for (const f of tree.files) if (GO_EXT.test(f) && !isTestFile(f) && (await builds(f))) sourceFiles.push(f);
   return [
     {
       name: 'go-test',
       language: 'go',
       testFiles,
-      sourceFiles: tree.files.filter((f) => GO_EXT.test(f) && !isTestFile(f)),
+      sourceFiles,
       script: goScript,
       parser: () => pythonParser('go-test', GO_PARSE),
     },
