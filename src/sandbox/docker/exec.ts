@@ -199,8 +199,7 @@ export async function dockerExec(container: Docker.Container, spec: DockerExecSp
   const killResult = killing ? await (killing as Promise<Counters | null | 'container'>) : null;
   stream.destroy();
 
-  let exitCode: number | null = null;
-  exitCode = await exitCodeOf(ex);
+  let exitCode = await exitCodeOf(ex);
   // Trailer: "\n<marker> <rc> <oom> <pidsmax>\n" at the very end of stderr.
   const at = errTail.lastIndexOf(marker);
   let counters: Counters | null = killResult && killResult !== 'container' ? killResult : null;
