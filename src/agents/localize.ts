@@ -26,7 +26,17 @@ export interface Suspect { files: string[]; name: string; ochiai: number; distan
 // Ochiai score, not the cut-off, is what ranks the reached functions.
 const MAX_HOPS = 6;
 
-export async function localize(sb: Sandbox, testFiles: string[], results: TestResults, sourceFiles: string[]): Promise<{ sources: SourceFile[]; suspects: Map<string, Suspect> }> {
+export interface Localized {
+  sources: SourceFile[];
+  suspects: Map<string, Suspect>;
+  /**
+   * The same scores under other results of the same tests, from the call graph already built: where the tests stand
+   * after a repair kept part-way (the tests it fixed no longer point at the function it fixed). No sandbox work.
+   */
+  suspectsFor(results: TestResults): Map<string, Suspect>;
+}
+
+export async function localize(sb: Sandbox, testFiles: string[], results: TestResults, sourceFiles: string[]): Promise<Localized> {
   // Call graph by name over the code files: name → names its body references.
   const sources: SourceFile[] = [];
   const calls = new Map<string, Set<string>>();
@@ -69,35 +79,42 @@ export async function localize(sb: Sandbox, testFiles: string[], results: TestRe
     return dist;
   };
 
-  const failCount = new Map<string, number>(), passCount = new Map<string, number>(), distance = new Map<string, number>();
-  let totalFail = 0;
-  const statusOf = new Map<string, 'passed' | 'failed'>();
-  for (const [id, st] of Object.entries(results)) statusOf.set(`${testFileOf(id)}::${testNameOf(id)}`, st === 'failed' || statusOf.get(`${testFileOf(id)}::${testNameOf(id)}`) === 'failed' ? 'failed' : 'passed');
+  // Each test (or a whole file whose tests cannot be told apart) with the functions it reaches: what the scores
+  // count over, whatever the results.
+  const units: { id: string; fileLevel: boolean; reached: Map<string, number> }[] = [];
   for (const tf of testFiles) {
     const lang = langOfPath(tf);
     if (!lang) continue;
     const text = (await sb.readFile(tf)).toString('utf8');
     const sites = await findTests(lang, text);
-    const fileFailed = results[tf] === 'failed';
-    const units = sites.length ? sites.map((s) => ({ status: statusOf.get(`${tf}::${s.name}`), slice: text.slice(s.start, s.end) })) : [{ status: fileFailed ? 'failed' as const : undefined, slice: text }];
-    for (const u of units) {
-      if (!u.status) continue;
+    for (const u of sites.length ? sites.map((s) => ({ id: `${tf}::${s.name}`, fileLevel: false, slice: text.slice(s.start, s.end) })) : [{ id: tf, fileLevel: true, slice: text }]) {
       // A framework name localises nothing, unless the repository defines it (a helper called `expect`).
       const names = new Set([...(await referencedNames(lang, u.slice))].filter((n) => !TEST_API.has(n) || calls.has(n)));
-      const r = reach(names);
-      if (u.status === 'failed') totalFail++;
-      for (const [n, d] of r) {
-        const c = u.status === 'failed' ? failCount : passCount;
-        c.set(n, (c.get(n) ?? 0) + 1);
-        if (u.status === 'failed') distance.set(n, Math.min(distance.get(n) ?? 99, d));
-      }
+      units.push({ id: u.id, fileLevel: u.fileLevel, reached: reach(names) });
     }
   }
-  const suspects = new Map<string, Suspect>();
-  for (const [name, fc] of failCount) {
-    if (!where.has(name)) continue;
-    const pc = passCount.get(name) ?? 0;
-    suspects.set(name, { files: [...where.get(name)!], name, ochiai: fc / Math.sqrt(Math.max(1, totalFail) * (fc + pc)), distance: distance.get(name) ?? MAX_HOPS });
-  }
-  return { sources, suspects };
+  const suspectsFor = (res: TestResults): Map<string, Suspect> => {
+    const failCount = new Map<string, number>(), passCount = new Map<string, number>(), distance = new Map<string, number>();
+    let totalFail = 0;
+    const statusOf = new Map<string, 'passed' | 'failed'>();
+    for (const [id, st] of Object.entries(res)) statusOf.set(`${testFileOf(id)}::${testNameOf(id)}`, st === 'failed' || statusOf.get(`${testFileOf(id)}::${testNameOf(id)}`) === 'failed' ? 'failed' : 'passed');
+    for (const u of units) {
+      const status = u.fileLevel ? (res[u.id] === 'failed' ? 'failed' : undefined) : statusOf.get(u.id);
+      if (!status) continue;
+      if (status === 'failed') totalFail++;
+      for (const [n, d] of u.reached) {
+        const c = status === 'failed' ? failCount : passCount;
+        c.set(n, (c.get(n) ?? 0) + 1);
+        if (status === 'failed') distance.set(n, Math.min(distance.get(n) ?? 99, d));
+      }
+    }
+    const suspects = new Map<string, Suspect>();
+    for (const [name, fc] of failCount) {
+      if (!where.has(name)) continue;
+      const pc = passCount.get(name) ?? 0;
+      suspects.set(name, { files: [...where.get(name)!], name, ochiai: fc / Math.sqrt(Math.max(1, totalFail) * (fc + pc)), distance: distance.get(name) ?? MAX_HOPS });
+    }
+    return suspects;
+  };
+  return { sources, suspects: suspectsFor(results), suspectsFor };
 }

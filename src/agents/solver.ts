@@ -6,7 +6,7 @@
  */
 import { makeDiff } from '../repo/diffgen.js';
 import { detectRunners, isTestFile, NoTestRunnerError, type Runner } from '../repo/runners/index.js';
-import { applyDiff, PatchApplyError, type TestRun } from '../repo/testrun.js';
+import { applyDiff, PatchApplyError, type TestRun, type TestResults } from '../repo/testrun.js';
 import { touchedPaths } from '../artifact/diff.js';
 import type { Sandbox } from '../sandbox/types.js';
 import type { Option, Policy, SearchRecord } from '../policy/policy.js';
@@ -65,6 +65,8 @@ export interface SolverOptions {
    * state: the artifact). For deterministic suites only; the budget is counted the same either way.
    */
   cache?: { runs: TestRunCache; scope: string };
+  /** Score the options left again after an edit is kept (default); false keeps the first order throughout. */
+  rerank?: boolean;
 }
 
 /** The fixed task statement of the method around the reversed weakening patch. */
@@ -90,6 +92,9 @@ export function taskDiff(statement: string): string {
 
 export interface RepairCandidate { file: string; m: Mutation; sus: Suspect; option: Option }
 
+/** The options of `cands` (in order) rescored for where the tests stand now (`repairCandidates`). */
+export type Rescore = (results: TestResults) => Option[];
+
 /** Lines (1-based) that characters `start`..`end` of `text` span. */
 function lineSpan(text: string, start: number, end: number): [number, number] {
   let from = 1;
@@ -105,8 +110,8 @@ function lineSpan(text: string, start: number, end: number): [number, number] {
  * start state (its results localise, its log's traced lines are a feature); `cover`, when given, measures which lines
  * of the chosen files the failing tests executed (src/agents/coverage.ts), another feature.
  */
-export async function repairCandidates(sb: Sandbox, testFiles: string[], first: TestRun, sourceFiles: string[], maxFiles = 8, cover?: (files: string[]) => Promise<Coverage | null>): Promise<{ top: SourceFile[]; cands: RepairCandidate[]; coverage: Coverage | null }> {
-  const { sources, suspects } = await localize(sb, testFiles, first.results, sourceFiles);
+export async function repairCandidates(sb: Sandbox, testFiles: string[], first: TestRun, sourceFiles: string[], maxFiles = 8, cover?: (files: string[]) => Promise<Coverage | null>): Promise<{ top: SourceFile[]; cands: RepairCandidate[]; coverage: Coverage | null; rescore: Rescore }> {
+  const { sources, suspects, suspectsFor } = await localize(sb, testFiles, first.results, sourceFiles);
   const byFile = new Map<string, number>();
   for (const sus of suspects.values()) for (const f of sus.files) byFile.set(f, Math.max(byFile.get(f) ?? 0, sus.ochiai));
   const top = sources.filter((f) => byFile.has(f.file)).sort((a, b) => byFile.get(b.file)! - byFile.get(a.file)!).slice(0, maxFiles);
@@ -119,6 +124,9 @@ export async function repairCandidates(sb: Sandbox, testFiles: string[], first: 
     }
   }
   // Relative suspiciousness, sharpened: the raw coefficients of one bug sit close together.
+  const suspicion = (sus: Suspect | undefined, maxSus: number) => [
+    sus ? (sus.ochiai / maxSus) ** 4 : 0, sus?.distance === 1 ? 1 : 0, sus?.distance === 2 ? 1 : 0,
+  ];
   const maxSus = Math.max(...found.map((c) => c.sus.ochiai), 1e-9);
   const traced = tracedLines(first.log, top.map((f) => f.file));
   // The edited files first: in a repository past the model's size cap, they are the ones that must be in it.
@@ -140,7 +148,7 @@ export async function repairCandidates(sb: Sandbox, testFiles: string[], first: 
     const option: Option = {
       key: `${m.kind} ${m.variant}`,
       features: [
-        (sus.ochiai / maxSus) ** 4, sus.distance === 1 ? 1 : 0, sus.distance === 2 ? 1 : 0, clamp01(m.depth / 20),
+        ...suspicion(sus, maxSus), clamp01(m.depth / 20),
         // Where the failing run went (src/agents/traces.ts): on or next to a traced line, and how close within its file.
         near <= 2 ? 1 : 0, Number.isFinite(near) ? Math.exp(-near / 15) : 0,
         // Whether the edit makes its line read more like the rest of the code (src/agents/naturalness.ts).
@@ -153,7 +161,15 @@ export async function repairCandidates(sb: Sandbox, testFiles: string[], first: 
     };
     return { file, m, sus, option };
   });
-  return { top, cands, coverage };
+  // Only the suspicion features change with the results: the rest describe the edit, the first run's traces and the
+  // coverage of the tests that failed at the start.
+  const rescore: Rescore = (results) => {
+    const now = suspectsFor(results);
+    const at = found.map(({ file, m }) => { const x = m.functionName ? now.get(m.functionName) : undefined; return x?.files.includes(file) ? x : undefined; });
+    const max = Math.max(...at.map((x) => x?.ochiai ?? 0), 1e-9);
+    return cands.map((c, i) => ({ key: c.option.key, features: [...suspicion(at[i], max), ...c.option.features!.slice(3)] }));
+  };
+  return { top, cands, coverage, rescore };
 }
 
 /**
@@ -223,9 +239,9 @@ export async function solve(o: SolverOptions): Promise<SolveResult> {
   // traced lines are a feature), so a start state that ran again and read otherwise is not confused with the first.
   const start = stateKey([]);
   const candidatesKey = start === undefined ? undefined : `${start}\0${testFiles.join(',')}\0${o.maxFiles ?? ''}\0${JSON.stringify(first.results)}\0${sha256(first.log)}`;
-  const { top, cands } = await counter.candidates(candidatesKey, () => repairCandidates(sb, testFiles, first, runner.sourceFiles, o.maxFiles, cover), (c) => !cover || c.cands.length === 0 || c.coverage !== null);
+  const { top, cands, rescore } = await counter.candidates(candidatesKey, () => repairCandidates(sb, testFiles, first, runner.sourceFiles, o.maxFiles, cover), (c) => !cover || c.cands.length === 0 || c.coverage !== null);
   if (cands.length === 0) return done('no-candidates');
-  const ranking = await o.policy.rank('solve.repair', cands.map((c) => c.option));
+  let ranking = await o.policy.rank('solve.repair', cands.map((c) => c.option));
 
   // Hill-climbing over single edits: keep an edit when it makes some failing test pass without breaking others.
   const current = new Map(top.map((f) => [f.file, f.text]));
@@ -244,8 +260,11 @@ export async function solve(o: SolverOptions): Promise<SolveResult> {
   const syncTo = (want: Map<string, string>) => async () => {
     for (const [f, t] of want) if (onDisk.get(f) !== t) { await sb.writeFile(f, t); onDisk.set(f, t); }
   };
+  // Options tried and dropped since the last kept edit: once an edit is kept the tree is another, and an option
+  // that did nothing alone (its line's test also needed the edit just kept) may complete the repair now.
+  const rejected = new Set<number>();
   while (counter.runs < o.budget) {
-    const idx = ranking.next(applicable);
+    const idx = ranking.next((i) => applicable(i) && !rejected.has(i) && !search!.kept.includes(i));
     if (idx === undefined) break;
     search.picks.push(idx);
     const { file, m } = cands[idx];
@@ -262,6 +281,14 @@ export async function solve(o: SolverOptions): Promise<SolveResult> {
       current.set(file, text);
       stillFailing = now;
       if (now.size === 0 && Object.keys(run.results).length > 0) break;
+      // Part of the bug is repaired: the tests still failing point at what is left (the ones this edit fixed no
+      // longer point at its function), so the options left are scored again for them.
+      if (o.rerank !== false) {
+        ranking = await o.policy.rank('solve.repair', rescore(run.results));
+        rejected.clear();
+      }
+    } else {
+      rejected.add(idx);
     }
   }
   const changes = top.filter((f) => current.get(f.file) !== f.text).map((f) => ({ path: f.file, before: f.text, after: current.get(f.file)! }));

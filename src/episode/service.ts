@@ -179,6 +179,7 @@ export async function solveAttempt(rt: Runtime, i: SolveInput, progress?: Progre
       probeTimeout: { factor: i.cfg.solverProbeTimeout.factor, minMs: i.cfg.solverProbeTimeout.minSec * 1000, referenceFactor: i.cfg.solverProbeTimeout.referenceFactor },
       ...(reference && reference.killed === null ? { referenceRunMs: reference.durationMs } : {}),
       cache: i.cfg.solverRunCache ? { runs: solverRuns, scope: `${i.repo.key}/${i.artifactHash}` } : undefined,
+      rerank: i.cfg.solverRerank,
     });
     let patch = r.patch;
     const seedKey = `${i.seed}/bad-patch/${i.attempt}`;

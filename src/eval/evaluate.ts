@@ -20,6 +20,8 @@ export interface EvalOptions {
   /** Reuse test results of tree states seen before in this process (the example suites are deterministic). */
   cache?: boolean;
   testTimeoutSec?: number;
+  /** The solver's `solverRerank` (default: the config's). */
+  rerank?: boolean;
 }
 
 export interface BugEval { id: string; repo: string; strategy: string; successes: number; attempts: number; stops: string[] }
@@ -53,7 +55,7 @@ export async function evaluatePolicy(
   const attempts = o.attempts ?? set.attempts, budget = o.budget ?? set.budget;
   const cfg = parseConfig({
     repos: [...repos.values()].map((r) => ({ path: r.path })), solverTestRuns: budget, solverRunCache: o.cache ?? true,
-    testTimeoutSec: o.testTimeoutSec ?? 90,
+    testTimeoutSec: o.testTimeoutSec ?? 90, ...(o.rerank !== undefined ? { solverRerank: o.rerank } : {}),
   }, 'evaluation');
   const t0 = Date.now();
   let testRuns = 0, graded = 0;

@@ -20,7 +20,7 @@ import { describeRepo } from '../../src/repo/describe.js';
 import { parseConfig } from '../../src/config/load.js';
 import { releaseEpisode, solveAttempt } from '../../src/episode/service.js';
 import type { BlobRef } from '../../src/store/store.js';
-import { loadedDecisions, type Decision, type IndexedDecision, type Policy, type SearchRecord } from '../../src/policy/policy.js';
+import { loadedDecisions, type Decision, type IndexedDecision, type Option, type Policy, type SearchRecord } from '../../src/policy/policy.js';
 
 const SHAPES = [
   'class Box:', '    def __init__(self, w, h):', '        self.w = w', '        self.h = h', '',
@@ -343,4 +343,82 @@ test('files are written only before a real run: a second attempt over the same s
   assert.equal(again.r.testRuns, first.r.testRuns);
   assert.equal(again.r.patch, first.r.patch);
   assert.deepEqual(again.r.search!.picks, first.r.search!.picks);
+});
+
+const TWO = ['def a(x):', '    return x + 1', '', '', 'def b(x):', '    return x + 2', '', '', 'def c(x):', '    return x * 3', ''].join('\n');
+const TWO_TESTS = [
+  'from two import a, b, c', '', '',
+  'def test_a1():\n    assert a(1) == 2\n', '', 'def test_a2():\n    assert a(5) == 6\n', '',
+  'def test_b1():\n    assert b(1) == 3\n', '', 'def test_b2():\n    assert b(0) == 2\n', '',
+  'def test_c():\n    assert c(2) == 6\n',
+].join('\n');
+
+test('after an edit that fixes some failing tests is kept, the options left are scored again for the tests still failing', async () => {
+  // A bug of two changes in two functions: at the start the failing tests point at both alike; once a() is repaired,
+  // only b()'s tests fail and they point at b() alone.
+  const { repo, rt, artifact } = await pythonTask('two', TWO, TWO_TESTS, ['return x + 1', 'return x - 1'], ['    assert a(1) == 2\n', '    a(1)\n']);
+  const buggy = TWO.replace('return x + 1', 'return x - 1').replace('return x + 2', 'return x - 2');
+  const weakened = TWO_TESTS.replace(/assert ([ab]\(\d\)) == \d/g, '$1');
+  const task = { ...artifact, bugInject: await makeDiff([{ path: 'two.py', before: TWO, after: buggy }]), testWeaken: await makeDiff([{ path: 'tests/test_two.py', before: TWO_TESTS, after: weakened }]) };
+  const snap = await buildSolverState(rt.provider, repo, task);
+  const run = async (rerank: boolean) => {
+    const ranked: Option[][] = [];
+    const scripted = scriptedPolicy(['arith-swap fromminus toplus']);
+    const policy: Policy = { decisions: scripted.decisions, choose: scripted.choose, async rank(group, options) { ranked.push(options); return scripted.rank(group, options); } };
+    const sb = await rt.provider.create(snap);
+    try {
+      return { r: await solve({ sandbox: sb, runnerHintDir: repo, task: taskStatement(reverseDiff(task.testWeaken)), policy, budget: 12, testTimeoutMs: 60_000, rerank }), ranked };
+    } finally { await sb.dispose(); }
+  };
+  const on = await run(true);
+  assert.equal(on.r.stop, 'all-tests-pass', on.r.tried.join('\n'));
+  assert.equal(on.r.search!.kept.length, 2, on.r.tried.join('\n'));
+  assert.equal(on.ranked.length, 2, 'ranked once at the start and once after the first kept edit');
+  const [start, after] = on.ranked;
+  assert.equal(after.length, start.length, 'the same options, in the same order');
+  assert.deepEqual(after.map((o) => o.key), start.map((o) => o.key));
+  const firstKept = on.r.search!.kept[0];
+  const secondKept = on.r.search!.kept[1];
+  // At the start both functions are as suspect (feature 0, relative and sharpened, is 1 for both fixes' functions).
+  assert.equal(start[firstKept].features![0], 1);
+  assert.equal(start[secondKept].features![0], 1);
+  // After a() is repaired its tests pass: nothing failing reaches a() any more, while b() is all that is left.
+  assert.equal(after[firstKept].features![0], 0, JSON.stringify(after[firstKept]));
+  assert.equal(after[secondKept].features![0], 1, JSON.stringify(after[secondKept]));
+  // The features that do not depend on the results are the first ranking's.
+  assert.deepEqual(after.map((o) => o.features!.slice(3)), start.map((o) => o.features!.slice(3)));
+  const off = await run(false);
+  assert.equal(off.ranked.length, 1, 'with rerank off, one ranking for the whole search');
+  assert.equal(off.r.stop, 'all-tests-pass', off.r.tried.join('\n'));
+});
+
+const CHAIN = ['def scale(y):', '    return y * 2', '', '', 'def f(x):', '    return scale(x + 1)', ''].join('\n');
+const CHAIN_TESTS = ['from chain import scale, f', '', '', 'def test_scale():\n    assert scale(2) == 4\n', '', 'def test_f():\n    assert f(1) == 4\n'].join('\n');
+
+test('an option that fixed nothing alone is offered again once another edit is kept, and completes the repair', async () => {
+  // Two changes where f's test needs both: repairing f() alone fixes no test, so the search drops it; once scale()
+  // is repaired and kept, the same edit to f() passes everything.
+  const { repo, rt, artifact } = await pythonTask('chain', CHAIN, CHAIN_TESTS, ['return y * 2', 'return y * 3'], ['    assert scale(2) == 4\n', '    scale(2)\n']);
+  const buggy = CHAIN.replace('return y * 2', 'return y * 3').replace('scale(x + 1)', 'scale(x - 1)');
+  const weakened = CHAIN_TESTS.replace('assert scale(2) == 4', 'scale(2)').replace('assert f(1) == 4', 'f(1)');
+  const task = { ...artifact, bugInject: await makeDiff([{ path: 'chain.py', before: CHAIN, after: buggy }]), testWeaken: await makeDiff([{ path: 'tests/test_chain.py', before: CHAIN_TESTS, after: weakened }]) };
+  const snap = await buildSolverState(rt.provider, repo, task);
+  const run = async (rerank: boolean) => {
+    const sb = await rt.provider.create(snap);
+    try {
+      return await solve({ sandbox: sb, runnerHintDir: repo, task: taskStatement(reverseDiff(task.testWeaken)), policy: scriptedPolicy(['arith-swap fromminus toplus', 'constant-change dec']), budget: 8, testTimeoutMs: 60_000, rerank });
+    } finally { await sb.dispose(); }
+  };
+  const on = await run(true);
+  const keyOf = (i: number) => on.search!.options[i].key;
+  assert.equal(on.stop, 'all-tests-pass', on.tried.join('\n'));
+  assert.deepEqual(on.search!.picks.map(keyOf), ['arith-swap fromminus toplus', 'constant-change dec', 'arith-swap fromminus toplus'], on.tried.join('\n'));
+  assert.equal(on.search!.picks[0], on.search!.picks[2], 'the same option, tried again on the new tree');
+  assert.match(on.tried[0], /: 2 failing$/);
+  assert.match(on.patch, /\+    return y \* 2/);
+  assert.match(on.patch, /\+    return scale\(x \+ 1\)/);
+  // Keeping the first order, the dropped edit is never tried again.
+  const off = await run(false);
+  assert.equal(off.search!.picks.filter((i) => i === on.search!.picks[0]).length, 1, off.tried.join('\n'));
+  assert.notEqual(off.stop, 'all-tests-pass', off.tried.join('\n'));
 });
