@@ -322,7 +322,7 @@ describe('detectRunners', () => {
       await repo({
         'Cargo.toml': '[workspace]\nmembers = ["crates/a"]\n',
         'crates/a/Cargo.toml': '[package]\nname = "a"\nversion = "0.1.0"\n',
-        'crates/a/src/lib.rs': 'mod m;\n#[cfg(test)]\nmod tests { #[test] fn t() {} }\n',
+        'crates/a/src/lib.rs': 'mod m;\npub mod plain;\n#[cfg(test)]\nmod tests { #[test] fn t() {} }\n',
         'crates/a/src/m/mod.rs': '#[test]\nfn in_m() {}\n',
         'crates/a/src/plain.rs': 'pub fn f() {}\n',
         'crates/a/tests/it.rs': '#[test]\nfn it() {}\n',
@@ -344,6 +344,66 @@ describe('detectRunners', () => {
     assert.match(script, /--manifest-path 'crates\/a\/Cargo.toml' '--lib' -- --color never 'm::'/);
     assert.match(script, /'--test' 'suite' -- --color never 'part::'/);
     assert.match(script, /'--test' 'it' -- --color never <\/dev\/null/);
+  });
+});
+
+describe('detectRunners: rust modules the builds compile', () => {
+  it('examples, benches, orphans and modules behind a cfg that does not hold are neither tests nor sources', async () => {
+    const [cargo] = await detectRunners(
+      await repo({
+        'Cargo.toml': [
+          '[package]', 'name = "a"', 'version = "0.1.0"', '',
+          '[features]', 'default = ["std"]', 'std = ["alloc", "dep:libc"]', 'alloc = []', 'serde = ["dep:serde"]', 'nightly = []', '',
+        ].join('\n'),
+        'src/lib.rs': [
+          '//! mod commented_out;', '/* mod also_not; */', 'const S: &str = "mod in_a_string;";',
+          'mod core;', '#[cfg(feature = "std")]', 'pub mod io;', '#[cfg(feature = "serde")]', 'mod ser;',
+          '#[cfg(all(feature = "alloc", not(feature = "nightly")))]', 'mod vec;', '#[cfg(windows)]', 'mod win;',
+          '#[cfg(unix)]', 'mod sys;', '#[cfg(target_os = "macos")]', 'mod mac;', '#[cfg(some_custom_flag)]', 'mod custom;',
+          '#[path = "gen/tables.rs"]', 'mod tables;', 'mod outer {', '    pub mod inner;', '    #[cfg(docsrs)]', '    mod docs;', '}',
+          'include!("consts.rs");', '#[cfg(test)]', 'mod tests { #[test] fn t() {} }',
+        ].join('\n'),
+        'src/core.rs': 'pub(crate) mod deep;\n',
+        'src/core/deep.rs': '#[test]\nfn deep() {}\n',
+        'src/io/mod.rs': 'pub fn read() {}\n',
+        'src/ser.rs': '#[test]\nfn ser() {}\n',
+        'src/vec.rs': 'pub fn v() {}\n',
+        'src/win.rs': '#[test]\nfn win() {}\n',
+        'src/sys.rs': '#![cfg(feature = "nightly")]\nmod more;\n',
+        'src/sys/more.rs': 'pub fn m() {}\n',
+        'src/mac.rs': 'pub fn m() {}\n',
+        'src/custom.rs': 'pub fn c() {}\n',
+        'src/gen/tables.rs': 'pub fn t() {}\n',
+        'src/outer/inner.rs': 'pub fn i() {}\n',
+        'src/outer/docs.rs': 'pub fn d() {}\n',
+        'src/consts.rs': 'pub const C: u8 = 1;\n',
+        'src/orphan.rs': '#[test]\nfn orphan() {}\n',
+        'src/bin/tool.rs': 'fn main() {}\n#[test]\nfn tool() {}\n',
+        'examples/demo.rs': 'fn main() {}\n',
+        'benches/b.rs': 'fn main() {}\n',
+        'build.rs': 'fn main() {}\n',
+        'tests/it.rs': '#[test]\nfn it() {}\n',
+      }),
+    );
+    assert.deepEqual(cargo?.testFiles, ['src/bin/tool.rs', 'src/core/deep.rs', 'src/lib.rs', 'tests/it.rs']);
+    // custom.rs: a cfg this does not know is kept, as is anything it cannot tell.
+    assert.deepEqual(cargo?.sourceFiles.sort(), [
+      'src/bin/tool.rs', 'src/consts.rs', 'src/core.rs', 'src/core/deep.rs', 'src/custom.rs', 'src/gen/tables.rs', 'src/io/mod.rs',
+      'src/lib.rs', 'src/outer/inner.rs', 'src/vec.rs',
+    ]);
+  });
+
+  it('cfg predicates and default features as cargo test sees them', async () => {
+    const { evalCfg, defaultFeatures } = await import('../../src/repo/runners/rustmods.js');
+    const env = { features: new Set(['std']), os: 'linux', arch: 'x86_64' };
+    const cases: [string, boolean | null][] = [
+      ['feature = "std"', true], ['feature = "serde"', false], ['not(feature = "std")', false], ['any(windows, unix)', true],
+      ['all(unix, target_pointer_width = "64")', true], ['target_arch = "aarch64"', false], ['any(feature = "std", my_flag)', true],
+      ['all(feature = "std", my_flag)', null], ['my_flag', null], ['test', true], ['docsrs', false], ['target_family = "wasm"', false],
+    ];
+    assert.deepEqual(cases.map(([p]) => evalCfg(p, env)), cases.map((c) => c[1]));
+    assert.deepEqual([...defaultFeatures('[features]\ndefault = ["a", "x/y"]\na = ["b", "dep:z", "c?/d"]\nb = []\nunused = []\n')!].sort(), ['a', 'b']);
+    assert.deepEqual([...defaultFeatures('[package]\nname = "p"\n')!], []);
   });
 });
 

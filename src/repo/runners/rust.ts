@@ -3,6 +3,7 @@ import { pythonParser } from './parser-common.js';
 import type { RepoTree } from './scan.js';
 import { RUST_EXT, isTestFile } from './test-files.js';
 import type { Runner } from './types.js';
+import { compiledRustFiles } from './rustmods.js';
 
 const TEST_ATTR = /#\[(?:[\w:]+::)?(?:test|rstest)\b|#\[cfg\(test\)\]/;
 
@@ -138,13 +139,17 @@ export async function detectRust(tree: RepoTree): Promise<Runner[]> {
     const t = await rustTarget(tree, f);
     if (t) targets.set(f, t);
   }
+  // Files no build of the script compiles (examples, benches, modules behind a feature that is off or another OS)
+  // are neither code the tests run nor tests that report.
+  const compiled = new Set(await compiledRustFiles(tree, tree.files.filter((f) => RUST_EXT.test(f)), (f) => crateDir(tree, f)));
+  for (const f of targets.keys()) if (!compiled.has(f)) targets.delete(f);
   if (targets.size === 0) return [];
   return [
     {
       name: 'cargo-test',
       language: 'rust',
       testFiles: [...targets.keys()].sort(),
-      sourceFiles: tree.files.filter((f) => RUST_EXT.test(f) && !isTestFile(f)),
+      sourceFiles: tree.files.filter((f) => RUST_EXT.test(f) && !isTestFile(f) && compiled.has(f)),
       script: (testFiles: string[]) => rustScript(targets, testFiles),
       parser: () => pythonParser('cargo-test', RUST_PARSE),
     },
