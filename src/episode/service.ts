@@ -133,7 +133,12 @@ async function originalResults(rt: Runtime, repo: RepoInfo, cfg: CampaignConfig,
   } finally { await sb.dispose(); }
 }
 
+/**
+ * Keyed by the runtime's home and the repository as well as the artifact: one process may hold several runtimes (the
+ * bench runs a local campaign, then one over images, of the same bugs), and a snapshot's layers live under its home.
+ */
 const solverStates = new Map<string, Promise<SnapshotRef>>();
+const stateKey = (rt: Runtime, repo: RepoInfo, hash: string) => JSON.stringify([path.resolve(rt.home), repo.key, hash]);
 /** The solver's test results by tree state, per worker process (used when the config's solverRunCache is on). */
 const solverRuns = new TestRunCache();
 
@@ -142,11 +147,12 @@ const solverRuns = new TestRunCache();
  * It carries the episode's labels, so the episode's end (or the reaper) removes it.
  */
 async function solverState(rt: Runtime, repo: RepoInfo, hash: string, a: Artifact, labels: Record<string, string>): Promise<SnapshotRef> {
-  let p = solverStates.get(hash);
+  const key = stateKey(rt, repo, hash);
+  let p = solverStates.get(key);
   if (!p) {
     p = buildSolverState(rt.provider, repo.path, a, undefined, labels);
-    solverStates.set(hash, p);
-    p.catch(() => solverStates.delete(hash));
+    solverStates.set(key, p);
+    p.catch(() => solverStates.delete(key));
   }
   return p;
 }
@@ -162,7 +168,7 @@ export async function solveAttempt(rt: Runtime, i: SolveInput, progress?: Progre
     } catch (e) {
       // The snapshot went with an earlier episode of the same artifact (a pooled or replayed bug): build it again.
       if (!(e instanceof SnapshotGoneError)) throw e;
-      solverStates.delete(i.artifactHash);
+      solverStates.delete(stateKey(rt, i.repo, i.artifactHash));
       return sandboxes(rt, i.cfg).create(await solverState(rt, i.repo, i.artifactHash, artifact, labels), undefined, attemptLabels);
     }
   };

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createRuntime } from '../../src/runtime.js';
@@ -113,6 +113,25 @@ test('the solver sees only the buggy tree and the task, finds the flipped operat
   } finally {
     await sb.dispose();
   }
+});
+
+test('two runtimes in one process solving the same bug each build their own buggy state: one home removed leaves the other working', async () => {
+  const { repo, rt, artifact } = await pythonTask('shapes', SHAPES, TESTS, ['return 2 * (w + h)', 'return 2 * (w - h)'], ['    assert perimeter(2, 3) == 10\n', '    perimeter(2, 3)\n']);
+  const other = createRuntime({ home: mkdtempSync(path.join(tmpdir(), 'ssr-solver-')) });
+  const meta = { repo: 'shapes', baseCommit: null, strategy: 'direct', parent: null, order: 1, policyVersion: 't@0', createdBy: 'test' } as const;
+  const [a, b] = [await putArtifact(rt.store, artifact, meta), await putArtifact(other.store, artifact, meta)];
+  assert.equal(a.hash, b.hash, 'the same artifact has the same hash in both stores');
+  const repoInfo = await describeRepo(repo);
+  const input = (id: string) => ({
+    campaignId: 't', episodeId: id, attempt: 0, repo: repoInfo, artifactHash: a.hash, policyVersion: 't@0', seed: 's',
+    cfg: parseConfig({ repos: [{ path: repo }], solverTestRuns: 3 }),
+  });
+  await solveAttempt(rt, input('t/0/0'));
+  // The first runtime goes without releasing its episode (a bench's environment stopped, its home removed).
+  rmSync(rt.home, { recursive: true, force: true });
+  const s = await solveAttempt(other, input('t/1/0'));
+  assert.ok(await other.store.getText(s.trajectoryRef as BlobRef), 'the second runtime\'s attempt ran and stored its trajectory');
+  await releaseEpisode(other, 't/1/0');
 });
 
 // Older CommonJS style: every function a named function expression, bound to a variable or to module.exports.
