@@ -4,7 +4,7 @@ import type { SandboxProvider } from '../sandbox/types.js';
 import { PatchApplyError, runTestScript, type TestResults, type TestRun } from '../repo/testrun.js';
 import { treeState } from '../repo/tree.js';
 
-export type GradeFailure = 'malformed-patch' | 'binary-patch' | 'patch-does-not-apply' | 'tests-fail' | 'parser-failed' | 'timeout' | 'tests-missing';
+export type GradeFailure = 'malformed-patch' | 'binary-patch' | 'patch-does-not-apply' | 'no-change' | 'tests-fail' | 'parser-failed' | 'timeout' | 'tests-missing';
 
 export type RejectedEditCode = 'edits-test-files' | 'deletes-test-files';
 
@@ -41,6 +41,10 @@ export function oracleEdits(patch: string, oracle: ReadonlySet<string>): Rejecte
  * Grading, as the method defines it: original → bug_inject.diff → test_weaken.diff → the solver's patch (minus any
  * change to the oracle test files) → restore every file in test_files.txt → run test_script.sh | test_parser.py.
  * Success only if every test passes, including every test that passed on the original.
+ *
+ * A patch that changes nothing outside the oracle files is not run: its tree is the buggy code under the original
+ * tests, the very state the bug-validity check saw fail before any attempt was made (only a validated artifact is
+ * solved). Running it again cost the whole time limit for every failed attempt at a bug that makes the suite hang.
  */
 export async function grade(provider: SandboxProvider, repoDir: string, a: Artifact, patch: string, original: TestResults, timeoutMs: number): Promise<GradeResult> {
   const oracle = new Set(a.testFiles);
@@ -56,6 +60,10 @@ export async function grade(provider: SandboxProvider, repoDir: string, a: Artif
   }
   const dropped = rejected?.files ?? [];
   const rejectedNote = rejected ? ` (its ${rejected.code === 'deletes-test-files' ? 'deletion' : 'edits'} of ${rejected.files.join(', ')} dropped: oracle test files are restored)` : '';
+  if (!kept.trim()) {
+    const reason = 'the patch changes no file outside the oracle tests: the tree is the validated bug, whose tests fail (not run again)';
+    return { success: false, failure: 'no-change', reason: reason + rejectedNote, droppedTestEdits: dropped, rejectedEdits: rejected, run: null };
+  }
   let sb;
   try {
     sb = await treeState(provider, repoDir, [

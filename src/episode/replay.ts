@@ -15,6 +15,13 @@ export function recordedSummary(rec: EpisodeRecord): StageSummary {
 
 const verdict = (c: { ok: boolean; ran: boolean; code?: string }) => (c.ok ? 'ok' : c.ran ? `FAIL [${c.code ?? 'failed'}]` : 'not run');
 const attemptVerdict = (a: { success: boolean; failure: string | null }) => (a.success ? 'success' : a.failure ?? 'failed');
+type AttemptVerdict = { success: boolean; failure: string | null; patchRef?: string | null };
+/**
+ * Graders before 'no-change' ran a patch that changes no code and recorded how the bug failed (tests-fail, a
+ * timeout): for one patch, that and 'no-change' are the same verdict, not a difference to report.
+ */
+const sameVerdict = (a: AttemptVerdict, b: AttemptVerdict) => attemptVerdict(a) === attemptVerdict(b)
+  || (!a.success && !b.success && !!a.patchRef && a.patchRef === b.patchRef && (a.failure === 'no-change' || b.failure === 'no-change'));
 
 /**
  * The differences that matter for the stage replayed: from `check`, every check's verdict (and, when the artifact
@@ -35,7 +42,7 @@ export function compareReplay(from: ReplayStage, recorded: StageSummary, replaye
     for (let k = 0; k < n; k++) {
       const a = recorded.attempts[k], b = replayed.attempts[k];
       if (!a || !b) { out.push(`attempt ${k}: ${a ? 'recorded' : 'replayed'} only`); continue; }
-      if (attemptVerdict(a) !== attemptVerdict(b)) out.push(`attempt ${k}: recorded ${attemptVerdict(a)}, replayed ${attemptVerdict(b)}`);
+      if (!sameVerdict(a, b)) out.push(`attempt ${k}: recorded ${attemptVerdict(a)}, replayed ${attemptVerdict(b)}`);
     }
   }
   if (recorded.outcome !== replayed.outcome) out.push(`outcome: recorded ${recorded.outcome}, replayed ${replayed.outcome}`);

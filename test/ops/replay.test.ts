@@ -13,7 +13,8 @@ import { startCampaign } from '../../src/cli/campaign.js';
 import { prepareReplay, startReplay, ReplayError } from '../../src/cli/replay.js';
 import { getEpisode, listEpisodes, listReplays, putEpisode } from '../../src/store/records.js';
 import { PROJECT_ROOT } from '../../src/temporal/config.js';
-import type { EpisodeRecord } from '../../src/episode/types.js';
+import type { EpisodeRecord, StageSummary } from '../../src/episode/types.js';
+import { compareReplay } from '../../src/episode/replay.js';
 import { startTestEnv, type TestEnv } from '../helpers/temporal.js';
 import { exampleRepos } from '../helpers/examples.js';
 
@@ -64,6 +65,18 @@ test('episode records carry what a replay needs: the seed, the repository and th
     assert.ok(e.seed && e.repoInfo && e.configRef, `${e.id} has seed, repoInfo and configRef`);
     assert.equal(e.repoInfo.name, e.repo);
   }
+});
+
+test('a patch that changes no code, graded before the grader stopped running it, replays as the same verdict', () => {
+  const summary = (failure: string, patchRef: string): StageSummary => ({
+    outcome: 'solved-none', policyVersion: 'c@0', checks: [], solveRate: 0, checkReportRef: null, error: null,
+    attempts: [{ attempt: 0, success: false, failure, reason: '', stop: 'budget-exhausted', patchRef, gradeLogRef: null }],
+  });
+  assert.deepEqual(compareReplay('grade', summary('tests-fail', 'sha256:e'), summary('no-change', 'sha256:e')), []);
+  assert.deepEqual(compareReplay('grade', summary('timeout', 'sha256:e'), summary('no-change', 'sha256:e')), []);
+  // Another patch, or another failure of a patch that changes code, is still a difference.
+  assert.deepEqual(compareReplay('solve', summary('tests-fail', 'sha256:p'), summary('no-change', 'sha256:e')), ['attempt 0: recorded tests-fail, replayed no-change']);
+  assert.deepEqual(compareReplay('grade', summary('tests-fail', 'sha256:p'), summary('timeout', 'sha256:p')), ['attempt 0: recorded tests-fail, replayed timeout']);
 });
 
 test('--from grade: the recorded patches graded again reproduce every attempt and the outcome', async () => {

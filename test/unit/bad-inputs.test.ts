@@ -108,8 +108,8 @@ test('every bad patch kind is graded with its typed record', async () => {
       assert.equal(g.rejectedEdits, null, kind);
     }
   }
-  // Test-file edits without a fix earn nothing: the weakened tests are restored and the bug still fails them.
+  // Test-file edits without a fix earn nothing: the weakened tests are restored, which leaves the validated bug.
   const cheat = badPatch('', good, 'edits-test-files');
   const g = await grade(rt.provider, repo, good, cheat.patch, original, 60_000);
-  assert.deepEqual([g.success, g.failure, g.rejectedEdits?.code], [false, 'tests-fail', 'edits-test-files'], g.reason);
+  assert.deepEqual([g.success, g.failure, g.rejectedEdits?.code], [false, 'no-change', 'edits-test-files'], g.reason);
 });

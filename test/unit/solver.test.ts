@@ -91,7 +91,8 @@ test('the solver sees only the buggy tree and the task, finds the flipped operat
     assert.equal(g.success, true, g.reason);
     const bad = await grade(rt.provider, repo, artifact, '', original, 60_000);
     assert.equal(bad.success, false);
-    assert.equal(bad.failure, 'tests-fail');
+    assert.equal(bad.failure, 'no-change');
+    assert.equal(bad.run, null, 'the empty patch leaves the state the bug-validity check ran: not run again');
     // The solver activity adds what the solver never sees: the options that restore the original (src/trainer/expected.ts),
     // here the one fix, found whether or not an attempt reaches it.
     const m = await putArtifact(rt.store, artifact, { repo: 'shapes', baseCommit: null, strategy: 'direct', parent: null, order: 1, policyVersion: 't@0', createdBy: 'test' });
