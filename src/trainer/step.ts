@@ -64,7 +64,7 @@ export async function trainStep(store: Store, i: GradientInput): Promise<Gradien
   const { batch, expected, bugs } = await withExpectedSolver(store, i, sampled, outcomes);
   // The step runs as an ONNX graph on the first provider the campaign names that loads here (CUDA on a GPU worker).
   const providers = i.policy?.providers;
-  let { weights: updated, stats, provider, fallbacks } = await sampledStep(weights, batch, next, { learningRate: i.learningRate, providers }, i.injectorGradient?.trains === 'own');
+  let { weights: updated, stats, provider, fallbacks } = await sampledStep(weights, batch, next, { learningRate: i.learningRate, providers }, i.injectorGradient?.trains === 'own', i.injectorGradient?.learningRate);
   let known: KnownBugSteps | undefined;
   if (expected) {
     // Seeded without the campaign's name, as its episodes are (src/episode/seed.ts): campaigns that learned the same
@@ -143,9 +143,10 @@ export async function trainKnownBugs(w: MlpWeights, bugs: KnownBug[], g: Pick<So
  * The step over the sampled trajectories of both roles. With `injectorOwn` (`injectorGradient.trains: 'own'`) the
  * injector's trajectories move only the injector's own weights (`injectorOwnMask`), in a step of their own after the
  * solver's; each trajectory keeps the weight it has in the joint step (its share of the whole batch), so what each
- * role's step applies is the joint step's part of it, up to clipping.
+ * role's step applies is the joint step's part of it, up to clipping; `injectorLearningRate`
+ * (`injectorGradient.learningRate`) scales the injector's part on its own.
  */
-async function sampledStep(w: MlpWeights, batch: ScoredTrajectory[], next: string, opts: { learningRate: number; providers?: Provider[] }, injectorOwn: boolean): Promise<OnnxGraphStepResult> {
+async function sampledStep(w: MlpWeights, batch: ScoredTrajectory[], next: string, opts: { learningRate: number; providers?: Provider[] }, injectorOwn: boolean, injectorLearningRate?: number): Promise<OnnxGraphStepResult> {
   const injector = batch.filter((t) => t.role === 'injector');
   if (!injectorOwn || injector.length === 0) return trainStepOnnx(w, batch, next, opts);
   // prepareBatch divides by max(1, the batch's total weight): with every weight divided by the whole batch's total
@@ -153,7 +154,7 @@ async function sampledStep(w: MlpWeights, batch: ScoredTrajectory[], next: strin
   const total = Math.max(1, batch.reduce((a, t) => a + (t.weight ?? 1), 0));
   const part = (ts: ScoredTrajectory[]) => ts.map((t) => ({ ...t, weight: (t.weight ?? 1) / total }));
   const solver = await trainStepOnnx(w, part(batch.filter((t) => t.role !== 'injector')), next, opts);
-  const own = await trainStepOnnx(solver.weights, part(injector), next, { ...opts, trainable: injectorOwnMask(w) });
+  const own = await trainStepOnnx(solver.weights, part(injector), next, { ...opts, learningRate: injectorLearningRate ?? opts.learningRate, trainable: injectorOwnMask(w) });
   const a = solver.stats, b = own.stats;
   return {
     weights: own.weights,

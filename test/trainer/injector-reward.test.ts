@@ -74,11 +74,11 @@ test('the gradient step trains the injector on expected rewards where the sample
   }
   const v0 = V0;
   const pChoose = async (version: string) => softmax([...forward(await loadOnnxWeights(store, version), featurizeAll('inject.mutation', mutation, 'injector'), 2)]);
-  const input = (c: string, reward: 'expected' | 'sampled', trains: 'own' | 'all' = 'all') => ({
+  const input = (c: string, reward: 'expected' | 'sampled', trains: 'own' | 'all' = 'all', injectorLr?: number) => ({
     campaignId: c, step: 0, fromVersion: `${c}@0`, batch: batch.map((t) => ({ ...t, group: t.group.replace(/^c\//, `${c}/`) })), learningRate: 1,
-    injectorGradient: { reward, samples: 200, trains }, alpha: 0.8,
+    injectorGradient: { reward, samples: 200, trains, ...(injectorLr ? { learningRate: injectorLr } : {}) }, alpha: 0.8,
   });
-  for (const c of ['e', 's', 'o']) await saveOnnxPolicy(store, { ...v0, version: `${c}@0` });
+  for (const c of ['e', 's', 'o', 'f']) await saveOnnxPolicy(store, { ...v0, version: `${c}@0` });
   const e = await trainStep(store, input('e', 'expected'));
   const s = await trainStep(store, input('s', 'sampled'));
   assert.equal(s.decisions, 0, 'sampled: equal rewards, no advantage, nothing learned');
@@ -102,4 +102,10 @@ test('the gradient step trains the injector on expected rewards where the sample
   const solverScores = async (version: string) => [...forward(await loadOnnxWeights(store, version), featurizeAll('solve.repair', OPTIONS, 'solver'), OPTIONS.length)];
   assert.deepEqual(await solverScores('o@1'), await solverScores('o@0'), "the injector's step left the solver's scores alone");
   assert.notDeepEqual(await solverScores('e@1'), await solverScores('e@0'), 'trained as a whole, the network moved them');
+
+  // The injector's own step size (injectorGradient.learningRate): the same direction, further, the solver still untouched.
+  await trainStep(store, input('f', 'expected', 'own', 8));
+  const fast = await pChoose('f@1');
+  assert.ok(fast[better] - before[better] > 2 * (own[better] - before[better]), `P(choice ${better}): ${before[better]} → ${own[better]} at the campaign's rate, ${fast[better]} at 8`);
+  assert.deepEqual(await solverScores('f@1'), await solverScores('f@0'));
 });
