@@ -21,6 +21,7 @@ import { historyCandidates, revertCommit } from './history.js';
 import { pythonReachable } from './code/pyreach.js';
 import { sameCode } from './code/sameCode.js';
 import { dropOrphanedGoImports } from './code/gousage.js';
+import { cfgOffRanges, rustCfgEnvFor } from './code/cfgoff.js';
 
 export type InjectFailureCode = 'no-test-runner' | 'no-passing-tests' | 'no-bug-found' | 'no-code-files';
 
@@ -253,12 +254,13 @@ async function codeCandidate(o: InjectorOptions, strategy: Strategy, sources: st
   const source = await readText(o.repoDir, file);
   if (source === null) return null;
   const near = (fn: string | null) => (fn && testNames.has(fn) ? 1 : 0);
-  // Unit tests kept in the code file (Rust's #[cfg(test)] modules): a change there is a change of a test.
-  const testCode = await testCodeRanges(lang, source);
-  const inTests = (edits: readonly Edit[]) => edits.some((e) => testCode.some((r) => e.start < r.end && r.start < e.end));
+  // Left alone: unit tests kept in the code file (Rust's #[cfg(test)] modules: a change there is a change of a test),
+  // and code the test build does not compile (under a Rust `#[cfg]` that does not hold: a change there breaks nothing).
+  const leftAlone = [...await testCodeRanges(lang, source), ...await cfgOffRanges(lang, source, lang === 'rust' ? await rustCfgEnvFor(o.repoDir, file) : null)];
+  const offLimits = (edits: readonly Edit[]) => edits.some((e) => leftAlone.some((r) => e.start < r.end && r.start < e.end));
 
   if (strategy === 'removal') {
-    const removals = (await findRemovals(lang, source)).filter((r) => !inTests(removalEdits(r)));
+    const removals = (await findRemovals(lang, source)).filter((r) => !offLimits(removalEdits(r)));
     if (removals.length === 0) return null;
     const i = await o.policy.choose('inject.removal', removals.map((r) => ({ key: r.kind, features: [clamp01(r.size / 40), near(r.functionName)] })));
     const r = removals[i];
@@ -266,7 +268,7 @@ async function codeCandidate(o: InjectorOptions, strategy: Strategy, sources: st
   }
 
   // Direct injection changes values and operators; deleting code is the removal strategy's business.
-  const muts = (await findMutations(lang, source)).filter((m) => !DELETING.has(m.kind) && !inTests([m.edit]));
+  const muts = (await findMutations(lang, source)).filter((m) => !DELETING.has(m.kind) && !offLimits([m.edit]));
   if (muts.length === 0) return null;
   const k = [1, 2, 3][await o.policy.choose('inject.compose', [{ key: '1' }, { key: '2' }, { key: '3' }])];
   const chosen: Edit[] = [];
