@@ -50,9 +50,10 @@ export interface SolverOptions {
   testTimeoutMs: number;
   /**
    * Limits of the probes after the first run (see `probeLimitMs`); without it, every run has testTimeoutMs.
-   * `referenceFactor` applies to `referenceRunMs` (default: `factor`).
+   * `referenceFactor` applies to `referenceRunMs` (default: `factor`); `firstMinMs` (default: `minMs`) is the first
+   * run's floor where `referenceRunMs` limits it.
    */
-  probeTimeout?: { factor: number; minMs: number; referenceFactor?: number };
+  probeTimeout?: { factor: number; minMs: number; referenceFactor?: number; firstMinMs?: number };
   /**
    * How long the artifact's test script took on the original code (the checks' reference run), when known. With
    * `probeTimeout` it limits the first run too, and every probe where the first run itself was stopped: a bug that
@@ -224,12 +225,16 @@ export async function solve(o: SolverOptions): Promise<SolveResult> {
   const testFiles = touchedPaths(diff).filter((p) => runner.testFiles.includes(p) || isTestFile(p));
   const failingOf = (r: TestRun) => Object.keys(r.results).filter((k) => r.results[k] === 'failed');
   // The buggy state may hang (a loop that no longer ends): the original's run says how long an ending one takes.
-  if (o.probeTimeout && o.referenceRunMs !== undefined) {
-    counter.limitTo(probeLimitMs(o.referenceRunMs, { ...o.probeTimeout, factor: o.probeTimeout.referenceFactor ?? o.probeTimeout.factor }));
-  }
+  const byReference = o.probeTimeout && o.referenceRunMs !== undefined
+    ? (minMs: number) => probeLimitMs(o.referenceRunMs!, { minMs, factor: o.probeTimeout!.referenceFactor ?? o.probeTimeout!.factor })
+    : null;
+  // A first run stopped by its limit makes the search take the state for one that hangs (no coverage run, other
+  // options), so a load that slows a run that ends must not stop it: its floor is higher than the probes'.
+  if (byReference) counter.limitTo(byReference(Math.max(o.probeTimeout!.minMs, o.probeTimeout!.firstMinMs ?? 0)));
   // Its log is read (the traced lines), so a cached start state keeps it.
   const first = await counter.run(sb, runner, testFiles, stateKey([]), true);
   if (o.probeTimeout && first.killed === null) counter.limitTo(probeLimitMs(first.durationMs, o.probeTimeout));
+  else if (byReference) counter.limitTo(byReference(o.probeTimeout!.minMs));
   const failing = failingOf(first);
   if (failing.length === 0 && Object.keys(first.results).length > 0) return done('no-failing-tests');
 

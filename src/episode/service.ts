@@ -182,7 +182,10 @@ export async function solveAttempt(rt: Runtime, i: SolveInput, progress?: Progre
     const r = await solve({
       sandbox: sb, runnerHintDir: i.repo.path, task: taskStatement(reverseDiff(artifact.testWeaken)), policy,
       budget: i.cfg.solverTestRuns, testTimeoutMs: testTimeout(i.cfg),
-      probeTimeout: { factor: i.cfg.solverProbeTimeout.factor, minMs: i.cfg.solverProbeTimeout.minSec * 1000, referenceFactor: i.cfg.solverProbeTimeout.referenceFactor },
+      probeTimeout: {
+        factor: i.cfg.solverProbeTimeout.factor, minMs: i.cfg.solverProbeTimeout.minSec * 1000,
+        referenceFactor: i.cfg.solverProbeTimeout.referenceFactor, firstMinMs: i.cfg.solverProbeTimeout.firstMinSec * 1000,
+      },
       ...(reference && reference.killed === null ? { referenceRunMs: reference.durationMs } : {}),
       cache: i.cfg.solverRunCache ? { runs: solverRuns, scope: `${i.repo.key}/${i.artifactHash}` } : undefined,
       rerank: i.cfg.solverRerank,

@@ -302,7 +302,7 @@ async function hangingGoTask() {
   return { repo, rt, artifact };
 }
 
-test('where the buggy state itself hangs, the first run and the probes are limited by the original code\'s run, and the fix is found', async () => {
+test('where the buggy state itself hangs, the first run and the probes are limited by the original code\'s run (the first at a higher floor), and the fix is found', async () => {
   const { repo, rt, artifact } = await hangingGoTask();
   // The original's run, as the checks keep it: the suite ends on the original code.
   const ref = await runTestScript(await rt.provider.create(await buildSolverState(rt.provider, repo, { ...artifact, bugInject: '', testWeaken: '' })), artifact.testScript, artifact.testParser, 120_000);
@@ -314,11 +314,11 @@ test('where the buggy state itself hangs, the first run and the probes are limit
     const runLimitMs = 600_000;
     const r = await solve({
       sandbox: sb, runnerHintDir: repo, task: taskStatement(reverseDiff(artifact.testWeaken)), policy, budget: 8,
-      testTimeoutMs: runLimitMs, probeTimeout: { factor: 5, minMs: 5_000, referenceFactor: 2 }, referenceRunMs: ref.durationMs,
+      testTimeoutMs: runLimitMs, probeTimeout: { factor: 5, minMs: 5_000, referenceFactor: 2, firstMinMs: 30_000 }, referenceRunMs: ref.durationMs,
     });
     // Twice the original's run; a stopped run may take a few seconds more to be killed and reaped.
-    const limitMs = Math.max(5_000, 2 * ref.durationMs), reapMs = 15_000;
-    assert.ok(3 * (limitMs + reapMs) < runLimitMs, `the original's run (${ref.durationMs} ms) is too slow here for the test to tell the limits apart`);
+    const limitMs = Math.max(5_000, 2 * ref.durationMs), reapMs = 15_000, firstMs = Math.max(30_000, 2 * ref.durationMs);
+    assert.ok(firstMs + 2 * (limitMs + reapMs) + reapMs < runLimitMs, `the original's run (${ref.durationMs} ms) is too slow here for the test to tell the limits apart`);
     assert.equal(r.stop, 'all-tests-pass', r.tried.join('\n'));
     assert.match(r.patch, /\+\tif a > b \{\n/);
     assert.equal(r.tried.length, 2, r.tried.join('\n'));
@@ -326,8 +326,12 @@ test('where the buggy state itself hangs, the first run and the probes are limit
     assert.ok(stopped && Number(stopped[1]) * 1000 < limitMs + reapMs, `stopped at twice the original's run (${limitMs} ms): ${r.tried[0]}`);
     // The first run (stopped too: Distance(5, 2) never ends) and the two probes; no coverage run of a state that hangs.
     assert.equal(r.testRuns, 3, `${r.testRuns} runs`);
+    // The first run had its own floor (a loaded machine must not make a state that ends look like one that hangs);
+    // the probe after it, the probes' floor.
+    assert.ok(r.testRunMs >= firstMs, `${r.testRunMs} ms of test runs: the first run was stopped before its floor of ${firstMs} ms`);
+    assert.ok(Number(stopped![1]) * 1000 < firstMs, `the probe was stopped at the first run's floor: ${r.tried[0]}`);
     // Without the original's run to go by, the first run alone would have taken the whole run limit.
-    assert.ok(r.testRunMs < 3 * (limitMs + reapMs), `${r.testRunMs} ms of test runs, the original's run ${ref.durationMs} ms`);
+    assert.ok(r.testRunMs < firstMs + reapMs + 2 * (limitMs + reapMs), `${r.testRunMs} ms of test runs, the original's run ${ref.durationMs} ms`);
   } finally {
     await sb.dispose();
   }
