@@ -29,12 +29,12 @@ export function byFile(results: TestResults): Map<string, string[]> {
  * without logs but those of start states: it holds what a search decides on, not evidence.
  *
  * A run stopped by a limit is kept too: a state whose suite hangs (an edit that makes a loop endless) or eats all
- * memory does so every time, and ran its whole limit each time a search met it again. A time limit is the one kill
- * that depends on the load as well as on the code, so a timeout is reused only under a limit no longer than the one
- * it ran out (`limitMs`): a run that did not end in 10 s says nothing about 20 s.
+ * memory does so every time, and ran its whole limit each time a search met it again. A run stopped by a time limit
+ * is reused only under a limit no longer than the one it ran out (`limitMs`, `cpuLimitMs` for a CPU-time one): a run
+ * that did not end in 10 s says nothing about 20 s. (A wall-clock timeout also depends on the load.)
  */
 export class TestRunCache {
-  private readonly runs = new Map<string, { run: TestRun; limitMs: number }>();
+  private readonly runs = new Map<string, { run: TestRun; limitMs: number; cpuLimitMs: number }>();
   /** Coverage runs of start states (src/agents/coverage.ts), by the same kind of key. */
   readonly coverage = new Map<string, Coverage>();
   /**
@@ -43,15 +43,15 @@ export class TestRunCache {
    */
   readonly candidates = new Map<string, unknown>();
   constructor(private readonly maxEntries = 20_000) {}
-  get(key: string, limitMs = Infinity): TestRun | undefined {
+  get(key: string, limitMs = Infinity, cpuLimitMs = Infinity): TestRun | undefined {
     const e = this.runs.get(key);
-    if (!e || (e.run.killed === 'timeout' && limitMs > e.limitMs)) return undefined;
+    if (!e || (e.run.killed === 'timeout' && limitMs > e.limitMs) || (e.run.killed === 'cpu' && cpuLimitMs > e.cpuLimitMs)) return undefined;
     return e.run;
   }
   /** `keepLog`: for the few runs whose log an agent reads (the first run at a task's start state), not every probe. */
-  set(key: string, r: TestRun, keepLog = false, limitMs = Infinity): void {
+  set(key: string, r: TestRun, keepLog = false, limitMs = Infinity, cpuLimitMs = Infinity): void {
     if (this.runs.size >= this.maxEntries) this.runs.delete(this.runs.keys().next().value!);
-    this.runs.set(key, { run: { ...r, log: keepLog ? r.log : '' }, limitMs });
+    this.runs.set(key, { run: { ...r, log: keepLog ? r.log : '' }, limitMs, cpuLimitMs });
   }
 }
 
@@ -63,27 +63,32 @@ export class TestRunCounter {
   runs = 0;
   ms = 0;
   private timeoutMs: number;
+  private cpuTimeoutMs: number | undefined;
   constructor(private readonly maxTimeoutMs: number, private readonly cache: TestRunCache | null = null) {
     this.timeoutMs = maxTimeoutMs;
   }
 
-  /** Sets the limit of the test runs to come, never above the one it was made with (src/agents/solver.ts, probeLimitMs). */
-  limitTo(ms: number): void {
+  /**
+   * Sets the limits of the test runs to come (src/agents/solver.ts, probeLimitMs): wall clock, never above the one it
+   * was made with, and CPU time where given (none otherwise), which applies where the sandbox measures it.
+   */
+  limitTo(ms: number, cpuMs?: number): void {
     this.timeoutMs = Math.min(this.maxTimeoutMs, ms);
+    this.cpuTimeoutMs = cpuMs;
   }
   /** `prepare`: brings the sandbox to the state named, called only where the run is not served from the cache. */
   async run(sb: Sandbox, runner: Runner, files: string[], stateKey?: string, keepLog = false, prepare?: () => Promise<void>): Promise<TestRun> {
     const script = runner.script(files), parser = runner.parser();
     const key = this.cache && stateKey !== undefined ? sha256(`${stateKey}\0${script}\0${parser}`) : null;
-    const hit = key ? this.cache!.get(key, this.timeoutMs) : undefined;
+    const hit = key ? this.cache!.get(key, this.timeoutMs, this.cpuTimeoutMs) : undefined;
     this.runs++;
     if (hit) return hit;
     await prepare?.();
-    const r = await runTestScript(sb, script, parser, this.timeoutMs);
+    const r = await runTestScript(sb, script, parser, this.timeoutMs, this.cpuTimeoutMs);
     this.ms += r.durationMs;
     // A kill by a limit other than time (memory, pids, output, disk) is the code's; the sandbox and its limits are
     // the same for every run that shares the cache.
-    if (key) this.cache!.set(key, r, keepLog, this.timeoutMs);
+    if (key) this.cache!.set(key, r, keepLog, this.timeoutMs, this.cpuTimeoutMs);
     return r;
   }
 

@@ -51,9 +51,10 @@ export interface SolverOptions {
   /**
    * Limits of the probes after the first run (see `probeLimitMs`); without it, every run has testTimeoutMs.
    * `referenceFactor` applies to `referenceRunMs` (default: `factor`); `firstMinMs` (default: `minMs`) is the first
-   * run's floor where `referenceRunMs` limits it.
+   * run's floor where `referenceRunMs` limits it. `cpu` (default true): where the first run's CPU time was measured,
+   * the probes are limited by CPU time instead, and their wall-clock limit is `wallSlack` (default 3) times looser.
    */
-  probeTimeout?: { factor: number; minMs: number; referenceFactor?: number; firstMinMs?: number };
+  probeTimeout?: { factor: number; minMs: number; referenceFactor?: number; firstMinMs?: number; cpu?: boolean; wallSlack?: number };
   /**
    * How long the artifact's test script took on the original code (the checks' reference run), when known. With
    * `probeTimeout` it limits the first run too, and every probe where the first run itself was stopped: a bug that
@@ -233,8 +234,14 @@ export async function solve(o: SolverOptions): Promise<SolveResult> {
   if (byReference) counter.limitTo(byReference(Math.max(o.probeTimeout!.minMs, o.probeTimeout!.firstMinMs ?? 0)));
   // Its log is read (the traced lines), so a cached start state keeps it.
   const first = await counter.run(sb, runner, testFiles, stateKey([]), true);
-  if (o.probeTimeout && first.killed === null) counter.limitTo(probeLimitMs(first.durationMs, o.probeTimeout));
-  else if (byReference) counter.limitTo(byReference(o.probeTimeout!.minMs));
+  if (o.probeTimeout && first.killed === null) {
+    const wall = probeLimitMs(first.durationMs, o.probeTimeout);
+    // CPU time is what a run costs whatever runs beside it: on a loaded machine, a probe that ends in a second idle
+    // would pass a wall-clock limit of a few seconds and read as a hang (failing tests), so what the search found
+    // would depend on the load. The wall-clock limit stays, looser, for a probe that waits without computing.
+    if (o.probeTimeout.cpu !== false && first.cpuMs !== undefined) counter.limitTo(wall * (o.probeTimeout.wallSlack ?? 3), probeLimitMs(first.cpuMs, o.probeTimeout));
+    else counter.limitTo(wall);
+  } else if (byReference) counter.limitTo(byReference(o.probeTimeout!.minMs));
   const failing = failingOf(first);
   if (failing.length === 0 && Object.keys(first.results).length > 0) return done('no-failing-tests');
 

@@ -96,6 +96,8 @@ export function checkParser(original: TestRun): CheckResult {
 
 const KILL_CODES: Record<KillReason, { code: CheckFailureCode; what: string }> = {
   timeout: { code: 'script-timeout', what: 'ran past its time limit' },
+  // The checks set no CPU-time limit today; a kill by one is a time limit all the same.
+  cpu: { code: 'script-timeout', what: 'ran past its CPU-time limit' },
   pids: { code: 'script-forks', what: 'hit the process limit (forks without end)' },
   memory: { code: 'script-memory-limit', what: 'hit the memory limit' },
   disk: { code: 'script-disk-limit', what: 'hit the disk limit (a file past the size cap, or the host disk near full)' },

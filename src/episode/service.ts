@@ -185,6 +185,7 @@ export async function solveAttempt(rt: Runtime, i: SolveInput, progress?: Progre
       probeTimeout: {
         factor: i.cfg.solverProbeTimeout.factor, minMs: i.cfg.solverProbeTimeout.minSec * 1000,
         referenceFactor: i.cfg.solverProbeTimeout.referenceFactor, firstMinMs: i.cfg.solverProbeTimeout.firstMinSec * 1000,
+        cpu: i.cfg.solverProbeTimeout.cpu, wallSlack: i.cfg.solverProbeTimeout.wallSlack,
       },
       ...(reference && reference.killed === null ? { referenceRunMs: reference.durationMs } : {}),
       cache: i.cfg.solverRunCache ? { runs: solverRuns, scope: `${i.repo.key}/${i.artifactHash}` } : undefined,

@@ -15,6 +15,8 @@ export interface TestRun {
   log: string;
   parserStdout: string;
   durationMs: number;
+  /** CPU time of the test script's processes, where the sandbox measures it (the parser's not included). */
+  cpuMs?: number;
 }
 
 export class PatchApplyError extends Error {
@@ -37,11 +39,11 @@ const PARSER_PYTHON = '"$(if [ -x /usr/bin/python3 ]; then echo /usr/bin/python3
  * The script and parser are written to the sandbox's private /tmp in the same command that runs them,
  * so they never appear in the repository tree (and so never in a diff).
  */
-export async function runTestScript(sb: Sandbox, testScript: string, testParser: string, timeoutMs: number): Promise<TestRun> {
+export async function runTestScript(sb: Sandbox, testScript: string, testParser: string, timeoutMs: number, cpuTimeoutMs?: number): Promise<TestRun> {
   const t0 = Date.now();
   const run = await sb.exec(
     `mkdir -p /tmp/ssr && echo '${b64(testScript)}' | base64 -d > /tmp/ssr/test_script.sh && bash /tmp/ssr/test_script.sh 2>&1`,
-    { timeoutMs },
+    { timeoutMs, ...(cpuTimeoutMs !== undefined ? { cpuTimeoutMs } : {}) },
   );
   const log = run.stdout + (run.stderr ? `\n${run.stderr}` : '');
   const parsed = await sb.exec(
@@ -65,7 +67,7 @@ export async function runTestScript(sb: Sandbox, testScript: string, testParser:
   }
   return {
     results, parserError, ...(parserSilent ? { parserSilent } : {}), exitCode: run.exitCode, killed: run.killed, log,
-    parserStdout: parsed.stdout.slice(0, 100_000), durationMs: Date.now() - t0,
+    parserStdout: parsed.stdout.slice(0, 100_000), durationMs: Date.now() - t0, ...(run.cpuMs !== undefined ? { cpuMs: run.cpuMs } : {}),
   };
 }
 

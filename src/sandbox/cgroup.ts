@@ -26,8 +26,10 @@ export interface CgroupStats {
   oomKilled: boolean;
 }
 
+type Dirs = { pids: string; memory: string; freezer: string | null; cpuacct: string | null };
+
 type Layout =
-  | { version: 1; pids: string; memory: string; freezer: string | null }
+  | { version: 1; pids: string; memory: string; freezer: string | null; cpuacct: string | null }
   | { version: 2; root: string };
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -52,7 +54,7 @@ function detectLayout(): Layout | null {
     const superOpts = (post[2] ?? '').split(',');
     if (!mountPoint) continue;
     if (fstype === 'cgroup') {
-      for (const ctrl of ['pids', 'memory', 'freezer']) {
+      for (const ctrl of ['pids', 'memory', 'freezer', 'cpuacct']) {
         if (superOpts.includes(ctrl) && !v1[ctrl]) v1[ctrl] = mountPoint;
       }
     } else if (fstype === 'cgroup2' && v2 === null) {
@@ -60,7 +62,7 @@ function detectLayout(): Layout | null {
     }
   }
   // v1 wins when it owns pids and memory: a v2 mount beside it (hybrid mode) then has no such controllers.
-  if (v1.pids && v1.memory) return { version: 1, pids: v1.pids, memory: v1.memory, freezer: v1.freezer ?? null };
+  if (v1.pids && v1.memory) return { version: 1, pids: v1.pids, memory: v1.memory, freezer: v1.freezer ?? null, cpuacct: v1.cpuacct ?? null };
   if (v2) {
     try {
       const ctrls = readFileSync(path.join(v2, 'cgroup.controllers'), 'utf8').split(/\s+/);
@@ -81,7 +83,7 @@ async function writable(p: string): Promise<boolean> {
   }
 }
 
-async function readCounter(file: string, key: string): Promise<number> {
+async function readCounter<T extends number | null = number>(file: string, key: string, missing: T = 0 as T): Promise<number | T> {
   try {
     const text = await readFile(file, 'utf8');
     for (const line of text.split('\n')) {
@@ -91,7 +93,7 @@ async function readCounter(file: string, key: string): Promise<number> {
   } catch {
     // A kernel without the counter file: the limit may still have applied, we just cannot tell.
   }
-  return 0;
+  return missing;
 }
 
 async function readPids(file: string): Promise<number[]> {
@@ -135,15 +137,36 @@ async function rmdirRetry(dir: string): Promise<void> {
 export class ExecCgroup {
   constructor(
     private readonly layout: Layout,
-    private readonly dirs: { pids: string; memory: string; freezer: string | null },
+    private readonly dirs: Dirs,
   ) {}
 
   /** Files a wrapper shell writes its own pid into before it execs anything untrusted. */
   get procsFiles(): string[] {
-    const files = [path.join(this.dirs.pids, 'cgroup.procs')];
-    if (this.dirs.memory !== this.dirs.pids) files.push(path.join(this.dirs.memory, 'cgroup.procs'));
-    if (this.dirs.freezer && this.dirs.freezer !== this.dirs.pids) files.push(path.join(this.dirs.freezer, 'cgroup.procs'));
-    return files;
+    return [...new Set([this.dirs.pids, this.dirs.memory, this.dirs.freezer, this.dirs.cpuacct].filter((d): d is string => d !== null))]
+      .map((d) => path.join(d, 'cgroup.procs'));
+  }
+
+  /** Whether `cpuMs` can be read: a v1 cpuacct hierarchy, or v2's cpu.stat (kept for every group). */
+  get measuresCpu(): boolean {
+    return this.layout.version === 2 || this.dirs.cpuacct !== null;
+  }
+
+  /**
+   * CPU time used by the group's processes so far, user and system, in ms (null where it cannot be measured). Unlike
+   * wall time it does not grow when other work on the machine slows the command down.
+   */
+  async cpuMs(): Promise<number | null> {
+    try {
+      if (this.layout.version === 2) {
+        const us = await readCounter(path.join(this.dirs.pids, 'cpu.stat'), 'usage_usec', null);
+        return us === null ? null : us / 1000;
+      }
+      if (!this.dirs.cpuacct) return null;
+      const ns = Number((await readFile(path.join(this.dirs.cpuacct, 'cpuacct.usage'), 'utf8')).trim());
+      return Number.isFinite(ns) ? ns / 1e6 : null;
+    } catch {
+      return null;
+    }
   }
 
   pids(): Promise<number[]> {
@@ -221,7 +244,7 @@ export class ExecCgroup {
   async remove(): Promise<void> {
     await this.killAll();
     const seen = new Set<string>();
-    for (const dir of [this.dirs.pids, this.dirs.memory, this.dirs.freezer]) {
+    for (const dir of [this.dirs.pids, this.dirs.memory, this.dirs.freezer, this.dirs.cpuacct]) {
       if (!dir || seen.has(dir)) continue;
       seen.add(dir);
       await rmdirRetry(dir);
@@ -242,6 +265,7 @@ export class Cgroups {
     const probe = layout.version === 1 ? [layout.pids, layout.memory] : [layout.root];
     for (const dir of probe) if (!(await writable(dir))) return null;
     const cg = new Cgroups(layout);
+    cg.cpuacctWritable = layout.version === 1 && layout.cpuacct !== null && (await writable(layout.cpuacct));
     try {
       await cg.prepare();
     } catch {
@@ -254,22 +278,26 @@ export class Cgroups {
     return this.layout.version;
   }
 
-  private parents(): { pids: string; memory: string; freezer: string | null } {
+  private parents(): Dirs {
     if (this.layout.version === 1) {
       return {
         pids: path.join(this.layout.pids, 'ssr'),
         memory: path.join(this.layout.memory, 'ssr'),
         freezer: this.layout.freezer ? path.join(this.layout.freezer, 'ssr') : null,
+        // Only where we may create groups in it: without it commands still run, unmeasured.
+        cpuacct: this.layout.cpuacct && this.cpuacctWritable ? path.join(this.layout.cpuacct, 'ssr') : null,
       };
     }
     const dir = path.join(this.layout.root, 'ssr');
-    return { pids: dir, memory: dir, freezer: dir };
+    return { pids: dir, memory: dir, freezer: dir, cpuacct: null };
   }
+
+  private cpuacctWritable = false;
 
   private prepare(): Promise<void> {
     this.prepared ??= (async () => {
       const p = this.parents();
-      for (const dir of new Set([p.pids, p.memory, p.freezer].filter((d): d is string => d !== null))) {
+      for (const dir of new Set([p.pids, p.memory, p.freezer, p.cpuacct].filter((d): d is string => d !== null))) {
         await mkdir(dir, { recursive: true });
       }
       if (this.layout.version === 1) {
@@ -287,15 +315,10 @@ export class Cgroups {
   async create(name: string, limits: CgroupLimits): Promise<ExecCgroup> {
     if (!NAME_RE.test(name)) throw new SandboxError(`bad cgroup name: ${name}`);
     await this.prepare();
-    const p = this.parents();
-    const dirs = {
-      pids: path.join(p.pids, name),
-      memory: path.join(p.memory, name),
-      freezer: p.freezer ? path.join(p.freezer, name) : null,
-    };
+    const dirs = this.dirsOf(name);
     const cg = new ExecCgroup(this.layout, dirs);
     try {
-      for (const dir of new Set([dirs.pids, dirs.memory, dirs.freezer].filter((d): d is string => d !== null))) {
+      for (const dir of new Set([dirs.pids, dirs.memory, dirs.freezer, dirs.cpuacct].filter((d): d is string => d !== null))) {
         await mkdir(dir);
       }
       const pidsMax = String(Math.max(1, Math.floor(limits.maxPids)));
@@ -316,6 +339,14 @@ export class Cgroups {
     return cg;
   }
 
+  private dirsOf(name: string): Dirs {
+    const p = this.parents();
+    return {
+      pids: path.join(p.pids, name), memory: path.join(p.memory, name),
+      freezer: p.freezer ? path.join(p.freezer, name) : null, cpuacct: p.cpuacct ? path.join(p.cpuacct, name) : null,
+    };
+  }
+
   /** Kills and removes every group whose name starts with `prefix` (left over by a crashed or aborted command). */
   async removeByPrefix(prefix: string): Promise<void> {
     const p = this.parents();
@@ -326,11 +357,10 @@ export class Cgroups {
       return;
     }
     for (const name of names) {
-      const dirs = { pids: path.join(p.pids, name), memory: path.join(p.memory, name), freezer: p.freezer ? path.join(p.freezer, name) : null };
-      await new ExecCgroup(this.layout, dirs).remove().catch(() => undefined);
+      await new ExecCgroup(this.layout, this.dirsOf(name)).remove().catch(() => undefined);
     }
-    // v1 hierarchies are separate: a group may exist in memory or freezer but not pids (a half-finished create).
-    for (const parent of [p.memory, p.freezer]) {
+    // v1 hierarchies are separate: a group may exist in memory, freezer or cpuacct but not pids (a half-finished create).
+    for (const parent of [p.memory, p.freezer, p.cpuacct]) {
       if (!parent || parent === p.pids) continue;
       try {
         for (const d of await readdir(parent, { withFileTypes: true })) {

@@ -293,6 +293,7 @@ async function materialize(ctx: ProviderContext, stack: { lowers: string[]; full
 
 interface RunOpts {
   timeoutMs: number;
+  cpuTimeoutMs?: number;
   maxOutputBytes: number;
   env?: Record<string, string>;
   stdin?: Buffer;
@@ -346,6 +347,7 @@ export class LocalSandbox implements Sandbox {
   async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
     const r = await this.run(['bash', '-c', command], {
       timeoutMs: options.timeoutMs ?? this.limits.timeoutMs,
+      ...(options.cpuTimeoutMs !== undefined ? { cpuTimeoutMs: options.cpuTimeoutMs } : {}),
       maxOutputBytes: this.limits.maxOutputBytes,
       env: options.env,
       stdin: options.stdin === undefined ? undefined : Buffer.from(options.stdin, 'utf8'),
@@ -359,6 +361,7 @@ export class LocalSandbox implements Sandbox {
       killed: r.killed,
       truncated: r.truncated,
       durationMs: r.durationMs,
+      ...(r.cpuMs !== null ? { cpuMs: r.cpuMs } : {}),
     };
   }
 
@@ -507,6 +510,7 @@ export class LocalSandbox implements Sandbox {
       cwd: this.dir,
       stdin: o.stdin,
       timeoutMs: o.timeoutMs,
+      cpuTimeoutMs: o.cpuTimeoutMs,
       maxOutputBytes: o.maxOutputBytes,
       cgroup: cg,
       statusFd: true,
@@ -530,6 +534,7 @@ export class LocalSandbox implements Sandbox {
       cwd: this.workdir,
       stdin: o.stdin,
       timeoutMs: o.timeoutMs,
+      cpuTimeoutMs: o.cpuTimeoutMs,
       maxOutputBytes: o.maxOutputBytes,
       cgroup: cg,
       statusFd: true,

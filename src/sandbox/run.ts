@@ -1,7 +1,7 @@
 /**
  * Runs one already-wrapped command line on the host and turns whatever it does into an ExecResult-like value:
- * output capped per stream, wall-clock limit, the whole tree killed (through its cgroup when there is one),
- * and the reason for a kill read back from the cgroup's counters.
+ * output capped per stream, wall-clock limit (and a CPU-time one where the cgroup measures CPU), the whole tree
+ * killed (through its cgroup when there is one), and the reason for a kill read back from the cgroup's counters.
  */
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
@@ -18,6 +18,8 @@ export interface RunSpec {
   cwd?: string;
   stdin?: Buffer;
   timeoutMs: number;
+  /** CPU-time limit of the whole tree (user + system); applies only where `cgroup` measures CPU. */
+  cpuTimeoutMs?: number;
   maxOutputBytes: number;
   /** The group the wrapper joins before exec'ing untrusted code; null when cgroups are unavailable. */
   cgroup: ExecCgroup | null;
@@ -37,6 +39,8 @@ export interface RawResult {
   killed: KillReason | null;
   truncated: boolean;
   durationMs: number;
+  /** CPU time the tree used (user + system), where the cgroup measures it. */
+  cpuMs: number | null;
   /** Text written to fd 3 (empty without statusFd). */
   status: string;
 }
@@ -126,6 +130,7 @@ export async function runWrapped(spec: RunSpec): Promise<RawResult> {
   // setTimeout fires at once for delays past 2^31-1 ms; clamp so a huge limit means 'about 24 days'.
   const timer = setTimeout(() => kill('timeout'), Math.min(Math.max(1, spec.timeoutMs), 2 ** 31 - 1));
   const stopDiskWatch = spec.disk ? watchDisk(spec.disk, () => kill('disk')) : () => undefined;
+  const stopCpuWatch = spec.cpuTimeoutMs !== undefined && spec.cgroup?.measuresCpu ? watchCpu(spec.cgroup, spec.cpuTimeoutMs, () => kill('cpu')) : () => undefined;
   const onAbort = (): void => kill(null);
   spec.signal?.addEventListener('abort', onAbort, { once: true });
   if (spec.signal?.aborted) onAbort();
@@ -139,6 +144,7 @@ export async function runWrapped(spec: RunSpec): Promise<RawResult> {
   ]).finally(() => {
     clearTimeout(timer);
     stopDiskWatch();
+    stopCpuWatch();
     spec.signal?.removeEventListener('abort', onAbort);
   });
   exited = true;
@@ -155,6 +161,8 @@ export async function runWrapped(spec: RunSpec): Promise<RawResult> {
     }
   }
   if (killing) await killing;
+  // Read before the caller removes the group; every process of it is dead by now, so the figure is final.
+  const cpuMs = spec.cgroup ? await spec.cgroup.cpuMs() : null;
   // Pipes close once every holder is dead; a holder outside our reach (no cgroup, new session) must not hang us.
   const closedInTime = await Promise.race([closed.then(() => true), sleep(5000).then(() => false)]);
   if (!closedInTime) {
@@ -171,6 +179,24 @@ export async function runWrapped(spec: RunSpec): Promise<RawResult> {
     killed,
     truncated: out.truncated || err.truncated,
     durationMs: Math.round(performance.now() - start),
+    cpuMs: cpuMs === null ? null : Math.round(cpuMs),
     status,
   };
+}
+
+/** How often a CPU-time limit is checked: the tree may run past it by about this much times its cores. */
+const CPU_POLL_MS = 100;
+
+/** Calls `onOver` once when the group's CPU time passes `limitMs`; returns the function that stops watching. */
+function watchCpu(cg: ExecCgroup, limitMs: number, onOver: () => void): () => void {
+  let stopped = false, reading = false;
+  const t = setInterval(() => {
+    if (stopped || reading) return;
+    reading = true;
+    void cg.cpuMs().then((ms) => {
+      reading = false;
+      if (!stopped && ms !== null && ms > limitMs) { stopped = true; clearInterval(t); onOver(); }
+    });
+  }, CPU_POLL_MS);
+  return () => { stopped = true; clearInterval(t); };
 }

@@ -5,13 +5,20 @@
 
 /**
  * Why the sandbox stopped a command. 'disk': a file grew past `maxFileBytes` (RLIMIT_FSIZE, the writer got
- * SIGXFSZ) or the filesystem holding the sandbox's writable layer fell below its free-space floor.
+ * SIGXFSZ) or the filesystem holding the sandbox's writable layer fell below its free-space floor. 'cpu': the
+ * command's processes used more CPU time than `cpuTimeoutMs` (a limit that, unlike 'timeout', the machine's load
+ * does not move).
  */
-export type KillReason = 'timeout' | 'memory' | 'pids' | 'output' | 'disk';
+export type KillReason = 'timeout' | 'cpu' | 'memory' | 'pids' | 'output' | 'disk';
 
 export interface ExecOptions {
   /** Wall-clock limit; the whole process tree is killed when it passes. */
   timeoutMs?: number;
+  /**
+   * CPU-time limit (user + system, all processes of the command), where the backend can measure it (`ExecResult.cpuMs`
+   * is then set); elsewhere only `timeoutMs` applies. For limits that must not depend on what else the machine runs.
+   */
+  cpuTimeoutMs?: number;
   /** Extra environment variables (the sandbox starts from a minimal, fixed environment). */
   env?: Record<string, string>;
   /** Data written to the command's stdin. */
@@ -31,6 +38,8 @@ export interface ExecResult {
   /** True when stdout or stderr was cut at the output cap. */
   truncated: boolean;
   durationMs: number;
+  /** CPU time the command's processes used, where the backend measures it (the local one with cgroups). */
+  cpuMs?: number;
 }
 
 export interface SandboxLimits {

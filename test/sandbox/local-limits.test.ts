@@ -34,7 +34,7 @@ after(async () => {
 
 function sandboxCgroups(id: string): string[] {
   const left: string[] = [];
-  for (const ctrl of ['pids', 'memory', 'freezer']) {
+  for (const ctrl of ['pids', 'memory', 'freezer', 'cpuacct']) {
     const dir = `/sys/fs/cgroup/${ctrl}/ssr`;
     if (!existsSync(dir)) continue;
     left.push(...readdirSync(dir).filter((n) => n.startsWith(`${id}.`)).map((n) => `${ctrl}/ssr/${n}`));
@@ -46,12 +46,13 @@ test('commands killed at the time or the pids limit leave no cgroups behind', { 
   const m = uniqueMarker();
   // While a command runs its cgroups exist, so their absence afterwards means removal, not a missing feature.
   const running = sb.exec('sleep 2');
+  const want = ['freezer', 'memory', 'pids', ...(existsSync('/sys/fs/cgroup/cpuacct') ? ['cpuacct'] : [])].sort();
   let seen: string[] = [];
-  for (let i = 0; i < 100 && seen.length < 3; i++) {
+  for (let i = 0; i < 100 && seen.length < want.length; i++) {
     await new Promise((r) => setTimeout(r, 20));
     seen = sandboxCgroups(sb.id);
   }
-  assert.deepEqual(seen.map((c) => c.split('/')[0]).sort(), ['freezer', 'memory', 'pids']);
+  assert.deepEqual(seen.map((c) => c.split('/')[0]).sort(), want);
   assert.equal((await running).exitCode, 0);
   assert.deepEqual(sandboxCgroups(sb.id), []);
 
@@ -64,4 +65,21 @@ test('commands killed at the time or the pids limit leave no cgroups behind', { 
   assert.equal(bomb.killed, 'pids');
   assert.deepEqual(await hostProcsWith(m), []);
   assert.deepEqual(sandboxCgroups(sb.id), []);
+});
+
+test('a CPU-time limit stops a command that computes past it, counting every process of its tree, and not one that waits', { skip }, async () => {
+  // Two busy loops: the tree's CPU time grows about twice as fast as the wall clock on this machine's 2 cores.
+  const busy = await sb.exec('(while :; do :; done) & while :; do :; done', { timeoutMs: 30_000, cpuTimeoutMs: 1_500 });
+  assert.equal(busy.killed, 'cpu', JSON.stringify(busy));
+  assert.ok(busy.cpuMs !== undefined && busy.cpuMs >= 1_500, `CPU time ${busy.cpuMs} ms`);
+  assert.ok(busy.durationMs < 30_000, `${busy.durationMs} ms`);
+  assert.deepEqual(sandboxCgroups(sb.id), []);
+  // Waiting costs no CPU: a command that sleeps past the CPU limit's length ends on its own.
+  const idle = await sb.exec('sleep 2; echo done', { timeoutMs: 30_000, cpuTimeoutMs: 1_000 });
+  assert.equal(idle.killed, null);
+  assert.equal(idle.stdout, 'done\n');
+  assert.ok(idle.cpuMs !== undefined && idle.cpuMs < 1_000, `CPU time ${idle.cpuMs} ms`);
+  // The wall-clock limit still holds beside it.
+  const slept = await sb.exec('sleep 20', { timeoutMs: 1_000, cpuTimeoutMs: 60_000 });
+  assert.equal(slept.killed, 'timeout');
 });

@@ -217,28 +217,31 @@ function scriptedPolicy(first: string[]): Policy {
   };
 }
 
-test('a candidate repair that makes the suite hang is stopped at the probe limit, not the run limit, and the search goes on to the fix', async () => {
-  const { repo, rt, artifact } = await pythonTask('loop', LOOP, LOOP_TESTS, ['steps = steps + 1', 'steps = steps - 1'], ['    assert steps_to_zero(3) == 3\n', '    steps_to_zero(3)\n']);
-  const sb = await rt.provider.create(await buildSolverState(rt.provider, repo, artifact));
-  try {
-    // `while n < 0` never ends for a negative n (test_negative): the scripted order tries it first, then the fix.
-    const policy = scriptedPolicy(['compare-flip fromgt tolt', 'arith-swap fromminus toplus']);
-    const runLimitMs = 300_000;
-    const r = await solve({
-      sandbox: sb, runnerHintDir: repo, task: taskStatement(reverseDiff(artifact.testWeaken)), policy, budget: 8,
-      testTimeoutMs: runLimitMs, probeTimeout: { factor: 2, minMs: 3_000 },
-    });
-    assert.equal(r.stop, 'all-tests-pass', r.tried.join('\n'));
-    assert.match(r.patch, /\+        steps = steps \+ 1\n/);
-    const hung = r.tried.filter((t) => /stopped \(timeout\)/.test(t));
-    assert.equal(hung.length, 1, `one probe was stopped by its limit:\n${r.tried.join('\n')}`);
-    assert.match(hung[0], /flip > to < .* at line 3/);
-    // Every run together took less than the one run's limit: the endless probe was given up on at the probe's.
-    assert.ok(r.testRunMs < runLimitMs, `${r.testRunMs} ms of test runs`);
-  } finally {
-    await sb.dispose();
-  }
-});
+for (const cpu of [true, false]) {
+  test(`a candidate repair that makes the suite hang is stopped at the probe limit (${cpu ? 'CPU time, where the sandbox measures it' : 'wall clock'}), not the run limit, and the search goes on to the fix`, async () => {
+    const { repo, rt, artifact } = await pythonTask('loop', LOOP, LOOP_TESTS, ['steps = steps + 1', 'steps = steps - 1'], ['    assert steps_to_zero(3) == 3\n', '    steps_to_zero(3)\n']);
+    const sb = await rt.provider.create(await buildSolverState(rt.provider, repo, artifact));
+    try {
+      // `while n < 0` never ends for a negative n (test_negative): the scripted order tries it first, then the fix.
+      const policy = scriptedPolicy(['compare-flip fromgt tolt', 'arith-swap fromminus toplus']);
+      const runLimitMs = 300_000;
+      const r = await solve({
+        sandbox: sb, runnerHintDir: repo, task: taskStatement(reverseDiff(artifact.testWeaken)), policy, budget: 8,
+        testTimeoutMs: runLimitMs, probeTimeout: { factor: 2, minMs: 3_000, cpu },
+      });
+      assert.equal(r.stop, 'all-tests-pass', r.tried.join('\n'));
+      assert.match(r.patch, /\+        steps = steps \+ 1\n/);
+      // The local sandbox measures CPU through its cgroups (cpuacct), so the endless loop meets the CPU-time limit.
+      const hung = r.tried.filter((t) => /stopped \((timeout|cpu)\)/.test(t));
+      assert.equal(hung.length, 1, `one probe was stopped by its limit:\n${r.tried.join('\n')}`);
+      assert.match(hung[0], new RegExp(`flip > to < .* at line 3 in .*: stopped \\(${cpu ? 'cpu' : 'timeout'}\\)`));
+      // Every run together took less than the one run's limit: the endless probe was given up on at the probe's.
+      assert.ok(r.testRunMs < runLimitMs, `${r.testRunMs} ms of test runs`);
+    } finally {
+      await sb.dispose();
+    }
+  });
+}
 
 test('with a run cache, a probe that hung is not run again under the same limit, and is under a longer one', async () => {
   const { TestRunCache } = await import('../../src/agents/common.js');
@@ -256,7 +259,7 @@ test('with a run cache, a probe that hung is not run again under the same limit,
     } finally { await sb.dispose(); }
   };
   const first = await attempt(3_000);
-  const hung = first.tried.filter((t) => /stopped \(timeout\)/.test(t));
+  const hung = first.tried.filter((t) => /stopped \(cpu\)/.test(t));
   assert.equal(hung.length, 1, first.tried.join('\n'));
   assert.ok(first.testRunMs >= 3_000, `${first.testRunMs} ms`);
   // The same states under the same limit: every run, the endless one included, comes from the cache.
@@ -268,7 +271,7 @@ test('with a run cache, a probe that hung is not run again under the same limit,
   // A longer limit than the one it ran out: the endless state runs again (and is stopped again), the others do not.
   const longer = await attempt(4_000);
   assert.ok(longer.testRunMs >= 4_000 && longer.testRunMs < 4_000 + first.testRunMs, `${longer.testRunMs} ms`);
-  assert.match(longer.tried.find((t) => /stopped \(timeout\)/.test(t)) ?? '', /flip > to </);
+  assert.match(longer.tried.find((t) => /stopped \(cpu\)/.test(t)) ?? '', /flip > to </);
 });
 
 const WALK = [

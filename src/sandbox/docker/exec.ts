@@ -57,7 +57,7 @@ export interface DockerExecSpec {
   disk?: DiskWatch | null;
 }
 
-export interface DockerExecResult extends Omit<RawResult, 'status'> {
+export interface DockerExecResult extends Omit<RawResult, 'status' | 'cpuMs'> {
   /** Counters after the command; null when they could not be read (the container had to be killed). */
   counters: Counters | null;
   /** The container was killed because nothing inside could stop the command; the caller restarts it. */
