@@ -251,6 +251,8 @@ sandboxCmd.command('doctor').description('are the local (bubblewrap) and Docker 
   const d = await sandboxDoctor();
   out('local sandbox (--sandbox local):');
   out(`  bubblewrap: ${d.bwrap ? 'ok' : 'missing'}\n  overlayfs:  ${d.overlay ? 'ok' : 'unavailable'}\n  cgroups:    ${d.cgroups ? 'ok' : 'unavailable'}`);
+  // Not a problem: without it the solver's probes keep wall-clock limits, which a loaded machine can make stop early.
+  out(`  CPU time:   ${d.cpuTime ? 'measured (the solver\'s probes are limited by CPU time)' : 'not measured (no writable cpuacct cgroup v1 or cpu.stat: the solver\'s probes keep wall-clock limits, which depend on the load)'}`);
   for (const p of d.problems) out(`  - ${p}`);
   const k = await dockerDoctor();
   out('docker sandbox (--sandbox docker, image repos):');

@@ -15,6 +15,8 @@ export interface DoctorReport {
   bwrap: boolean;
   overlay: boolean;
   cgroups: boolean;
+  /** Whether a command's CPU time is measured (and so `cpuTimeoutMs` enforced): not a problem where missing. */
+  cpuTime: boolean;
   problems: string[];
 }
 
@@ -46,6 +48,7 @@ export async function sandboxDoctor(): Promise<DoctorReport> {
   let bwrapOk = false;
   let overlayOk = false;
   let cgroupsOk = false;
+  let cpuTimeOk = false;
   try {
     const bwrap = findExecutable('bwrap');
     if (!bwrap) {
@@ -90,6 +93,7 @@ export async function sandboxDoctor(): Promise<DoctorReport> {
     } else {
       try {
         const g = await cg.create(`doctor-${randomBytes(4).toString('hex')}`, { memoryBytes: 64 * 1024 * 1024, maxPids: 8 });
+        cpuTimeOk = g.measuresCpu && (await g.cpuMs()) !== null;
         await g.remove();
         cgroupsOk = true;
       } catch (e) {
@@ -99,5 +103,5 @@ export async function sandboxDoctor(): Promise<DoctorReport> {
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
-  return { bwrap: bwrapOk, overlay: overlayOk, cgroups: cgroupsOk, problems };
+  return { bwrap: bwrapOk, overlay: overlayOk, cgroups: cgroupsOk, cpuTime: cpuTimeOk, problems };
 }

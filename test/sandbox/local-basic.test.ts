@@ -23,7 +23,7 @@ after(async () => cleanup(stateDir, path.dirname(base)));
 
 test('doctor finds every piece working on this machine', { skip }, async () => {
   const d = await sandboxDoctor();
-  assert.deepEqual(d, { bwrap: true, overlay: true, cgroups: true, problems: [] });
+  assert.deepEqual(d, { bwrap: true, overlay: true, cgroups: true, cpuTime: true, problems: [] });
 });
 
 test('snapshot layers: one per snapshot, stacked, kept after dispose, deleted only when nothing reads them', { skip }, async () => {
