@@ -10,7 +10,7 @@ import type { Artifact } from '../artifact/artifact.js';
 import type { Strategy } from '../config/schema.js';
 import { makeDiff, type FileChange } from '../repo/diffgen.js';
 import { detectRunners, isTestFile, NoTestRunnerError, type Runner, type RunnerName } from '../repo/runners/index.js';
-import { passed, type TestResults } from '../repo/testrun.js';
+import { bugStateCpuLimitMs, passed, type TestResults } from '../repo/testrun.js';
 import type { SandboxProvider } from '../sandbox/types.js';
 import type { Policy } from '../policy/policy.js';
 import {
@@ -37,9 +37,11 @@ export interface InjectorOptions {
   minPassingTests: number;
   candidates: number;
   testTimeoutMs: number;
-  /** Reference results of the full suite on the original, when known (reused per repository and commit). */
-  reference?: { runner: string; results: TestResults } | null;
-  onReference?: (runner: string, results: TestResults) => Promise<void>;
+  /** Reference results of the full suite on the original, when known (reused per repository and commit), and its CPU time. */
+  reference?: { runner: string; results: TestResults; cpuMs?: number } | null;
+  onReference?: (runner: string, results: TestResults, cpuMs?: number) => Promise<void>;
+  /** CPU-time limit of the runs of candidate bugs, from the reference run's (`bugStateCpuLimitMs`); absent: none. */
+  bugStateCpu?: { factor: number; minSec: number };
   log?: (msg: string) => void;
   /**
    * Bugs that must never be injected, as sha256 of their bug_inject.diff (a held-out set's `bugHash`es, bugHashOf in
@@ -77,6 +79,7 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
   // after the user fixed that.
   const usable = (r: TestResults): boolean => passed(r).length >= o.minPassingTests;
   let ref = o.reference && o.reference.runner === runner.name && usable(o.reference.results) ? o.reference.results : null;
+  let refCpuMs = ref ? o.reference!.cpuMs : undefined;
   // Why the reference run ended early, if it did: a suite cut off by the time limit reports few or no tests, and
   // the reason must say so (the limit is the user's to raise), not only count them.
   let stopped = '';
@@ -85,10 +88,14 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
     try {
       const r = await counter.run(sb, runner, runner.testFiles);
       ref = r.results;
+      refCpuMs = r.killed === null ? r.cpuMs : undefined;
       if (r.killed) stopped = `; the run was stopped (${r.killed}) after ${Math.round(r.durationMs / 1000)} s, the limit of one test run being ${Math.round(o.testTimeoutMs / 1000)} s (testTimeoutSec)`;
     } finally { await sb.dispose(); }
-    if (usable(ref)) await o.onReference?.(runner.name, ref);
+    if (usable(ref)) await o.onReference?.(runner.name, ref, refCpuMs);
   }
+  // Every later run is of a candidate bug's state: one that makes the suite hang stops at a multiple of the original's
+  // CPU time instead of at testTimeoutMs.
+  counter.limitTo(o.testTimeoutMs, bugStateCpuLimitMs(refCpuMs, o.bugStateCpu));
   const files = byFile(ref);
   const goodFiles = [...files.entries()].filter(([, ids]) => ids.every((id) => ref![id] === 'passed')).map(([f]) => f);
   if (!usable(ref)) {

@@ -157,7 +157,9 @@ export function checkBugValidity(original: TestResults, bug: TestRun, lim: Check
   // When every test breaks (or vanishes from the output), the bug is a syntax or import error that kills the run,
   // not a semantic bug: the method rejects those.
   if (broken.length === before.length && (before.length > 1 || failedOutright.length === 0)) {
-    return fail(C, 'bug-breaks-everything', `all ${before.length} tests break under the bug: a crash, syntax or import error rather than a bug`, { broken: broken.length });
+    // A run the sandbox stopped (a suite that hangs under the bug) may report no test at all: say so, not only "crash".
+    const stopped = bug.killed ? ` (the run was stopped by the sandbox: ${bug.killed}, as a suite that hangs under the bug is)` : '';
+    return fail(C, 'bug-breaks-everything', `all ${before.length} tests break under the bug: a crash, syntax or import error rather than a bug${stopped}`, { broken: broken.length, ...(bug.killed ? { killed: bug.killed } : {}) });
   }
   return ok(C, `${broken.length} of ${before.length} tests break under the bug`, { broken });
 }

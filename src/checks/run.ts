@@ -1,6 +1,6 @@
 import type { Artifact } from '../artifact/artifact.js';
 import type { SandboxProvider } from '../sandbox/types.js';
-import { PatchApplyError, runTestScript, type TestRun } from '../repo/testrun.js';
+import { bugStateCpuLimitMs, PatchApplyError, runTestScript, type TestRun } from '../repo/testrun.js';
 import { existsInOriginal, treeState } from '../repo/tree.js';
 import {
   CHECK_NAMES, changedCodeFiles, checkBugScope, checkBugValidity, checkInverseMutation, checkParser, checkScriptRun, checkTestFiles,
@@ -12,6 +12,8 @@ export interface CheckEnv {
   repoDir: string;
   limits: CheckLimits;
   testTimeoutMs: number;
+  /** CPU-time limit of the runs of the bug's states, from the original's run (`bugStateCpuLimitMs`); absent: none. */
+  bugStateCpu?: { factor: number; minSec: number };
   isTestFile: (p: string) => boolean;
   /** Keeps a log and returns its reference (a blob ref or a path). */
   saveLog: (name: string, text: string) => Promise<string>;
@@ -47,11 +49,13 @@ export async function runChecks(a: Artifact, env: CheckEnv): Promise<CheckReport
     return { valid: !f, checks, failed: f, bugFailing, testRunMs };
   };
   const push = (c: CheckResult) => { done.push(c); return c.ok; };
+  // Set once the original has run: the runs of the bug's states after it stop at a multiple of its CPU time.
+  let cpuLimitMs: number | undefined;
   const run = async (label: string, diffs: { diff: string; what: string }[], restore: string[] = []): Promise<TestRun> => {
     env.onProgress?.(label);
     const sb = await treeState(env.provider, env.repoDir, diffs, restore);
     try {
-      const r = await runTestScript(sb, a.testScript, a.testParser, env.testTimeoutMs);
+      const r = await runTestScript(sb, a.testScript, a.testParser, env.testTimeoutMs, cpuLimitMs);
       testRunMs += r.durationMs;
       return r;
     } finally {
@@ -84,6 +88,7 @@ export async function runChecks(a: Artifact, env: CheckEnv): Promise<CheckReport
   if (!push(await withLog(checkParser(original), { original }))) return finish();
   if (!push(await withLog(checkTestScript(original, env.limits), { original }))) return finish();
 
+  cpuLimitMs = bugStateCpuLimitMs(original.cpuMs, env.bugStateCpu);
   const bugDiff = { diff: a.bugInject, what: 'bug_inject.diff' };
   const weakDiff = { diff: a.testWeaken, what: 'test_weaken.diff' };
   let bug: TestRun, weakened: TestRun;

@@ -72,11 +72,12 @@ export async function injectBug(rt: Runtime, i: InjectInput, progress?: Progress
   if (i.cfg.policy?.kind === 'llm') return llmInjectBug(rt, i, progress);
   const policy = await policyRunner(rt, i.cfg, i.policyVersion, 'injector', `${i.seed}/inject`);
   const refKey = `refruns/${i.repo.key}/suite.json`;
-  const reference = await rt.store.getJson<{ runner: string; results: TestResults }>(refKey);
+  const reference = await rt.store.getJson<{ runner: string; results: TestResults; cpuMs?: number }>(refKey);
   const r = await inject({
     repoDir: i.repo.path, provider: sandboxes(rt, i.cfg), policy, strategies: i.cfg.strategies,
     minPassingTests: i.cfg.minPassingTests, candidates: i.cfg.injectorCandidates, testTimeoutMs: testTimeout(i.cfg),
-    reference, onReference: async (runner, results) => { await rt.store.putJson(refKey, { runner, results }); },
+    reference, onReference: async (runner, results, cpuMs) => { await rt.store.putJson(refKey, { runner, results, ...(cpuMs !== undefined ? { cpuMs } : {}) }); },
+    bugStateCpu: i.cfg.bugStateCpuLimit,
     log: progress, excludeBugs: new Set(i.cfg.excludeBugs ?? []),
   });
   const traj = { role: 'injector', episodeId: i.episodeId, policyVersion: i.policyVersion, decisions: policy.decisions, result: r.ok ? { ok: true, description: r.description } : { ok: false, code: r.code, reason: r.reason }, attempts: r.attempts };
@@ -100,7 +101,7 @@ export async function injectBug(rt: Runtime, i: InjectInput, progress?: Progress
 function checkEnv(rt: Runtime, repo: RepoInfo, cfg: CampaignConfig, progress?: Progress): CheckEnv {
   const origKey = (a: Artifact) => `refchecks/${repo.key}/${sha256(a.testScript + '\0' + a.testParser).slice(0, 24)}.json`;
   return {
-    provider: sandboxes(rt, cfg), repoDir: repo.path, limits: limitsOf(cfg), testTimeoutMs: testTimeout(cfg), isTestFile,
+    provider: sandboxes(rt, cfg), repoDir: repo.path, limits: limitsOf(cfg), testTimeoutMs: testTimeout(cfg), bugStateCpu: cfg.bugStateCpuLimit, isTestFile,
     saveLog: (_name, text) => rt.store.putBlob(text),
     cachedOriginalRun: async (a) => rt.store.getJson(origKey(a)),
     rememberOriginalRun: async (a, run) => { await rt.store.putJson(origKey(a), run); },

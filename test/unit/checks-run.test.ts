@@ -81,6 +81,22 @@ test('check 3: a script that hangs is stopped and rejected', async () => {
   assert.match(r.failed!.reason, /timeout/);
 });
 
+test('a bug that makes the suite hang: its runs stop at a multiple of the original\'s CPU time, not at the run limit, with the verdict the run limit gives', async () => {
+  // sub(5, 3) never returns under the bug: test_sub hangs and the run is killed. pytest reports its tests at the end
+  // of the session, so a killed run reports none: every test broken, the bug taken for a crash, whichever limit
+  // stopped it; only sooner under the CPU-time limit.
+  const bug = await makeDiff([{ path: 'calc.py', before: CALC, after: CALC.replace('    return a - b', '    while a == 5:\n        pass\n    return a - b') }]);
+  const hanging = { ...good, bugInject: bug };
+  const byRunLimit = await runChecks(hanging, { ...env(), testTimeoutMs: 6_000 });
+  const runLimitMs = 300_000;
+  const byCpu = await runChecks(hanging, { ...env(), testTimeoutMs: runLimitMs, bugStateCpu: { factor: 5, minSec: 2 } });
+  assert.equal(`${byRunLimit.failed?.check}:${byRunLimit.failed?.code}`, 'bug-validity:bug-breaks-everything');
+  assert.match(byRunLimit.failed!.reason, /stopped by the sandbox: timeout/);
+  assert.match(byCpu.failed!.reason, /stopped by the sandbox: cpu/);
+  assert.equal(byCpu.failed!.code, byRunLimit.failed!.code);
+  assert.ok(byCpu.testRunMs < runLimitMs, `${byCpu.testRunMs} ms of test runs`);
+});
+
 test('check 5: a bug that breaks nothing', async () => {
   const bug = await makeDiff([{ path: 'calc.py', before: CALC, after: CALC.replace('return a - b', 'return -(b - a)') }]);
   assert.equal(await failedCheck({ ...good, bugInject: bug }), 'bug-validity:bug-breaks-nothing');
