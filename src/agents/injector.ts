@@ -10,8 +10,9 @@ import type { Artifact } from '../artifact/artifact.js';
 import type { Strategy } from '../config/schema.js';
 import { makeDiff, type FileChange } from '../repo/diffgen.js';
 import { detectRunners, isTestFile, NoTestRunnerError, type Runner, type RunnerName } from '../repo/runners/index.js';
-import { bugStateCpuLimitMs, passed, type TestResults } from '../repo/testrun.js';
-import type { SandboxProvider } from '../sandbox/types.js';
+import { passed, type TestResults, type TestRun } from '../repo/testrun.js';
+import type { HangLimit } from '../repo/hangLimit.js';
+import type { Sandbox, SandboxProvider } from '../sandbox/types.js';
 import type { Policy } from '../policy/policy.js';
 import {
   addsSyntaxErrors, applyEdits, findMutations, findRemovals, findTests, langOfPath, referencedNames, removalEdits, testCodeRanges, type Edit, type MutationKind, type TestSite,
@@ -37,11 +38,11 @@ export interface InjectorOptions {
   minPassingTests: number;
   candidates: number;
   testTimeoutMs: number;
-  /** Reference results of the full suite on the original, when known (reused per repository and commit), and its CPU time. */
-  reference?: { runner: string; results: TestResults; cpuMs?: number } | null;
-  onReference?: (runner: string, results: TestResults, cpuMs?: number) => Promise<void>;
-  /** CPU-time limit of the runs of candidate bugs, from the reference run's (`bugStateCpuLimitMs`); absent: none. */
-  bugStateCpu?: { factor: number; minSec: number };
+  /** Reference results of the full suite on the original, when known (reused per repository and commit). */
+  reference?: { runner: string; results: TestResults } | null;
+  onReference?: (runner: string, results: TestResults) => Promise<void>;
+  /** The CPU-time limit of the runs of candidate bugs, calibrated by those that end (src/repo/hangLimit.ts); absent: none. */
+  hangLimit?: HangLimit;
   log?: (msg: string) => void;
   /**
    * Bugs that must never be injected, as sha256 of their bug_inject.diff (a held-out set's `bugHash`es, bugHashOf in
@@ -49,6 +50,14 @@ export interface InjectorOptions {
    * candidates can land on the same site.
    */
   excludeBugs?: ReadonlySet<string>;
+}
+
+/** A run of a candidate bug's state (with or without its weakening), under the hang limit where there is one. */
+async function bugStateRun(o: InjectorOptions, counter: TestRunCounter, sb: Sandbox, runner: Runner, files: string[]): Promise<TestRun> {
+  counter.limitTo(o.testTimeoutMs, o.hangLimit?.limitMs());
+  const run = await counter.run(sb, runner, files);
+  o.hangLimit?.observe(run);
+  return run;
 }
 
 const DELETING = new Set<MutationKind>(['remove-statement', 'remove-branch', 'return-change']);
@@ -79,7 +88,6 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
   // after the user fixed that.
   const usable = (r: TestResults): boolean => passed(r).length >= o.minPassingTests;
   let ref = o.reference && o.reference.runner === runner.name && usable(o.reference.results) ? o.reference.results : null;
-  let refCpuMs = ref ? o.reference!.cpuMs : undefined;
   // Why the reference run ended early, if it did: a suite cut off by the time limit reports few or no tests, and
   // the reason must say so (the limit is the user's to raise), not only count them.
   let stopped = '';
@@ -88,14 +96,10 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
     try {
       const r = await counter.run(sb, runner, runner.testFiles);
       ref = r.results;
-      refCpuMs = r.killed === null ? r.cpuMs : undefined;
       if (r.killed) stopped = `; the run was stopped (${r.killed}) after ${Math.round(r.durationMs / 1000)} s, the limit of one test run being ${Math.round(o.testTimeoutMs / 1000)} s (testTimeoutSec)`;
     } finally { await sb.dispose(); }
-    if (usable(ref)) await o.onReference?.(runner.name, ref, refCpuMs);
+    if (usable(ref)) await o.onReference?.(runner.name, ref);
   }
-  // Every later run is of a candidate bug's state: one that makes the suite hang stops at a multiple of the original's
-  // CPU time instead of at testTimeoutMs.
-  counter.limitTo(o.testTimeoutMs, bugStateCpuLimitMs(refCpuMs, o.bugStateCpu));
   const files = byFile(ref);
   const goodFiles = [...files.entries()].filter(([, ids]) => ids.every((id) => ref![id] === 'passed')).map(([f]) => f);
   if (!usable(ref)) {
@@ -156,13 +160,15 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
 
     const sb = await sandboxWith(o.provider, { base: o.repoDir }, cand.changes);
     let broken: string[];
+    let killed: string | null;
     try {
-      const run = await counter.run(sb, runner, goodFiles);
+      const run = await bugStateRun(o, counter, sb, runner, goodFiles);
       broken = goodFiles.flatMap((f) => files.get(f)!).filter((id) => run.results[id] !== 'passed');
+      killed = run.killed;
     } finally { await sb.dispose(); }
     const total = goodFiles.reduce((n, f) => n + files.get(f)!.length, 0);
     if (broken.length === 0) { attempts.push(`${cand.description}: breaks no test`); continue; }
-    if (broken.length === total) { attempts.push(`${cand.description}: breaks every test (crash)`); continue; }
+    if (broken.length === total) { attempts.push(`${cand.description}: breaks every test (${killed ? `the run was stopped: ${killed}, a suite that hangs` : 'crash'})`); continue; }
 
     // Check 1 lets the bug touch no oracle file and the weakening touch only test files: tests kept inside a code
     // file (Rust's #[cfg(test)] modules) can neither hide this bug nor sit in the file it changes.
@@ -369,7 +375,7 @@ async function weaken(
     let stillFailing: string[];
     let hidden: number;
     try {
-      const run = await counter.run(sb, runner, testFiles);
+      const run = await bugStateRun(o, counter, sb, runner, testFiles);
       stillFailing = broken.filter((id) => run.results[id] === 'failed');
       hidden = broken.filter((id) => run.results[id] === 'passed').length;
     } finally { await sb.dispose(); }

@@ -1,6 +1,7 @@
 import type { Artifact } from '../artifact/artifact.js';
 import type { SandboxProvider } from '../sandbox/types.js';
-import { bugStateCpuLimitMs, PatchApplyError, runTestScript, type TestRun } from '../repo/testrun.js';
+import { PatchApplyError, runTestScript, type TestRun } from '../repo/testrun.js';
+import type { HangLimit } from '../repo/hangLimit.js';
 import { existsInOriginal, treeState } from '../repo/tree.js';
 import {
   CHECK_NAMES, changedCodeFiles, checkBugScope, checkBugValidity, checkInverseMutation, checkParser, checkScriptRun, checkTestFiles,
@@ -12,8 +13,8 @@ export interface CheckEnv {
   repoDir: string;
   limits: CheckLimits;
   testTimeoutMs: number;
-  /** CPU-time limit of the runs of the bug's states, from the original's run (`bugStateCpuLimitMs`); absent: none. */
-  bugStateCpu?: { factor: number; minSec: number };
+  /** The CPU-time limit of the runs of the bug's states, calibrated by those that end (src/repo/hangLimit.ts). */
+  hangLimit?: HangLimit;
   isTestFile: (p: string) => boolean;
   /** Keeps a log and returns its reference (a blob ref or a path). */
   saveLog: (name: string, text: string) => Promise<string>;
@@ -49,13 +50,14 @@ export async function runChecks(a: Artifact, env: CheckEnv): Promise<CheckReport
     return { valid: !f, checks, failed: f, bugFailing, testRunMs };
   };
   const push = (c: CheckResult) => { done.push(c); return c.ok; };
-  // Set once the original has run: the runs of the bug's states after it stop at a multiple of its CPU time.
-  let cpuLimitMs: number | undefined;
   const run = async (label: string, diffs: { diff: string; what: string }[], restore: string[] = []): Promise<TestRun> => {
     env.onProgress?.(label);
     const sb = await treeState(env.provider, env.repoDir, diffs, restore);
+    // Every run but the original's is of a state of the bug (whole, weakened, one file reverted).
+    const ofBug = diffs.length > 0;
     try {
-      const r = await runTestScript(sb, a.testScript, a.testParser, env.testTimeoutMs, cpuLimitMs);
+      const r = await runTestScript(sb, a.testScript, a.testParser, env.testTimeoutMs, ofBug ? env.hangLimit?.limitMs() : undefined);
+      if (ofBug) env.hangLimit?.observe(r);
       testRunMs += r.durationMs;
       return r;
     } finally {
@@ -88,7 +90,6 @@ export async function runChecks(a: Artifact, env: CheckEnv): Promise<CheckReport
   if (!push(await withLog(checkParser(original), { original }))) return finish();
   if (!push(await withLog(checkTestScript(original, env.limits), { original }))) return finish();
 
-  cpuLimitMs = bugStateCpuLimitMs(original.cpuMs, env.bugStateCpu);
   const bugDiff = { diff: a.bugInject, what: 'bug_inject.diff' };
   const weakDiff = { diff: a.testWeaken, what: 'test_weaken.diff' };
   let bug: TestRun, weakened: TestRun;

@@ -26,6 +26,7 @@ import { faultChance, faultValue } from '../faults.js';
 import { BAD_ARTIFACT_KINDS, BAD_PATCH_KINDS, badArtifact, badPatch, isBadArtifactKind, isBadPatchKind, type BadPatchKind } from '../badInputs.js';
 import type { SnapshotRef } from '../sandbox/types.js';
 import { sandboxes } from './sandboxes.js';
+import { HangLimit } from '../repo/hangLimit.js';
 import { sha256, type BlobRef } from '../store/store.js';
 import { buildSolverState } from './solverState.js';
 import { grade } from './grade.js';
@@ -72,12 +73,12 @@ export async function injectBug(rt: Runtime, i: InjectInput, progress?: Progress
   if (i.cfg.policy?.kind === 'llm') return llmInjectBug(rt, i, progress);
   const policy = await policyRunner(rt, i.cfg, i.policyVersion, 'injector', `${i.seed}/inject`);
   const refKey = `refruns/${i.repo.key}/suite.json`;
-  const reference = await rt.store.getJson<{ runner: string; results: TestResults; cpuMs?: number }>(refKey);
+  const reference = await rt.store.getJson<{ runner: string; results: TestResults }>(refKey);
   const r = await inject({
     repoDir: i.repo.path, provider: sandboxes(rt, i.cfg), policy, strategies: i.cfg.strategies,
     minPassingTests: i.cfg.minPassingTests, candidates: i.cfg.injectorCandidates, testTimeoutMs: testTimeout(i.cfg),
-    reference, onReference: async (runner, results, cpuMs) => { await rt.store.putJson(refKey, { runner, results, ...(cpuMs !== undefined ? { cpuMs } : {}) }); },
-    bugStateCpu: i.cfg.bugStateCpuLimit,
+    reference, onReference: async (runner, results) => { await rt.store.putJson(refKey, { runner, results }); },
+    hangLimit: hangLimitOf(i.repo, i.cfg),
     log: progress, excludeBugs: new Set(i.cfg.excludeBugs ?? []),
   });
   const traj = { role: 'injector', episodeId: i.episodeId, policyVersion: i.policyVersion, decisions: policy.decisions, result: r.ok ? { ok: true, description: r.description } : { ok: false, code: r.code, reason: r.reason }, attempts: r.attempts };
@@ -98,10 +99,23 @@ export async function injectBug(rt: Runtime, i: InjectInput, progress?: Progress
   return { ok: true, artifactHash: m.hash, strategy: r.strategy, description: r.description, trajectoryRef, testRunMs: r.testRunMs, testRuns: r.testRuns };
 }
 
+/**
+ * The hang limit of a repository's bug states, one per repository and setting in this process: the injector's runs
+ * and the checks' calibrate the same one. A worker that starts again calibrates anew (until a run of a bug state ends
+ * there, runs have only their run limit).
+ */
+const hangLimits = new Map<string, HangLimit>();
+function hangLimitOf(repo: RepoInfo, cfg: CampaignConfig): HangLimit {
+  const key = `${repo.key}\0${cfg.bugStateCpuLimit.factor}\0${cfg.bugStateCpuLimit.minSec}`;
+  let h = hangLimits.get(key);
+  if (!h) { h = new HangLimit(cfg.bugStateCpuLimit); hangLimits.set(key, h); }
+  return h;
+}
+
 function checkEnv(rt: Runtime, repo: RepoInfo, cfg: CampaignConfig, progress?: Progress): CheckEnv {
   const origKey = (a: Artifact) => `refchecks/${repo.key}/${sha256(a.testScript + '\0' + a.testParser).slice(0, 24)}.json`;
   return {
-    provider: sandboxes(rt, cfg), repoDir: repo.path, limits: limitsOf(cfg), testTimeoutMs: testTimeout(cfg), bugStateCpu: cfg.bugStateCpuLimit, isTestFile,
+    provider: sandboxes(rt, cfg), repoDir: repo.path, limits: limitsOf(cfg), testTimeoutMs: testTimeout(cfg), hangLimit: hangLimitOf(repo, cfg), isTestFile,
     saveLog: (_name, text) => rt.store.putBlob(text),
     cachedOriginalRun: async (a) => rt.store.getJson(origKey(a)),
     rememberOriginalRun: async (a, run) => { await rt.store.putJson(origKey(a), run); },

@@ -36,16 +36,6 @@ const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 const PARSER_PYTHON = '"$(if [ -x /usr/bin/python3 ]; then echo /usr/bin/python3; else echo python3; fi)"';
 
 /**
- * The CPU-time limit of a run of a candidate bug's state (config `bugStateCpuLimit`): a multiple of what the original
- * code's run used, with a floor; none where the original's CPU time was not measured or the factor is 0. One rule for
- * the injector's runs and the checks'.
- */
-export function bugStateCpuLimitMs(originalCpuMs: number | undefined, lim: { factor: number; minSec: number } | undefined): number | undefined {
-  if (originalCpuMs === undefined || !lim || lim.factor <= 0) return undefined;
-  return Math.max(lim.minSec * 1000, Math.ceil(lim.factor * originalCpuMs));
-}
-
-/**
  * The script and parser are written to the sandbox's private /tmp in the same command that runs them,
  * so they never appear in the repository tree (and so never in a diff).
  */

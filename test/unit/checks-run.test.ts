@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runChecks } from '../../src/checks/run.js';
+import { HangLimit } from '../../src/repo/hangLimit.js';
 import { createRuntime } from '../../src/runtime.js';
 import { makeDiff } from '../../src/repo/diffgen.js';
 import { detectRunners, isTestFile } from '../../src/repo/runners/index.js';
@@ -81,20 +82,28 @@ test('check 3: a script that hangs is stopped and rejected', async () => {
   assert.match(r.failed!.reason, /timeout/);
 });
 
-test('a bug that makes the suite hang: its runs stop at a multiple of the original\'s CPU time, not at the run limit, with the verdict the run limit gives', async () => {
+test('a bug that makes the suite hang: once a run of a bug state has ended, its runs stop at a multiple of that one\'s CPU time, not at the run limit, with the verdict the run limit gives', async () => {
   // sub(5, 3) never returns under the bug: test_sub hangs and the run is killed. pytest reports its tests at the end
   // of the session, so a killed run reports none: every test broken, the bug taken for a crash, whichever limit
   // stopped it; only sooner under the CPU-time limit.
   const bug = await makeDiff([{ path: 'calc.py', before: CALC, after: CALC.replace('    return a - b', '    while a == 5:\n        pass\n    return a - b') }]);
   const hanging = { ...good, bugInject: bug };
   const byRunLimit = await runChecks(hanging, { ...env(), testTimeoutMs: 6_000 });
-  const runLimitMs = 300_000;
-  const byCpu = await runChecks(hanging, { ...env(), testTimeoutMs: runLimitMs, bugStateCpu: { factor: 5, minSec: 2 } });
   assert.equal(`${byRunLimit.failed?.check}:${byRunLimit.failed?.code}`, 'bug-validity:bug-breaks-everything');
   assert.match(byRunLimit.failed!.reason, /stopped by the sandbox: timeout/);
+
+  const hang = new HangLimit({ factor: 5, minSec: 2 });
+  // Nothing calibrates it yet: the original's run is not a bug state (a build it skipped over warm caches would not count).
+  assert.equal(hang.limitMs(), undefined);
+  assert.equal((await runChecks(good, { ...env(), hangLimit: hang })).valid, true);
+  const limit = hang.limitMs();
+  assert.ok(limit !== undefined && limit >= 2_000, `calibrated by the good artifact's runs of its bug states: ${limit}`);
+  const runLimitMs = 300_000;
+  const byCpu = await runChecks(hanging, { ...env(), testTimeoutMs: runLimitMs, hangLimit: hang });
   assert.match(byCpu.failed!.reason, /stopped by the sandbox: cpu/);
   assert.equal(byCpu.failed!.code, byRunLimit.failed!.code);
   assert.ok(byCpu.testRunMs < runLimitMs, `${byCpu.testRunMs} ms of test runs`);
+  assert.equal(hang.limitMs(), limit, 'a run stopped by the limit does not move it');
 });
 
 test('check 5: a bug that breaks nothing', async () => {

@@ -50,8 +50,7 @@ test('a reference run with too few passing tests is run again, and only a usable
     const runner = (await detectRunners(repo))[0]!;
     const policy = (seed: string) => OnnxPolicy.load(rt.store, 't@0').then((p) => new OnnxPolicyRunner(p, new Rng(seed), 'injector'));
     const stored: TestResults[] = [];
-    const cpu: (number | undefined)[] = [];
-    const base = { repoDir: repo, provider: rt.provider, strategies: ['direct' as const], minPassingTests: 5, candidates: 6, testTimeoutMs: 120_000, onReference: async (_r: string, results: TestResults, cpuMs?: number) => { stored.push(results); cpu.push(cpuMs); } };
+    const base = { repoDir: repo, provider: rt.provider, strategies: ['direct' as const], minPassingTests: 5, candidates: 6, testTimeoutMs: 120_000, onReference: async (_r: string, results: TestResults) => void stored.push(results) };
 
     // What a broken environment left: every test errored.
     const stale: TestResults = Object.fromEntries(['test_add', 'test_sub'].map((t) => [`tests/test_calc.py::${t}`, 'failed' as const]));
@@ -60,8 +59,6 @@ test('a reference run with too few passing tests is run again, and only a usable
     assert.ok(r.testRuns >= 1);
     assert.equal(stored.length, 1, 'the fresh, usable reference was stored');
     assert.equal(Object.values(stored[0]!).filter((v) => v === 'passed').length, 6);
-    // With its CPU time (the local sandbox measures it): what bounds the runs of candidate bugs (bugStateCpuLimit).
-    assert.ok(cpu[0] !== undefined && cpu[0] > 0, `reference CPU time ${cpu[0]}`);
 
     // A run that really has too few passing tests is reported, and not stored.
     const r2 = await inject({ ...base, minPassingTests: 7, policy: await policy('ref-b') });
