@@ -168,7 +168,7 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
     } finally { await sb.dispose(); }
     const total = goodFiles.reduce((n, f) => n + files.get(f)!.length, 0);
     if (broken.length === 0) { attempts.push(`${cand.description}: breaks no test`); continue; }
-    if (broken.length === total) { attempts.push(`${cand.description}: breaks every test (${killed ? `the run was stopped: ${killed}, a suite that hangs` : 'crash'})`); continue; }
+    if (broken.length === total) { attempts.push(`${cand.description}: breaks every test (${killed ? `the run was stopped by the sandbox: ${killed}${killed === 'cpu' || killed === 'timeout' ? ', a suite that hangs' : ''}` : 'crash'})`); continue; }
 
     // Check 1 lets the bug touch no oracle file and the weakening touch only test files: tests kept inside a code
     // file (Rust's #[cfg(test)] modules) can neither hide this bug nor sit in the file it changes.
