@@ -15,11 +15,12 @@
  *
  * Nearly all of its time is test runs, which are CPU-bound: `--cpus N` (default: this machine's) sets how many
  * sandbox activities and evaluation bugs run at once, and campaigns run N/2 at a time. Each campaign is
- * deterministic in its seed whatever runs beside it, so the figures do not depend on N, only the wall time does,
- * as long as no run is stopped by a time limit it would not reach on a machine with cores to spare: the solver's
- * probe limits are wall-clock times. On 2 cores with a CI run beside it (session 27), most probes of seed 1's first
- * Go bug, which end in about a second idle, were stopped at their ~4.7 s limit, its attempts got 257 repair options
- * with a known fix for 1 of its 3 lines instead of 269 with all 3, and the held-out figure moved by one attempt.
+ * deterministic in its seed whatever runs beside it, so the figures do not depend on N, only the wall time does: the
+ * limits that stop a repair probe or a run of a bug that hangs are CPU time where the sandbox measures it
+ * (solverProbeTimeout.cpu, bugStateCpuLimit), which other work does not stretch. (Under wall-clock limits, with a CI
+ * run beside it in session 27, most probes of seed 1's first Go bug, which end in about a second idle, were stopped at
+ * their ~4.7 s limit and the held-out figure moved by one attempt.) A first run of a bug's state that hangs is still
+ * stopped by the wall clock (solverProbeTimeout.firstMinSec).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
