@@ -10,6 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { HangLimit } from '../../src/repo/hangLimit.js';
 import { inject } from '../../src/agents/injector.js';
 import { detectRunners } from '../../src/repo/runners/index.js';
 import type { TestResults } from '../../src/repo/testrun.js';
@@ -54,9 +55,12 @@ test('a reference run with too few passing tests is run again, and only a usable
 
     // What a broken environment left: every test errored.
     const stale: TestResults = Object.fromEntries(['test_add', 'test_sub'].map((t) => [`tests/test_calc.py::${t}`, 'failed' as const]));
-    const r = await inject({ ...base, policy: await policy('ref-a'), reference: { runner: runner.name, results: stale } });
+    const hang = new HangLimit({ factor: 10, minSec: 10 });
+    const r = await inject({ ...base, policy: await policy('ref-a'), reference: { runner: runner.name, results: stale }, hangLimit: hang });
     assert.notEqual(!r.ok && r.code, 'no-passing-tests', 'the stale reference was not trusted');
-    assert.ok(r.testRuns >= 1);
+    assert.ok(r.testRuns > 1, `${r.testRuns} runs: the reference and some candidate`);
+    // The runs of its candidate bugs that ended calibrated the hang limit of bug states (src/repo/hangLimit.ts).
+    assert.ok((hang.limitMs() ?? 0) >= 10_000, `hang limit ${hang.limitMs()}`);
     assert.equal(stored.length, 1, 'the fresh, usable reference was stored');
     assert.equal(Object.values(stored[0]!).filter((v) => v === 'passed').length, 6);
 
