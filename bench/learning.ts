@@ -14,13 +14,14 @@
  * The full result is written as JSON next to the run's state (its path is printed).
  *
  * Nearly all of its time is test runs, which are CPU-bound: `--cpus N` (default: this machine's) sets how many
- * sandbox activities and evaluation bugs run at once, and campaigns run N/2 at a time. Each campaign is
- * deterministic in its seed whatever runs beside it, so the figures do not depend on N, only the wall time does: the
- * limits that stop a repair probe or a run of a bug that hangs are CPU time where the sandbox measures it
- * (solverProbeTimeout.cpu, bugStateCpuLimit), which other work does not stretch. (Under wall-clock limits, with a CI
- * run beside it in session 27, most probes of seed 1's first Go bug, which end in about a second idle, were stopped at
- * their ~4.7 s limit and the held-out figure moved by one attempt.) A first run of a bug's state that hangs is still
- * stopped by the wall clock (solverProbeTimeout.firstMinSec).
+ * sandbox activities and evaluation bugs run at once, and campaigns run max(2, N/2) at a time (a campaign alone keeps
+ * about one run going). Each campaign is deterministic in its seed whatever runs beside it, so the figures do not
+ * depend on N or on the load, only the wall time does: every limit that decides how a run ends is CPU time where the
+ * sandbox measures it (solverProbeTimeout.cpu for the solver's runs, bugStateCpuLimit for runs of a bug's states,
+ * the solver's first run included), which other work does not stretch; the wall-clock limits beside them are looser
+ * by solverProbeTimeout.wallSlack. (Under wall-clock limits, with a CI run beside it in session 27, most probes of
+ * seed 1's first Go bug, which end in about a second idle, were stopped at their ~4.7 s limit and the held-out figure
+ * moved by one attempt.)
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -104,20 +105,21 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 interface Run { seed: number; mode: string; campaign: string; last: string; injectorSolveRate: (number | null)[]; validRate: number[]; overlap: string[]; eval: EvalResult; campaignMs: number; learned: (number | null)[]; injectorP: ((number | null)[] | null)[] }
 const runs: Run[] = [];
 try {
-  log(`held-out set '${set.name}': ${set.bugs.length} bugs, ${set.attempts} attempts x ${set.budget} test runs; ${cpus} cpus: ${Math.floor(cpus / 2)} campaign(s) at once`);
+  // A campaign alone keeps about one test run going (its rounds wait on each other and on the gradient step), so two
+  // share 2 cpus. Every limit that decides a run's outcome is CPU time (see above), so the figures do not change.
+  const atOnce = Math.max(2, Math.floor(cpus / 2));
+  log(`held-out set '${set.name}': ${set.bugs.length} bugs, ${set.attempts} attempts x ${set.budget} test runs; ${cpus} cpus: ${atOnce} campaigns at once`);
   const evalOpts = { concurrency: cpus };
   const v0Done = evaluatePolicy(rt, set, setFile, 'learning-v0@0', evalOpts, () => {}).then((r) => {
     log(`version 0: held-out solve rate ${pct(r.solveRate)} (${(r.wallMs / 1000).toFixed(0)} s)`);
     return r;
   });
-  // With one campaign at a time, version 0 is evaluated first, alone, as before.
-  if (cpus < 4) await v0Done;
   const jobs = seeds.flatMap((seed) => modes.map((mode) => ({ seed, mode })));
-  const done = await mapLimit(jobs, Math.max(1, Math.floor(cpus / 2)), async ({ seed, mode }): Promise<Run> => {
+  const done = await mapLimit(jobs, atOnce, async ({ seed, mode }): Promise<Run> => {
     const campaign = `learn-${mode}-s${seed}`;
     const cfg = parseConfig({
       repos: exampleRepos().map((r) => ({ path: r.path })), steps, rounds, solves, maxParallelRounds: 2, seed,
-      strategies, solverTestRuns: Number(a['train-budget']), solverRunCache: true, excludeBugs: [...heldHashes.keys()], higherOrder: { enabled: false }, ablation: mode, learningRate: lr, ...(a.fixes ? { solverGradient: { fixes: a.fixes } } : {}), ...(a['injector-lr'] ? { injectorGradient: { learningRate: Number(a['injector-lr']) } } : {}),
+      strategies, solverTestRuns: Number(a['train-budget']), solverRunCache: true, bugStateRunCache: true, excludeBugs: [...heldHashes.keys()], higherOrder: { enabled: false }, ablation: mode, learningRate: lr, ...(a.fixes ? { solverGradient: { fixes: a.fixes } } : {}), ...(a['injector-lr'] ? { injectorGradient: { learningRate: Number(a['injector-lr']) } } : {}),
     }, 'bench:learning');
     // Every campaign starts from the one version 0 the table's first column measures, its hidden layer included (a
     // version 0 made on first use is seeded by its own name). With the seed-derived episodes (src/episode/seed.ts),

@@ -12,6 +12,7 @@ import { makeDiff, type FileChange } from '../repo/diffgen.js';
 import { detectRunners, isTestFile, NoTestRunnerError, type Runner, type RunnerName } from '../repo/runners/index.js';
 import { passed, type TestResults, type TestRun } from '../repo/testrun.js';
 import type { HangLimit } from '../repo/hangLimit.js';
+import { StateRunCache } from '../repo/stateRuns.js';
 import type { Sandbox, SandboxProvider } from '../sandbox/types.js';
 import type { Policy } from '../policy/policy.js';
 import {
@@ -43,6 +44,11 @@ export interface InjectorOptions {
   onReference?: (runner: string, results: TestResults) => Promise<void>;
   /** The CPU-time limit of the runs of candidate bugs, calibrated by those that end (src/repo/hangLimit.ts); absent: none. */
   hangLimit?: HangLimit;
+  /**
+   * Runs of the same candidate state under the same script, shared in the process (src/repo/stateRuns.ts); `scope`
+   * names the repository's state (its RepoInfo key). Only for deterministic suites (config `bugStateRunCache`).
+   */
+  runs?: { cache: StateRunCache; scope: string };
   log?: (msg: string) => void;
   /**
    * Bugs that must never be injected, as sha256 of their bug_inject.diff (a held-out set's `bugHash`es, bugHashOf in
@@ -52,10 +58,27 @@ export interface InjectorOptions {
   excludeBugs?: ReadonlySet<string>;
 }
 
-/** A run of a candidate bug's state (with or without its weakening), under the hang limit where there is one. */
-async function bugStateRun(o: InjectorOptions, counter: TestRunCounter, sb: Sandbox, runner: Runner, files: string[]): Promise<TestRun> {
-  counter.limitTo(o.testTimeoutMs, o.hangLimit?.limitMs());
-  const run = await counter.run(sb, runner, files);
+/**
+ * A run of a candidate bug's state (the original with `changes`: the bug, and its weakening where given), in a fresh
+ * sandbox, under the hang limit where there is one.
+ */
+async function bugStateRun(o: InjectorOptions, counter: TestRunCounter, runner: Runner, changes: Map<string, string | null>, files: string[]): Promise<TestRun> {
+  const limits = { ms: o.testTimeoutMs, cpuMs: o.hangLimit?.limitMs() };
+  counter.limitTo(limits.ms, limits.cpuMs);
+  const exec = async (): Promise<TestRun> => {
+    const sb = await sandboxWith(o.provider, { base: o.repoDir }, changes);
+    try { return await counter.run(sb, runner, files); } finally { await sb.dispose(); }
+  };
+  let run: TestRun;
+  if (o.runs) {
+    const state = [...changes].sort(([a], [b]) => a.localeCompare(b)).map(([p, t]) => `${p}\0${t === null ? 'deleted' : sha256(t)}`);
+    const r = await o.runs.cache.run(StateRunCache.key(o.runs.scope, runner.script(files), runner.parser(), ...state), limits, exec);
+    // A shared run counts as one of this injector's, taking no time of its own.
+    if (r.cached) counter.runs++;
+    run = r.run;
+  } else {
+    run = await exec();
+  }
   o.hangLimit?.observe(run);
   return run;
 }
@@ -158,14 +181,9 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
     if (await onlyNonCode(bugChanges)) { attempts.push(`${cand.description}: changes only comments, docstrings or layout (not run)`); attempt--; continue; }
     if (o.excludeBugs?.has(sha256(bugInject))) { attempts.push(`${cand.description}: a held-out bug (excludeBugs), never trained on`); continue; }
 
-    const sb = await sandboxWith(o.provider, { base: o.repoDir }, cand.changes);
-    let broken: string[];
-    let killed: string | null;
-    try {
-      const run = await bugStateRun(o, counter, sb, runner, goodFiles);
-      broken = goodFiles.flatMap((f) => files.get(f)!).filter((id) => run.results[id] !== 'passed');
-      killed = run.killed;
-    } finally { await sb.dispose(); }
+    const run = await bugStateRun(o, counter, runner, cand.changes, goodFiles);
+    const broken = goodFiles.flatMap((f) => files.get(f)!).filter((id) => run.results[id] !== 'passed');
+    const killed = run.killed;
     const total = goodFiles.reduce((n, f) => n + files.get(f)!.length, 0);
     if (broken.length === 0) { attempts.push(`${cand.description}: breaks no test`); continue; }
     if (broken.length === total) { attempts.push(`${cand.description}: breaks every test (${killed ? `the run was stopped by the sandbox: ${killed}${killed === 'cpu' || killed === 'timeout' ? ', a suite that hangs' : ''}` : 'crash'})`); continue; }
@@ -370,15 +388,9 @@ async function weaken(
       edited.set(f, text);
     }
     if (edited.size === 0) return null;
-    const all = new Map<string, string | null>([...cand.changes, ...edited]);
-    const sb = await sandboxWith(o.provider, { base: o.repoDir }, all);
-    let stillFailing: string[];
-    let hidden: number;
-    try {
-      const run = await bugStateRun(o, counter, sb, runner, testFiles);
-      stillFailing = broken.filter((id) => run.results[id] === 'failed');
-      hidden = broken.filter((id) => run.results[id] === 'passed').length;
-    } finally { await sb.dispose(); }
+    const run = await bugStateRun(o, counter, runner, new Map<string, string | null>([...cand.changes, ...edited]), testFiles);
+    const stillFailing = broken.filter((id) => run.results[id] === 'failed');
+    const hidden = broken.filter((id) => run.results[id] === 'passed').length;
     if (stillFailing.length === 0 && hidden > 0) return { files: edited, testFiles: testFiles.sort(), hidden };
     if (mode === 'delete') return hidden > 0 ? { files: edited, testFiles: testFiles.sort(), hidden } : null;
     for (const id of stillFailing) {

@@ -17,6 +17,7 @@ import { localize, type SourceFile, type Suspect } from './localize.js';
 import { traceDistance, tracedLines } from './traces.js';
 import { changedLines, LineModel } from './naturalness.js';
 import { coverageSupported, type Coverage } from './coverage.js';
+import type { HangLimit } from '../repo/hangLimit.js';
 
 const REMOVING = new Set<MutationKind>(['remove-statement', 'remove-branch', 'return-change']);
 
@@ -61,6 +62,13 @@ export interface SolverOptions {
    * makes the suite hang leaves no run of the buggy state to measure the probes by.
    */
   referenceRunMs?: number;
+  /** The CPU time of that run, where the sandbox measured it: with `probeTimeout.cpu`, the same limits are CPU time. */
+  referenceRunCpuMs?: number;
+  /**
+   * The CPU-time limit of runs of the repository's bug states (src/repo/hangLimit.ts): the attempt's first run is one
+   * (the buggy state with the full tests), so, where calibrated, it limits that run, and an ended first run calibrates it.
+   */
+  hangLimit?: HangLimit;
   maxFiles?: number;
   /**
    * Reuse results of tree states this process has tested before, under `scope` (what identifies the starting
@@ -225,23 +233,39 @@ export async function solve(o: SolverOptions): Promise<SolveResult> {
   }
   const testFiles = touchedPaths(diff).filter((p) => runner.testFiles.includes(p) || isTestFile(p));
   const failingOf = (r: TestRun) => Object.keys(r.results).filter((k) => r.results[k] === 'failed');
+  const pt = o.probeTimeout;
+  // CPU time is what a run costs whatever runs beside it: on a loaded machine, a probe that ends in a second idle
+  // would pass a wall-clock limit of a few seconds and read as a hang (failing tests), so what the search found
+  // would depend on the load. The wall-clock limit stays, `wallSlack` times looser, for a run that waits without
+  // computing.
+  const byCpu = pt !== undefined && pt.cpu !== false;
+  const slack = pt?.wallSlack ?? 3;
   // The buggy state may hang (a loop that no longer ends): the original's run says how long an ending one takes.
-  const byReference = o.probeTimeout && o.referenceRunMs !== undefined
-    ? (minMs: number) => probeLimitMs(o.referenceRunMs!, { minMs, factor: o.probeTimeout!.referenceFactor ?? o.probeTimeout!.factor })
+  const byReference = pt && o.referenceRunMs !== undefined
+    ? (minMs: number, cpuMs?: number): void => {
+      const limit = { minMs, factor: pt.referenceFactor ?? pt.factor };
+      const wall = probeLimitMs(o.referenceRunMs!, limit);
+      if (byCpu && cpuMs !== undefined) counter.limitTo(wall * slack, cpuMs);
+      else if (byCpu && o.referenceRunCpuMs !== undefined) counter.limitTo(wall * slack, probeLimitMs(o.referenceRunCpuMs, limit));
+      else counter.limitTo(wall);
+    }
     : null;
   // A first run stopped by its limit makes the search take the state for one that hangs (no coverage run, other
-  // options), so a load that slows a run that ends must not stop it: its floor is higher than the probes'.
-  if (byReference) counter.limitTo(byReference(Math.max(o.probeTimeout!.minMs, o.probeTimeout!.firstMinMs ?? 0)));
+  // options), so a load that slows a run that ends must not stop it: its floor is higher than the probes'. Where the
+  // repository's bug states have a calibrated hang limit, that one: it was measured on runs that rebuild a changed
+  // file, which the original's run over warm caches never shows.
+  const hang = byCpu ? o.hangLimit?.limitMs() : undefined;
+  const firstMinMs = Math.max(pt?.minMs ?? 0, pt?.firstMinMs ?? 0);
+  if (byReference) byReference(firstMinMs, hang);
+  else if (hang !== undefined) counter.limitTo(o.testTimeoutMs, hang);
   // Its log is read (the traced lines), so a cached start state keeps it.
   const first = await counter.run(sb, runner, testFiles, stateKey([]), true);
-  if (o.probeTimeout && first.killed === null) {
-    const wall = probeLimitMs(first.durationMs, o.probeTimeout);
-    // CPU time is what a run costs whatever runs beside it: on a loaded machine, a probe that ends in a second idle
-    // would pass a wall-clock limit of a few seconds and read as a hang (failing tests), so what the search found
-    // would depend on the load. The wall-clock limit stays, looser, for a probe that waits without computing.
-    if (o.probeTimeout.cpu !== false && first.cpuMs !== undefined) counter.limitTo(wall * (o.probeTimeout.wallSlack ?? 3), probeLimitMs(first.cpuMs, o.probeTimeout));
+  o.hangLimit?.observe(first);
+  if (pt && first.killed === null) {
+    const wall = probeLimitMs(first.durationMs, pt);
+    if (byCpu && first.cpuMs !== undefined) counter.limitTo(wall * slack, probeLimitMs(first.cpuMs, pt));
     else counter.limitTo(wall);
-  } else if (byReference) counter.limitTo(byReference(o.probeTimeout!.minMs));
+  } else if (byReference) byReference(pt!.minMs);
   const failing = failingOf(first);
   if (failing.length === 0 && Object.keys(first.results).length > 0) return done('no-failing-tests');
 

@@ -2,6 +2,7 @@ import type { Artifact } from '../artifact/artifact.js';
 import type { SandboxProvider } from '../sandbox/types.js';
 import { PatchApplyError, runTestScript, type TestRun } from '../repo/testrun.js';
 import type { HangLimit } from '../repo/hangLimit.js';
+import { StateRunCache } from '../repo/stateRuns.js';
 import { existsInOriginal, treeState } from '../repo/tree.js';
 import {
   CHECK_NAMES, changedCodeFiles, checkBugScope, checkBugValidity, checkInverseMutation, checkParser, checkScriptRun, checkTestFiles,
@@ -15,6 +16,11 @@ export interface CheckEnv {
   testTimeoutMs: number;
   /** The CPU-time limit of the runs of the bug's states, calibrated by those that end (src/repo/hangLimit.ts). */
   hangLimit?: HangLimit;
+  /**
+   * Runs of the same tree state under the same script, shared in the process (src/repo/stateRuns.ts); `scope` names
+   * the repository's state (its RepoInfo key). Only for deterministic suites (config `bugStateRunCache`).
+   */
+  runs?: { cache: StateRunCache; scope: string };
   isTestFile: (p: string) => boolean;
   /** Keeps a log and returns its reference (a blob ref or a path). */
   saveLog: (name: string, text: string) => Promise<string>;
@@ -52,17 +58,22 @@ export async function runChecks(a: Artifact, env: CheckEnv): Promise<CheckReport
   const push = (c: CheckResult) => { done.push(c); return c.ok; };
   const run = async (label: string, diffs: { diff: string; what: string }[], restore: string[] = []): Promise<TestRun> => {
     env.onProgress?.(label);
-    const sb = await treeState(env.provider, env.repoDir, diffs, restore);
     // Every run but the original's is of a state of the bug (whole, weakened, one file reverted).
     const ofBug = diffs.length > 0;
-    try {
-      const r = await runTestScript(sb, a.testScript, a.testParser, env.testTimeoutMs, ofBug ? env.hangLimit?.limitMs() : undefined);
-      if (ofBug) env.hangLimit?.observe(r);
-      testRunMs += r.durationMs;
-      return r;
-    } finally {
-      await sb.dispose();
-    }
+    const limits = { ms: env.testTimeoutMs, cpuMs: ofBug ? env.hangLimit?.limitMs() : undefined };
+    const exec = async (): Promise<TestRun> => {
+      const sb = await treeState(env.provider, env.repoDir, diffs, restore);
+      try {
+        return await runTestScript(sb, a.testScript, a.testParser, limits.ms, limits.cpuMs);
+      } finally {
+        await sb.dispose();
+      }
+    };
+    const key = env.runs && StateRunCache.key(env.runs.scope, a.testScript, a.testParser, ...diffs.map((d) => d.diff), `restore\0${restore.join('\0')}`);
+    const { run: r, cached } = env.runs && key ? await env.runs.cache.run(key, limits, exec) : { run: await exec(), cached: false };
+    if (ofBug) env.hangLimit?.observe(r);
+    if (!cached) testRunMs += r.durationMs;
+    return r;
   };
   const withLog = async (c: CheckResult, runs: Record<string, TestRun>): Promise<CheckResult> => {
     const logs: Record<string, string> = {};

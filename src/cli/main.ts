@@ -257,6 +257,7 @@ sandboxCmd.command('doctor').description('are the local (bubblewrap) and Docker 
   const k = await dockerDoctor();
   out('docker sandbox (--sandbox docker, image repos):');
   out(`  engine:     ${k.engine ? `ok (${k.engine})` : 'unavailable'}\n  image:      ${k.image ? 'ok' : 'missing'}\n  container:  ${k.sandbox ? 'ok' : 'not working'}`);
+  if (k.sandbox) out(`  CPU time:   ${k.cpuTime ? 'measured (the container\'s cgroup, read on this machine)' : 'not measured (a remote engine, or its containers\' cgroups are not under /sys/fs/cgroup here): CPU-time limits keep to the wall clock'}`);
   for (const p of k.problems) out(`  - ${p}`);
   // Usable when either backend works; each section says what the other needs.
   process.exitCode = d.problems.length && k.problems.length ? 1 : 0;

@@ -27,6 +27,7 @@ import { BAD_ARTIFACT_KINDS, BAD_PATCH_KINDS, badArtifact, badPatch, isBadArtifa
 import type { SnapshotRef } from '../sandbox/types.js';
 import { sandboxes } from './sandboxes.js';
 import { HangLimit } from '../repo/hangLimit.js';
+import { StateRunCache } from '../repo/stateRuns.js';
 import { sha256, type BlobRef } from '../store/store.js';
 import { buildSolverState } from './solverState.js';
 import { grade } from './grade.js';
@@ -79,6 +80,7 @@ export async function injectBug(rt: Runtime, i: InjectInput, progress?: Progress
     minPassingTests: i.cfg.minPassingTests, candidates: i.cfg.injectorCandidates, testTimeoutMs: testTimeout(i.cfg),
     reference, onReference: async (runner, results) => { await rt.store.putJson(refKey, { runner, results }); },
     hangLimit: hangLimitOf(i.repo, i.cfg),
+    ...stateRuns(rt, i.repo, i.cfg),
     log: progress, excludeBugs: new Set(i.cfg.excludeBugs ?? []),
   });
   const traj = { role: 'injector', episodeId: i.episodeId, policyVersion: i.policyVersion, decisions: policy.decisions, result: r.ok ? { ok: true, description: r.description } : { ok: false, code: r.code, reason: r.reason }, attempts: r.attempts };
@@ -105,6 +107,17 @@ export async function injectBug(rt: Runtime, i: InjectInput, progress?: Progress
  * there, runs have only their run limit).
  */
 const hangLimits = new Map<string, HangLimit>();
+/**
+ * The runs of bug states a runtime's sandboxes made, where `bugStateRunCache` lets the injector and the checks share
+ * them; named by the repository's state and the campaign's sandbox limits, which change what a run can give.
+ */
+const stateRunCaches = new WeakMap<Runtime, StateRunCache>();
+function stateRuns(rt: Runtime, repo: RepoInfo, cfg: CampaignConfig): { runs: { cache: StateRunCache; scope: string } } | Record<string, never> {
+  if (!cfg.bugStateRunCache) return {};
+  let cache = stateRunCaches.get(rt);
+  if (!cache) { cache = new StateRunCache(); stateRunCaches.set(rt, cache); }
+  return { runs: { cache, scope: `${repo.key}\0${JSON.stringify(cfg.sandbox)}` } };
+}
 function hangLimitOf(repo: RepoInfo, cfg: CampaignConfig): HangLimit {
   const key = `${repo.key}\0${cfg.bugStateCpuLimit.factor}\0${cfg.bugStateCpuLimit.minSec}`;
   let h = hangLimits.get(key);
@@ -116,6 +129,7 @@ function checkEnv(rt: Runtime, repo: RepoInfo, cfg: CampaignConfig, progress?: P
   const origKey = (a: Artifact) => `refchecks/${repo.key}/${sha256(a.testScript + '\0' + a.testParser).slice(0, 24)}.json`;
   return {
     provider: sandboxes(rt, cfg), repoDir: repo.path, limits: limitsOf(cfg), testTimeoutMs: testTimeout(cfg), hangLimit: hangLimitOf(repo, cfg), isTestFile,
+    ...stateRuns(rt, repo, cfg),
     saveLog: (_name, text) => rt.store.putBlob(text),
     cachedOriginalRun: async (a) => rt.store.getJson(origKey(a)),
     rememberOriginalRun: async (a, run) => { await rt.store.putJson(origKey(a), run); },
@@ -202,7 +216,8 @@ export async function solveAttempt(rt: Runtime, i: SolveInput, progress?: Progre
         referenceFactor: i.cfg.solverProbeTimeout.referenceFactor, firstMinMs: i.cfg.solverProbeTimeout.firstMinSec * 1000,
         cpu: i.cfg.solverProbeTimeout.cpu, wallSlack: i.cfg.solverProbeTimeout.wallSlack,
       },
-      ...(reference && reference.killed === null ? { referenceRunMs: reference.durationMs } : {}),
+      ...(reference && reference.killed === null ? { referenceRunMs: reference.durationMs, ...(reference.cpuMs !== undefined ? { referenceRunCpuMs: reference.cpuMs } : {}) } : {}),
+      hangLimit: hangLimitOf(i.repo, i.cfg),
       cache: i.cfg.solverRunCache ? { runs: solverRuns, scope: `${i.repo.key}/${i.artifactHash}` } : undefined,
       rerank: i.cfg.solverRerank,
     });

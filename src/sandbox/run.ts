@@ -130,7 +130,7 @@ export async function runWrapped(spec: RunSpec): Promise<RawResult> {
   // setTimeout fires at once for delays past 2^31-1 ms; clamp so a huge limit means 'about 24 days'.
   const timer = setTimeout(() => kill('timeout'), Math.min(Math.max(1, spec.timeoutMs), 2 ** 31 - 1));
   const stopDiskWatch = spec.disk ? watchDisk(spec.disk, () => kill('disk')) : () => undefined;
-  const stopCpuWatch = spec.cpuTimeoutMs !== undefined && spec.cgroup?.measuresCpu ? watchCpu(spec.cgroup, spec.cpuTimeoutMs, () => kill('cpu')) : () => undefined;
+  const stopCpuWatch = spec.cpuTimeoutMs !== undefined && spec.cgroup?.measuresCpu ? watchCpu(() => spec.cgroup!.cpuMs(), spec.cpuTimeoutMs, () => kill('cpu')) : () => undefined;
   const onAbort = (): void => kill(null);
   spec.signal?.addEventListener('abort', onAbort, { once: true });
   if (spec.signal?.aborted) onAbort();
@@ -187,13 +187,16 @@ export async function runWrapped(spec: RunSpec): Promise<RawResult> {
 /** How often a CPU-time limit is checked: the tree may run past it by about this much times its cores. */
 const CPU_POLL_MS = 100;
 
-/** Calls `onOver` once when the group's CPU time passes `limitMs`; returns the function that stops watching. */
-function watchCpu(cg: ExecCgroup, limitMs: number, onOver: () => void): () => void {
+/**
+ * Calls `onOver` once when the CPU time `read` gives (a group's, in ms) passes `limitMs`; returns the function that
+ * stops watching. Both backends' CPU-time limits (the Docker one reads its container's group: docker/exec.ts).
+ */
+export function watchCpu(read: () => Promise<number | null>, limitMs: number, onOver: () => void): () => void {
   let stopped = false, reading = false;
   const t = setInterval(() => {
     if (stopped || reading) return;
     reading = true;
-    void cg.cpuMs().then((ms) => {
+    void read().then((ms) => {
       reading = false;
       if (!stopped && ms !== null && ms > limitMs) { stopped = true; clearInterval(t); onOver(); }
     });

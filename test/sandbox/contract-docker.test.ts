@@ -36,4 +36,6 @@ sandboxContract({
   writableRootInside: true,
   statePaths: () => (dataRoot ? [dataRoot] : []),
   watchesHostDisk: localEngine,
+  // Read from the containers' cgroups on this machine (src/sandbox/docker/cpu.ts).
+  measuresCpu: localEngine,
 });

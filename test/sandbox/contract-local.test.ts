@@ -1,5 +1,6 @@
 /** The sandbox contract (contract.ts) on the local backend: bubblewrap over overlayfs, cgroups for the limits. */
 import { LocalSandboxProvider } from '../../src/sandbox/local.js';
+import { existsSync } from 'node:fs';
 import { cleanup, tempDir } from './helpers.js';
 import { sandboxContract } from './contract.js';
 
@@ -21,4 +22,6 @@ sandboxContract({
   writableRootInside: false,
   statePaths: () => [...stateDirs],
   watchesHostDisk: true,
+  // As the local provider finds them (src/sandbox/cgroup.ts): a v1 cpuacct hierarchy, or v2's cpu.stat.
+  measuresCpu: existsSync('/sys/fs/cgroup/cpuacct') || existsSync('/sys/fs/cgroup/cgroup.controllers'),
 });

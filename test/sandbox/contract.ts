@@ -51,6 +51,11 @@ export interface ContractBackend {
    * local Docker engine through its data root). Without it only RLIMIT_FSIZE guards the disk.
    */
   watchesHostDisk: boolean;
+  /**
+   * Whether commands' CPU time is measured and limited (`cpuMs`, `cpuTimeoutMs`): the local backend with a cpuacct
+   * (v1) or cpu.stat (v2) group, a local Docker engine through its containers' groups on this machine.
+   */
+  measuresCpu: boolean;
 }
 
 const MiB = 1024 * 1024;
@@ -263,6 +268,24 @@ export function sandboxContract(backend: ContractBackend): void {
       // Output written before the kill is kept.
       const partial = await sb.exec(`echo before; sleep ${m}`, { timeoutMs: 1000 });
       assert.deepEqual([partial.killed, partial.stdout], ['timeout', 'before\n']);
+      await assertNoSurvivors(sb, `sleep ${m}`);
+    });
+
+    test(t('a CPU-time limit stops a command that computes past it, counting every process it started, and not one that waits'), { skip: !backend.measuresCpu && 'this backend measures no CPU time here' }, async () => {
+      const m = uniqueMarker();
+      const busy = await sb.exec(`(while :; do :; done) & while :; do :; done # ${m}`, { timeoutMs: 30_000, cpuTimeoutMs: 1_500 });
+      assert.equal(busy.killed, 'cpu', JSON.stringify(busy));
+      assert.equal(busy.exitCode, null);
+      assert.ok(busy.cpuMs !== undefined && busy.cpuMs >= 1_500, `CPU time ${busy.cpuMs} ms`);
+      assert.ok(busy.durationMs < 30_000, `${busy.durationMs} ms`);
+      await assertNoSurvivors(sb, m);
+      // Waiting costs no CPU: a command that sleeps past the CPU limit's length ends on its own, and says what it used.
+      const idle = await sb.exec('sleep 2; echo done', { timeoutMs: 30_000, cpuTimeoutMs: 1_000 });
+      assert.deepEqual([idle.killed, idle.stdout], [null, 'done\n']);
+      assert.ok(idle.cpuMs !== undefined && idle.cpuMs < 1_000, `CPU time ${idle.cpuMs} ms`);
+      // The wall-clock limit still holds beside it.
+      const slept = await sb.exec(`sleep ${m}`, { timeoutMs: 1_000, cpuTimeoutMs: 60_000 });
+      assert.equal(slept.killed, 'timeout');
       await assertNoSurvivors(sb, `sleep ${m}`);
     });
 

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runChecks } from '../../src/checks/run.js';
 import { HangLimit } from '../../src/repo/hangLimit.js';
+import { StateRunCache } from '../../src/repo/stateRuns.js';
 import { createRuntime } from '../../src/runtime.js';
 import { makeDiff } from '../../src/repo/diffgen.js';
 import { detectRunners, isTestFile } from '../../src/repo/runners/index.js';
@@ -64,6 +65,19 @@ test('a consistent artifact passes all seven checks', async () => {
   assert.equal(r.valid, true, JSON.stringify(r.failed));
   assert.equal(r.checks.filter((c) => c.ok && c.ran).length, 7);
   assert.deepEqual(r.bugFailing, ['tests/test_calc.py::test_clamp_low']);
+});
+
+test('with a shared run cache (bugStateRunCache), checking the same artifact again runs no test and gives the same report', async () => {
+  const runs = { cache: new StateRunCache(), scope: 'checks-run' };
+  const first = await runChecks(good, { ...env(), runs });
+  assert.equal(first.valid, true, JSON.stringify(first.failed));
+  assert.ok(first.testRunMs > 0);
+  const again = await runChecks(good, { ...env(), runs });
+  assert.equal(again.testRunMs, 0, 'every run came from the cache');
+  assert.deepEqual(again.checks.map((c) => [c.check, c.ok, c.reason]), first.checks.map((c) => [c.check, c.ok, c.reason]));
+  assert.deepEqual(again.bugFailing, first.bugFailing);
+  // Another scope (another repository state or sandbox limits) shares nothing.
+  assert.ok((await runChecks(good, { ...env(), runs: { ...runs, scope: 'elsewhere' } })).testRunMs > 0);
 });
 
 test('check 2: a parser that prints garbage', async () => {

@@ -11,6 +11,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { HangLimit } from '../../src/repo/hangLimit.js';
+import { StateRunCache } from '../../src/repo/stateRuns.js';
 import { inject } from '../../src/agents/injector.js';
 import { detectRunners } from '../../src/repo/runners/index.js';
 import type { TestResults } from '../../src/repo/testrun.js';
@@ -68,6 +69,31 @@ test('a reference run with too few passing tests is run again, and only a usable
     const r2 = await inject({ ...base, minPassingTests: 7, policy: await policy('ref-b') });
     assert.equal(r2.ok ? null : r2.code, 'no-passing-tests');
     assert.equal(stored.length, 1, 'an unusable reference is not stored');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('with a shared run cache (bugStateRunCache), an injection the same policy and seed make again runs no test and gives the same bug', async () => {
+  const root = mkdtempSync(path.join(tmpdir(), 'ssr-inject-cache-'));
+  try {
+    const repo = calcRepo(root, { 'test_calc.py': TESTS });
+    const rt = createRuntime({ home: path.join(root, 'home') });
+    const policy = () => OnnxPolicy.load(rt.store, 't@0').then((p) => new OnnxPolicyRunner(p, new Rng('cache-a'), 'injector'));
+    const runs = { cache: new StateRunCache(), scope: 'calc' };
+    const base = { repoDir: repo, provider: rt.provider, strategies: ['direct' as const], minPassingTests: 5, candidates: 6, testTimeoutMs: 120_000, runs };
+    // The reference run of the original is the store's to keep (not this cache's): given, as a campaign gives it.
+    const runner = (await detectRunners(repo))[0]!;
+    const ref = { runner: runner.name, results: Object.fromEntries(['add', 'add_zero', 'sub', 'sub_neg', 'scale', 'scale_one'].map((t) => [`tests/test_calc.py::test_${t}`, 'passed' as const])) };
+    const a = await inject({ ...base, policy: await policy(), reference: ref });
+    const b = await inject({ ...base, policy: await policy(), reference: ref });
+    assert.ok(a.ok && b.ok, JSON.stringify(a));
+    assert.ok(a.testRunMs > 0);
+    assert.equal(b.artifact.bugInject, a.artifact.bugInject);
+    assert.equal(b.artifact.testWeaken, a.artifact.testWeaken);
+    assert.deepEqual(b.attempts, a.attempts);
+    assert.equal(b.testRuns, a.testRuns, 'a shared run still counts as a run');
+    assert.equal(b.testRunMs, 0, 'every run of a candidate state came from the cache');
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -13,6 +13,7 @@ import { buildSolverState } from '../../src/episode/solverState.js';
 import { grade } from '../../src/episode/grade.js';
 import { solve, taskStatement } from '../../src/agents/solver.js';
 import { runTestScript } from '../../src/repo/testrun.js';
+import { HangLimit } from '../../src/repo/hangLimit.js';
 import { OnnxPolicy, OnnxPolicyRunner } from '../../src/policy/onnx/runner.js';
 import { Rng } from '../../src/policy/rng.js';
 import { putArtifact } from '../../src/artifact/artifact.js';
@@ -335,6 +336,34 @@ test('where the buggy state itself hangs, the first run and the probes are limit
     assert.ok(Number(stopped![1]) * 1000 < firstMs, `the probe was stopped at the first run's floor: ${r.tried[0]}`);
     // Without the original's run to go by, the first run alone would have taken the whole run limit.
     assert.ok(r.testRunMs < firstMs + reapMs + 2 * (limitMs + reapMs), `${r.testRunMs} ms of test runs, the original's run ${ref.durationMs} ms`);
+  } finally {
+    await sb.dispose();
+  }
+});
+
+test('where the sandbox measures CPU time, a buggy state that hangs is stopped by it: the first run at the repository\'s calibrated hang limit, the probes after it at twice the original\'s CPU time', async () => {
+  const { repo, rt, artifact } = await hangingGoTask();
+  const ref = await runTestScript(await rt.provider.create(await buildSolverState(rt.provider, repo, { ...artifact, bugInject: '', testWeaken: '' })), artifact.testScript, artifact.testParser, 120_000);
+  assert.equal(ref.killed, null, ref.log);
+  assert.ok(ref.cpuMs !== undefined, 'the local sandbox measures no CPU time here: `ssr sandbox doctor` says why (a writable cgroup cpuacct or cpu controller is needed)');
+  // Calibrated as if an ended run of a bug state had used 0.1 s: the limit is its floor, 4 s.
+  const hang = new HangLimit({ factor: 10, minSec: 4 });
+  hang.observe({ killed: null, cpuMs: 100 });
+  const sb = await rt.provider.create(await buildSolverState(rt.provider, repo, artifact));
+  try {
+    const firstMinMs = 60_000;
+    const r = await solve({
+      sandbox: sb, runnerHintDir: repo, task: taskStatement(reverseDiff(artifact.testWeaken)), policy: scriptedPolicy(['compare-flip fromlt togt']), budget: 8,
+      testTimeoutMs: 600_000, probeTimeout: { factor: 5, minMs: 3_000, referenceFactor: 2, firstMinMs },
+      referenceRunMs: ref.durationMs, referenceRunCpuMs: ref.cpuMs, hangLimit: hang,
+    });
+    assert.equal(r.stop, 'all-tests-pass', r.tried.join('\n'));
+    assert.equal(r.testRuns, 3, r.tried.join('\n'));
+    assert.match(r.tried[0], /at line 5 in walk\.go: stopped \(cpu\)/);
+    // Under the wall clock the first run alone would have run its floor (60 s) out.
+    assert.ok(r.testRunMs < firstMinMs, `${r.testRunMs} ms of test runs: the first run was not stopped by the hang limit`);
+    // A stopped run does not calibrate the limit.
+    assert.equal(hang.limitMs(), 4_000);
   } finally {
     await sb.dispose();
   }

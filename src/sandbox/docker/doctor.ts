@@ -13,11 +13,16 @@ export interface DockerDoctorReport {
   engine: string | null;
   image: boolean;
   sandbox: boolean;
+  /**
+   * Whether commands' CPU time is measured (a local engine's containers' cgroups, read on this machine): without it the
+   * CPU-time limits (the solver's probes, runs of bugs that hang) fall back to the wall clock. Not a problem.
+   */
+  cpuTime: boolean;
   problems: string[];
 }
 
 export async function dockerDoctor(dirImage = process.env.SSR_DOCKER_DIR_IMAGE ?? DEFAULT_DIR_IMAGE): Promise<DockerDoctorReport> {
-  const r: DockerDoctorReport = { engine: null, image: false, sandbox: false, problems: [] };
+  const r: DockerDoctorReport = { engine: null, image: false, sandbox: false, cpuTime: false, problems: [] };
   try {
     r.engine = (await requireEngine()).version;
   } catch (e) {
@@ -41,6 +46,7 @@ export async function dockerDoctor(dirImage = process.env.SSR_DOCKER_DIR_IMAGE ?
     else if (lines[1] !== '34') r.problems.push(`the container's pids limit is ${lines[1] ?? 'unknown'}, not 34 (32 and the keeper's 2): the engine does not apply limits (cgroups unavailable to dockerd?)`);
     else if (lines.slice(2).some((n) => n !== 'lo')) r.problems.push(`the container has network interfaces besides lo: ${lines.slice(2).join(' ')}`);
     else r.sandbox = true;
+    r.cpuTime = res.cpuMs !== undefined;
   } catch (e) {
     r.problems.push(`could not run a sandbox container: ${(e as Error).message}`);
   } finally {

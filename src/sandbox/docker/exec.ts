@@ -1,17 +1,18 @@
 /**
  * One command in a running container, through the engine's exec API: stdout and stderr apart (the multiplexed
- * stream is split here), each capped, a wall-clock limit, and afterwards nothing the command started is left
- * running. Which limit stopped it (memory, pids) is read from the container's own cgroup counters, which the
+ * stream is split here), each capped, a wall-clock limit (and a CPU-time one where the container's cgroup can be read
+ * here, ./cpu.ts), and afterwards nothing the command started is left running. Which limit stopped it (memory, pids) is read from the container's own cgroup counters, which the
  * wrapper prints after the command on stderr behind a random marker that is stripped again here.
  */
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
-import { CappedBuffer, outputKillThreshold, type RawResult } from '../run.js';
+import { CappedBuffer, outputKillThreshold, watchCpu, type RawResult } from '../run.js';
 import { SandboxError } from '../errors.js';
 import type { KillReason } from '../types.js';
 import { watchDisk, type DiskWatch } from '../disk.js';
+import type { CpuReader } from './cpu.js';
 
 /**
  * Sets $oom and $pm from the container's cgroup counters (v1 or v2 file names). Shell builtins only: no process is
@@ -55,9 +56,16 @@ export interface DockerExecSpec {
   maxOutputBytes: number;
   /** The host filesystem under the container's writable layer, when the engine is local; null: RLIMIT_FSIZE only. */
   disk?: DiskWatch | null;
+  /**
+   * The container's CPU time, when the engine is local (./cpu.ts): the command's is what the container used while it
+   * ran, reported as `cpuMs`; with `limitMs` the command is stopped once it used more (killed 'cpu').
+   */
+  cpu?: { read: CpuReader; limitMs?: number } | null;
 }
 
 export interface DockerExecResult extends Omit<RawResult, 'status' | 'cpuMs'> {
+  /** The CPU time the command used, where `spec.cpu` could read it. */
+  cpuMs?: number;
   /** Counters after the command; null when they could not be read (the container had to be killed). */
   counters: Counters | null;
   /** The container was killed because nothing inside could stop the command; the caller restarts it. */
@@ -133,6 +141,8 @@ function parseCounters(text: string): Counters | null {
 
 export async function dockerExec(container: Docker.Container, spec: DockerExecSpec): Promise<DockerExecResult> {
   const start = performance.now();
+  // Read before the exec starts: the keeper's own CPU time is the container's until then.
+  const cpuBefore = spec.cpu ? await spec.cpu.read() : null;
   const marker = `ssr-exec-end-${randomBytes(8).toString('hex')}`;
   const hasStdin = spec.stdin !== undefined;
   let ex: Docker.Exec;
@@ -193,11 +203,15 @@ export async function dockerExec(container: Docker.Container, spec: DockerExecSp
 
   const timer = setTimeout(() => kill('timeout'), Math.min(Math.max(1, spec.timeoutMs), 2 ** 31 - 1));
   const stopDiskWatch = spec.disk ? watchDisk(spec.disk, () => kill('disk')) : () => undefined;
+  const stopCpuWatch = spec.cpu?.limitMs !== undefined && cpuBefore !== null ? watchCpu(spec.cpu.read, cpuBefore + spec.cpu.limitMs, () => kill('cpu')) : () => undefined;
   await ended;
   clearTimeout(timer);
   stopDiskWatch();
+  stopCpuWatch();
   const killResult = killing ? await (killing as Promise<Counters | null | 'container'>) : null;
   stream.destroy();
+  // After the wrapper (or the kill) has stopped every process of the command: nothing of it uses CPU any more.
+  const cpuAfter = spec.cpu && cpuBefore !== null ? await spec.cpu.read() : null;
 
   let exitCode = await exitCodeOf(ex);
   // Trailer: "\n<marker> <rc> <oom> <pidsmax>\n" at the very end of stderr.
@@ -214,7 +228,7 @@ export async function dockerExec(container: Docker.Container, spec: DockerExecSp
     const idx = stderr.lastIndexOf(Buffer.from(`\n${marker}`, 'latin1'));
     if (idx >= 0) stderr = stderr.subarray(0, idx);
   }
-  const stoppedByUs = killed === 'timeout' || killed === 'output' || killed === 'disk';
+  const stoppedByUs = killed === 'timeout' || killed === 'output' || killed === 'disk' || killed === 'cpu';
   return {
     exitCode: stoppedByUs ? null : exitCode,
     signal: stoppedByUs ? 'SIGKILL' : null,
@@ -223,7 +237,9 @@ export async function dockerExec(container: Docker.Container, spec: DockerExecSp
     killed,
     truncated: out.truncated || err.truncated,
     durationMs: Math.round(performance.now() - start),
+    ...(cpuBefore !== null && cpuAfter !== null ? { cpuMs: Math.max(0, Math.round(cpuAfter - cpuBefore)) } : {}),
     counters,
     containerKilled: killResult === 'container',
   };
 }
+

@@ -18,6 +18,7 @@ import { SandboxError } from '../errors.js';
 import { DEFAULT_LIMITS, type ExecOptions, type ExecResult, type Sandbox, type SandboxLimits, type SandboxProvider, type SnapshotRef } from '../types.js';
 import { docker, LABEL, managedLabels, requireEngine } from './engine.js';
 import { dockerExec, readCounters, type Counters } from './exec.js';
+import { containerCpuReader, type CpuReader } from './cpu.js';
 import { fileSizeKill, fsizeLimit, type DiskWatch } from '../disk.js';
 import { existsSync } from 'node:fs';
 import { readImageMarker } from './imageRepo.js';
@@ -98,7 +99,9 @@ export class DockerSandboxProvider implements SandboxProvider {
       await container.remove({ force: true }).catch(() => undefined);
       throw new SandboxError(`could not start a container from ${origin.image}: ${(e as Error).message}`);
     }
-    const sb = new DockerSandbox(this, container, origin.workdir, base, lim, { ...this.opts.labels, ...labels }, await this.diskRoot());
+    const local = (await this.diskRoot()) !== null;
+    const cpu = local ? await containerCpuReader((await container.inspect()).State.Pid) : null;
+    const sb = new DockerSandbox(this, container, origin.workdir, base, lim, { ...this.opts.labels, ...labels }, await this.diskRoot(), cpu);
     this.live.add(sb);
     return sb;
   }
@@ -250,6 +253,8 @@ export class DockerSandbox implements Sandbox {
     readonly limits: SandboxLimits,
     readonly labels: Record<string, string>,
     private readonly diskRoot: string | null = null,
+    /** The container's CPU time where the engine is local (./cpu.ts): CPU-time limits and `cpuMs` need it. */
+    private readonly cpu: CpuReader | null = null,
   ) {
     this.id = container.id.slice(0, 12);
   }
@@ -267,8 +272,12 @@ export class DockerSandbox implements Sandbox {
     const r = await this.run(['bash', '-c', command], {
       timeoutMs: options.timeoutMs ?? this.limits.timeoutMs, maxOutputBytes: this.limits.maxOutputBytes,
       env: options.env, stdin: options.stdin === undefined ? undefined : Buffer.from(options.stdin, 'utf8'), cwd: options.cwd,
+      cpuTimeoutMs: options.cpuTimeoutMs,
     });
-    return { exitCode: r.exitCode, signal: r.signal, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8'), killed: r.killed, truncated: r.truncated, durationMs: r.durationMs };
+    return {
+      exitCode: r.exitCode, signal: r.signal, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8'), killed: r.killed, truncated: r.truncated, durationMs: r.durationMs,
+      ...(r.cpuMs !== undefined ? { cpuMs: r.cpuMs } : {}),
+    };
   }
 
   async readFile(relPath: string): Promise<Buffer> {
@@ -330,14 +339,15 @@ export class DockerSandbox implements Sandbox {
     return r.exitCode !== 0 || r.killed !== null || r.stdout.length > 0;
   }
 
-  private async run(argv: string[], o: { timeoutMs: number; maxOutputBytes: number; env?: Record<string, string>; stdin?: Buffer; cwd?: string }) {
+  private async run(argv: string[], o: { timeoutMs: number; maxOutputBytes: number; env?: Record<string, string>; stdin?: Buffer; cwd?: string; cpuTimeoutMs?: number }) {
     this.assertLive();
     return this.lock.run(async () => {
       this.assertLive();
       const rel = o.cwd === undefined ? '.' : normalizeRel(o.cwd, 'cwd', true, this.workdir);
       const cwd = rel === '.' ? this.workdir : path.posix.join(this.workdir, rel);
       const disk: DiskWatch | null = this.diskRoot ? { path: this.diskRoot, minFreeBytes: this.limits.minFreeDiskBytes } : null;
-      const spec = { argv, cwd, env: { LANG: 'C.UTF-8', ...o.env }, stdin: o.stdin, timeoutMs: o.timeoutMs, maxOutputBytes: o.maxOutputBytes, disk };
+      const cpu = this.cpu ? { read: this.cpu, ...(o.cpuTimeoutMs !== undefined ? { limitMs: o.cpuTimeoutMs } : {}) } : null;
+      const spec = { argv, cwd, env: { LANG: 'C.UTF-8', ...o.env }, stdin: o.stdin, timeoutMs: o.timeoutMs, maxOutputBytes: o.maxOutputBytes, disk, cpu };
       // A container found stopped (its keeper could not fork while a command filled the pids table) restarts with its files.
       if (!(await this.running())) await this.restart();
       const r = await dockerExec(this.container, spec);
@@ -345,7 +355,7 @@ export class DockerSandbox implements Sandbox {
       const stopped = !r.containerKilled && r.counters === null && !(await this.running());
       if (r.containerKilled || stopped) {
         // Only a full pids table keeps a kill from starting inside, or the keeper from forking its sleep.
-        if (killed === 'timeout' || (stopped && killed === null)) killed = 'pids';
+        if (killed === 'timeout' || killed === 'cpu' || (stopped && killed === null)) killed = 'pids';
         await this.restart();
       } else {
         // Without them, this command's limit would go unnamed and the next command would be blamed for it (seen
