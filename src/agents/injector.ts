@@ -13,7 +13,7 @@ import { detectRunners, isTestFile, NoTestRunnerError, type Runner, type RunnerN
 import { passed, type TestResults, type TestRun } from '../repo/testrun.js';
 import type { HangLimit } from '../repo/hangLimit.js';
 import { StateRunCache } from '../repo/stateRuns.js';
-import type { Sandbox, SandboxProvider } from '../sandbox/types.js';
+import type { SandboxProvider } from '../sandbox/types.js';
 import type { Policy } from '../policy/policy.js';
 import {
   addsSyntaxErrors, applyEdits, findMutations, findRemovals, findTests, langOfPath, referencedNames, removalEdits, testCodeRanges, type Edit, type MutationKind, type TestSite,
