@@ -14,8 +14,8 @@
  * The full result is written as JSON next to the run's state (its path is printed).
  *
  * Nearly all of its time is test runs, which are CPU-bound: `--cpus N` (default: this machine's) sets how many
- * sandbox activities and evaluation bugs run at once, and campaigns run max(modes, N/2) at a time (a campaign alone
- * keeps about one run going; the modes of a seed share their first bugs' runs). Each campaign is deterministic in its seed whatever runs beside it, so the figures do not
+ * sandbox activities and evaluation bugs run at once, and campaigns run max(2, N/2) at a time (a campaign alone keeps
+ * about one run going). Each campaign is deterministic in its seed whatever runs beside it, so the figures do not
  * depend on N or on the load, only the wall time does: every limit that decides how a run ends is CPU time where the
  * sandbox measures it (solverProbeTimeout.cpu for the solver's runs, bugStateCpuLimit for runs of a bug's states,
  * the solver's first run included), which other work does not stretch; the wall-clock limits beside them are looser
@@ -105,11 +105,11 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 interface Run { seed: number; mode: string; campaign: string; last: string; injectorSolveRate: (number | null)[]; validRate: number[]; overlap: string[]; eval: EvalResult; campaignMs: number; learned: (number | null)[]; injectorP: ((number | null)[] | null)[] }
 const runs: Run[] = [];
 try {
-  // A campaign alone keeps about one test run going (its rounds wait on each other and on the gradient step), so the
-  // three modes of a seed run together: they inject and check the same bugs at first and share those runs, even in
-  // progress (bugStateRunCache), and no campaign is left running alone on idle cores at the end. Every limit that
-  // decides a run's outcome is CPU time (see above), so the figures do not depend on it.
-  const atOnce = Math.max(modes.length, Math.floor(cpus / 2));
+  // A campaign alone keeps about one test run going (its rounds wait on each other and on the gradient step), so two
+  // share 2 cpus; the modes of a seed share the runs of their first bugs, even in progress (bugStateRunCache). Three
+  // at once was slower (session 29: seeds 1-2 done at 1200 s against 1064 s). Every limit that decides a run's outcome
+  // is CPU time (see above), so the figures do not depend on it.
+  const atOnce = Math.max(2, Math.floor(cpus / 2));
   log(`held-out set '${set.name}': ${set.bugs.length} bugs, ${set.attempts} attempts x ${set.budget} test runs; ${cpus} cpus: ${atOnce} campaigns at once`);
   const evalOpts = { concurrency: cpus };
   const v0Done = evaluatePolicy(rt, set, setFile, 'learning-v0@0', evalOpts, () => {}).then((r) => {
