@@ -240,14 +240,12 @@ export async function solve(o: SolverOptions): Promise<SolveResult> {
   // computing.
   const byCpu = pt !== undefined && pt.cpu !== false;
   const slack = pt?.wallSlack ?? 3;
+  const limitBy = (l: { wall: number; cpu?: number }): void => (l.cpu !== undefined ? counter.limitTo(l.wall * slack, l.cpu) : counter.limitTo(l.wall));
   // The buggy state may hang (a loop that no longer ends): the original's run says how long an ending one takes.
   const byReference = pt && o.referenceRunMs !== undefined
-    ? (minMs: number, cpuMs?: number): void => {
+    ? (minMs: number): { wall: number; cpu?: number } => {
       const limit = { minMs, factor: pt.referenceFactor ?? pt.factor };
-      const wall = probeLimitMs(o.referenceRunMs!, limit);
-      if (byCpu && cpuMs !== undefined) counter.limitTo(wall * slack, cpuMs);
-      else if (byCpu && o.referenceRunCpuMs !== undefined) counter.limitTo(wall * slack, probeLimitMs(o.referenceRunCpuMs, limit));
-      else counter.limitTo(wall);
+      return { wall: probeLimitMs(o.referenceRunMs!, limit), ...(byCpu && o.referenceRunCpuMs !== undefined ? { cpu: probeLimitMs(o.referenceRunCpuMs, limit) } : {}) };
     }
     : null;
   // A first run stopped by its limit makes the search take the state for one that hangs (no coverage run, other
@@ -255,17 +253,15 @@ export async function solve(o: SolverOptions): Promise<SolveResult> {
   // repository's bug states have a calibrated hang limit, that one: it was measured on runs that rebuild a changed
   // file, which the original's run over warm caches never shows.
   const hang = byCpu ? o.hangLimit?.limitMs() : undefined;
-  const firstMinMs = Math.max(pt?.minMs ?? 0, pt?.firstMinMs ?? 0);
-  if (byReference) byReference(firstMinMs, hang);
+  const firstRef = byReference?.(Math.max(pt?.minMs ?? 0, pt?.firstMinMs ?? 0));
+  if (firstRef) limitBy({ wall: firstRef.wall, cpu: hang ?? firstRef.cpu });
   else if (hang !== undefined) counter.limitTo(o.testTimeoutMs, hang);
   // Its log is read (the traced lines), so a cached start state keeps it.
   const first = await counter.run(sb, runner, testFiles, stateKey([]), true);
   o.hangLimit?.observe(first);
   if (pt && first.killed === null) {
-    const wall = probeLimitMs(first.durationMs, pt);
-    if (byCpu && first.cpuMs !== undefined) counter.limitTo(wall * slack, probeLimitMs(first.cpuMs, pt));
-    else counter.limitTo(wall);
-  } else if (byReference) byReference(pt!.minMs);
+    limitBy({ wall: probeLimitMs(first.durationMs, pt), ...(byCpu && first.cpuMs !== undefined ? { cpu: probeLimitMs(first.cpuMs, pt) } : {}) });
+  } else if (byReference) limitBy(byReference(pt!.minMs));
   const failing = failingOf(first);
   if (failing.length === 0 && Object.keys(first.results).length > 0) return done('no-failing-tests');
 

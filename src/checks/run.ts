@@ -69,8 +69,9 @@ export async function runChecks(a: Artifact, env: CheckEnv): Promise<CheckReport
         await sb.dispose();
       }
     };
-    const key = env.runs && StateRunCache.key(env.runs.scope, a.testScript, a.testParser, ...diffs.map((d) => d.diff), `restore\0${restore.join('\0')}`);
-    const { run: r, cached } = env.runs && key ? await env.runs.cache.run(key, limits, exec) : { run: await exec(), cached: false };
+    const { run: r, cached } = env.runs
+      ? await env.runs.cache.run(StateRunCache.key(env.runs.scope, a.testScript, a.testParser, ...diffs.map((d) => d.diff), `restore\0${restore.join('\0')}`), limits, exec)
+      : { run: await exec(), cached: false };
     if (ofBug) env.hangLimit?.observe(r);
     if (!cached) testRunMs += r.durationMs;
     return r;

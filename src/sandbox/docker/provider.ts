@@ -99,9 +99,10 @@ export class DockerSandboxProvider implements SandboxProvider {
       await container.remove({ force: true }).catch(() => undefined);
       throw new SandboxError(`could not start a container from ${origin.image}: ${(e as Error).message}`);
     }
-    const local = (await this.diskRoot()) !== null;
-    const cpu = local ? await containerCpuReader((await container.inspect()).State.Pid) : null;
-    const sb = new DockerSandbox(this, container, origin.workdir, base, lim, { ...this.opts.labels, ...labels }, await this.diskRoot(), cpu);
+    // A local engine's (its data root is on this machine): its containers' cgroups are readable here too.
+    const diskRoot = await this.diskRoot();
+    const cpu = diskRoot !== null ? await containerCpuReader((await container.inspect()).State.Pid) : null;
+    const sb = new DockerSandbox(this, container, origin.workdir, base, lim, { ...this.opts.labels, ...labels }, diskRoot, cpu);
     this.live.add(sb);
     return sb;
   }
