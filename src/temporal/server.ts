@@ -86,12 +86,14 @@ async function startUnlocked(cfg: ReturnType<typeof devServerConfig>, port: numb
   if (opts.uiPort === undefined && port !== cfg.port && (await portOpen(uiPort))) uiPort = await freePort();
   // The server opens its gRPC port before the UI's, and dies when the UI port is taken (by anything: an outgoing
   // connection's ephemeral port will do), so "it listens" is not "it started": a server that dies just after is
-  // started again on a fresh UI port, which nobody connects to but a person.
+  // started again on a fresh UI port, which nobody connects to but a person. It also picks its HTTP API, metrics and
+  // internal ports itself, free when picked but not held, and dies when one was taken before it bound (seen: its
+  // HTTP API picked the gRPC port a caller had just found free): a fresh start picks again.
   for (let attempt = 1; ; attempt++) {
     const started = await startDevServer(cfg, port, uiPort, dbFile, logFile, dir);
     if (started.ok) return { address, port, pid: started.pid, reused: false, dbFile, logFile };
-    if (attempt >= 3 || !started.uiPortTaken) throw new Error(started.error);
-    uiPort = await freePort();
+    if (attempt >= 3 || !started.portTaken) throw new Error(started.error);
+    if (started.uiPortTaken) uiPort = await freePort();
   }
 }
 
@@ -192,10 +194,14 @@ function lockIsStale(file: string): boolean {
   }
 }
 
-/** `uiPortTaken`: it died after its gRPC port listened, or its log says the UI's port was taken. */
-type StartResult = { ok: true; pid: number | null } | { ok: false; uiPortTaken: boolean; error: string };
+/**
+ * `uiPortTaken`: it died after its gRPC port listened, or its log says the UI's port was taken. `portTaken`: that, or
+ * its log says any port it tried to bind was taken (one it picked itself, which a start again picks anew).
+ */
+type StartResult = { ok: true; pid: number | null } | { ok: false; uiPortTaken: boolean; portTaken: boolean; error: string };
 
-const readTail = (file: string): string => (existsSync(file) ? readFileSync(file, 'utf8').slice(-4000) : '');
+/** What the log got from `offset` on: this start's lines, not an earlier start's (the log is appended to). */
+const readFrom = (file: string, offset: number): string => (existsSync(file) ? readFileSync(file).subarray(offset).toString('utf8') : '');
 
 async function startDevServer(cfg: ReturnType<typeof devServerConfig>, port: number, uiPort: number, dbFile: string, logFile: string, dir: string): Promise<StartResult> {
   const address = `127.0.0.1:${port}`;
@@ -207,6 +213,7 @@ async function startDevServer(cfg: ReturnType<typeof devServerConfig>, port: num
     ...Object.entries(cfg.dynamicConfig).flatMap(([k, v]) => ['--dynamic-config-value', `${k}=${JSON.stringify(v)}`]),
     ...Object.entries(cfg.sqlitePragmas ?? {}).flatMap(([k, v]) => ['--sqlite-pragma', `${k}=${v}`]),
   ];
+  const logStart = existsSync(logFile) ? statSync(logFile).size : 0;
   const out = openSync(logFile, 'a');
   const child = spawn(findTemporalCli(), args, { detached: true, stdio: ['ignore', out, out] });
   child.unref();
@@ -217,8 +224,10 @@ async function startDevServer(cfg: ReturnType<typeof devServerConfig>, port: num
   let listened = false;
   while (Date.now() < deadline) {
     if (exited !== null) {
-      const uiTaken = readTail(logFile).includes(`:${uiPort}: bind: address already in use`);
-      return { ok: false, uiPortTaken: listened || uiTaken, error: `temporal dev server exited (${exited}) at start; see ${logFile}` };
+      const log = readFrom(logFile, logStart);
+      const uiTaken = log.includes(`:${uiPort}: bind: address already in use`);
+      const taken = /bind: address already in use/.test(log);
+      return { ok: false, uiPortTaken: listened || uiTaken, portTaken: listened || taken, error: `temporal dev server exited (${exited}) at start; see ${logFile}` };
     }
     if (!listened && (await portOpen(port))) {
       listened = true;
@@ -229,7 +238,7 @@ async function startDevServer(cfg: ReturnType<typeof devServerConfig>, port: num
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  return { ok: false, uiPortTaken: false, error: `temporal dev server did not listen on ${address} within 60 s; see ${logFile}` };
+  return { ok: false, uiPortTaken: false, portTaken: false, error: `temporal dev server did not listen on ${address} within 60 s; see ${logFile}` };
 }
 
 export async function freePort(): Promise<number> {

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ensureDevServer, freePort, portOpen } from '../../src/temporal/server.js';
+import { ensureDevServer, findTemporalCli, freePort, portOpen } from '../../src/temporal/server.js';
 import { temporalTarget } from '../../src/temporal/config.js';
 
 test('a dev server whose UI port is taken starts on another UI port, and is alive after it says so', async () => {
@@ -32,6 +32,44 @@ test('a dev server whose UI port is taken starts on another UI port, and is aliv
   } finally {
     if (pid) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
     squatter.close();
+    rmSync(home, { recursive: true, force: true });
+  }
+});
+
+test('a dev server that dies at start because a port it picked itself was taken is started again', async () => {
+  // Seen in CI: the server picks its HTTP API port itself, free when picked, and picked the gRPC port the caller had
+  // just found free; it died at start with "bind: address already in use". A CLI that dies that way once (as the real
+  // one does, in its own words) stands in for that race, which no test can bring about at will.
+  const home = mkdtempSync(path.join(tmpdir(), 'ssr-devserver-'));
+  const real = findTemporalCli();
+  const marker = path.join(home, 'died-once');
+  const wrapper = path.join(home, 'temporal-once');
+  writeFileSync(wrapper, [
+    '#!/bin/sh',
+    `if [ ! -e '${marker}' ]; then : > '${marker}'; echo 'failed listening for HTTP API on 127.0.0.1:1: listen tcp 127.0.0.1:1: bind: address already in use'; exit 1; fi`,
+    `exec '${real}' "$@"`,
+  ].join('\n'), { mode: 0o755 });
+  const saved = process.env.TEMPORAL_CLI;
+  process.env.TEMPORAL_CLI = wrapper;
+  const port = await freePort();
+  let pid: number | null = null;
+  try {
+    const srv = await ensureDevServer(home, { port });
+    pid = srv.pid;
+    assert.equal(existsSync(marker), true, 'the first start died');
+    assert.equal(srv.reused, false);
+    assert.equal(await portOpen(port), true, 'the second start listens');
+    // Anything else that kills a start is not retried: it says where its log is.
+    const other = mkdtempSync(path.join(tmpdir(), 'ssr-devserver-'));
+    writeFileSync(wrapper, '#!/bin/sh\necho "some other failure"; exit 1\n', { mode: 0o755 });
+    try {
+      await assert.rejects(ensureDevServer(other, { port: await freePort() }), /exited \(1\) at start; see .*temporal-\d+\.log/);
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+    }
+  } finally {
+    if (saved === undefined) delete process.env.TEMPORAL_CLI; else process.env.TEMPORAL_CLI = saved;
+    if (pid) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
     rmSync(home, { recursive: true, force: true });
   }
 });
