@@ -1,6 +1,6 @@
 /**
  * `npm run bench:replay -- --home <bench:learning home> --options <held-out options> [--campaigns a,b] [--lr X
- * --known-lr X --iterations N --trains numeric|all --samples N --picks N --tries N --salt S --ablation self-play|injection-only|repair-only --injector-reward expected|sampled
+ * --known-lr X --iterations N --trains numeric|all --fixes whole|per-line --samples N --picks N --tries N --salt S --ablation self-play|injection-only|repair-only --injector-reward expected|sampled
  * --injector-trains own|all]`: the gradient steps of finished campaigns
  * trained again offline from their own episodes, with other training settings, and measured on the held-out set: a
  * minute instead of a bench's hour.
@@ -27,7 +27,7 @@ import { heldOptions, meanPTried, type DumpedBug } from './p-fix-tried.js';
 
 const { values: a } = parseArgs({ options: {
   home: { type: 'string' }, options: { type: 'string' }, campaigns: { type: 'string' }, lr: { type: 'string' }, 'known-lr': { type: 'string' },
-  iterations: { type: 'string' }, trains: { type: 'string' }, samples: { type: 'string' }, picks: { type: 'string' }, tries: { type: 'string', default: '6' },
+  iterations: { type: 'string' }, trains: { type: 'string' }, fixes: { type: 'string' }, samples: { type: 'string' }, picks: { type: 'string' }, tries: { type: 'string', default: '6' },
   salt: { type: 'string' }, ablation: { type: 'string' }, 'injector-reward': { type: 'string' }, 'injector-trains': { type: 'string' },
 } });
 const fail = (m: string): never => { console.error(`bench:replay: ${m}`); process.exit(2); };
@@ -37,6 +37,7 @@ const storeDir = path.join(a.home!, 'store');
 if (!existsSync(path.join(storeDir, 'episodes'))) fail(`${a.home} holds no campaign (no store/episodes)`);
 if (a.picks && !(Number.isInteger(Number(a.picks)) && Number(a.picks) >= 1)) fail(`--picks is a whole number of at least 1, not ${a.picks}`);
 if (a.trains && a.trains !== 'numeric' && a.trains !== 'all') fail(`--trains is numeric or all, not ${a.trains}`);
+if (a.fixes && a.fixes !== 'whole' && a.fixes !== 'per-line') fail(`--fixes is whole or per-line, not ${a.fixes}`);
 if (a.ablation && !['self-play', 'injection-only', 'repair-only'].includes(a.ablation)) fail(`--ablation is self-play, injection-only or repair-only, not ${a.ablation}`);
 if (a['injector-reward'] && !['expected', 'sampled'].includes(a['injector-reward'])) fail(`--injector-reward is expected or sampled, not ${a['injector-reward']}`);
 if (a['injector-trains'] && !['own', 'all'].includes(a['injector-trains'])) fail(`--injector-trains is own or all, not ${a['injector-trains']}`);
@@ -88,6 +89,7 @@ for (const c of campaigns) {
     ...recorded.solverGradient,
     ...(a.samples ? { expectedSamples: Number(a.samples) } : {}), ...(a.iterations ? { iterations: Number(a.iterations) } : {}),
     ...(a['known-lr'] ? { learningRate: Number(a['known-lr']) } : {}), ...(a.trains ? { trains: a.trains as 'numeric' | 'all' } : {}),
+    ...(a.fixes ? { fixes: a.fixes as 'whole' | 'per-line' } : {}),
     // A config recorded before `picks` existed parses to today's default; its runs simulated the whole budget (`--picks 99`).
     ...(a.picks ? { picks: Number(a.picks) } : {}),
   };

@@ -4,7 +4,7 @@ import { expectedSolverBatch, knownBugs, type AttemptOutcome, type KnownBug } fr
 import { parseVersion, versionName, withoutCampaign } from '../policy/versions.js';
 import { hasOnnxPolicy, loadOnnxWeights, saveOnnxPolicy } from '../policy/onnx/store.js';
 import { trainStepOnnx, type OnnxGraphStepResult } from '../policy/onnx/trainGraph.js';
-import { skipBlockMask, type WeightMask } from '../policy/onnx/train.js';
+import { preparedLoss, skipBlockMask, type PreparedDecision, type WeightMask } from '../policy/onnx/train.js';
 import { GROUP_SLOTS, KEY_BUCKETS, NUMERIC, OFF_GROUP, OFF_GROUP_KEY, OFF_GROUP_NUMERIC, OFF_ROLE, groupSlot } from '../policy/onnx/features.js';
 import { readTrajectory, type Role, type ScoredTrajectory } from './gradient.js';
 import { expectedInjectorRewards } from './injectorReward.js';
@@ -125,17 +125,20 @@ export interface KnownBugSteps { weights: MlpWeights; decisions: number; lossBef
 export async function trainKnownBugs(w: MlpWeights, bugs: KnownBug[], g: Pick<SolverGradient, 'expectedSamples' | 'iterations' | 'learningRate' | 'trains' | 'picks'>, seed: string, providers?: Provider[]): Promise<KnownBugSteps> {
   const trainable = g.trains === 'all' ? undefined : solverNumericMask(w);
   const out: KnownBugSteps = { weights: w, decisions: 0, lossBefore: null, lossAfter: null, provider: null, fallbacks: [] };
+  // Only the last step's loss after it is reported: computed once, at the end, over that step's decisions.
+  let last: PreparedDecision[] | null = null;
   for (let k = 0; k < Math.max(1, g.iterations); k++) {
-    const step = await trainStepOnnx(out.weights, expectedSolverBatch(out.weights, bugs, g.expectedSamples, k === 0 ? seed : `${seed}/${k}`, g.picks ?? undefined), w.version, { learningRate: g.learningRate, providers, trainable });
+    const step = await trainStepOnnx(out.weights, expectedSolverBatch(out.weights, bugs, g.expectedSamples, k === 0 ? seed : `${seed}/${k}`, g.picks ?? undefined), w.version, { learningRate: g.learningRate, providers, trainable, lossAfter: false });
     // All of them solved or all failed: no gradient at these weights; the next step draws other orders.
     if (step.stats.decisions === 0) continue;
     out.weights = step.weights;
     out.decisions += step.stats.decisions;
     out.lossBefore ??= step.stats.lossBefore;
-    out.lossAfter = step.stats.lossAfter;
+    last = step.prepared ?? null;
     out.provider ??= step.provider;
     out.fallbacks.push(...step.fallbacks);
   }
+  if (last) out.lossAfter = preparedLoss(out.weights, last);
   return out;
 }
 

@@ -7,7 +7,7 @@ import { Rng } from '../../src/policy/rng.js';
 import type { ScoredTrajectory } from '../../src/trainer/gradient.js';
 import { initialWeights, type MlpWeights } from '../../src/policy/onnx/model.js';
 import { onnxPolicyGradientStep, prepareBatch, skipBlockMask, type OnnxStepStats } from '../../src/policy/onnx/train.js';
-import { chunkDecisions, encodeTrainGraph, trainStepOnnx } from '../../src/policy/onnx/trainGraph.js';
+import { chunkDecisions, encodeTrainGraph, runFloats, trainStepOnnx } from '../../src/policy/onnx/trainGraph.js';
 
 const KINDS = ['binary-operator', 'if-condition', 'numberLiteral', 'comparison', 'return-value', 'call argument', 'removal', 'history'];
 const SOLVER_GROUPS = ['solve.repair', 'solve.order'];
@@ -153,7 +153,7 @@ test('a batch run in chunks gives the step of the batch run whole', async () => 
   const chunks = chunkDecisions(ds, w.inputs, chunkFloats);
   assert.ok(chunks.length >= 3, `${chunks.length} chunks`);
   assert.deepEqual(chunks.flat(), ds, 'chunks keep every decision, in order');
-  for (const c of chunks) assert.ok(c.length === 1 || c.length * Math.max(...c.map((d) => d.n)) * w.inputs <= chunkFloats);
+  for (const c of chunks) assert.ok(c.length === 1 || runFloats(c, w.inputs) <= chunkFloats);
   for (const maxGradNorm of [1e6, 0.05]) {
     const whole = await trainStepOnnx(w, batch, 'g@1', { learningRate: 0.3, maxGradNorm });
     const parts = await trainStepOnnx(w, batch, 'g@1', { learningRate: 0.3, maxGradNorm, chunkFloats });
@@ -162,6 +162,39 @@ test('a batch run in chunks gives the step of the batch run whole', async () => 
   }
   // One decision per chunk is the floor, whatever the bound says.
   assert.equal(chunkDecisions(ds, w.inputs, 1).length, ds.length);
+});
+
+test('decisions that share option objects (as the known-bug steps draw them) run each row once and give the step of unshared copies', async () => {
+  const w = liveWeights('shared');
+  const rng = new Rng('shared');
+  // One bug's options, drawn from by many attempts: subsets of the same objects, in other orders, in both groups.
+  const pool = randomOptions(rng, 60);
+  const batch: ScoredTrajectory[] = Array.from({ length: 12 }, (_, a) => ({
+    role: 'solver' as const, reward: a % 3 === 0 ? 1 : -1, group: 'bug',
+    decisions: Array.from({ length: 3 }, (_, k) => {
+      const options = rng.shuffle(pool.slice()).slice(0, 10 + rng.int(30));
+      return { group: k === 2 ? 'solve.order' : 'solve.repair', options, chosen: rng.int(options.length) };
+    }),
+  }));
+  const ds = prepareBatch(batch).decisions;
+  const distinct = new Set(ds.flatMap((d) => d.rows)).size;
+  assert.ok(distinct <= 2 * pool.length, `one row per option and group: ${distinct}`);
+  assert.ok(ds.reduce((a, d) => a + d.n, 0) > 4 * distinct, 'far more option slots than rows');
+  // Copies read back from JSON (as a stored trajectory is) are the same rows: the same batch, the same step exactly.
+  const copies: ScoredTrajectory[] = JSON.parse(JSON.stringify(batch));
+  assert.deepEqual(prepareBatch(copies).decisions.map((d) => d.rows), ds.map((d) => d.rows), 'equal options, the same rows');
+  const ts = onnxPolicyGradientStep(w, batch, 'g@1', { learningRate: 0.3, maxGradNorm: 1e6 });
+  for (const chunkFloats of [undefined, 2 * 48 * w.inputs]) {
+    const shared = await trainStepOnnx(w, batch, 'g@1', { learningRate: 0.3, maxGradNorm: 1e6, chunkFloats });
+    assertStatsClose(shared.stats, ts.stats, `shared rows, chunkFloats ${chunkFloats}`);
+    assertWeightsClose(shared.weights, ts.weights, `shared rows, chunkFloats ${chunkFloats}`);
+  }
+  const fromCopies = await trainStepOnnx(w, copies, 'g@1', { learningRate: 0.3, maxGradNorm: 1e6 });
+  assert.deepEqual(fromCopies.weights, (await trainStepOnnx(w, batch, 'g@1', { learningRate: 0.3, maxGradNorm: 1e6 })).weights);
+  // Options that differ in a feature are rows of their own.
+  const changed = { ...pool[0], features: [...(pool[0].features ?? []), 0.5] };
+  const [d1] = prepareBatch([{ role: 'solver', reward: 1, group: 'x', decisions: [{ group: 'solve.repair', options: [pool[0], changed], chosen: 0 }] }, { role: 'solver', reward: -1, group: 'x', decisions: [{ group: 'solve.repair', options: [pool[0], changed], chosen: 1 }] }]).decisions;
+  assert.notEqual(d1.rows[0], d1.rows[1]);
 });
 
 test('a batch with nothing to learn returns the weights unchanged without running a graph', async () => {

@@ -1,6 +1,6 @@
-import type { Decision } from '../policy.js';
+import type { Decision, Option } from '../policy.js';
 import type { ScoredTrajectory } from '../../trainer/gradient.js';
-import { FEATURE_WIDTH, featurizeAll, roleOfGroup } from './features.js';
+import { FEATURE_WIDTH, featurize, roleOfGroup } from './features.js';
 import { forwardSparse, toSparse, type MlpWeights, type SparseRows } from './model.js';
 
 export interface OnnxTrainOptions {
@@ -37,8 +37,12 @@ export interface OnnxStepStats {
   lossAfter: number;
 }
 
-/** A decision prepared once: its input rows and the weight of its log-likelihood in the loss. */
-export interface PreparedDecision { x: SparseRows; n: number; chosen: number; coef: number }
+/**
+ * A decision prepared once: its input rows and the weight of its log-likelihood in the loss. `rows[r]` stands for
+ * option r's row, one object per distinct row: decisions with equal options share it, and the graph step runs the
+ * network once per distinct row (trainGraph.ts).
+ */
+export interface PreparedDecision { x: SparseRows; rows: readonly object[]; n: number; chosen: number; coef: number }
 
 /** What a step trains on: the decisions that carry gradient, and the batch figures its stats report. */
 export interface PreparedBatch { decisions: PreparedDecision[]; trajectories: number; meanAdvantageAbs: number }
@@ -121,7 +125,45 @@ export function preparedLoss(w: MlpWeights, ds: PreparedDecision[]): number {
 }
 
 function prepare(d: Decision, role: ScoredTrajectory['role'], coef: number): PreparedDecision {
-  return { x: toSparse(featurizeAll(d.group, d.options, roleOfGroup(d.group) ?? role), d.options.length, FEATURE_WIDTH), n: d.options.length, chosen: d.chosen, coef };
+  const { x, rows } = sparseOptions(d.group, d.options, roleOfGroup(d.group) ?? role);
+  return { x, rows, n: d.options.length, chosen: d.chosen, coef };
+}
+
+/**
+ * The sparse input rows of a decision's options: `toSparse(featurizeAll(...))`, one row object per distinct (group,
+ * role, key, features), found through each option object. The known-bug steps draw thousands of decisions from one
+ * bug's few hundred options (the same objects), a real search's decisions are subsets of one option list (equal
+ * copies once read back), and featurizing every decision's options again was a third of a training step's time.
+ * Equal options get the very same row, so the graph step (trainGraph.ts) sees one batch whether they were shared
+ * objects or copies.
+ */
+type Row = { idx: Int32Array; val: Float64Array };
+const rowOf = new WeakMap<Option, Map<string, Row>>();
+const rowByContent = new Map<string, Row>();
+function sparseOptions(group: string, options: Option[], role: ScoredTrajectory['role'] | null): { x: SparseRows; rows: object[] } {
+  const id = `${group}\u0000${role}`;
+  const rows = options.map((o) => {
+    let byGroup = rowOf.get(o);
+    if (!byGroup) rowOf.set(o, (byGroup = new Map()));
+    let r = byGroup.get(id);
+    if (!r) {
+      const content = `${id}\u0000${o.key}\u0000${(o.features ?? []).join(',')}`;
+      r = rowByContent.get(content);
+      if (!r) {
+        const x = toSparse(featurize(group, o, role), 1, FEATURE_WIDTH);
+        // Bounded: a long-lived trainer meets new options every step; a cleared map only shares fewer rows.
+        if (rowByContent.size >= 200_000) rowByContent.clear();
+        rowByContent.set(content, (r = { idx: x.idx, val: x.val }));
+      }
+      byGroup.set(id, r);
+    }
+    return r;
+  });
+  const start = new Int32Array(options.length + 1);
+  rows.forEach((r, i) => { start[i + 1] = start[i] + r.idx.length; });
+  const idx = new Int32Array(start[options.length]), val = new Float64Array(start[options.length]);
+  rows.forEach((r, i) => { idx.set(r.idx, start[i]); val.set(r.val, start[i]); });
+  return { x: { n: options.length, start, idx, val }, rows };
 }
 
 export interface Grad { w1: Float64Array; b1: Float64Array; w2: Float64Array; b2: number; skip: Float64Array }

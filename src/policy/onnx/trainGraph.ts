@@ -16,8 +16,12 @@ type ValueInfo = op.onnx.IValueInfoProto;
  * worker). The backward pass is written out by hand as graph nodes, exactly as train.ts writes it in TypeScript: the
  * network is two layers, so there is nothing for an autodiff (or ONNX's training-domain operators) to add.
  *
- * A batch goes in padded: X [D, K, I] holds decision d's option k at X[d, k], MASK marks the real options, ONEHOT the
- * chosen one, COEF [D] is each decision's weight in the loss (from `prepareBatch`, the one place that defines it).
+ * A batch goes in as a table and an index: XU [U, I] holds each distinct option row once, IDX [D, K] names the row of
+ * decision d's option k (padded; MASK marks the real options), ONEHOT the chosen one, COEF [D] is each decision's weight
+ * in the loss (from `prepareBatch`, the one place that defines it). The network runs once per distinct row and the
+ * decisions gather its scores: the known-bug steps draw thousands of decisions from one bug's few hundred options, and
+ * a padded [D, K, I] batch (what this graph took until session 30) ran the network and copied the rows once per
+ * decision, most of a training step's time. The gradient flows back to the rows by a scatter-add of the scores'.
  */
 const OPSET = 17;
 const IR_VERSION = 8;
@@ -31,8 +35,8 @@ export const LOSS_BEFORE = 'LOSS_BEFORE';
 export const GRADNORM = 'GRADNORM';
 
 /**
- * The padded rows of the largest single graph run: above it, a batch runs in chunks of decisions. X alone is this many
- * floats (64 MB at 16M); the hidden-layer intermediates are [D·K, H], smaller by I/H.
+ * The largest single graph run's inputs, in floats (`runFloats`: the row table and the [D, K] index and masks; 64 MB
+ * at 16M): above it, a batch runs in chunks of decisions. The hidden-layer intermediates are [U, H], smaller by I/H.
  */
 export const DEFAULT_CHUNK_FLOATS = 16 * 1024 * 1024;
 
@@ -41,12 +45,14 @@ export const DEFAULT_CHUNK_FLOATS = 16 * 1024 * 1024;
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
 const INT64 = onnx.TensorProto.DataType.INT64;
 
-type Attr = { name: string; i: number } | { name: string; ints: number[] };
+type Attr = { name: string; i: number } | { name: string; ints: number[] } | { name: string; s: string };
 
 function node(opType: string, input: string[], output: string, attrs: Attr[] = []): NodeProto {
+  const T = onnx.AttributeProto.AttributeType;
   const attribute = attrs.map((a) => ('i' in a
-    ? onnx.AttributeProto.create({ name: a.name, type: onnx.AttributeProto.AttributeType.INT, i: a.i })
-    : onnx.AttributeProto.create({ name: a.name, type: onnx.AttributeProto.AttributeType.INTS, ints: a.ints })));
+    ? onnx.AttributeProto.create({ name: a.name, type: T.INT, i: a.i })
+    : 'ints' in a ? onnx.AttributeProto.create({ name: a.name, type: T.INTS, ints: a.ints })
+      : onnx.AttributeProto.create({ name: a.name, type: T.STRING, s: new TextEncoder().encode(a.s) })));
   return onnx.NodeProto.create({ opType, input, output: [output], name: output, attribute });
 }
 
@@ -57,10 +63,12 @@ const floatConst = (name: string, dims: number[], values: number[]): TensorProto
 const int64Const = (name: string, values: number[]): TensorProto =>
   onnx.TensorProto.create({ name, dims: [values.length], dataType: INT64, rawData: new Uint8Array(BigInt64Array.from(values.map(BigInt)).buffer) });
 
-const floatValue = (name: string, dims: (number | string)[]): ValueInfo => ({
+const tensorValue = (elemType: number) => (name: string, dims: (number | string)[]): ValueInfo => ({
   name,
-  type: { tensorType: { elemType: FLOAT, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
+  type: { tensorType: { elemType, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
 });
+const floatValue = tensorValue(FLOAT);
+const int64Value = tensorValue(INT64);
 
 /** A piece of a graph: its nodes and the constants they read. */
 interface Part { nodes: NodeProto[]; constants: TensorProto[] }
@@ -71,7 +79,7 @@ const weightValues = (I: number, H: number): ValueInfo[] => [
 const gradValues = (I: number, H: number): ValueInfo[] => weightValues(I, H).map((v) => ({ ...v, name: gradName(v.name as WeightName) }));
 const nextValues = (I: number, H: number): ValueInfo[] => weightValues(I, H).map((v) => ({ ...v, name: nextName(v.name as WeightName) }));
 const batchValues = (I: number): ValueInfo[] => [
-  floatValue('X', ['decisions', 'options', I]), floatValue('MASK', ['decisions', 'options']),
+  floatValue('XU', ['rows', I]), int64Value('IDX', ['decisions', 'options']), floatValue('MASK', ['decisions', 'options']),
   floatValue('ONEHOT', ['decisions', 'options']), floatValue('COEF', ['decisions']),
 ];
 const hyperValues: ValueInfo[] = [floatValue('LR', [1]), floatValue('MAXNORM', [1])];
@@ -81,19 +89,20 @@ const maskValues = (I: number, H: number): ValueInfo[] => weightValues(I, H).map
 
 /**
  * Loss −Σ_d coef_d·log softmax(scores_d)[chosen_d] and its gradient with respect to every weight (outputs G_*). The
- * D·K options are flattened into rows so that every product is a 2-D MatMul/Gemm; Gemm's transA gives the Xᵀ·δ
- * products without materialising a transpose of X.
+ * network scores the U rows (every product a 2-D MatMul/Gemm; Gemm's transA gives the Xᵀ·δ products without
+ * materialising a transpose), the decisions gather their options' scores, and each row's score gradient is the sum of
+ * its decisions' (ScatterElements, reduction add).
  */
 function gradientPart(I: number): Part {
   const n = node;
   return {
     constants: [
-      int64Const('ROWS_SHAPE', [-1, I]), int64Const('COLUMN_SHAPE', [-1, 1]), int64Const('AXIS0', [0]), int64Const('AXIS1', [1]),
-      floatConst('ONE', [], [1]), floatConst('BIG', [], [1e9]),
+      int64Const('FLAT_SHAPE', [-1]), int64Const('COLUMN_SHAPE', [-1, 1]), int64Const('AXIS0', [0]), int64Const('AXIS1', [1]),
+      floatConst('ONE', [], [1]), floatConst('BIG', [], [1e9]), floatConst('ZERO', [], [0]),
     ],
     nodes: [
       // Forward, as model.ts's inference graph: s = w2·tanh(W1ᵀx + b1) + b2 + skipᵀx per row.
-      n('Reshape', ['X', 'ROWS_SHAPE'], 'x_rows'),
+      n('Identity', ['XU'], 'x_rows'),
       n('MatMul', ['x_rows', 'W1'], 'z1'),
       n('Add', ['z1', 'B1'], 'a1'),
       n('Tanh', ['a1'], 'h'),
@@ -101,8 +110,8 @@ function gradientPart(I: number): Part {
       n('MatMul', ['x_rows', 'SKIP'], 'lin'),
       n('Add', ['mlp', 'lin'], 's1'),
       n('Add', ['s1', 'B2'], 's_rows'),
-      n('Shape', ['MASK'], 'dk_shape'),
-      n('Reshape', ['s_rows', 'dk_shape'], 'scores'),
+      n('Reshape', ['s_rows', 'FLAT_SHAPE'], 's_flat'),
+      n('Gather', ['s_flat', 'IDX'], 'scores', [{ name: 'axis', i: 0 }]),
       // Padding scores −1e9: probability exactly 0 after the softmax, and 0·log π stays finite (−1e9, not −∞).
       n('Sub', ['MASK', 'ONE'], 'mask_m1'),
       n('Mul', ['mask_m1', 'BIG'], 'penalty'),
@@ -119,7 +128,12 @@ function gradientPart(I: number): Part {
       n('Sub', ['p', 'ONEHOT'], 'p_minus'),
       n('Mul', ['p_minus', 'MASK'], 'p_minus_masked'),
       n('Mul', ['p_minus_masked', 'coef_col'], 'dscores'),
-      n('Reshape', ['dscores', 'COLUMN_SHAPE'], 'ds'),
+      // Back to the rows: padding points at row 0 with a zero gradient, so it adds nothing.
+      n('Reshape', ['dscores', 'FLAT_SHAPE'], 'dscores_flat'),
+      n('Reshape', ['IDX', 'FLAT_SHAPE'], 'idx_flat'),
+      n('Mul', ['s_flat', 'ZERO'], 'zero_rows'),
+      n('ScatterElements', ['zero_rows', 'idx_flat', 'dscores_flat'], 'ds_flat', [{ name: 'axis', i: 0 }, { name: 'reduction', s: 'add' }]),
+      n('Reshape', ['ds_flat', 'COLUMN_SHAPE'], 'ds'),
       n('ReduceSum', ['ds', 'AXIS0'], gradName('B2'), [{ name: 'keepdims', i: 0 }]),
       n('Gemm', ['h', 'ds'], gradName('W2'), [{ name: 'transA', i: 1 }]),
       n('Gemm', ['x_rows', 'ds'], gradName('SKIP'), [{ name: 'transA', i: 1 }]),
@@ -233,20 +247,36 @@ function maskFeeds(w: MlpWeights, m: WeightMask | undefined): Feeds {
   };
 }
 
-/** Decisions padded to the most options among them, scattered from the sparse rows `prepareBatch` built. */
+/**
+ * The decisions' distinct option rows (by `PreparedDecision.rows`: one object per distinct row) as the table XU,
+ * scattered from the sparse rows `prepareBatch` built, and each decision's options as indices into it, padded to the
+ * most options among them.
+ */
 function batchFeeds(ds: PreparedDecision[], inputs: number): Feeds {
   const D = ds.length, K = Math.max(...ds.map((d) => d.n));
-  const x = new Float32Array(D * K * inputs), mask = new Float32Array(D * K), onehot = new Float32Array(D * K), coef = new Float32Array(D);
+  const table = new Map<object, number>();
+  const idx = new BigInt64Array(D * K), mask = new Float32Array(D * K), onehot = new Float32Array(D * K), coef = new Float32Array(D);
   ds.forEach((d, i) => {
     for (let r = 0; r < d.n; r++) {
-      const row = (i * K + r) * inputs;
-      for (let k = d.x.start[r]; k < d.x.start[r + 1]; k++) x[row + d.x.idx[k]] = d.x.val[k];
+      let u = table.get(d.rows[r]);
+      if (u === undefined) table.set(d.rows[r], (u = table.size));
+      idx[i * K + r] = BigInt(u);
       mask[i * K + r] = 1;
     }
     onehot[i * K + d.chosen] = 1;
     coef[i] = d.coef;
   });
-  return { X: f32(x, [D, K, inputs]), MASK: f32(mask, [D, K]), ONEHOT: f32(onehot, [D, K]), COEF: f32(coef, [D]) };
+  const x = new Float32Array(table.size * inputs);
+  const seen = new Uint8Array(table.size);
+  for (const d of ds) {
+    for (let r = 0; r < d.n; r++) {
+      const u = table.get(d.rows[r])!;
+      if (seen[u]) continue;
+      seen[u] = 1;
+      for (let k = d.x.start[r]; k < d.x.start[r + 1]; k++) x[u * inputs + d.x.idx[k]] = d.x.val[k];
+    }
+  }
+  return { XU: f32(x, [table.size, inputs]), IDX: new ort.Tensor('int64', idx, [D, K]), MASK: f32(mask, [D, K]), ONEHOT: f32(onehot, [D, K]), COEF: f32(coef, [D]) };
 }
 
 function floats(out: ort.InferenceSession.OnnxValueMapType, name: string): Float32Array {
@@ -264,14 +294,22 @@ function nextWeights(w: MlpWeights, out: ort.InferenceSession.OnnxValueMapType, 
   };
 }
 
-/** Consecutive runs of decisions whose padded X stays within `maxFloats` (one decision per chunk at the least). */
+/** The floats a graph run of these decisions is fed: the table of their distinct rows, and IDX, MASK and ONEHOT. */
+export function runFloats(ds: PreparedDecision[], inputs: number): number {
+  return new Set(ds.flatMap((d) => d.rows)).size * inputs + 3 * ds.length * Math.max(0, ...ds.map((d) => d.n));
+}
+
+/** Consecutive runs of decisions whose graph run is fed at most `maxFloats` (`runFloats`; one decision per chunk at the least). */
 export function chunkDecisions(ds: PreparedDecision[], inputs: number, maxFloats: number): PreparedDecision[][] {
   const chunks: PreparedDecision[][] = [];
   let cur: PreparedDecision[] = [], widest = 0;
+  let rows = new Set<object>();
   for (const d of ds) {
     const k = Math.max(widest, d.n);
-    if (cur.length > 0 && (cur.length + 1) * k * inputs > maxFloats) { chunks.push(cur); cur = []; widest = 0; }
+    const added = d.rows.filter((r) => !rows.has(r)).length;
+    if (cur.length > 0 && (rows.size + added) * inputs + 3 * (cur.length + 1) * k > maxFloats) { chunks.push(cur); cur = []; widest = 0; rows = new Set(); }
     cur.push(d);
+    for (const r of d.rows) rows.add(r);
     widest = Math.max(widest, d.n);
   }
   if (cur.length > 0) chunks.push(cur);
@@ -285,6 +323,12 @@ export interface OnnxGraphTrainOptions extends OnnxTrainOptions {
   providers?: Provider[];
   /** Largest padded X of one graph run, in floats (default DEFAULT_CHUNK_FLOATS); bigger batches run in chunks. */
   chunkFloats?: number;
+  /**
+   * false: leave `stats.lossAfter` NaN and return the prepared decisions (`prepared`) instead, for a caller that
+   * reports the loss of only the last of many steps: the loss of the new weights is a TypeScript pass over the whole
+   * batch that took longer than the graph's step itself (the known-bug steps, 10 a training step).
+   */
+  lossAfter?: boolean;
 }
 
 export interface OnnxGraphStepResult {
@@ -293,6 +337,8 @@ export interface OnnxGraphStepResult {
   /** The provider that ran the gradient, or null when the batch carried no gradient and no graph ran. */
   provider: Provider | null;
   fallbacks: Fallback[];
+  /** With `lossAfter: false`: the step's decisions, whose loss under `weights` (`preparedLoss`) is its lossAfter. */
+  prepared?: PreparedDecision[];
 }
 
 interface GraphRun { next: MlpWeights; gradNorm: number; lossBefore: number; ran: ProviderSession }
@@ -317,13 +363,15 @@ export async function trainStepOnnx(w: MlpWeights, batch: ScoredTrajectory[], ne
   const run = chunks.length === 1
     ? await runWhole(w, chunks[0], hyper, providers, nextVersion)
     : await runChunked(w, chunks, hyper, providers, nextVersion);
-  const lossAfter = preparedLoss(run.next, decisions);
+  const deferred = opts.lossAfter === false;
+  const lossAfter = deferred ? NaN : preparedLoss(run.next, decisions);
   return {
     weights: run.next,
     // The graph clipped when its float32 ‖g‖ exceeded the float32 maxNorm: the same comparison, here.
     stats: { ...base, gradNorm: run.gradNorm, clipped: run.gradNorm > Math.fround(maxNorm), lossBefore: run.lossBefore, lossAfter },
     provider: run.ran.provider,
     fallbacks: run.ran.fallbacks,
+    ...(deferred ? { prepared: decisions } : {}),
   };
 }
 
