@@ -321,7 +321,7 @@ export function chunkDecisions(ds: PreparedDecision[], inputs: number, maxFloats
 export interface OnnxGraphTrainOptions extends OnnxTrainOptions {
   /** Execution providers, tried in order; 'cpu' is always the last resort. Default ['cpu']. */
   providers?: Provider[];
-  /** Largest padded X of one graph run, in floats (default DEFAULT_CHUNK_FLOATS); bigger batches run in chunks. */
+  /** Largest input of one graph run, in floats (`runFloats`; default DEFAULT_CHUNK_FLOATS); bigger batches run in chunks. */
   chunkFloats?: number;
   /**
    * false: leave `stats.lossAfter` NaN and return the prepared decisions (`prepared`) instead, for a caller that
