@@ -42,7 +42,10 @@ export interface OnnxStepStats {
  * option r's row, one object per distinct row: decisions with equal options share it, and the graph step runs the
  * network once per distinct row (trainGraph.ts).
  */
-export interface PreparedDecision { x: SparseRows; rows: readonly object[]; n: number; chosen: number; coef: number }
+export interface PreparedDecision { x: SparseRows; rows: readonly OptionRow[]; n: number; chosen: number; coef: number }
+
+/** One option's input row, sparse: its non-zero features and their values. */
+export interface OptionRow { idx: Int32Array; val: Float64Array }
 
 /** What a step trains on: the decisions that carry gradient, and the batch figures its stats report. */
 export interface PreparedBatch { decisions: PreparedDecision[]; trajectories: number; meanAdvantageAbs: number }
@@ -137,10 +140,9 @@ function prepare(d: Decision, role: ScoredTrajectory['role'], coef: number): Pre
  * Equal options get the very same row, so the graph step (trainGraph.ts) sees one batch whether they were shared
  * objects or copies.
  */
-type Row = { idx: Int32Array; val: Float64Array };
-const rowOf = new WeakMap<Option, Map<string, Row>>();
-const rowByContent = new Map<string, Row>();
-function sparseOptions(group: string, options: Option[], role: ScoredTrajectory['role'] | null): { x: SparseRows; rows: object[] } {
+const rowOf = new WeakMap<Option, Map<string, OptionRow>>();
+const rowByContent = new Map<string, OptionRow>();
+function sparseOptions(group: string, options: Option[], role: ScoredTrajectory['role'] | null): { x: SparseRows; rows: OptionRow[] } {
   const id = `${group}\u0000${role}`;
   const rows = options.map((o) => {
     let byGroup = rowOf.get(o);

@@ -3,7 +3,7 @@ import ort from 'onnxruntime-node';
 import type { ScoredTrajectory } from '../../trainer/gradient.js';
 import type { MlpWeights } from './model.js';
 import { createSession, type Fallback, type Provider, type ProviderSession } from './session.js';
-import { prepareBatch, preparedLoss, type OnnxStepStats, type OnnxTrainOptions, type PreparedDecision, type WeightMask } from './train.js';
+import { prepareBatch, preparedLoss, type OnnxStepStats, type OnnxTrainOptions, type OptionRow, type PreparedDecision, type WeightMask } from './train.js';
 
 const { onnx } = op;
 type NodeProto = op.onnx.NodeProto;
@@ -254,7 +254,7 @@ function maskFeeds(w: MlpWeights, m: WeightMask | undefined): Feeds {
  */
 function batchFeeds(ds: PreparedDecision[], inputs: number): Feeds {
   const D = ds.length, K = Math.max(...ds.map((d) => d.n));
-  const table = new Map<object, number>();
+  const table = new Map<OptionRow, number>();
   const idx = new BigInt64Array(D * K), mask = new Float32Array(D * K), onehot = new Float32Array(D * K), coef = new Float32Array(D);
   ds.forEach((d, i) => {
     for (let r = 0; r < d.n; r++) {
@@ -267,15 +267,7 @@ function batchFeeds(ds: PreparedDecision[], inputs: number): Feeds {
     coef[i] = d.coef;
   });
   const x = new Float32Array(table.size * inputs);
-  const seen = new Uint8Array(table.size);
-  for (const d of ds) {
-    for (let r = 0; r < d.n; r++) {
-      const u = table.get(d.rows[r])!;
-      if (seen[u]) continue;
-      seen[u] = 1;
-      for (let k = d.x.start[r]; k < d.x.start[r + 1]; k++) x[u * inputs + d.x.idx[k]] = d.x.val[k];
-    }
-  }
+  for (const [row, u] of table) row.idx.forEach((f, k) => { x[u * inputs + f] = row.val[k]; });
   return { XU: f32(x, [table.size, inputs]), IDX: new ort.Tensor('int64', idx, [D, K]), MASK: f32(mask, [D, K]), ONEHOT: f32(onehot, [D, K]), COEF: f32(coef, [D]) };
 }
 
@@ -296,14 +288,14 @@ function nextWeights(w: MlpWeights, out: ort.InferenceSession.OnnxValueMapType, 
 
 /** The floats a graph run of these decisions is fed: the table of their distinct rows, and IDX, MASK and ONEHOT. */
 export function runFloats(ds: PreparedDecision[], inputs: number): number {
-  return new Set(ds.flatMap((d) => d.rows)).size * inputs + 3 * ds.length * Math.max(0, ...ds.map((d) => d.n));
+  return new Set<OptionRow>(ds.flatMap((d) => d.rows)).size * inputs + 3 * ds.length * Math.max(0, ...ds.map((d) => d.n));
 }
 
 /** Consecutive runs of decisions whose graph run is fed at most `maxFloats` (`runFloats`; one decision per chunk at the least). */
 export function chunkDecisions(ds: PreparedDecision[], inputs: number, maxFloats: number): PreparedDecision[][] {
   const chunks: PreparedDecision[][] = [];
   let cur: PreparedDecision[] = [], widest = 0;
-  let rows = new Set<object>();
+  let rows = new Set<OptionRow>();
   for (const d of ds) {
     const k = Math.max(widest, d.n);
     const added = d.rows.filter((r) => !rows.has(r)).length;
