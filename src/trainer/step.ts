@@ -5,7 +5,7 @@ import { parseVersion, versionName, withoutCampaign } from '../policy/versions.j
 import { hasOnnxPolicy, loadOnnxWeights, saveOnnxPolicy } from '../policy/onnx/store.js';
 import { trainStepOnnx, type OnnxGraphStepResult } from '../policy/onnx/trainGraph.js';
 import { preparedLoss, skipBlockMask, type PreparedDecision, type WeightMask } from '../policy/onnx/train.js';
-import { GROUP_SLOTS, KEY_BUCKETS, NUMERIC, OFF_GROUP, OFF_GROUP_KEY, OFF_GROUP_NUMERIC, OFF_ROLE, groupSlot } from '../policy/onnx/features.js';
+import { GROUP_SLOTS, NUMERIC, OFF_GROUP, OFF_GROUP_KEY, OFF_GROUP_KEY_SOLVER, OFF_GROUP_NUMERIC, OFF_ROLE, groupSlot } from '../policy/onnx/features.js';
 import { readTrajectory, type Role, type ScoredTrajectory } from './gradient.js';
 import { expectedInjectorRewards } from './injectorReward.js';
 import type { CampaignConfig } from '../config/schema.js';
@@ -145,24 +145,25 @@ export async function trainKnownBugs(w: MlpWeights, bugs: KnownBug[], g: Pick<So
 /**
  * The step over the sampled trajectories of both roles. With `injectorOwn` (`injectorGradient.trains: 'own'`) the
  * injector's trajectories move only the injector's own weights (`injectorOwnMask`), in a step of their own after the
- * solver's; each trajectory keeps the weight it has in the joint step (its share of the whole batch), so what each
- * role's step applies is the joint step's part of it, up to clipping; `injectorLearningRate`
- * (`injectorGradient.learningRate`) scales the injector's part on its own.
+ * solver's, and each role's step is the mean over that role's trajectories: the solver's step is then the one a
+ * repair-only campaign takes on the same trajectories (the ablations differ in what trains, not in how far), and the
+ * injector's few trajectories are not a fifth of a batch of the solver's attempts (in the joint step, 3 of 15 in the
+ * learning bench: after three steps its choices had moved by a total variation of about 0.01, and none at all where
+ * they decide how many changes a bug composes). `injectorLearningRate` (`injectorGradient.learningRate`) scales the
+ * injector's step on its own.
  */
 async function sampledStep(w: MlpWeights, batch: ScoredTrajectory[], next: string, opts: { learningRate: number; providers?: Provider[] }, injectorOwn: boolean, injectorLearningRate?: number): Promise<OnnxGraphStepResult> {
   const injector = batch.filter((t) => t.role === 'injector');
   if (!injectorOwn || injector.length === 0) return trainStepOnnx(w, batch, next, opts);
-  // prepareBatch divides by max(1, the batch's total weight): with every weight divided by the whole batch's total
-  // first, each part's total is at most 1 and its coefficients are the joint step's.
-  const total = Math.max(1, batch.reduce((a, t) => a + (t.weight ?? 1), 0));
-  const part = (ts: ScoredTrajectory[]) => ts.map((t) => ({ ...t, weight: (t.weight ?? 1) / total }));
-  const solver = await trainStepOnnx(w, part(batch.filter((t) => t.role !== 'injector')), next, opts);
-  const own = await trainStepOnnx(solver.weights, part(injector), next, { ...opts, learningRate: injectorLearningRate ?? opts.learningRate, trainable: injectorOwnMask(w) });
+  // prepareBatch divides by max(1, the batch's total weight): each role's part is its own batch.
+  const solver = await trainStepOnnx(w, batch.filter((t) => t.role !== 'injector'), next, opts);
+  const own = await trainStepOnnx(solver.weights, injector, next, { ...opts, learningRate: injectorLearningRate ?? opts.learningRate, trainable: injectorOwnMask(w) });
   const a = solver.stats, b = own.stats;
   return {
     weights: own.weights,
     stats: {
-      trajectories: batch.length, decisions: a.decisions + b.decisions, meanAdvantageAbs: (a.meanAdvantageAbs + b.meanAdvantageAbs) * total,
+      trajectories: batch.length, decisions: a.decisions + b.decisions,
+      meanAdvantageAbs: (a.meanAdvantageAbs * (batch.length - injector.length) + b.meanAdvantageAbs * injector.length) / batch.length,
       gradNorm: Math.hypot(a.gradNorm, b.gradNorm), clipped: a.clipped || b.clipped, lossBefore: a.lossBefore + b.lossBefore, lossAfter: a.lossAfter + b.lossAfter,
     },
     provider: solver.provider ?? own.provider,
@@ -172,12 +173,13 @@ async function sampledStep(w: MlpWeights, batch: ScoredTrajectory[], next: strin
 
 /**
  * The weights the injector's trajectories train by default (`injectorGradient.trains: 'own'`): those of the inputs a
- * solver's option never sets (the injector's role bit, the other groups' slots, the group-hashed key tokens, the
- * other groups' numeric slots), on the linear path and as the hidden layer's input rows. Left alone: the key tokens
- * and numeric features every group shares, and the hidden layer's biases and output, through which every solver score
- * passes, so the injector's advantage cannot move the solver's ranking of repairs (replayed on one campaign's
- * episodes it barely did: held-out P 0.416 trained as a whole, 0.412 so; README). The group-hashed key buckets are
- * shared by collision only.
+ * solver's option never sets (the injector's role bit, the other groups' slots, the group-hashed key tokens in the
+ * injector's half of the group·key block, the other groups' numeric slots), on the linear path and as the hidden
+ * layer's input rows. Left alone: the key tokens and numeric features every group shares, and the hidden layer's
+ * biases and output, through which every solver score passes, so the injector's advantage cannot move the solver's
+ * ranking of repairs (replayed on one campaign's episodes it barely did: held-out P 0.416 trained as a whole, 0.412
+ * so; README). Exactly: no solver option sets any of these inputs (src/policy/onnx/features.ts), so a solver's score
+ * is the same function of the weights this mask leaves alone.
  */
 export function injectorOwnMask(w: MlpWeights): WeightMask {
   const solverSlot = groupSlot('solve.repair');
@@ -188,7 +190,7 @@ export function injectorOwnMask(w: MlpWeights): WeightMask {
     own[OFF_GROUP + g] = 1;
     own.fill(1, OFF_GROUP_NUMERIC + g * NUMERIC, OFF_GROUP_NUMERIC + (g + 1) * NUMERIC);
   }
-  own.fill(1, OFF_GROUP_KEY, OFF_GROUP_KEY + KEY_BUCKETS);
+  own.fill(1, OFF_GROUP_KEY, OFF_GROUP_KEY_SOLVER);
   const w1 = new Float32Array(w.w1.length);
   for (let i = 0; i < w.inputs; i++) if (own[i]) w1.fill(1, i * w.hidden, (i + 1) * w.hidden);
   return { w1, b1: new Float32Array(w.hidden), w2: new Float32Array(w.hidden), b2: 0, skip: own };

@@ -8,8 +8,8 @@ import { PRIOR, softmax, type Option } from '../../src/policy/policy.js';
 import { Rng } from '../../src/policy/rng.js';
 import type { ScoredTrajectory } from '../../src/trainer/gradient.js';
 import op from 'onnx-proto';
-import { FEATURE_LAYOUT, FEATURE_WIDTH, featurize, featurizeAll, groupSlot, NUMERIC, OFF_GROUP, OFF_GROUP_NUMERIC, OFF_NUMERIC, OFF_ROLE, GROUP_SLOTS, KNOWN_GROUPS } from '../../src/policy/onnx/features.js';
-import { decodeModel, encodeModel, forward, initialWeights } from '../../src/policy/onnx/model.js';
+import { FEATURE_LAYOUT, FEATURE_WIDTH, featurize, featurizeAll, groupSlot, KEY_BUCKETS, NUMERIC, OFF_GROUP, OFF_GROUP_KEY, OFF_GROUP_KEY_SOLVER, OFF_GROUP_NUMERIC, OFF_NUMERIC, OFF_ROLE, GROUP_SLOTS, KNOWN_GROUPS } from '../../src/policy/onnx/features.js';
+import { decodeModel, encodeModel, forward, initialWeights, type MlpWeights } from '../../src/policy/onnx/model.js';
 import { OnnxPolicy, OnnxPolicyRunner } from '../../src/policy/onnx/runner.js';
 import { onnxFile, PolicyModelError, saveOnnxPolicy, loadOnnxWeights } from '../../src/policy/onnx/store.js';
 import { batchLoss, lossGradient, onnxPolicyGradientStep, type WeightedDecision } from '../../src/policy/onnx/train.js';
@@ -265,20 +265,7 @@ test('a model saved in an older, narrower feature layout loads widened: the same
   const rng = new Rng('narrow');
   const rand = (n: number) => Float32Array.from({ length: n }, () => rng.next() - 0.5);
   const narrow = { ...now, inputs: width, w1: rand(width * now.hidden), b1: rand(now.hidden), w2: rand(now.hidden), b2: 0.25, skip: rand(width) };
-  // The file as a campaign of the old layout wrote it: today's encoding, with narrow initializers and its layout.
-  const m = op.onnx.ModelProto.decode(encodeModel(now));
-  const raw = (a: Float32Array) => new Uint8Array(a.buffer.slice(0));
-  for (const t of m.graph!.initializer!) {
-    if (t.name === 'W1') { t.dims = [width, now.hidden]; t.rawData = raw(narrow.w1); }
-    if (t.name === 'B1') t.rawData = raw(narrow.b1);
-    if (t.name === 'W2') t.rawData = raw(narrow.w2);
-    if (t.name === 'B2') t.rawData = raw(new Float32Array([narrow.b2]));
-    if (t.name === 'SKIP') { t.dims = [width, 1]; t.rawData = raw(narrow.skip); }
-  }
-  for (const p of m.metadataProps!) if (p.key === 'ssr.features') p.value = FEATURE_LAYOUT.replace(/n\d+$/, `n${old}`);
-  mkdirSync(store.p('policies/old'), { recursive: true });
-  const bytes = op.onnx.ModelProto.encode(m).finish();
-  writeFileSync(store.p(onnxFile('old@2')), bytes);
+  const { m, bytes } = writeOlderModel(store, 'old@2', narrow, FEATURE_LAYOUT.replace(/n\d+$/, `n${old}`));
   // What the old model scored: today's input vector folded back into the old positions.
   const fold = (x: Float32Array, n: number) => {
     const y = new Float32Array(n * width);
@@ -302,6 +289,59 @@ test('a model saved in an older, narrower feature layout loads widened: the same
   // A layout that differs otherwise is still refused, naming the layout.
   for (const p of m.metadataProps!) if (p.key === 'ssr.features') p.value = 'ssr-features/1:r2g8k32n8';
   assert.throws(() => decodeModel(op.onnx.ModelProto.encode(m).finish()), /feature layout 'ssr-features\/1:r2g8k32n8'/);
+});
+
+/** A model file as a campaign of an older layout wrote it: today's encoding, with its initializers and its layout. */
+function writeOlderModel(store: Store, version: string, w: MlpWeights, layout: string) {
+  const m = op.onnx.ModelProto.decode(encodeModel(initialWeights(version)));
+  const raw = (a: Float32Array) => new Uint8Array(a.buffer.slice(0));
+  for (const t of m.graph!.initializer!) {
+    if (t.name === 'W1') { t.dims = [w.inputs, w.hidden]; t.rawData = raw(w.w1); }
+    if (t.name === 'B1') t.rawData = raw(w.b1);
+    if (t.name === 'W2') t.rawData = raw(w.w2);
+    if (t.name === 'B2') t.rawData = raw(new Float32Array([w.b2]));
+    if (t.name === 'SKIP') { t.dims = [w.inputs, 1]; t.rawData = raw(w.skip); }
+  }
+  for (const p of m.metadataProps!) if (p.key === 'ssr.features') p.value = layout;
+  mkdirSync(path.dirname(store.p(onnxFile(version))), { recursive: true });
+  const bytes = op.onnx.ModelProto.encode(m).finish();
+  writeFileSync(store.p(onnxFile(version)), bytes);
+  return { m, bytes };
+}
+
+test("a model of layout 1 (one group·key block both roles shared) loads as today's: every option of both roles scores as it did", async () => {
+  const store = tmpStore();
+  const width = FEATURE_WIDTH - KEY_BUCKETS, hidden = 32;
+  const rng = new Rng('layout-1');
+  const rand = (n: number) => Float32Array.from({ length: n }, () => rng.next() - 0.5);
+  const w: MlpWeights = { version: 'one@3', inputs: width, hidden, w1: rand(width * hidden), b1: rand(hidden), w2: rand(hidden), b2: -0.5, skip: rand(width) };
+  const { bytes } = writeOlderModel(store, 'one@3', w, FEATURE_LAYOUT.replace(/^ssr-features\/2:/, 'ssr-features/1:'));
+  // What layout 1 fed the network: both halves of today's group·key block in its one block.
+  const fold = (x: Float32Array, n: number) => {
+    const y = new Float32Array(n * width);
+    for (let r = 0; r < n; r++) {
+      const X = r * FEATURE_WIDTH, Y = r * width;
+      for (let i = 0; i < width; i++) y[Y + i] = x[X + (i < OFF_GROUP_KEY + KEY_BUCKETS ? i : i + KEY_BUCKETS)];
+      for (let b = 0; b < KEY_BUCKETS; b++) y[Y + OFF_GROUP_KEY + b] += x[X + OFF_GROUP_KEY_SOLVER + b];
+    }
+    return y;
+  };
+  const policy = await OnnxPolicy.load(store, 'one@3');
+  for (const [group, opts] of [['solve.repair', repairOpts], ['inject.strategy', strategyOpts], ['inject.mutation', [{ key: 'compare-flip fromlt togt' }, { key: 'constant-change inc' }]]] as const) {
+    const x = featurizeAll(group, [...opts]);
+    const half = (lo: number) => [...x].some((v, i) => v !== 0 && i % FEATURE_WIDTH >= lo && i % FEATURE_WIDTH < lo + KEY_BUCKETS);
+    assert.equal(half(OFF_GROUP_KEY_SOLVER), group === 'solve.repair', `${group}: the solver's half is the solver's alone`);
+    assert.equal(half(OFF_GROUP_KEY), group !== 'solve.repair');
+    const expected = [...forward(w, fold(x, opts.length), opts.length)];
+    const got = await policy.scores(group, [...opts]);
+    got.forEach((s, i) => assert.ok(Math.abs(s - expected[i]) < 1e-4, `${group} option ${i}: ${s} vs ${expected[i]}`));
+  }
+  assert.deepEqual(readFileSync(store.p(onnxFile('one@3'))), Buffer.from(bytes), 'the immutable file is not rewritten');
+  // Version 0 of a seed is the network it was under layout 1: the same hidden rows for both halves.
+  const v0 = initialWeights('v@0', 'seed');
+  for (let b = 0; b < KEY_BUCKETS; b++) {
+    assert.deepEqual(v0.w1.subarray((OFF_GROUP_KEY + b) * v0.hidden, (OFF_GROUP_KEY + b + 1) * v0.hidden), v0.w1.subarray((OFF_GROUP_KEY_SOLVER + b) * v0.hidden, (OFF_GROUP_KEY_SOLVER + b + 1) * v0.hidden));
+  }
 });
 
 test('the CPU provider runs the model unless a GPU provider can load', async () => {

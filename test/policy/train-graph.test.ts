@@ -6,6 +6,7 @@ import type { Option } from '../../src/policy/policy.js';
 import { Rng } from '../../src/policy/rng.js';
 import type { ScoredTrajectory } from '../../src/trainer/gradient.js';
 import { initialWeights, type MlpWeights } from '../../src/policy/onnx/model.js';
+import { groupSlot, NUMERIC, OFF_GROUP_NUMERIC } from '../../src/policy/onnx/features.js';
 import { onnxPolicyGradientStep, prepareBatch, skipBlockMask, type OnnxStepStats } from '../../src/policy/onnx/train.js';
 import { chunkDecisions, encodeTrainGraph, runFloats, trainStepOnnx } from '../../src/policy/onnx/trainGraph.js';
 
@@ -97,7 +98,8 @@ test('the graph step equals the TypeScript step on a batch of both roles, with a
 test('a masked step changes only the trainable weights, clips their gradient alone, and the graph agrees', async () => {
   const w = liveWeights('masked');
   const batch = randomBatch('masked');
-  const [lo, hi] = [200, 212];
+  // A group's numeric block that the batch's options set.
+  const lo = OFF_GROUP_NUMERIC + groupSlot('solve.order') * NUMERIC, hi = lo + NUMERIC;
   const trainable = skipBlockMask(w, lo, hi);
   const full = onnxPolicyGradientStep(w, batch, 'g@1', { learningRate: 0.3, maxGradNorm: 1e6 });
   for (const maxGradNorm of [1e6, 0.01]) {

@@ -93,8 +93,7 @@ test('the gradient step trains the injector on expected rewards where the sample
   assert.ok(after[better] > before[better], `P(choice ${better}): ${before[better]} → ${after[better]} (${JSON.stringify(stats.injector)})`);
   assert.equal((await store.getJson<{ injector?: unknown }>('train/s/0.json'))!.injector, undefined);
 
-  // Its own weights only (the default): the injector's choice moves the same way, and no solver score moves at all
-  // (none of the solver options' tokens shares a group-hashed bucket with these mutation kinds').
+  // Its own weights only (the default): the injector's choice moves the same way, and no solver score moves at all.
   const o = await trainStep(store, input('o', 'expected', 'own'));
   assert.equal(o.decisions, e.decisions);
   const own = await pChoose('o@1');
@@ -108,4 +107,10 @@ test('the gradient step trains the injector on expected rewards where the sample
   const fast = await pChoose('f@1');
   assert.ok(fast[better] - before[better] > 2 * (own[better] - before[better]), `P(choice ${better}): ${before[better]} → ${own[better]} at the campaign's rate, ${fast[better]} at 8`);
   assert.deepEqual(await solverScores('f@1'), await solverScores('f@0'));
+  // Nor does it move a solver option named as the mutations are (a repair that undoes a mutation carries its kind):
+  // the roles' group-hashed tokens live in separate halves of the input, not in buckets they can share by collision.
+  const named = ['compare-flip fromlt togt', 'constant-change inc', 'negate-condition strip', 'arith-swap fromplus tominus', 'bool-flip toand fromor', 'off-by-one dec', 'compare-flip fromge tolt', 'constant-change tozero']
+    .map((key, i) => ({ key, features: OPTIONS[i].features }));
+  const namedScores = async (version: string) => [...forward(await loadOnnxWeights(store, version), featurizeAll('solve.repair', named, 'solver'), named.length)];
+  assert.deepEqual(await namedScores('f@1'), await namedScores('f@0'), "repairs named as the mutations: the injector's step left their scores alone");
 });

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Store } from '../../src/store/store.js';
 import { trainStep } from '../../src/trainer/step.js';
-import { loadOnnxWeights, PolicyModelError } from '../../src/policy/onnx/store.js';
+import { loadOnnxWeights, PolicyModelError, saveOnnxPolicy } from '../../src/policy/onnx/store.js';
+import { initialWeights, withVersion } from '../../src/policy/onnx/model.js';
 import { OnnxPolicy } from '../../src/policy/onnx/runner.js';
 import { softmax, TrajectoryFormatError } from '../../src/policy/policy.js';
 import { trainLedger } from '../../src/trainer/step.js';
@@ -56,6 +57,33 @@ test('ablations: injection-only trains on the injector\'s trajectories only, rep
   const v0 = await loadOnnxWeights(store, 'i@0'), v1 = await loadOnnxWeights(store, 'i@1');
   const solverSlot = featurize('solve.repair', { key: 'a' }).findIndex((v, i) => v !== 0 && featurize('inject.strategy', { key: 'a' })[i] === 0);
   assert.equal(v1.skip[solverSlot], v0.skip[solverSlot]);
+});
+
+test("with the injector on its own weights, self-play's solver takes repair-only's step on the same trajectories, and the injector's step is the mean of its own", async () => {
+  const store = new Store(mkdtempSync(path.join(tmpdir(), 'ssr-train-')));
+  const traj = (group: string, chosen: number) => store.putBlob(JSON.stringify({ decisions: [{ group, options: [{ key: 'a' }, { key: 'b' }, { key: 'c' }], chosen }] }));
+  const solvers = [];
+  // Each bug: the attempt that chose option 0 solved it, those that chose 1 or 2 did not.
+  for (let g = 0; g < 3; g++) for (const k of [0, 1, 2, 1]) solvers.push({ trajectoryRef: await traj('solve.repair', k), role: 'solver' as const, reward: k === 0 ? 1 : -1, group: `g${g}` });
+  const injections = [{ trajectoryRef: await traj('inject.compose', 0), role: 'injector' as const, reward: 0.4, group: 'e1' }, { trajectoryRef: await traj('inject.compose', 1), role: 'injector' as const, reward: -0.8, group: 'e2' }];
+  const step = (campaign: string, ablation: 'self-play' | 'repair-only' | 'injection-only', batch: typeof solvers) =>
+    trainStep(store, { campaignId: campaign, step: 0, fromVersion: `${campaign}@0`, batch, learningRate: 1, ablation, injectorGradient: { reward: 'sampled', samples: 1, trains: 'own' } });
+  // One version 0 for all (a version 0 made on first use is seeded by its own name).
+  for (const c of ['s', 'r', 'i', 'z']) await saveOnnxPolicy(store, withVersion(initialWeights('v0@0'), `${c}@0`));
+  await step('s', 'self-play', [...solvers, ...injections]);
+  await step('r', 'repair-only', [...solvers, ...injections]);
+  await step('i', 'injection-only', injections);
+  // Attempts that all failed carry no advantage: the solver's step leaves the weights as they were.
+  await step('z', 'self-play', [...solvers.map((t) => ({ ...t, reward: -1 })), ...injections]);
+  const opts = [{ key: 'a' }, { key: 'b' }, { key: 'c' }];
+  const scores = async (version: string, group: string) => (await OnnxPolicy.open(store, version)).scores(group, opts);
+  assert.deepEqual(await scores('s@1', 'solve.repair'), await scores('r@1', 'solve.repair'), "the solver's step does not shrink with the injections in the batch");
+  assert.notDeepEqual(await scores('s@1', 'solve.repair'), await scores('s@0', 'solve.repair'));
+  // The injector's step does not shrink with the solver's attempts in the batch.
+  assert.deepEqual(await scores('z@1', 'solve.repair'), await scores('z@0', 'solve.repair'));
+  assert.deepEqual(await scores('z@1', 'inject.compose'), await scores('i@1', 'inject.compose'));
+  assert.ok(softmax(await scores('i@1', 'inject.compose'))[0] > 1 / 3 + 1e-3);
+  assert.ok(softmax(await scores('s@1', 'solve.repair'))[0] > 1 / 3 + 1e-3);
 });
 
 test('a solver trajectory that stores its decisions as indices into its search trains as the same decisions whole; a bad index names the trajectory', async () => {

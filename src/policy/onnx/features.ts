@@ -6,12 +6,15 @@ import type { Role } from '../../trainer/gradient.js';
  * the model format: a model file records FEATURE_LAYOUT and a model built for another layout is refused, so change
  * the layout only together with that string.
  *
- * Blocks, in order (F = FEATURE_WIDTH = 286):
+ * Blocks, in order (F = FEATURE_WIDTH = 318):
  *   role       2    one-hot injector / solver: the method's parameter sharing, one network for both roles
  *   group      16   one-hot of the decision group: the known groups have fixed slots, others hash into the rest
  *   key        32   hashed bag of the option key's tokens (`if-condition` → if, condition), shared by all groups
- *   group·key  32   the same tokens hashed together with the group: lets the linear path hold a per-(group, key)
- *                   logit, as a log-linear policy has
+ *   group·key  2×32 the same tokens hashed together with the group: lets the linear path hold a per-(group, key)
+ *                   logit, as a log-linear policy has. The solver's options hash into the second half, every other
+ *                   option into the first: the two roles' keys share a vocabulary (mutation kinds), and in one
+ *                   block of 32 they met in the same buckets by collision (26 of 32 buckets held a solver token), so
+ *                   a step on the injector's own weights moved the solver's scores (layout 1; src/trainer/step.ts)
  *   numeric    12   the option's numeric `features`, padded with 0 / truncated, shared by all groups (the solver
  *                   uses 11; the rest are spare, so that a new feature does not have to change the layout)
  *   group·num  192  the numeric features again, in the 12-wide slot of the option's group slot: a per-group
@@ -28,10 +31,12 @@ export const OFF_ROLE = 0;
 export const OFF_GROUP = OFF_ROLE + ROLE_WIDTH;
 export const OFF_KEY = OFF_GROUP + GROUP_SLOTS;
 export const OFF_GROUP_KEY = OFF_KEY + KEY_BUCKETS;
-export const OFF_NUMERIC = OFF_GROUP_KEY + KEY_BUCKETS;
+/** Where the solver's half of the group·key block starts. */
+export const OFF_GROUP_KEY_SOLVER = OFF_GROUP_KEY + KEY_BUCKETS;
+export const OFF_NUMERIC = OFF_GROUP_KEY + 2 * KEY_BUCKETS;
 export const OFF_GROUP_NUMERIC = OFF_NUMERIC + NUMERIC;
 export const FEATURE_WIDTH = OFF_GROUP_NUMERIC + GROUP_SLOTS * NUMERIC;
-export const FEATURE_LAYOUT = `ssr-features/1:r${ROLE_WIDTH}g${GROUP_SLOTS}k${KEY_BUCKETS}n${NUMERIC}`;
+export const FEATURE_LAYOUT = `ssr-features/2:r${ROLE_WIDTH}g${GROUP_SLOTS}k${KEY_BUCKETS}n${NUMERIC}`;
 
 /**
  * The decision groups the embedded agents use today (src/agents/*). Fixed slots keep them from colliding with each
@@ -72,12 +77,13 @@ export function keyTokens(key: string): string[] {
  * hashing them again for every option was most of the cost of featurizing a training batch.
  */
 const memo = new Map<string, { slot: number; buckets: number[] }>();
-function keyBuckets(group: string, key: string): { slot: number; buckets: number[] } {
-  const id = `${group}\u0000${key}`;
+function keyBuckets(group: string, key: string, role: Role | null): { slot: number; buckets: number[] } {
+  const id = `${role ?? ''}\u0000${group}\u0000${key}`;
   let m = memo.get(id);
   if (!m) {
     const buckets: number[] = [];
-    for (const t of keyTokens(key)) buckets.push(OFF_KEY + (fnv1a(t) % KEY_BUCKETS), OFF_GROUP_KEY + (fnv1a(`${group}\u0000${t}`) % KEY_BUCKETS));
+    const half = role === 'solver' ? OFF_GROUP_KEY_SOLVER : OFF_GROUP_KEY;
+    for (const t of keyTokens(key)) buckets.push(OFF_KEY + (fnv1a(t) % KEY_BUCKETS), half + (fnv1a(`${group}\u0000${t}`) % KEY_BUCKETS));
     m = { slot: groupSlot(group), buckets };
     // Bounded: keys are kinds and strategies today, but nothing stops an agent from using free text.
     if (memo.size >= 4096) memo.clear();
@@ -90,7 +96,7 @@ function keyBuckets(group: string, key: string): { slot: number; buckets: number
 export function featurizeInto(out: Float32Array, offset: number, group: string, option: Option, role: Role | null): void {
   if (role === 'injector') out[offset + OFF_ROLE] = 1;
   else if (role === 'solver') out[offset + OFF_ROLE + 1] = 1;
-  const { slot, buckets } = keyBuckets(group, option.key);
+  const { slot, buckets } = keyBuckets(group, option.key, role);
   out[offset + OFF_GROUP + slot] = 1;
   for (const b of buckets) out[offset + b] += 1;
   const nums = option.features ?? [];

@@ -1,7 +1,7 @@
 import op from 'onnx-proto';
 import { PRIOR } from '../policy.js';
 import { Rng } from '../rng.js';
-import { FEATURE_LAYOUT, FEATURE_WIDTH, GROUP_SLOTS, NUMERIC, OFF_GROUP_NUMERIC, OFF_NUMERIC, groupSlot } from './features.js';
+import { FEATURE_LAYOUT, FEATURE_WIDTH, GROUP_SLOTS, KEY_BUCKETS, NUMERIC, OFF_GROUP_KEY, OFF_GROUP_NUMERIC, OFF_NUMERIC, groupSlot } from './features.js';
 
 const { onnx } = op;
 
@@ -22,8 +22,8 @@ export interface MlpWeights {
   w2: Float32Array;
   b2: number;
   skip: Float32Array;
-  /** Set when the file was saved in an older layout with this many numeric features, and widened on reading. */
-  widenedFrom?: number;
+  /** Set when the file was saved in an older feature layout (named here) and mapped onto today's on reading. */
+  widenedFrom?: string;
 }
 
 export const MODEL_FORMAT = 'ssr-policy-mlp/1';
@@ -46,17 +46,19 @@ export class ModelFormatError extends Error {
  */
 export function initialWeights(version: string, seed: string | number = version, hidden = DEFAULT_HIDDEN): MlpWeights {
   const rng = new Rng(seed);
-  const inputs = FEATURE_WIDTH;
+  // Drawn in layout 1's shape and mapped as a layout-1 file is (both roles' group·key halves start from the same
+  // rows): a version 0 of a given seed is the network it was before the layout split that block.
+  const first: OlderLayout = { name: '', layout: 1, numeric: NUMERIC, width: FEATURE_WIDTH - KEY_BUCKETS };
   // An option activates about 8-12 inputs (one-hots, a few tokens, the numeric features twice): scale for that fan-in,
   // not for the full width, or tanh would start almost linear and almost flat.
   const a = Math.sqrt(3 / 10);
-  const w1 = new Float32Array(inputs * hidden);
+  const w1 = new Float32Array(first.width * hidden);
   for (let i = 0; i < w1.length; i++) w1[i] = (2 * rng.next() - 1) * a;
-  const skip = new Float32Array(inputs);
-  for (const [group, w] of Object.entries(PRIOR)) {
-    w.slice(0, NUMERIC).forEach((v, i) => { skip[OFF_GROUP_NUMERIC + groupSlot(group) * NUMERIC + i] = v; });
+  const { widenedFrom: _, ...w } = widen({ version, inputs: first.width, hidden, w1, b1: new Float32Array(hidden), w2: new Float32Array(hidden), b2: 0, skip: new Float32Array(first.width) }, first);
+  for (const [group, p] of Object.entries(PRIOR)) {
+    p.slice(0, NUMERIC).forEach((v, i) => { w.skip[OFF_GROUP_NUMERIC + groupSlot(group) * NUMERIC + i] = v; });
   }
-  return { version, inputs, hidden, w1, b1: new Float32Array(hidden), w2: new Float32Array(hidden), b2: 0, skip };
+  return w;
 }
 
 export function withVersion(w: MlpWeights, version: string): MlpWeights {
@@ -119,8 +121,8 @@ export function decodeModel(bytes: Uint8Array): MlpWeights {
   const meta = new Map((m.metadataProps ?? []).map((p) => [p.key, p.value]));
   if (meta.get('ssr.format') !== MODEL_FORMAT) throw new ModelFormatError(`model format '${meta.get('ssr.format') ?? '(none)'}', expected '${MODEL_FORMAT}'`);
   const layout = meta.get('ssr.features');
-  const numeric = layout === FEATURE_LAYOUT ? NUMERIC : narrowerLayout(layout);
-  if (numeric === null) throw new ModelFormatError(`feature layout '${layout ?? '(none)'}', expected '${FEATURE_LAYOUT}'`);
+  const from = layout === FEATURE_LAYOUT ? null : olderLayout(layout);
+  if (layout !== FEATURE_LAYOUT && from === null) throw new ModelFormatError(`feature layout '${layout ?? '(none)'}', expected '${FEATURE_LAYOUT}'`);
   const version = meta.get('ssr.version');
   if (!version) throw new ModelFormatError('model has no ssr.version');
   const init = new Map((m.graph?.initializer ?? []).map((t) => [t.name, t]));
@@ -143,45 +145,53 @@ export function decodeModel(bytes: Uint8Array): MlpWeights {
   if (w1.dims.length !== 2) throw new ModelFormatError(`W1 has dims [${w1.dims}]`);
   const [inputs, hidden] = w1.dims;
   const w: MlpWeights = { version, inputs, hidden, w1: w1.data, b1: read('B1').data, w2: read('W2').data, b2: read('B2').data[0], skip: read('SKIP').data };
-  if (numeric !== NUMERIC) {
-    check(w, inputWidth(numeric));
-    return widen(w, numeric);
+  if (from) {
+    check(w, from.width);
+    return widen(w, from);
   }
   check(w);
   return w;
 }
 
-const LAYOUT = /^ssr-features\/1:r(\d+)g(\d+)k(\d+)n(\d+)$/;
-
-/** The numeric width of a layout that differs from today's only in having fewer numeric features; else null. */
-function narrowerLayout(layout: string | null | undefined): number | null {
-  const m = LAYOUT.exec(layout ?? ''), now = LAYOUT.exec(FEATURE_LAYOUT)!;
-  if (!m || m[1] !== now[1] || m[2] !== now[2] || m[3] !== now[3]) return null;
-  const n = Number(m[4]);
-  return n < NUMERIC ? n : null;
-}
-
-const inputWidth = (numeric: number) => OFF_NUMERIC + numeric + GROUP_SLOTS * numeric;
+const LAYOUT = /^ssr-features\/(\d+):r(\d+)g(\d+)k(\d+)n(\d+)$/;
 
 /**
- * A model saved when the layout had fewer numeric features (a campaign from before features were added), mapped onto
- * today's inputs: each weight moves to its input's new position, and the new features get weight 0, so the model
- * scores every option exactly as it did, and training can start to use them. The file itself is never rewritten:
- * versions are immutable.
+ * An older layout today's inputs can hold exactly: layout 1 (one group·key block both roles shared) or today's with
+ * fewer numeric features; null for any other.
  */
-function widen(w: MlpWeights, numeric: number): MlpWeights {
-  const at = (i: number): number => {
-    if (i < OFF_NUMERIC + numeric) return i;
-    const g = i - OFF_NUMERIC - numeric;
-    return OFF_GROUP_NUMERIC + Math.floor(g / numeric) * NUMERIC + (g % numeric);
+interface OlderLayout { name: string; layout: 1 | 2; numeric: number; width: number }
+function olderLayout(layout: string | null | undefined): OlderLayout | null {
+  const m = LAYOUT.exec(layout ?? ''), now = LAYOUT.exec(FEATURE_LAYOUT)!;
+  if (!m || !['1', '2'].includes(m[1]) || m[2] !== now[2] || m[3] !== now[3] || m[4] !== now[4]) return null;
+  const v = Number(m[1]) as 1 | 2, n = Number(m[5]);
+  if (n > NUMERIC || (v === 2 && n === NUMERIC)) return null;
+  return { name: layout!, layout: v, numeric: n, width: OFF_GROUP_KEY + v * KEY_BUCKETS + n + GROUP_SLOTS * n };
+}
+
+/**
+ * A model saved in an older layout (a campaign from before a layout change), mapped onto today's inputs so that it
+ * scores every option exactly as it did: each weight moves to its input's new position; layout 1's one group·key
+ * block, which both roles' options set, is copied into both roles' halves (an option sets one of them); features
+ * the old layout lacked get weight 0 until training gives them some. The file itself is never rewritten: versions
+ * are immutable.
+ */
+function widen(w: MlpWeights, from: OlderLayout): MlpWeights {
+  const offNumeric = OFF_GROUP_KEY + from.layout * KEY_BUCKETS, n = from.numeric;
+  const at = (i: number): number[] => {
+    if (i < OFF_GROUP_KEY) return [i];
+    if (i < offNumeric) return from.layout === 1 ? [i, i + KEY_BUCKETS] : [i];
+    if (i < offNumeric + n) return [OFF_NUMERIC + i - offNumeric];
+    const g = i - offNumeric - n;
+    return [OFF_GROUP_NUMERIC + Math.floor(g / n) * NUMERIC + (g % n)];
   };
   const w1 = new Float32Array(FEATURE_WIDTH * w.hidden), skip = new Float32Array(FEATURE_WIDTH);
   for (let i = 0; i < w.inputs; i++) {
-    const j = at(i);
-    w1.set(w.w1.subarray(i * w.hidden, (i + 1) * w.hidden), j * w.hidden);
-    skip[j] = w.skip[i];
+    for (const j of at(i)) {
+      w1.set(w.w1.subarray(i * w.hidden, (i + 1) * w.hidden), j * w.hidden);
+      skip[j] = w.skip[i];
+    }
   }
-  return { ...w, inputs: FEATURE_WIDTH, w1, skip, widenedFrom: numeric };
+  return { ...w, inputs: FEATURE_WIDTH, w1, skip, widenedFrom: from.name };
 }
 
 function check(w: MlpWeights, width = FEATURE_WIDTH): void {
