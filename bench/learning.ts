@@ -23,6 +23,7 @@
  * seed 1's first Go bug, which end in about a second idle, were stopped at their ~4.7 s limit and the held-out figure
  * moved by one attempt.)
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
@@ -106,18 +107,32 @@ interface Run { seed: number; mode: string; campaign: string; last: string; inje
 const runs: Run[] = [];
 try {
   // A campaign alone keeps about one test run going (its rounds wait on each other and on the gradient step), so two
-  // share 2 cpus; the modes of a seed share the runs of their first bugs, even in progress (bugStateRunCache). Three
+  // share 2 cpus with the evaluations; the modes of a seed share the runs of their first bugs, even in progress
+  // (bugStateRunCache for the injector and the checks, solverRunCache for the solver), and run next to each other
+  // (a repair-only campaign that met its self-play twin's bugs finds all its runs done). Three
   // at once was slower (session 29: seeds 1-2 done at 1200 s against 1064 s). Every limit that decides a run's outcome
   // is CPU time (see above), so the figures do not depend on it.
   const atOnce = Math.max(2, Math.floor(cpus / 2));
   log(`held-out set '${set.name}': ${set.bugs.length} bugs, ${set.attempts} attempts x ${set.budget} test runs; ${cpus} cpus: ${atOnce} campaigns at once`);
   const evalOpts = { concurrency: cpus };
-  const v0Done = evaluatePolicy(rt, set, setFile, 'learning-v0@0', evalOpts, () => {}).then((r) => {
+  // Evaluations by the solver's weights (`solverKey`): a version whose solver is one evaluated before takes its result.
+  // They run one at a time, beside the campaigns and not in their slots: when the last campaign runs alone (it keeps
+  // about one run going), the evaluations still to run use the rest of the machine (in session 30 one campaign ran
+  // alone for its last 250 s, each one's evaluation waiting in its slot).
+  const evals = new Map<string, { version: string; result: Promise<EvalResult> }>();
+  let evalQueue: Promise<unknown> = Promise.resolve();
+  const evaluate = (version: string, key: string): Promise<EvalResult> => {
+    const result = evalQueue.then(() => evaluatePolicy(rt, set, setFile, version, evalOpts, () => {}));
+    evalQueue = result.catch(() => {});
+    evals.set(key, { version, result });
+    return result;
+  };
+  const v0Done = evaluate('learning-v0@0', solverKey(await loadOnnxWeights(rt.store, 'learning-v0@0'))).then((r) => {
     log(`version 0: held-out solve rate ${pct(r.solveRate)} (${(r.wallMs / 1000).toFixed(0)} s)`);
     return r;
   });
   const jobs = seeds.flatMap((seed) => modes.map((mode) => ({ seed, mode })));
-  const done = await mapLimit(jobs, atOnce, async ({ seed, mode }): Promise<Run> => {
+  const done = await mapLimit(jobs, atOnce, async ({ seed, mode }): Promise<Omit<Run, 'eval'> & { eval: Promise<EvalResult> }> => {
     const campaign = `learn-${mode}-s${seed}`;
     const cfg = parseConfig({
       repos: exampleRepos().map((r) => ({ path: r.path })), steps, rounds, solves, maxParallelRounds: 2, seed,
@@ -132,23 +147,25 @@ try {
     const campaignMs = Date.now() - tc;
     const metrics = (await listStepMetrics(rt.store, campaign)).sort((x, y) => x.step - y.step);
     const last = `${campaign}@${steps}`;
-    // A last version whose solver scores every option as version 0 does (an injection-only campaign's: its steps move
-    // only the injector's own weights) searches exactly as version 0 did on the same random streams: its evaluation
-    // is version 0's, and running it again would only repeat the same test runs.
-    const same = sameSolver(await loadOnnxWeights(rt.store, 'learning-v0@0'), await loadOnnxWeights(rt.store, last));
-    const ev = same ? { ...(await v0Done), policyVersion: last, wallMs: 0 } : await evaluatePolicy(rt, set, setFile, last, evalOpts, () => {});
-    if (same) log(`${campaign}: its solver's weights are version 0's: version 0's evaluation stands for its last version`);
+    // A version whose solver scores every option as an evaluated one does searches exactly as that one did, on the
+    // same random streams: an injection-only campaign's last version (its steps move only the injector's own
+    // weights) is version 0's solver, and a repair-only campaign that met the bugs its self-play twin met is that
+    // one's (each role's step is the mean of its own trajectories). Its evaluation is then the other's.
+    const key = solverKey(await loadOnnxWeights(rt.store, last));
+    const twin = evals.get(key);
+    const ev = twin ? twin.result.then((r) => ({ ...r, policyVersion: last, wallMs: 0 })) : evaluate(last, key);
+    if (twin) log(`${campaign}: its solver's weights are ${twin.version}'s: that version's evaluation stands for its last version`);
     const overlap = await trainingOverlap(rt.store, campaign, heldHashes);
     // Bugs the solver's expected gradient learned per step (null: the solver did not train that step).
     const trained = await Promise.all(metrics.map((m) => rt.store.getJson<{ expected?: { bugs: number }; injector?: { p: number | null }[] }>(`train/${campaign}/${m.step}.json`)));
     const learned = trained.map((t) => t?.expected?.bugs ?? null);
     // The simulated chance of one attempt solving each bug the injector was rewarded for (injectorGradient 'expected').
     const injectorP = trained.map((t) => t?.injector?.map((e) => e.p) ?? null);
-    const v0 = await v0Done;
-    log(`${campaign}: campaign ${(campaignMs / 1000).toFixed(0)} s, held-out ${pct(v0.solveRate)} -> ${pct(ev.solveRate)}, injector solve rate by step ${metrics.map((m) => (m.meanSolveRate === null ? '-' : m.meanSolveRate.toFixed(2))).join(' ')}, bugs the solver learned by step ${learned.map((x) => x ?? '-').join(' ')}, injector's expected solve chances by step ${injectorP.map((ps) => (ps ? `[${ps.map((p) => (p === null ? '?' : p.toFixed(2))).join(',')}]` : '-')).join(' ')}`);
+    log(`${campaign}: campaign ${(campaignMs / 1000).toFixed(0)} s, injector solve rate by step ${metrics.map((m) => (m.meanSolveRate === null ? '-' : m.meanSolveRate.toFixed(2))).join(' ')}, bugs the solver learned by step ${learned.map((x) => x ?? '-').join(' ')}, injector's expected solve chances by step ${injectorP.map((ps) => (ps ? `[${ps.map((p) => (p === null ? '?' : p.toFixed(2))).join(',')}]` : '-')).join(' ')}`);
+    void Promise.all([v0Done, ev]).then(([v0, e]) => log(`${campaign}: held-out ${pct(v0.solveRate)} -> ${pct(e.solveRate)}`), () => {});
     return { seed, mode, campaign, last, injectorSolveRate: metrics.map((m) => m.meanSolveRate), validRate: metrics.map((m) => m.validRate), overlap, eval: ev, campaignMs, learned, injectorP };
   });
-  runs.push(...done);
+  runs.push(...(await Promise.all(done.map(async (r) => ({ ...r, eval: await r.eval })))));
   const v0 = await v0Done;
 
   // P(fix tried) of a version over the held-out options, where given: the same measure as bench:replay's.
@@ -189,14 +206,17 @@ function pct(x: number): string { return `${(100 * x).toFixed(1)}%`; }
 function pts(x: number): string { return `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}`; }
 
 /**
- * Whether two versions give every solver option the same score: equal everywhere but in the weights only the
- * injector's inputs reach (`injectorOwnMask`: inputs a solver option never sets, and their rows of the hidden layer).
+ * What of a version decides every solver option's score: all its weights but those only the injector's inputs reach
+ * (`injectorOwnMask`: inputs no solver option sets, and their rows of the hidden layer). Two versions with one key
+ * score every repair alike.
  */
-function sameSolver(a: MlpWeights, b: MlpWeights): boolean {
-  if (a.inputs !== b.inputs || a.hidden !== b.hidden || a.b2 !== b.b2) return false;
-  const own = injectorOwnMask(a);
-  const eq = (x: Float32Array, y: Float32Array, m: Float32Array) => x.every((v, i) => m[i] === 1 || v === y[i]);
-  return eq(a.w1, b.w1, own.w1) && eq(a.b1, b.b1, own.b1) && eq(a.w2, b.w2, own.w2) && eq(a.skip, b.skip, own.skip);
+function solverKey(w: MlpWeights): string {
+  const own = injectorOwnMask(w);
+  const h = createHash('sha256').update(`${w.inputs} ${w.hidden} ${w.b2}`);
+  for (const [x, m] of [[w.w1, own.w1], [w.b1, own.b1], [w.w2, own.w2], [w.skip, own.skip]] as const) {
+    h.update(Buffer.from(Float32Array.from(x, (v, i) => (m[i] === 1 ? 0 : v)).buffer));
+  }
+  return h.digest('hex');
 }
 
 /** Held-out bugs (their ids) that a campaign also trained on: its bug_inject.diff is one of the set's. */

@@ -3,6 +3,7 @@ import { sha256 } from '../store/store.js';
 import type { Runner } from '../repo/runners/index.js';
 import type { Sandbox, SandboxProvider } from '../sandbox/types.js';
 import { runTestScript, type TestResults, type TestRun } from '../repo/testrun.js';
+import { reusable, type RunLimits } from '../repo/stateRuns.js';
 import { failingCoverage, type Coverage } from './coverage.js';
 
 /** The file part of a test id (`<file>::<name>`). */
@@ -31,10 +32,11 @@ export function byFile(results: TestResults): Map<string, string[]> {
  * A run stopped by a limit is kept too: a state whose suite hangs (an edit that makes a loop endless) or eats all
  * memory does so every time, and ran its whole limit each time a search met it again. A run stopped by a time limit
  * is reused only under a limit no longer than the one it ran out (`limitMs`, `cpuLimitMs` for a CPU-time one): a run
- * that did not end in 10 s says nothing about 20 s. (A wall-clock timeout also depends on the load.)
+ * that did not end in 10 s says nothing about 20 s. (A wall-clock timeout also depends on the load.) One that ended
+ * is reused only under limits it ended within.
  */
 export class TestRunCache {
-  private readonly runs = new Map<string, { run: TestRun; limitMs: number; cpuLimitMs: number }>();
+  private readonly runs = new Map<string, { run: TestRun; limits: RunLimits }>();
   /** Coverage runs of start states (src/agents/coverage.ts), by the same kind of key. */
   readonly coverage = new Map<string, Coverage>();
   /**
@@ -43,15 +45,39 @@ export class TestRunCache {
    */
   readonly candidates = new Map<string, unknown>();
   constructor(private readonly maxEntries = 20_000) {}
-  get(key: string, limitMs = Infinity, cpuLimitMs = Infinity): TestRun | undefined {
+  /**
+   * The run of `key` where it answers for one under these limits (the bug states' rule, `reusable`): a run that ended
+   * only where it ended within them too, or a probe's outcome would depend on whether an attempt with a looser limit
+   * ran the state first.
+   */
+  get(key: string, limitMs = Infinity, cpuLimitMs?: number): TestRun | undefined {
     const e = this.runs.get(key);
-    if (!e || (e.run.killed === 'timeout' && limitMs > e.limitMs) || (e.run.killed === 'cpu' && cpuLimitMs > e.cpuLimitMs)) return undefined;
-    return e.run;
+    return e && reusable(e, { ms: limitMs, cpuMs: cpuLimitMs }) ? e.run : undefined;
+  }
+  /**
+   * Runs in progress, by key: two attempts at one bug state (the modes of a learning bench's seed solve the same bugs
+   * with the same solver until their policies differ, at the same time) wait for one run instead of making two.
+   */
+  private readonly pending = new Map<string, Promise<{ run: TestRun; limits: RunLimits }>>();
+  /** The run of `key` in progress, once it ends, where it answers for one under these limits (as `get`). */
+  async inProgress(key: string, limitMs = Infinity, cpuLimitMs?: number): Promise<TestRun | undefined> {
+    const e = await this.pending.get(key)?.catch(() => null);
+    return e && reusable(e, { ms: limitMs, cpuMs: cpuLimitMs }) ? e.run : undefined;
+  }
+  /** Marks `key` as running under these limits until `run` settles, and keeps its run (as `set`) when it ends. */
+  running(key: string, run: Promise<TestRun>, keepLog = false, limitMs = Infinity, cpuLimitMs?: number): void {
+    const p = run.then((r) => {
+      this.set(key, r, keepLog, limitMs, cpuLimitMs);
+      return { run: r, limits: { ms: limitMs, cpuMs: cpuLimitMs } };
+    });
+    this.pending.set(key, p);
+    const done = () => { if (this.pending.get(key) === p) this.pending.delete(key); };
+    p.then(done, done);
   }
   /** `keepLog`: for the few runs whose log an agent reads (the first run at a task's start state), not every probe. */
-  set(key: string, r: TestRun, keepLog = false, limitMs = Infinity, cpuLimitMs = Infinity): void {
+  set(key: string, r: TestRun, keepLog = false, limitMs = Infinity, cpuLimitMs?: number): void {
     if (this.runs.size >= this.maxEntries) this.runs.delete(this.runs.keys().next().value!);
-    this.runs.set(key, { run: { ...r, log: keepLog ? r.log : '' }, limitMs, cpuLimitMs });
+    this.runs.set(key, { run: { ...r, log: keepLog ? r.log : '' }, limits: { ms: limitMs, cpuMs: cpuLimitMs } });
   }
 }
 
@@ -80,15 +106,16 @@ export class TestRunCounter {
   async run(sb: Sandbox, runner: Runner, files: string[], stateKey?: string, keepLog = false, prepare?: () => Promise<void>): Promise<TestRun> {
     const script = runner.script(files), parser = runner.parser();
     const key = this.cache && stateKey !== undefined ? sha256(`${stateKey}\0${script}\0${parser}`) : null;
-    const hit = key ? this.cache!.get(key, this.timeoutMs, this.cpuTimeoutMs) : undefined;
+    const hit = key ? this.cache!.get(key, this.timeoutMs, this.cpuTimeoutMs) ?? await this.cache!.inProgress(key, this.timeoutMs, this.cpuTimeoutMs) : undefined;
     this.runs++;
     if (hit) return hit;
-    await prepare?.();
-    const r = await runTestScript(sb, script, parser, this.timeoutMs, this.cpuTimeoutMs);
-    this.ms += r.durationMs;
+    // Marked as running before anything is awaited: a second attempt at the state waits for this one.
+    const running = (async () => { await prepare?.(); return runTestScript(sb, script, parser, this.timeoutMs, this.cpuTimeoutMs); })();
     // A kill by a limit other than time (memory, pids, output, disk) is the code's; the sandbox and its limits are
     // the same for every run that shares the cache.
-    if (key) this.cache!.set(key, r, keepLog, this.timeoutMs, this.cpuTimeoutMs);
+    if (key) this.cache!.running(key, running, keepLog, this.timeoutMs, this.cpuTimeoutMs);
+    const r = await running;
+    this.ms += r.durationMs;
     return r;
   }
 

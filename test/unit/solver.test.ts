@@ -275,6 +275,33 @@ test('with a run cache, a probe that hung is not run again under the same limit,
   assert.match(longer.tried.find((t) => /stopped \(cpu\)/.test(t)) ?? '', /flip > to </);
 });
 
+test('with a run cache, two attempts at one bug at once run each state once: one waits for the run the other has in progress', async () => {
+  const { TestRunCache } = await import('../../src/agents/common.js');
+  const { repo, rt, artifact } = await pythonTask('loop', LOOP, LOOP_TESTS, ['steps = steps + 1', 'steps = steps - 1'], ['    assert steps_to_zero(3) == 3\n', '    steps_to_zero(3)\n']);
+  const snap = await buildSolverState(rt.provider, repo, artifact);
+  const attempt = async (cache: { runs: InstanceType<typeof TestRunCache>; scope: string }) => {
+    const sb = await rt.provider.create(snap);
+    try {
+      const policy = scriptedPolicy(['compare-flip fromgt tolt', 'arith-swap fromminus toplus']);
+      return await solve({
+        sandbox: sb, runnerHintDir: repo, task: taskStatement(reverseDiff(artifact.testWeaken)), policy, budget: 8,
+        testTimeoutMs: 300_000, probeTimeout: { factor: 1, minMs: 3_000 }, cache,
+      });
+    } finally { await sb.dispose(); }
+  };
+  const alone = await attempt({ runs: new TestRunCache(), scope: 'loop' });
+  const shared = { runs: new TestRunCache(), scope: 'loop' };
+  const [a, b] = await Promise.all([attempt(shared), attempt(shared)]);
+  // The same search (how long a stopped probe ran aside), and the very same run for both.
+  const what = (tried: string[]) => tried.map((t) => t.replace(/ after [\d.]+ s/, ''));
+  assert.deepEqual([what(a.tried), what(b.tried)], [what(alone.tried), what(alone.tried)]);
+  assert.deepEqual(a.tried, b.tried);
+  assert.deepEqual([a.patch, b.patch], [alone.patch, alone.patch]);
+  // The endless probe alone takes its 3 s of CPU: run twice, the two attempts' runs would take 6 s or more.
+  assert.ok(alone.testRunMs >= 3_000, `${alone.testRunMs} ms`);
+  assert.ok(a.testRunMs + b.testRunMs < alone.testRunMs + 2_000, `${a.testRunMs} + ${b.testRunMs} ms of runs, ${alone.testRunMs} ms alone`);
+});
+
 const WALK = [
   'package walk', '',
   '// Step is the move from a toward b.', 'func Step(a, b int) int {', '\tif a < b {', '\t\treturn 1', '\t}', '\tif a > b {', '\t\treturn -1', '\t}', '\treturn 0', '}', '',

@@ -27,6 +27,20 @@ test('a run that ended answers within limits it kept to; one stopped by a time l
   assert.equal(reusable({ run: run({ killed: 'memory' }), limits: { ms: 1_000 } }, { ms: 90_000 }), true);
 });
 
+test("the solver's run cache answers by the same rule: a run that ended under a loose limit is not an answer under one it would have broken", async () => {
+  const { TestRunCache } = await import('../../src/agents/common.js');
+  const cache = new TestRunCache();
+  cache.set('s', run({ cpuMs: 3_000, durationMs: 4_000 }), false, 90_000, 20_000);
+  assert.ok(cache.get('s', 90_000, 20_000));
+  assert.ok(cache.get('s', 90_000), 'no CPU limit: it ended');
+  assert.equal(cache.get('s', 90_000, 2_000), undefined, 'a probe limit of 2 s of CPU would have stopped it');
+  assert.equal(cache.get('s', 3_000), undefined, 'it took 4 s');
+  cache.set('k', run({ killed: 'cpu', cpuMs: 2_000 }), false, 90_000, 2_000);
+  assert.ok(cache.get('k', 90_000, 1_000));
+  assert.equal(cache.get('k', 90_000, 5_000), undefined);
+  assert.equal(cache.get('k', 90_000), undefined);
+});
+
 test('the same state runs once: a later and a concurrent request share it, another state or a longer limit runs again', async () => {
   const cache = new StateRunCache();
   let execs = 0;

@@ -11,6 +11,7 @@ import { OnnxPolicy } from '../../src/policy/onnx/runner.js';
 import { softmax, TrajectoryFormatError } from '../../src/policy/policy.js';
 import { trainLedger } from '../../src/trainer/step.js';
 import { featurize } from '../../src/policy/onnx/features.js';
+import type { TrajectoryScore } from '../../src/episode/types.js';
 
 test('the gradient step is idempotent per (campaign, step): a retry returns the same version and trains nothing', async () => {
   const store = new Store(mkdtempSync(path.join(tmpdir(), 'ssr-train-')));
@@ -62,11 +63,11 @@ test('ablations: injection-only trains on the injector\'s trajectories only, rep
 test("with the injector on its own weights, self-play's solver takes repair-only's step on the same trajectories, and the injector's step is the mean of its own", async () => {
   const store = new Store(mkdtempSync(path.join(tmpdir(), 'ssr-train-')));
   const traj = (group: string, chosen: number) => store.putBlob(JSON.stringify({ decisions: [{ group, options: [{ key: 'a' }, { key: 'b' }, { key: 'c' }], chosen }] }));
-  const solvers = [];
+  const solvers: TrajectoryScore[] = [];
   // Each bug: the attempt that chose option 0 solved it, those that chose 1 or 2 did not.
   for (let g = 0; g < 3; g++) for (const k of [0, 1, 2, 1]) solvers.push({ trajectoryRef: await traj('solve.repair', k), role: 'solver' as const, reward: k === 0 ? 1 : -1, group: `g${g}` });
   const injections = [{ trajectoryRef: await traj('inject.compose', 0), role: 'injector' as const, reward: 0.4, group: 'e1' }, { trajectoryRef: await traj('inject.compose', 1), role: 'injector' as const, reward: -0.8, group: 'e2' }];
-  const step = (campaign: string, ablation: 'self-play' | 'repair-only' | 'injection-only', batch: typeof solvers) =>
+  const step = (campaign: string, ablation: 'self-play' | 'repair-only' | 'injection-only', batch: TrajectoryScore[]) =>
     trainStep(store, { campaignId: campaign, step: 0, fromVersion: `${campaign}@0`, batch, learningRate: 1, ablation, injectorGradient: { reward: 'sampled', samples: 1, trains: 'own' } });
   // One version 0 for all (a version 0 made on first use is seeded by its own name).
   for (const c of ['s', 'r', 'i', 'z']) await saveOnnxPolicy(store, withVersion(initialWeights('v0@0'), `${c}@0`));
