@@ -4,7 +4,8 @@ import type { Role } from '../../trainer/gradient.js';
 /**
  * The one place that turns an option of a policy decision into the network's input vector. The layout is part of
  * the model format: a model file records FEATURE_LAYOUT and a model built for another layout is refused, so change
- * the layout only together with that string.
+ * the layout only together with that string (and, for the models campaigns already wrote, a mapping of their inputs
+ * onto the new ones that keeps every score, where one exists: `widen` in model.ts).
  *
  * Blocks, in order (F = FEATURE_WIDTH = 318):
  *   role       2    one-hot injector / solver: the method's parameter sharing, one network for both roles
