@@ -1,7 +1,7 @@
 /**
  * `npm run bench:replay -- --home <bench:learning home> --options <held-out options> [--campaigns a,b] [--lr X
  * --known-lr X --iterations N --trains numeric|all --fixes whole|per-line --samples N --picks N --tries N --salt S --ablation self-play|injection-only|repair-only --injector-reward expected|sampled
- * --injector-trains own|all]`: the gradient steps of finished campaigns
+ * --injector-trains own|all --injector-lr X]`: the gradient steps of finished campaigns
  * trained again offline from their own episodes, with other training settings, and measured on the held-out set: a
  * minute instead of a bench's hour.
  *
@@ -28,7 +28,7 @@ import { heldOptions, meanPTried, type DumpedBug } from './p-fix-tried.js';
 const { values: a } = parseArgs({ options: {
   home: { type: 'string' }, options: { type: 'string' }, campaigns: { type: 'string' }, lr: { type: 'string' }, 'known-lr': { type: 'string' },
   iterations: { type: 'string' }, trains: { type: 'string' }, fixes: { type: 'string' }, samples: { type: 'string' }, picks: { type: 'string' }, tries: { type: 'string', default: '6' },
-  salt: { type: 'string' }, ablation: { type: 'string' }, 'injector-reward': { type: 'string' }, 'injector-trains': { type: 'string' },
+  salt: { type: 'string' }, ablation: { type: 'string' }, 'injector-reward': { type: 'string' }, 'injector-trains': { type: 'string' }, 'injector-lr': { type: 'string' },
 } });
 const fail = (m: string): never => { console.error(`bench:replay: ${m}`); process.exit(2); };
 if (!a.home || !a.options) fail('--home <a bench:learning home> and --options <file> are required (the options: `npm run bench:candidates -- --dump <file>`)');
@@ -41,6 +41,7 @@ if (a.fixes && a.fixes !== 'whole' && a.fixes !== 'per-line') fail(`--fixes is w
 if (a.ablation && !['self-play', 'injection-only', 'repair-only'].includes(a.ablation)) fail(`--ablation is self-play, injection-only or repair-only, not ${a.ablation}`);
 if (a['injector-reward'] && !['expected', 'sampled'].includes(a['injector-reward'])) fail(`--injector-reward is expected or sampled, not ${a['injector-reward']}`);
 if (a['injector-trains'] && !['own', 'all'].includes(a['injector-trains'])) fail(`--injector-trains is own or all, not ${a['injector-trains']}`);
+if (a['injector-lr'] && !(Number(a['injector-lr']) > 0)) fail(`--injector-lr is a positive number, not ${a['injector-lr']}`);
 const tries = Number(a.tries);
 
 const held = heldOptions(JSON.parse(readFileSync(a.options!, 'utf8')) as DumpedBug[]);
@@ -99,6 +100,7 @@ for (const c of campaigns) {
     ...recorded.injectorGradient,
     ...(a['injector-reward'] ? { reward: a['injector-reward'] as 'expected' | 'sampled' } : {}),
     ...(a['injector-trains'] ? { trains: a['injector-trains'] as 'own' | 'all' } : {}),
+    ...(a['injector-lr'] ? { learningRate: Number(a['injector-lr']) } : {}),
   };
   // The campaign's own version 0 where the home has it: its hidden layer (random, silent until w2 moves) shapes the first step.
   const own = (await hasOnnxPolicy(home, `${c}@0`)) ? await loadOnnxWeights(home, `${c}@0`) : v0;
