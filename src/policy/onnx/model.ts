@@ -46,9 +46,7 @@ export class ModelFormatError extends Error {
  */
 export function initialWeights(version: string, seed: string | number = version, hidden = DEFAULT_HIDDEN): MlpWeights {
   const rng = new Rng(seed);
-  // Drawn in layout 1's shape and mapped as a layout-1 file is (both roles' group·key halves start from the same
-  // rows): a version 0 of a given seed is the network it was before the layout split that block.
-  const first: OlderLayout = { name: '', layout: 1, numeric: NUMERIC, width: FEATURE_WIDTH - KEY_BUCKETS };
+  const first = VERSION0_DRAW;
   // An option activates about 8-12 inputs (one-hots, a few tokens, the numeric features twice): scale for that fan-in,
   // not for the full width, or tanh would start almost linear and almost flat.
   const a = Math.sqrt(3 / 10);
@@ -160,6 +158,12 @@ const LAYOUT = /^ssr-features\/(\d+):r(\d+)g(\d+)k(\d+)n(\d+)$/;
  * fewer numeric features; null for any other.
  */
 interface OlderLayout { name: string; layout: 1 | 2; numeric: number; width: number }
+
+/**
+ * The shape version 0 is drawn in: layout 1's, mapped as a layout-1 file is (both roles' group·key halves start from
+ * the same rows), so that a version 0 of a given seed is the network it was before layout 2 split that block.
+ */
+const VERSION0_DRAW: OlderLayout = { name: '', layout: 1, numeric: NUMERIC, width: FEATURE_WIDTH - KEY_BUCKETS };
 function olderLayout(layout: string | null | undefined): OlderLayout | null {
   const m = LAYOUT.exec(layout ?? ''), now = LAYOUT.exec(FEATURE_LAYOUT)!;
   if (!m || !['1', '2'].includes(m[1]) || m[2] !== now[2] || m[3] !== now[3] || m[4] !== now[4]) return null;
