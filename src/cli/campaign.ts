@@ -1,6 +1,6 @@
 /** Starting, following and steering campaigns: shared by `ssr demo` and `ssr campaign ...`. */
 import path from 'node:path';
-import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { CampaignConfig } from '../config/schema.js';
 import { campaignWorkflow, initialState, statusQuery, type CampaignStatus } from '../../workflows/campaign.js';
 import { QUEUES } from '../../workflows/queues.js';
@@ -44,7 +44,7 @@ export async function follow(client: Client, id: string, print: (line: string) =
   const handle = client.workflow.getHandle(id);
   let done = false;
   // The workflow's result covers continue-as-new: getHandle(id).result() follows the chain to the end.
-  const result = handle.result().then((r: CampaignStatus) => { done = true; return r; });
+  const result = handle.result().then((r: CampaignStatus) => { done = true; return r; }, (e: unknown) => { done = true; throw campaignFailure(id, e); });
   while (!done) {
     try {
       const st = await handle.query(statusQuery);
@@ -56,6 +56,31 @@ export async function follow(client: Client, id: string, print: (line: string) =
   for (const m of final.metrics) if (!printed.has(m.step)) { printed.add(m.step); print(formatRow(m)); }
   // The result, never the last query: a query in flight when the workflow ends answers after it, with done=false.
   return final;
+}
+
+export class CampaignFailedError extends Error {
+  constructor(message: string, readonly campaignId: string) { super(message); this.name = 'CampaignFailedError'; }
+}
+
+/**
+ * A failed campaign said in one line: the innermost cause (a RepoError's own message rather than "Workflow execution
+ * failed"), where it happened (the round, the activity), and where the rest of the evidence is.
+ */
+export function campaignFailure(id: string, e: unknown): unknown {
+  if (!(e instanceof WorkflowFailedError)) return e;
+  const where: string[] = [];
+  let cause: unknown = e.cause;
+  let root: Error = e;
+  while (cause instanceof Error) {
+    if (cause instanceof ActivityFailure) where.push(`activity ${cause.activityType}`);
+    else if (cause instanceof ChildWorkflowFailure) where.push(`${cause.workflowType} ${cause.execution.workflowId}`);
+    root = cause;
+    cause = (cause as Error & { cause?: unknown }).cause;
+  }
+  const kind = root instanceof ApplicationFailure && root.type ? `${root.type}: ` : '';
+  return new CampaignFailedError(
+    `campaign ${id} failed${where.length ? ` in ${where.join(' > ')}` : ''}: ${kind}${root.message}` +
+    ` (its episodes: \`npx ssr episodes list --campaign ${id}\`; the workers' log above and in the state directory's logs/)`, id);
 }
 
 export function whereThingsAre(rt: Runtime, id: string): string[] {

@@ -22,6 +22,7 @@ import { addEvalCommand } from './eval.js';
 import { readArtifactDir } from '../artifact/artifact.js';
 import { runChecks } from '../checks/run.js';
 import { isTestFile } from '../repo/runners/index.js';
+import { describeRepo } from '../repo/describe.js';
 import { sandboxDoctor } from '../sandbox/local.js';
 import { dockerDoctor } from '../sandbox/docker/doctor.js';
 import { reap } from '../sandbox/docker/reaper.js';
@@ -102,6 +103,9 @@ async function runCampaign(rt: Runtime, cfg: CampaignConfig, opts: RunOpts & { i
     if (prev && (await isRunning(client, prev))) { id = prev; err(`resuming campaign ${prev} (finished steps are not redone)`); }
   }
   if (!id || !(await isRunning(client, id))) {
+    // The workers started here read the repositories here: a path that is not one fails now, before a campaign
+    // exists, not in its first activity. (With --detach the workers may run where the path is.)
+    if (!opts.detach) for (const r of cfg.repos) if ('path' in r) await describeRepo(r.path);
     id = id ?? newCampaignId();
     await startCampaign(client, id, cfg);
     err(`started campaign ${id}: ${cfg.steps} steps x ${cfg.rounds} rounds x ${cfg.solves} solves over ${cfg.repos.length} repositories`);
