@@ -32,6 +32,24 @@ export async function isRunning(client: Client, id: string): Promise<boolean> {
   }
 }
 
+export class CampaignNotFoundError extends Error {
+  constructor(message: string) { super(message); this.name = 'CampaignNotFoundError'; }
+}
+
+export class CampaignEndedError extends Error {
+  constructor(message: string) { super(message); this.name = 'CampaignEndedError'; }
+}
+
+/** The campaign's workflow description; a campaign id Temporal does not know is refused with where to find the ids. */
+export async function describeCampaign(client: Client, id: string): Promise<Awaited<ReturnType<WorkflowHandle['describe']>>> {
+  try {
+    return await client.workflow.getHandle(id).describe();
+  } catch (e) {
+    if (!(e instanceof WorkflowNotFoundError)) throw e;
+    throw new CampaignNotFoundError(`no campaign '${id}' on this Temporal server (namespace ${client.options.namespace}): \`npx ssr campaign list\` shows the campaigns it and the store know`);
+  }
+}
+
 export const ROW_HEADER = 'step  valid  solve  r_inject  r_solver  +higher  ep/h    policy';
 
 export function formatRow(m: StepMetrics): string {
@@ -80,7 +98,7 @@ export function campaignFailure(id: string, e: unknown): unknown {
   const kind = root instanceof ApplicationFailure && root.type ? `${root.type}: ` : '';
   return new CampaignFailedError(
     `campaign ${id} failed${where.length ? ` in ${where.join(' > ')}` : ''}: ${kind}${root.message}` +
-    ` (its episodes: \`npx ssr episodes list --campaign ${id}\`; the workers' log above and in the state directory's logs/)`, id);
+    ` (its episodes: \`npx ssr episodes list --campaign ${id}\`)`, id);
 }
 
 export function whereThingsAre(rt: Runtime, id: string): string[] {

@@ -14,7 +14,7 @@ import { QUEUES, type QueueName } from '../../workflows/queues.js';
 import { createWorkers, runWorkers } from '../../workers/start.js';
 import { workerMain } from '../../workers/main.js';
 import { pauseSignal, resumeSignal, stopSignal, statusQuery } from '../../workflows/campaign.js';
-import { follow, isRunning, newCampaignId, ROW_HEADER, startCampaign, whereThingsAre } from './campaign.js';
+import { CampaignEndedError, campaignFailure, describeCampaign, follow, isRunning, newCampaignId, ROW_HEADER, startCampaign, whereThingsAre } from './campaign.js';
 import { addEpisodeCommands } from './episodes.js';
 import { addCampaignList } from './campaigns.js';
 import { addReplayCommand } from './replay.js';
@@ -202,13 +202,15 @@ campaign.command('status <id>').option('--json').description('where a campaign s
   const rt = createRuntime();
   const { client } = await connect(rt);
   const h = client.workflow.getHandle(id);
-  const d = await h.describe();
+  const d = await describeCampaign(client, id);
   let st;
   if (d.status.name === 'RUNNING') st = await h.query(statusQuery);
   else if (d.status.name === 'COMPLETED') st = await h.result();
-  const res = { id, workflowStatus: d.status.name, ...(st ?? {}) };
+  // A failed campaign's status is its cause, as `campaign start` printed it.
+  const failure = d.status.name === 'FAILED' ? await h.result().then(() => null, (e: unknown) => (campaignFailure(id, e) as Error).message) : null;
+  const res = { id, workflowStatus: d.status.name, ...(st ?? {}), ...(failure ? { failure } : {}) };
   if (o.json) out(JSON.stringify(res, null, 2));
-  else out(`${id}: ${d.status.name}${st ? `, step ${st.step}/${st.steps}, ${st.roundsDone} rounds done, policy ${st.policyVersion}${st.paused ? ', paused' : ''}` : ''}`);
+  else out(`${id}: ${d.status.name}${st ? `, step ${st.step}/${st.steps}, ${st.roundsDone} rounds done, policy ${st.policyVersion}${st.paused ? ', paused' : ''}` : ''}${failure ? `: ${failure}` : ''}`);
 });
 
 for (const [name, sig, help] of [['pause', pauseSignal, 'pause before the next step'], ['resume', resumeSignal, 'resume a paused campaign; keeps workers running here until it ends'], ['stop', stopSignal, 'finish the running step, then end']] as const) {
@@ -217,6 +219,9 @@ for (const [name, sig, help] of [['pause', pauseSignal, 'pause before the next s
   c.action(async (id: string, o: { detach?: boolean; isolation?: boolean; sandbox?: Backend }) => {
     const rt = runtimeFor({ noIsolation: o.isolation === false, sandbox: o.sandbox });
     const { client } = await connect(rt);
+    const d = await describeCampaign(client, id);
+    // A signal to an ended workflow fails as "not found": say what it is instead.
+    if (d.status.name !== 'RUNNING') throw new CampaignEndedError(`campaign ${id} has ended (${d.status.name}): there is nothing to ${name}; \`npx ssr campaign status ${id}\` says where it ended`);
     await client.workflow.getHandle(id).signal(sig);
     err(`${name} sent to ${id}`);
     if (name === 'resume' && !o.detach && (await isRunning(client, id))) {

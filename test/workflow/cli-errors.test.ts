@@ -43,4 +43,18 @@ test('a campaign that fails says the innermost cause, the activity it failed in,
   const last = r.out.trim().split('\n').at(-1)!;
   assert.match(last, /^ssr: CampaignFailedError: campaign t-gone failed in activity prepareRepo: RepoError: repository .*vanishing does not exist or is not a directory/);
   assert.match(last, /npx ssr episodes list --campaign t-gone/);
+  // Its status says the same cause; a signal to it says it has ended.
+  const st = await ssr(['campaign', 'status', 't-gone']);
+  assert.match(st.out, /t-gone: FAILED: campaign t-gone failed in activity prepareRepo: RepoError: repository .*vanishing does not exist/);
+  const stop = await ssr(['campaign', 'stop', 't-gone']);
+  assert.equal(stop.code, 1, stop.out);
+  assert.match(stop.out, /ssr: CampaignEndedError: campaign t-gone has ended \(FAILED\): there is nothing to stop/);
+});
+
+test('status or a signal for a campaign id Temporal does not know says so and where the ids are', async () => {
+  for (const args of [['campaign', 'status', 't-nope'], ['campaign', 'pause', 't-nope']]) {
+    const r = await ssr(args);
+    assert.equal(r.code, 1, r.out);
+    assert.match(r.out, /ssr: CampaignNotFoundError: no campaign 't-nope' on this Temporal server \(namespace default\): `npx ssr campaign list`/);
+  }
 });
