@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import YAML from 'yaml';
+import { z } from 'zod';
 import { CampaignConfig, isImageRepo, type CampaignConfigInput, type RepoSpec } from './schema.js';
 
 export class ConfigError extends Error {
@@ -46,8 +47,60 @@ export async function loadConfigFile(file: string, overrides: Partial<CampaignCo
   let doc: unknown;
   try { doc = YAML.parse(text); } catch (e) { throw new ConfigError(`config ${file} is not valid YAML: ${(e as Error).message}`); }
   if (doc === null || typeof doc !== 'object') throw new ConfigError(`config ${file} must be a YAML mapping`);
+  // A misspelt key would otherwise be dropped in silence and its field keep its default: a campaign trained for
+  // hours under settings nobody chose. Only a file a person wrote is held to this; configs recorded by earlier
+  // versions (parsed again on replay) may hold keys since removed.
+  const unknown = unknownKeys(CampaignConfig, doc);
+  if (unknown.length) throw new ConfigError(`config ${file} has keys that are no campaign setting (the README's section \"Campaign config\" lists every one):\n${unknown.map((u) => `  ${u}`).join('\n')}`);
   const merged = { ...(doc as Record<string, unknown>), ...stripUndefined(overrides) };
   return parseConfig(merged, `config ${file}`);
+}
+
+/** The keys of `value` that `schema` does not know, each with its path and the closest known key of its object. */
+export function unknownKeys(schema: z.ZodTypeAny, value: unknown, at: string[] = []): string[] {
+  const s = unwrap(schema);
+  if (s instanceof z.ZodArray && Array.isArray(value)) return value.flatMap((v, i) => unknownKeys(s.element as z.ZodTypeAny, v, [...at, String(i)]));
+  if (s instanceof z.ZodUnion && value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    // Judged by the option whose keys fit best (a repository is a path or an image).
+    const options = (s.options as z.ZodTypeAny[]).map((o) => unknownKeys(o, value, at));
+    return options.reduce((best, o) => (o.length < best.length ? o : best));
+  }
+  if (!(s instanceof z.ZodObject) || value === null || typeof value !== 'object' || Array.isArray(value)) return [];
+  const shape = s.shape as Record<string, z.ZodTypeAny>;
+  return Object.entries(value as Record<string, unknown>).flatMap(([k, v]) => {
+    if (k in shape) return unknownKeys(shape[k], v, [...at, k]);
+    const near = closest(k, Object.keys(shape));
+    return [`${[...at, k].join('.')}: unknown${near ? ` (did you mean '${near}'?)` : ''}`];
+  });
+}
+
+function unwrap(s: z.ZodTypeAny): z.ZodTypeAny {
+  for (;;) {
+    if (s instanceof z.ZodDefault) s = s._def.innerType as z.ZodTypeAny;
+    else if (s instanceof z.ZodOptional || s instanceof z.ZodNullable) s = s.unwrap() as z.ZodTypeAny;
+    else if (s instanceof z.ZodEffects) s = s.innerType() as z.ZodTypeAny;
+    else return s;
+  }
+}
+
+/** The known key nearest `k` (case-insensitive edit distance), where it is near enough to be a slip. */
+function closest(k: string, known: string[]): string | null {
+  let best: string | null = null, bestD = Infinity;
+  for (const c of known) {
+    const d = editDistance(k.toLowerCase(), c.toLowerCase());
+    if (d < bestD) { best = c; bestD = d; }
+  }
+  return bestD <= Math.max(2, Math.floor(k.length / 3)) ? best : null;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length];
 }
 
 export function resolveRepoPaths(cfg: CampaignConfig, baseDir: string): CampaignConfig {

@@ -38,3 +38,25 @@ test('image repos: named after the image, workdir optional but absolute, mixed w
   const r = resolveRepoPaths(await loadConfigFile(path.join(dir, 'c.yaml')), dir);
   assert.deepEqual(r.repos, [{ image: 'myorg/app:1', name: 'app' }, { path: path.join(dir, 'here'), name: 'here' }]);
 });
+
+test('a config file with a key no setting has is refused, each such key named with its nearest setting', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'cfg-'));
+  // A slip at the top, one inside a nested setting, one inside a repository entry; the known keys stay quiet.
+  writeFileSync(path.join(dir, 'typo.yaml'), 'repos:\n  - path: /a\n    nmae: x\nstpes: 3\nrounds: 2\nsolverGradient:\n  learningrate: 3\n  picks: 4\nzzzzzzzz: 1\n');
+  await assert.rejects(loadConfigFile(path.join(dir, 'typo.yaml')), (e: unknown) => {
+    assert.ok(e instanceof ConfigError);
+    const lines = e.message.split('\n').slice(1).map((l) => l.trim());
+    assert.deepEqual(lines.sort(), [
+      "repos.0.nmae: unknown (did you mean 'name'?)",
+      "solverGradient.learningrate: unknown (did you mean 'learningRate'?)",
+      "stpes: unknown (did you mean 'steps'?)",
+      'zzzzzzzz: unknown',
+    ]);
+    return true;
+  });
+  // The same settings spelt right load.
+  writeFileSync(path.join(dir, 'ok.yaml'), 'repos:\n  - path: /a\n    name: x\nsteps: 3\nsolverGradient:\n  learningRate: 3\n');
+  const c = await loadConfigFile(path.join(dir, 'ok.yaml'));
+  assert.equal(c.steps, 3);
+  assert.equal(c.solverGradient.learningRate, 3);
+});
