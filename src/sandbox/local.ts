@@ -24,6 +24,7 @@ import os from 'node:os';
 import { DEFAULT_LIMITS } from './types.js';
 import type { ExecOptions, ExecResult, KillReason, Sandbox, SandboxLimits, SandboxProvider, SnapshotRef } from './types.js';
 import { Cgroups, type CgroupStats, type ExecCgroup } from './cgroup.js';
+import { withHostTools } from './hosttools.js';
 import { bwrapArgs, defaultSandboxEnv, DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, WORKDIR, HOST_PATH, findExecutable, isExecutable } from './bwrap.js';
 import { LayerStore, newLayerId, type LayerMeta } from './layers.js';
 import { runWrapped, type RawResult } from './run.js';
@@ -472,7 +473,10 @@ export class LocalSandbox implements Sandbox {
   }
 
   private env(extra: Record<string, string> | undefined, home: string): Record<string, string> {
-    return { ...defaultSandboxEnv(home), ...this.ctx.env, ...extra };
+    const fixed = { ...defaultSandboxEnv(home), ...this.ctx.env };
+    // A provider given its own PATH wants exactly that one.
+    const base = this.ctx.env.PATH === undefined ? withHostTools(fixed, this.ctx.readOnlyPaths) : fixed;
+    return { ...base, ...extra };
   }
 
   private async runBwrap(argv: string[], o: RunOpts, cg: ExecCgroup | null): Promise<RawResult> {

@@ -2,6 +2,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
+import os from 'node:os';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { LocalSandboxProvider } from '../../src/sandbox/local.js';
 import type { Sandbox } from '../../src/sandbox/types.js';
 import { findExecutable } from '../../src/sandbox/bwrap.js';
@@ -66,4 +68,44 @@ test('a rust-toolchain.toml asking for components the host lacks does not send r
   const r = await sb.exec('cd pinned && cargo test 2>&1');
   assert.equal(r.exitCode, 0, r.stdout);
   assert.match(r.stdout, /test t::runs \.\.\. ok/);
+});
+
+test("the host's PATH order and JAVA_HOME pick the toolchain where the sandbox shows it", { skip }, async () => {
+  // A tool installed outside the fixed PATH (Maven unpacked under /opt, a JDK chosen with JAVA_HOME): the host ran the
+  // tests with it, so the sandbox must not fall back to the system's older copy. Outside /tmp: the sandbox's own
+  // /tmp covers the host's.
+  const tools = await mkdtemp(path.join(os.homedir(), '.ssr-sbtest-tools-'));
+  const hidden = await tempDir('hidden');
+  const saved = { PATH: process.env.PATH, JAVA_HOME: process.env.JAVA_HOME };
+  let own: Sandbox | null = null;
+  try {
+    for (const d of ['bin', 'jdk', 'node_modules/.bin']) await mkdir(path.join(tools, d), { recursive: true });
+    await mkdir(path.join(hidden, 'bin'));
+    for (const dir of ['bin', 'node_modules/.bin']) {
+      await writeFile(path.join(tools, dir, 'mvn'), `#!/bin/sh\necho ${dir}\n`, { mode: 0o755 });
+    }
+    process.env.PATH = [path.join(tools, 'node_modules/.bin'), path.join(hidden, 'bin'), path.join(tools, 'bin'), '/nonexistent', saved.PATH].join(':');
+    process.env.JAVA_HOME = path.join(tools, 'jdk');
+    own = await new LocalSandboxProvider({ stateDir, isolation: 'bwrap', extraReadOnlyPaths: [tools] }).create({ base });
+    const r = await own.exec('mvn; echo "java_home=$JAVA_HOME"; echo "path=$PATH"');
+    assert.equal(r.exitCode, 0, r.stderr);
+    const [which, javaHome, pathLine] = r.stdout.trim().split('\n');
+    assert.equal(which, 'bin');
+    assert.equal(javaHome, `java_home=${path.join(tools, 'jdk')}`);
+    // The host's order first, then the fixed directories; what the sandbox cannot show, or npm's per-package tools, left out.
+    const dirs = pathLine!.slice('path='.length).split(':');
+    assert.equal(dirs[0], path.join(tools, 'bin'));
+    assert.ok(!dirs.some((d) => d.startsWith(hidden) || d.includes('node_modules') || d === '/nonexistent'), pathLine);
+    assert.ok(dirs.includes('/usr/bin') && dirs.includes('/bin'), pathLine);
+
+    process.env.JAVA_HOME = hidden;
+    assert.equal((await own.exec('echo "java_home=${JAVA_HOME-unset}"')).stdout.trim(), 'java_home=unset');
+  } finally {
+    process.env.PATH = saved.PATH;
+    if (saved.JAVA_HOME === undefined) delete process.env.JAVA_HOME;
+    else process.env.JAVA_HOME = saved.JAVA_HOME;
+    await own?.dispose();
+    await rm(tools, { recursive: true, force: true });
+    await rm(hidden, { recursive: true, force: true });
+  }
 });
