@@ -182,10 +182,17 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
     if (o.excludeBugs?.has(sha256(bugInject))) { attempts.push(`${cand.description}: a held-out bug (excludeBugs), never trained on`); continue; }
 
     const run = await bugStateRun(o, counter, runner, cand.changes, goodFiles);
-    const broken = goodFiles.flatMap((f) => files.get(f)!).filter((id) => run.results[id] !== 'passed');
     const killed = run.killed;
-    const total = goodFiles.reduce((n, f) => n + files.get(f)!.length, 0);
-    if (broken.length === 0) { attempts.push(`${cand.description}: breaks no test`); continue; }
+    // A run stopped by a limit leaves the tests after the cut without a result: unknown, not broken. Read as broken,
+    // a whole-suite run that outgrew the time limit on a loaded machine made every later test a "break", weakened and
+    // listed in the oracle, which the checks then ran alone, in time, and saw pass (bug-breaks-nothing).
+    const unknown = killed ? goodFiles.flatMap((f) => files.get(f)!).filter((id) => run.results[id] === undefined) : [];
+    const broken = goodFiles.flatMap((f) => files.get(f)!).filter((id) => run.results[id] !== 'passed' && !(killed && run.results[id] === undefined));
+    const total = goodFiles.reduce((n, f) => n + files.get(f)!.length, 0) - unknown.length;
+    if (broken.length === 0) {
+      attempts.push(`${cand.description}: breaks no test${killed ? ` before the run was stopped by the sandbox (${killed}), ${unknown.length} tests left without a result` : ''}`);
+      continue;
+    }
     if (broken.length === total) { attempts.push(`${cand.description}: breaks every test (${killed ? `the run was stopped by the sandbox: ${killed}${killed === 'cpu' || killed === 'timeout' ? ', a suite that hangs' : ''}` : 'crash'})`); continue; }
 
     // Check 1 lets the bug touch no oracle file and the weakening touch only test files: tests kept inside a code

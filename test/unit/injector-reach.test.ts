@@ -210,6 +210,28 @@ describe('history candidates that cannot break a test', () => {
   });
 });
 
+describe('a bug state whose run the time limit stops', () => {
+  it('leaves the tests after the cut unknown, not broken: the candidate breaks no test', async () => {
+    // A whole-suite run that outgrew the limit (a loaded machine, or a bug that slows one test) used to read every
+    // test after the cut as broken; the oracle listed them, and the checks, running those files alone, saw them pass.
+    const lib = "'use strict';\n\nfunction add(a, b) {\n  return a + b;\n}\n\nfunction settle() {\n  return null;\n}\n\nmodule.exports = { add, settle };\n";
+    const t = (body: string): string => `'use strict';\nconst test = require('node:test');\nconst assert = require('node:assert');\nconst { add, settle } = require('../lib.js');\n\n${body}`;
+    // node:test runs one file at a time, so the first file reports before the cut and the last never does.
+    const dir = await repo({
+      'package.json': '{"name": "cut", "version": "1.0.0", "scripts": {"test": "node --test"}}\n',
+      'lib.js': lib.replace('  return null;', '  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 120000);\n  return null;'),
+      'tests/a.test.js': t("test('adds', () => {\n  assert.strictEqual(add(1, 2), 3);\n});\n"),
+      'tests/b.test.js': t("test('settles', () => {\n  assert.strictEqual(settle(), null);\n});\n"),
+      'tests/c.test.js': t("test('zero', () => {\n  assert.strictEqual(add(0, 0), 0);\n});\n\ntest('neg', () => {\n  assert.strictEqual(add(-1, 1), 0);\n});\n"),
+    });
+    // Reverting the commit brings back a wait far past the limit in the second file's test.
+    withHistory(dir, [['settle at once', { 'lib.js': lib }]]);
+    const r = await inject({ repoDir: dir, provider: runtime().provider, policy: new InTurnPolicy(), strategies: ['history'], minPassingTests: 1, candidates: 1, testTimeoutMs: 10_000 });
+    assert.equal(r.ok ? null : r.code, 'no-bug-found', r.attempts.join('\n'));
+    assert.match(r.attempts[0]!, /"settle at once" in lib\.js: breaks no test before the run was stopped by the sandbox \(timeout\), 3 tests left without a result$/);
+  });
+});
+
 describe('a bug that raises before the test asserts', () => {
   it('is hidden by emptying the test, which then passes, where deleting it would hide nothing', async () => {
     const lib = 'def pick(xs, i):\n    return xs[min(i, len(xs) - 1)]\n\n\ndef first(xs):\n    return xs[0]\n';
