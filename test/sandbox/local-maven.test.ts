@@ -7,6 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { LocalSandboxProvider } from '../../src/sandbox/local.js';
@@ -89,4 +90,35 @@ test('maven: a compile error fails every selected file, and a missing dependency
   assert.deepEqual(offline.results, { 'src/test/java/fx/CalcTest.java': 'failed' }, offline.log);
   assert.match(offline.log, /offline mode and the artifact org\.example\.ssr:not-in-m2:jar:1\.0 has not been downloaded/);
   await sb.writeFile('pom.xml', pom);
+});
+
+test('maven: runs on a Maven that refuses the options 3.9.1 removed (-llr), as current Mavens do', async () => {
+  need();
+  // A Maven newer than the system's, first on the host's PATH: it stands in for Maven 3.9.1 and later, which stop at
+  // once on -llr ("Unsupported options"), the real Maven doing the rest. Outside /tmp: the sandbox's own /tmp covers it.
+  const real = findExecutable('mvn')!;
+  const tools = await mkdtemp(path.join(os.homedir(), '.ssr-sbtest-maven-'));
+  const saved = process.env.PATH;
+  let own: Sandbox | null = null;
+  try {
+    await mkdir(path.join(tools, 'bin'));
+    await writeFile(path.join(tools, 'bin', 'mvn'), [
+      '#!/bin/sh',
+      'for a in "$@"; do case "$a" in -llr|--legacy-local-repository) echo "Unsupported options: Option \'-llr\' is not supported starting with Maven 3.9.1"; exit 1;; esac; done',
+      `exec ${real} "$@"`,
+      '',
+    ].join('\n'), { mode: 0o755 });
+    process.env.PATH = `${path.join(tools, 'bin')}:${saved}`;
+    own = await new LocalSandboxProvider({ stateDir, isolation: 'bwrap', defaults: { timeoutMs: 240_000 }, extraReadOnlyPaths: [tools] }).create({ base });
+    assert.equal((await own.exec('command -v mvn')).stdout.trim(), path.join(tools, 'bin', 'mvn'));
+    const run = await runTestScript(own, runner.script(['src/test/java/fx/text/WordsTest.java']), runner.parser(), 240_000);
+    assert.deepEqual(run.results, {
+      'src/test/java/fx/text/WordsTest.java::joins': 'passed',
+      'src/test/java/fx/text/WordsTest.java::usesCalc': 'passed',
+    }, run.log);
+  } finally {
+    process.env.PATH = saved;
+    await own?.dispose();
+    await rm(tools, { recursive: true, force: true });
+  }
 });

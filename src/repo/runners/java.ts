@@ -62,7 +62,10 @@ else
   # Reports of an earlier build copied along with a target/ must not be read as this run's.
   find "$ssr_build" -type d -name surefire-reports -path '*/target/*' -prune -exec rm -rf {} +
   # Our own settings replace ~/.m2/settings.xml (which the sandbox does not show: it may hold credentials): offline,
-  # and -llr so that artifacts the user downloaded through a mirror of another id still count as available.
+  # and artifacts the user downloaded through a mirror of another id must still count as available. The resolver
+  # checks an artifact's source repository against the _remote.repositories file beside it; naming a tracking file
+  # that does not exist makes it take every artifact there as installed locally. (-llr did this up to Maven 3.9.0;
+  # Maven 3.9.1 and later refuse to start with it, so every run failed on a current Maven.)
   printf '<settings><offline>true</offline><interactiveMode>false</interactiveMode></settings>\\n' > "$ssr_tmp/settings.xml"
   # The sandbox caps memory with a cgroup that a JVM inside cannot see (no /sys), so it would size its heap from the
   # host's RAM and be killed rather than throw OutOfMemoryError. MaxRAM makes Maven's JVM and surefire's forks size
@@ -78,7 +81,7 @@ else
   # Test failures do not stop the build (-Dmaven.test.failure.ignore, -fae), so every module reports (and a skipTests
   # property the pom sets for everyday builds is overridden: these runs are for the tests); a compile error
   # or a missing dependency does, with Maven's own message, and the parser then fails the files that got no report.
-  (cd "$ssr_build" && ssr_limited mvn -o -B -q -fae -llr -s "$ssr_tmp/settings.xml" -Dstyle.color=never \\
+  (cd "$ssr_build" && ssr_limited mvn -o -B -q -fae -s "$ssr_tmp/settings.xml" -Daether.enhancedLocalRepository.trackingFilename=ssr-untracked -Dstyle.color=never \\
     ${SKIPS.map((s) => `-D${s}=true`).join(' ')} \\
     -DskipTests=false -Dmaven.test.failure.ignore=true -Dsurefire.failIfNoSpecifiedTests=false -DfailIfNoSpecifiedTests=false -DfailIfNoTests=false \\
     \${ssr_pl[@]+"\${ssr_pl[@]}"} test) 2>&1 | sed "s#$ssr_build/##g"
