@@ -21,6 +21,8 @@ import {
 import { byFile, clamp01, sandboxWith, testFileOf, testNameOf, TestRunCounter } from './common.js';
 import { historyCandidates, revertCommit } from './history.js';
 import { pythonReachable } from './code/pyreach.js';
+import { jsReachable } from './code/jsreach.js';
+import { JS_EXT } from '../repo/runners/test-files.js';
 import { sameCode } from './code/sameCode.js';
 import { dropOrphanedGoImports } from './code/gousage.js';
 import { cfgOffRanges, rustCfgEnvFor } from './code/cfgoff.js';
@@ -148,6 +150,11 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
   if (runner.language === 'python') {
     const reach = await pythonReachable(o.repoDir, goodFiles);
     const kept = reach ? sources.filter((f) => !f.endsWith('.py') || reach.has(f)) : sources;
+    if (kept.length > 0) siteSources = kept;
+  } else if (runner.language === 'javascript' || runner.language === 'typescript') {
+    // The same for a JS/TS library's examples, benchmarks and build scripts (src/agents/code/jsreach.ts).
+    const reach = await jsReachable(o.repoDir, goodFiles);
+    const kept = reach ? sources.filter((f) => !JS_EXT.test(f) || reach.has(f)) : sources;
     if (kept.length > 0) siteSources = kept;
   }
 

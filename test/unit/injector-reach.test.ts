@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { importedModules, importsDynamically, pythonReachable } from '../../src/agents/code/pyreach.js';
+import { jsReachable } from '../../src/agents/code/jsreach.js';
 import { inject } from '../../src/agents/injector.js';
 import { historyCandidates, revertCommit } from '../../src/agents/history.js';
 import type { Decision, Option, Policy, Ranking } from '../../src/policy/policy.js';
@@ -106,6 +107,45 @@ describe('pythonReachable', () => {
   });
 });
 
+describe('jsReachable', () => {
+  it('follows imports and requires from the tests, the package by its own name, and scripts run by path, leaving examples and configs out', async () => {
+    const dir = await repo({
+      'package.json': '{"name": "kit", "type": "module", "exports": {".": {"types": "./types/index.d.ts", "default": "./index.js"}}}\n',
+      'index.js': "export { Cmd } from './lib/cmd.js';\nexport * from './lib/help.js';\n",
+      'lib/cmd.js': "import { pad } from './util';\nexport class Cmd { name() { return pad('x'); } }\n",
+      'lib/util.js': 'export function pad(s) { return s; }\n',
+      'lib/help.js': "const { fmt } = require('./fmt.cjs');\nexport const help = () => fmt('h');\n",
+      'lib/fmt.cjs': 'exports.fmt = (s) => s;\n',
+      'lib/late.ts': 'export const late = 1;\n',
+      'lib/unused.js': 'export const unused = 1;\n',
+      'bin/run.js': "import { Cmd } from '../index.js';\nnew Cmd();\n",
+      'examples/demo.js': "import { Cmd } from 'kit';\nnew Cmd().name();\n",
+      'eslint.config.js': 'export default [];\n',
+      'tests/helpers.js': "export { late } from '../lib/late.js';\n",
+      'tests/cmd.test.js': "import { test } from 'node:test';\nimport { Cmd } from 'kit';\nimport { late } from './helpers.js';\nconst script = 'bin/run.js';\nconst { Cmd: Again } = await import('../index.js');\ntest('x', () => {});\n",
+    });
+    const reach = await jsReachable(dir, ['tests/cmd.test.js']);
+    assert.ok(reach);
+    for (const f of ['index.js', 'lib/cmd.js', 'lib/util.js', 'lib/help.js', 'lib/fmt.cjs', 'lib/late.ts', 'bin/run.js', 'tests/helpers.js']) assert.ok(reach.has(f), f);
+    for (const f of ['lib/unused.js', 'examples/demo.js', 'eslint.config.js']) assert.ok(!reach.has(f), f);
+  });
+
+  it('is null where a loaded file requires a computed name, or tsconfig maps names', async () => {
+    const dyn = await repo({
+      'lib/plugins.js': "exports.load = (n) => require('./plugins/' + n);\n",
+      'lib/plugins/a.js': 'exports.x = 1;\n',
+      'test/p.test.js': "const { load } = require('../lib/plugins.js');\n",
+    });
+    assert.equal(await jsReachable(dyn, ['test/p.test.js']), null);
+    const mapped = await repo({
+      'tsconfig.json': '{\n  // aliases\n  "compilerOptions": {"paths": {"@/*": ["src/*"]}}\n}\n',
+      'src/a.ts': 'export const a = 1;\n',
+      'test/a.test.ts': "import { a } from '@/a';\n",
+    });
+    assert.equal(await jsReachable(mapped, ['test/a.test.ts']), null);
+  });
+});
+
 /** Always the first option: the first file in path order, which here is a demo script no test loads. */
 class FirstPolicy implements Policy {
   readonly decisions: Decision[] = [];
@@ -163,6 +203,20 @@ describe('the embedded injector', () => {
     assert.ok(r.attempts.every((a) => !a.includes('a_demo.py')), r.attempts.join('\n'));
     const files = policy.decisions.filter((d) => d.group === 'inject.file');
     assert.ok(files.length > 0 && files.every((d) => d.options.length === 1), 'only calc.py is offered');
+  });
+
+  it('never spends a candidate on a JavaScript example the tests cannot load', async () => {
+    const dir = await repo({
+      'package.json': '{"name": "calc", "version": "1.0.0", "scripts": {"test": "node --test"}}\n',
+      'examples/a_show.js': "const { add } = require('../lib/calc.js');\n\nfunction show() {\n  const total = add(1, 2);\n  console.log(total);\n  return total;\n}\n\nshow();\n",
+      'lib/calc.js': "'use strict';\n\nfunction add(a, b) {\n  return a + b;\n}\n\nfunction sub(a, b) {\n  return a - b;\n}\n\nmodule.exports = { add, sub };\n",
+      'test/calc.test.js': "const test = require('node:test');\nconst assert = require('node:assert');\nconst { add, sub } = require('../lib/calc.js');\n\ntest('add', () => {\n  assert.strictEqual(add(1, 2), 3);\n});\n\ntest('sub', () => {\n  assert.strictEqual(sub(3, 1), 2);\n});\n",
+    });
+    const { r, policy } = await run(dir, ['removal']);
+    assert.equal(r.ok, true, `${r.ok ? '' : r.reason}\n${r.attempts.join('\n')}`);
+    assert.ok(r.attempts.every((a) => !a.includes('a_show.js')), r.attempts.join('\n'));
+    const files = policy.decisions.filter((d) => d.group === 'inject.file');
+    assert.ok(files.length > 0 && files.every((d) => d.options.length === 1), 'only lib/calc.js is offered');
   });
 });
 
