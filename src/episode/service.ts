@@ -74,14 +74,17 @@ export async function injectBug(rt: Runtime, i: InjectInput, progress?: Progress
   if (i.cfg.policy?.kind === 'llm') return llmInjectBug(rt, i, progress);
   const policy = await policyRunner(rt, i.cfg, i.policyVersion, 'injector', `${i.seed}/inject`);
   const refKey = `refruns/${i.repo.key}/suite.json`;
-  const reference = await rt.store.getJson<{ runner: string; results: TestResults }>(refKey);
-  const r = await inject({
-    repoDir: i.repo.path, provider: sandboxes(rt, i.cfg), policy, strategies: i.cfg.strategies,
-    minPassingTests: i.cfg.minPassingTests, candidates: i.cfg.injectorCandidates, testTimeoutMs: testTimeout(i.cfg),
-    reference, onReference: async (runner, results) => { await rt.store.putJson(refKey, { runner, results }); },
-    hangLimit: hangLimitOf(i.repo, i.cfg),
-    ...stateRuns(rt, i.repo, i.cfg),
-    log: progress, excludeBugs: new Set(i.cfg.excludeBugs ?? []),
+  const r = await withReferenceRun(refKey, async (settled) => {
+    const reference = await rt.store.getJson<{ runner: string; results: TestResults }>(refKey);
+    if (reference) settled();
+    return inject({
+      repoDir: i.repo.path, provider: sandboxes(rt, i.cfg), policy, strategies: i.cfg.strategies,
+      minPassingTests: i.cfg.minPassingTests, candidates: i.cfg.injectorCandidates, testTimeoutMs: testTimeout(i.cfg),
+      reference, onReference: async (runner, results) => { await rt.store.putJson(refKey, { runner, results }); settled(); },
+      hangLimit: hangLimitOf(i.repo, i.cfg),
+      ...stateRuns(rt, i.repo, i.cfg),
+      log: progress, excludeBugs: new Set(i.cfg.excludeBugs ?? []),
+    });
   });
   const traj = { role: 'injector', episodeId: i.episodeId, policyVersion: i.policyVersion, decisions: policy.decisions, result: r.ok ? { ok: true, description: r.description } : { ok: false, code: r.code, reason: r.reason }, attempts: r.attempts };
   const trajectoryRef = await rt.store.putBlob(JSON.stringify(traj));
@@ -99,6 +102,29 @@ export async function injectBug(rt: Runtime, i: InjectInput, progress?: Progress
     repo: i.repo.name, baseCommit: i.repo.commit, strategy: r.strategy, parent: null, order: 1, policyVersion: i.policyVersion, createdBy: 'embedded-injector',
   });
   return { ok: true, artifactHash: m.hash, strategy: r.strategy, description: r.description, trajectoryRef, testRunMs: r.testRunMs, testRuns: r.testRuns };
+}
+
+/**
+ * The injectors of this process running the whole suite on a repository's original, by reference key. The rounds of a
+ * step start together, and each ran that same run at once: on two cores three Maven builds of a suite that takes 66 s
+ * alone all outgrew the 90 s limit, and every episode ended no-passing-tests. A round that finds one in progress
+ * waits for it (until its results are stored, or the injector that ran it has finished) and then reads the store.
+ */
+const referenceRuns = new Map<string, Promise<void>>();
+async function withReferenceRun<T>(refKey: string, f: (settled: () => void) => Promise<T>): Promise<T> {
+  for (let p = referenceRuns.get(refKey); p; p = referenceRuns.get(refKey)) await p;
+  let settle!: () => void;
+  const mine = new Promise<void>((resolve) => { settle = resolve; });
+  referenceRuns.set(refKey, mine);
+  const settled = (): void => {
+    if (referenceRuns.get(refKey) === mine) referenceRuns.delete(refKey);
+    settle();
+  };
+  try {
+    return await f(settled);
+  } finally {
+    settled();
+  }
 }
 
 /**

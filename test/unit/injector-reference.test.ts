@@ -19,6 +19,9 @@ import { createRuntime } from '../../src/runtime.js';
 import { OnnxPolicy, OnnxPolicyRunner } from '../../src/policy/onnx/runner.js';
 import { Rng } from '../../src/policy/rng.js';
 import { sha256 } from '../../src/store/store.js';
+import { parseConfig } from '../../src/config/load.js';
+import { describeRepo } from '../../src/repo/describe.js';
+import { injectBug } from '../../src/episode/service.js';
 
 const CODE = 'def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n\n\ndef scale(a, k):\n    return a * k\n';
 const TESTS = [
@@ -148,6 +151,24 @@ test('a bug the campaign excludes (a held-out set\'s) is never injected: the inj
     assert.match(again.attempts[0], /a held-out bug \(excludeBugs\), never trained on/);
     if (again.ok) assert.notEqual(sha256(again.artifact.bugInject), held);
     else assert.equal(again.code, 'no-bug-found');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('rounds of one worker that start together run the suite on the original once, and the others read it', async () => {
+  // The rounds of a step start at once: each ran the same whole-suite run, and a suite that fits the limit alone
+  // outgrew it three at a time on a small machine.
+  const root = mkdtempSync(path.join(tmpdir(), 'ssr-inject-ref-'));
+  try {
+    const repo = calcRepo(root, { 'test_calc.py': TESTS });
+    const rt = createRuntime({ home: path.join(root, 'home') });
+    // History only, over a repository of one commit: nothing to revert, so a round's test runs are its reference runs.
+    const cfg = parseConfig({ repos: [{ path: repo }], strategies: ['history'], minPassingTests: 5 });
+    const info = await describeRepo(repo);
+    const outs = await Promise.all([0, 1, 2].map((k) => injectBug(rt, { campaignId: 'c', episodeId: `c/0/${k}`, repo: info, policyVersion: 't@0', seed: `s${k}`, cfg })));
+    for (const o of outs) assert.equal(o.ok ? null : o.code, 'no-bug-found', JSON.stringify(o));
+    assert.deepEqual(outs.map((o) => o.testRuns).sort(), [0, 0, 1]);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
