@@ -92,6 +92,16 @@ interface Candidate { changes: Map<string, string | null>; description: string }
 // Reading every candidate file for its features is cheap up to a few hundred files; beyond, the first ones.
 const MAX_SOURCE_FILES = 400;
 
+/** The line of a run's output most likely to say why nothing passed: the first that reads as an error, else the last. */
+function outputHint(log: string): string {
+  const lines = log.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('@@'));
+  // A named error with its message first ("ModuleNotFoundError: No module named x", "Unsupported options: ..."), then
+  // any line with the word (a summary such as "1 error"), then the last line.
+  const line = lines.find((l) => /\w*(?:Error|Exception)\b:|\[ERROR\]|unsupported|not found|cannot|could not|no such|refused|requires/i.test(l))
+    ?? lines.find((l) => /error/i.test(l)) ?? lines.at(-1) ?? '(none)';
+  return line.length > 300 ? `${line.slice(0, 300)}...` : line;
+}
+
 export async function inject(o: InjectorOptions): Promise<InjectResult> {
   const counter = new TestRunCounter(o.testTimeoutMs);
   const attempts: string[] = [];
@@ -122,6 +132,9 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
       const r = await counter.run(sb, runner, runner.testFiles);
       ref = r.results;
       if (r.killed) stopped = `; the run was stopped (${r.killed}) after ${Math.round(r.durationMs / 1000)} s, the limit of one test run being ${Math.round(o.testTimeoutMs / 1000)} s (testTimeoutSec)`;
+      // Nothing passing is the environment's doing far more often than the repository's (a tool refusing an option,
+      // a module not installed): the count alone left the user nothing to go on, the run's log not being kept.
+      else if (passed(r.results).length === 0) stopped = `; its output says: ${outputHint(r.log)}`;
     } finally { await sb.dispose(); }
     if (usable(ref)) await o.onReference?.(runner.name, ref);
   }

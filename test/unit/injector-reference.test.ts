@@ -173,3 +173,17 @@ test('rounds of one worker that start together run the suite on the original onc
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('a reference run where nothing passes quotes the line of its output that says why', async () => {
+  const root = mkdtempSync(path.join(tmpdir(), 'ssr-inject-ref-'));
+  try {
+    const repo = calcRepo(root, { 'test_calc.py': `import calc_extras_not_installed\n${TESTS}` });
+    const rt = createRuntime({ home: path.join(root, 'home') });
+    const policy = new OnnxPolicyRunner(await OnnxPolicy.load(rt.store, 't@0'), new Rng('ref-h'), 'injector');
+    const r = await inject({ repoDir: repo, provider: rt.provider, policy, strategies: ['direct'], minPassingTests: 5, candidates: 3, testTimeoutMs: 120_000 });
+    assert.equal(r.ok ? null : r.code, 'no-passing-tests');
+    if (!r.ok) assert.match(r.reason, /^0 tests pass on the original with pytest; at least 5 needed; its output says: .*No module named 'calc_extras_not_installed'/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
