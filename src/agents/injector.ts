@@ -22,7 +22,9 @@ import { byFile, clamp01, sandboxWith, testFileOf, testNameOf, TestRunCounter } 
 import { historyCandidates, revertCommit } from './history.js';
 import { pythonReachable } from './code/pyreach.js';
 import { jsReachable } from './code/jsreach.js';
+import { goReachable } from './code/goreach.js';
 import { JS_EXT } from '../repo/runners/test-files.js';
+import type { Language } from '../repo/runners/types.js';
 import { sameCode } from './code/sameCode.js';
 import { dropOrphanedGoImports } from './code/gousage.js';
 import { cfgOffRanges, rustCfgEnvFor } from './code/cfgoff.js';
@@ -102,6 +104,17 @@ function outputHint(log: string): string {
   return line.length > 300 ? `${line.slice(0, 300)}...` : line;
 }
 
+/**
+ * Per language, the files the passing tests can load (src/agents/code/{pyreach,goreach,jsreach}.ts; null where the
+ * import graph is unsure), and which sources that answer speaks for.
+ */
+const REACHABLE: Partial<Record<Language, { owns: (file: string) => boolean; reach: (repoDir: string, tests: readonly string[]) => Promise<Set<string> | null> }>> = {
+  python: { owns: (f) => f.endsWith('.py'), reach: pythonReachable },
+  go: { owns: (f) => f.endsWith('.go'), reach: goReachable },
+  javascript: { owns: (f) => JS_EXT.test(f), reach: jsReachable },
+  typescript: { owns: (f) => JS_EXT.test(f), reach: jsReachable },
+};
+
 export async function inject(o: InjectorOptions): Promise<InjectResult> {
   const counter = new TestRunCounter(o.testTimeoutMs);
   const attempts: string[] = [];
@@ -156,18 +169,15 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
   }
   const sources = runner.sourceFiles.filter((f) => langOfPath(f) !== null);
   if (sources.length === 0) return result({ code: 'no-code-files', reason: `no source files in a supported language for ${runner.name}`, strategy: null });
-  // Sites (and the files a past commit is reverted in) are drawn from the Python files the passing tests can load: a
-  // bug in setup.py or a demo script breaks no test and only spends a candidate. Kept whole where the import graph
-  // is unsure (or reaches none of them).
+  // Sites (and the files a past commit is reverted in) are drawn from the files the passing tests can load: the Python
+  // modules they import, the Go files their packages compile, the JS/TS modules they require or import. A bug in
+  // setup.py, a demo script, an example's main package or a build script breaks no test and only spends a candidate.
+  // Kept whole where the import graph is unsure (or reaches none of them).
   let siteSources = sources;
-  if (runner.language === 'python') {
-    const reach = await pythonReachable(o.repoDir, goodFiles);
-    const kept = reach ? sources.filter((f) => !f.endsWith('.py') || reach.has(f)) : sources;
-    if (kept.length > 0) siteSources = kept;
-  } else if (runner.language === 'javascript' || runner.language === 'typescript') {
-    // The same for a JS/TS library's examples, benchmarks and build scripts (src/agents/code/jsreach.ts).
-    const reach = await jsReachable(o.repoDir, goodFiles);
-    const kept = reach ? sources.filter((f) => !JS_EXT.test(f) || reach.has(f)) : sources;
+  const reachable = REACHABLE[runner.language];
+  if (reachable) {
+    const reach = await reachable.reach(o.repoDir, goodFiles);
+    const kept = reach ? sources.filter((f) => !reachable.owns(f) || reach.has(f)) : sources;
     if (kept.length > 0) siteSources = kept;
   }
 

@@ -1,6 +1,7 @@
 /**
- * The injector draws Python sites from the files the tests can load: the static import graph (pyreach.ts), and the
- * embedded injector on a real repository in the real sandbox, where a setup.py and a demo script are never offered.
+ * The injector draws Python sites from the files the tests can load and Go sites from the packages the tests compile:
+ * the static import graphs (pyreach.ts, goreach.ts), and the embedded injector on a real repository in the real
+ * sandbox, where a setup.py, a demo script and an example's main package are never offered.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -10,6 +11,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { importedModules, importsDynamically, pythonReachable } from '../../src/agents/code/pyreach.js';
 import { jsReachable } from '../../src/agents/code/jsreach.js';
+import { goImportPaths, goReachable } from '../../src/agents/code/goreach.js';
 import { inject } from '../../src/agents/injector.js';
 import { historyCandidates, revertCommit } from '../../src/agents/history.js';
 import type { Decision, Option, Policy, Ranking } from '../../src/policy/policy.js';
@@ -146,6 +148,53 @@ describe('jsReachable', () => {
   });
 });
 
+describe('goImportPaths', () => {
+  it('single, aliased and grouped imports, never a path in a comment or a string elsewhere', () => {
+    const text = [
+      'package x',
+      '',
+      'import "fmt"',
+      'import alias "example.com/m/a"',
+      'import (',
+      '\t"strings"',
+      '\t_ "example.com/m/b" // side effects',
+      '\t// "example.com/m/commented"',
+      '\t. "example.com/m/c"',
+      ')',
+      '',
+      'var s = "example.com/m/notimport"',
+    ].join('\n');
+    assert.deepEqual(goImportPaths(text).sort(), ['example.com/m/a', 'example.com/m/b', 'example.com/m/c', 'fmt', 'strings']);
+  });
+});
+
+describe('goReachable', () => {
+  it('follows the test packages through their imports and nested modules, leaving example main packages out', async () => {
+    const dir = await repo({
+      'go.mod': 'module example.com/m\n\ngo 1.21\n\nreplace example.com/shared => ./third/shared\n',
+      'calc.go': 'package m\n\nimport "example.com/m/internal/util"\n\nfunc Add(a, b int) int { return util.Plus(a, b) }\n',
+      'calc_test.go': 'package m\n\nimport (\n\t"testing"\n\n\t"example.com/m/testhelp"\n)\n\nfunc TestAdd(t *testing.T) { testhelp.Check(t, Add(1, 2) == 3) }\n\nfunc TestTool(t *testing.T) { _ = "go run ./cmd/tool" }\n',
+      'internal/util/util.go': 'package util\n\nimport "example.com/shared"\n\nfunc Plus(a, b int) int { return shared.Id(a) + b }\n',
+      'testhelp/check.go': 'package testhelp\n\nimport "testing"\n\nfunc Check(t *testing.T, ok bool) { if !ok { t.Fatal("no") } }\n',
+      'third/shared/shared.go': 'package shared\n\nfunc Id(x int) int { return x }\n',
+      'cmd/tool/main.go': 'package main\n\nfunc main() {}\n',
+      '_examples/hello/main.go': 'package main\n\nimport "example.com/m"\n\nfunc main() { println(m.Add(1, 2)) }\n',
+      '_examples/nested/go.mod': 'module example.com/m/_examples/nested\n\ngo 1.21\n',
+      '_examples/nested/main.go': 'package main\n\nimport "example.com/m/_examples/nested/data"\n\nfunc main() { println(data.X) }\n',
+      '_examples/nested/data/data.go': 'package data\n\nconst X = 1\n',
+    });
+    const reach = await goReachable(dir, ['calc_test.go']);
+    assert.ok(reach);
+    for (const f of ['calc.go', 'calc_test.go', 'internal/util/util.go', 'testhelp/check.go', 'third/shared/shared.go', 'cmd/tool/main.go']) assert.ok(reach.has(f), f);
+    for (const f of ['_examples/hello/main.go', '_examples/nested/main.go', '_examples/nested/data/data.go']) assert.ok(!reach.has(f), f);
+  });
+
+  it('is null without a go.mod to resolve imports against', async () => {
+    const dir = await repo({ 'calc.go': 'package m\n', 'calc_test.go': 'package m\n' });
+    assert.equal(await goReachable(dir, ['calc_test.go']), null);
+  });
+});
+
 /** Always the first option: the first file in path order, which here is a demo script no test loads. */
 class FirstPolicy implements Policy {
   readonly decisions: Decision[] = [];
@@ -217,6 +266,21 @@ describe('the embedded injector', () => {
     assert.ok(r.attempts.every((a) => !a.includes('a_show.js')), r.attempts.join('\n'));
     const files = policy.decisions.filter((d) => d.group === 'inject.file');
     assert.ok(files.length > 0 && files.every((d) => d.options.length === 1), 'only lib/calc.js is offered');
+  });
+
+  it('never spends a candidate on a Go file no test package compiles', async () => {
+    const dir = await repo({
+      'go.mod': 'module example.com/calc\n\ngo 1.21\n',
+      // First in path order, and the first file the policy would take: an example no test builds.
+      '_examples/demo/main.go': 'package main\n\nimport "example.com/calc"\n\nfunc main() {\n\ttotal := calc.Add(1, 2)\n\tprintln(total)\n}\n',
+      'calc.go': 'package calc\n\nfunc Add(a, b int) int {\n\treturn a + b\n}\n\nfunc Sub(a, b int) int {\n\treturn a - b\n}\n',
+      'calc_test.go': 'package calc\n\nimport "testing"\n\nfunc TestAdd(t *testing.T) {\n\tif Add(1, 2) != 3 {\n\t\tt.Fatal("add")\n\t}\n}\n\nfunc TestSub(t *testing.T) {\n\tif Sub(3, 1) != 2 {\n\t\tt.Fatal("sub")\n\t}\n}\n',
+    });
+    const { r, policy } = await run(dir, ['removal']);
+    assert.equal(r.ok, true, `${r.ok ? '' : r.reason}\n${r.attempts.join('\n')}`);
+    assert.ok(r.attempts.every((a) => !a.includes('_examples/')), r.attempts.join('\n'));
+    const files = policy.decisions.filter((d) => d.group === 'inject.file');
+    assert.ok(files.length > 0 && files.every((d) => d.options.length === 1), 'only calc.go is offered');
   });
 });
 
