@@ -393,6 +393,35 @@ describe('detectRunners: rust modules the builds compile', () => {
     ]);
   });
 
+  it('a crate of the workspace that no tested crate depends on (benches, fuzz targets, a helper binary) gives no sources', async () => {
+    const [cargo] = await detectRunners(
+      await repo({
+        'Cargo.toml': [
+          '[package]', 'name = "a"', 'version = "0.1.0"', '', '[workspace]', 'members = ["."]', 'exclude = ["benches", "fuzz", "util"]', '',
+          '[workspace.dependencies]', 'shared = { path = "crates/shared" }', '',
+          '[dependencies]', 'core2 = { path = "crates/core2", package = "a-core" }', 'shared = { workspace = true }', '',
+        ].join('\n'),
+        'src/lib.rs': 'pub fn f() -> u8 { a_core::g() }\n#[cfg(test)]\nmod tests { #[test] fn t() {} }\n',
+        'tests/it.rs': '#[test]\nfn it() {}\n',
+        'crates/core2/Cargo.toml': '[package]\nname = "a-core"\nversion = "0.1.0"\n\n[dependencies.inner]\npath = "../inner"\n',
+        'crates/core2/src/lib.rs': 'pub fn g() -> u8 { inner::h() }\n',
+        'crates/inner/Cargo.toml': '[package]\nname = "inner"\nversion = "0.1.0"\n',
+        'crates/inner/src/lib.rs': 'pub fn h() -> u8 { 1 }\n',
+        'crates/shared/Cargo.toml': '[package]\nname = "shared"\nversion = "0.1.0"\n',
+        'crates/shared/src/lib.rs': 'pub fn s() {}\n',
+        // Bench targets only, at paths of their own under src/: no lib, no test target.
+        'benches/Cargo.toml': '[package]\nname = "benches"\nversion = "0.0.0"\n\n[dependencies]\na = { path = ".." }\n\n[[bench]]\nname = "b"\npath = "src/b.rs"\n',
+        'benches/src/b.rs': 'fn main() { a::f(); }\n',
+        'fuzz/Cargo.toml': '[package]\nname = "a-fuzz"\nversion = "0.0.0"\n\n[dependencies.a]\npath = ".."\n\n[[bin]]\nname = "fuzz_a"\npath = "fuzz_targets/fuzz_a.rs"\n',
+        'fuzz/fuzz_targets/fuzz_a.rs': 'fn main() { a::f(); }\n',
+        'util/Cargo.toml': '[package]\nname = "util"\nversion = "0.0.0"\n',
+        'util/src/main.rs': 'fn main() {}\n',
+      }),
+    );
+    assert.deepEqual(cargo?.testFiles, ['src/lib.rs', 'tests/it.rs']);
+    assert.deepEqual(cargo?.sourceFiles.sort(), ['crates/core2/src/lib.rs', 'crates/inner/src/lib.rs', 'crates/shared/src/lib.rs', 'src/lib.rs']);
+  });
+
   it('cfg predicates and default features as cargo test sees them', async () => {
     const { evalCfg, defaultFeatures } = await import('../../src/repo/runners/rustmods.js');
     const env = { features: new Set(['std']), os: 'linux', arch: 'x86_64' };

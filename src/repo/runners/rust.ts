@@ -3,7 +3,7 @@ import { pythonParser } from './parser-common.js';
 import type { RepoTree } from './scan.js';
 import { RUST_EXT, isTestFile } from './test-files.js';
 import type { Runner } from './types.js';
-import { compiledRustFiles } from './rustmods.js';
+import { builtCrates, compiledRustFiles } from './rustmods.js';
 
 const TEST_ATTR = /#\[(?:[\w:]+::)?(?:test|rstest)\b|#\[cfg\(test\)\]/;
 
@@ -144,12 +144,23 @@ export async function detectRust(tree: RepoTree): Promise<Runner[]> {
   const compiled = new Set(await compiledRustFiles(tree, tree.files.filter((f) => RUST_EXT.test(f)), (f) => crateDir(tree, f)));
   for (const f of targets.keys()) if (!compiled.has(f)) targets.delete(f);
   if (targets.size === 0) return [];
+  // The script runs cargo test on the test files' crates only: a crate none of them depends on is never compiled.
+  const testCrates = new Set<string>();
+  for (const f of targets.keys()) { const c = await crateDir(tree, f); if (c !== null) testCrates.add(c); }
+  const isCrate = async (d: string) => { const m = d === '.' ? 'Cargo.toml' : `${d}/Cargo.toml`; return tree.has(m) && /^\s*\[package\]/m.test(await tree.read(m)); };
+  const built = await builtCrates(tree, testCrates, isCrate);
+  const sources: string[] = [];
+  for (const f of tree.files) {
+    if (!RUST_EXT.test(f) || isTestFile(f) || !compiled.has(f)) continue;
+    const c = await crateDir(tree, f);
+    if (c === null || built.has(c)) sources.push(f);
+  }
   return [
     {
       name: 'cargo-test',
       language: 'rust',
       testFiles: [...targets.keys()].sort(),
-      sourceFiles: tree.files.filter((f) => RUST_EXT.test(f) && !isTestFile(f) && compiled.has(f)),
+      sourceFiles: sources,
       script: (testFiles: string[]) => rustScript(targets, testFiles),
       parser: () => pythonParser('cargo-test', RUST_PARSE),
     },

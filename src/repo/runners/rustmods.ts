@@ -224,3 +224,49 @@ export async function compiledRustFiles(tree: RepoTree, files: string[], crateOf
   }
   return out;
 }
+
+/** Tables of a manifest that name a target's file, not a crate: their `path`s are no dependencies. */
+const TARGET_TABLE = /^\[\[?(?:lib|bin|test|bench|example)\]\]?$/;
+
+/** The directories (relative to the manifest's own) every `path = "..."` outside a target table names. */
+function manifestPathDeps(manifest: string): string[] {
+  const out: string[] = [];
+  let inTarget = false;
+  for (const line of manifest.split('\n')) {
+    const t = line.trim();
+    if (t.startsWith('[')) inTarget = TARGET_TABLE.test(t.replace(/\s+/g, ''));
+    if (inTarget) continue;
+    for (const m of t.matchAll(/\bpath\s*=\s*(?:"([^"]+)"|'([^']+)')/g)) out.push(m[1] ?? m[2]!);
+  }
+  return out;
+}
+
+/**
+ * The crates (directories of a `[package]` manifest) the test script's cargo builds compile: the crates of the test
+ * files and, through every `path` dependency (a workspace's `[workspace.dependencies]` and `[patch]` entries too),
+ * the local crates they depend on. Another crate of the repository (a bench-only crate, a fuzz crate, a helper binary
+ * of the workspace) is built by no test run: a bug there breaks nothing.
+ */
+export async function builtCrates(tree: RepoTree, testCrates: Iterable<string>, isCrate: (dir: string) => Promise<boolean>): Promise<Set<string>> {
+  const norm = (d: string) => path.normalize(d).replace(/\/$/, '') || '.';
+  const queue = [...testCrates].map(norm);
+  // A workspace's shared dependency tables apply to its members, which name them with `workspace = true`.
+  const workspaceDeps: string[] = [];
+  for (const f of tree.files) {
+    if (f !== 'Cargo.toml' && !f.endsWith('/Cargo.toml')) continue;
+    const text = await tree.read(f);
+    if (!/^\s*\[workspace\]/m.test(text)) continue;
+    for (const p of manifestPathDeps(text)) workspaceDeps.push(norm(path.join(path.dirname(f), p)));
+  }
+  const built = new Set<string>();
+  while (queue.length > 0) {
+    const crate = queue.shift()!;
+    if (built.has(crate)) continue;
+    built.add(crate);
+    const manifest = await tree.read(crate === '.' ? 'Cargo.toml' : `${crate}/Cargo.toml`);
+    const deps = manifestPathDeps(manifest).map((p) => norm(path.join(crate, p)));
+    if (/workspace\s*=\s*true/.test(manifest)) deps.push(...workspaceDeps);
+    for (const d of deps) if (!d.startsWith('..') && !built.has(d) && (await isCrate(d))) queue.push(d);
+  }
+  return built;
+}
