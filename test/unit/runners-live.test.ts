@@ -277,6 +277,30 @@ describe('live runs of generated artifacts', () => {
     assert.equal(map['tests/broken.rs'], 'failed');
   });
 
+  it('cargo-test: a target that does not build is built once a run, every file that shares it failing', async () => {
+    need('cargo-test');
+    const unit = (name: string, body: string) => `${body}\n\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn ${name}() {\n        assert!(super::${name}());\n    }\n}\n`;
+    const repo = await makeRepo({
+      files: {
+        'Cargo.toml': '[package]\nname = "fxb"\nversion = "0.1.0"\nedition = "2021"\n\n[dependencies]\n',
+        // a.rs no longer type-checks: the lib, and so the unit tests of every file of it, cannot build.
+        'src/lib.rs': `pub mod a;\npub mod b;\npub mod c;\n${unit('root', 'pub fn root() -> bool { true }')}`,
+        'src/a.rs': unit('a', 'pub fn a() -> bool { }'),
+        'src/b.rs': unit('b', 'pub fn b() -> bool { true }'),
+        'src/c.rs': unit('c', 'pub fn c() -> bool { true }'),
+        'tests/it.rs': '#[test]\nfn it() {\n    assert!(fxb::b());\n}\n',
+      },
+    }, 'ssr-live-cargo-broken-');
+    dirs.push(repo);
+    const runner = (await detectRunners(repo))[0]!;
+    assert.equal(runner.name, 'cargo-test');
+    const { map, log } = await runArtifact(repo, runner, runner.testFiles, { ...process.env, CARGO_TARGET_DIR: join(repo, '.target') });
+    assert.deepEqual(map, { 'src/a.rs': 'failed', 'src/b.rs': 'failed', 'src/c.rs': 'failed', 'src/lib.rs': 'failed', 'tests/it.rs': 'failed' }, log);
+    // The lib's test build failed once (the integration test's build of the lib is another target, tried once too).
+    assert.equal(log.match(/^error: could not compile `fxb` \(lib test\)/gm)?.length, 1, log);
+    assert.equal(log.match(/did not build for an earlier file of this run/g)?.length, 3, log);
+  });
+
   it('maven', async () => {
     need('maven');
     const { repo, runner, map } = await live('maven', true);

@@ -109,11 +109,18 @@ function rustScript(targets: ReadonlyMap<string, RustTarget>, testFiles: string[
   const files = checkTestFiles(testFiles);
   const blocks = files.map((f) => {
     const t = targets.get(f);
+    const key = shQuote(`${t?.manifest} ${t?.args.join(' ')}`);
     const body = t
       ? `  printf '@@ssr-meta rust-module %s\\n' ${shQuote(t.module)}
   printf '@@ssr-meta rust-exclude %s\\n' ${shQuote(t.exclude.join(' '))}
-  ssr_limited cargo test --manifest-path ${shQuote(t.manifest)} ${t.args.map(shQuote).join(' ')} -- --color never${t.module ? ' ' + shQuote(`${t.module}::`) : ''} </dev/null
-  ssr_rc=$?`
+  if [ -n "\${ssr_cargo_broken[${key}]+x}" ]; then
+    echo "ssr: cargo test "${key}" did not build for an earlier file of this run (its errors are above); not built again"
+    ssr_rc=101
+  else
+    ssr_limited cargo test --manifest-path ${shQuote(t.manifest)} ${t.args.map(shQuote).join(' ')} -- --color never${t.module ? ' ' + shQuote(`${t.module}::`) : ''} </dev/null 2>&1 | tee "$ssr_tmp/cargo.out"
+    ssr_rc=\${PIPESTATUS[0]}
+    if [ "$ssr_rc" -ne 0 ] && grep -q '^error: could not compile' "$ssr_tmp/cargo.out"; then ssr_cargo_broken[${key}]=1; fi
+  fi`
       : `  echo "ssr: no cargo test target contains this file"
   ssr_rc=0`;
     return `printf '\\n@@ssr-file %s\\n' ${shQuote(f)}
@@ -128,6 +135,10 @@ printf '\\n@@ssr-exit %s\\n' "$ssr_rc"
   });
   return `${scriptPrelude('cargo-test', 'Each test file runs as its own cargo test invocation (its target, filtered to its module), so every result is attributed to its file.')}# Offline: dependencies must already be in the cargo cache or vendored; rustup installs nothing a rust-toolchain.toml asks for.
 export CARGO_NET_OFFLINE=true CARGO_TERM_COLOR=never RUSTUP_AUTO_INSTALL=0
+# Targets that failed to compile in this run. Many files share a target (every src file's unit tests are the --lib
+# test binary), and cargo caches no failed build: without this a bug that breaks the build compiled it again for
+# every file, and a crate of many files ran into the time limit (reported as a hang) where one build fails in seconds.
+declare -A ssr_cargo_broken=()
 ${blocks.join('')}`;
 }
 
