@@ -408,13 +408,22 @@ async function weaken(
       const src = await readText(o.repoDir, f);
       if (!lang || src === null) return null;
       const sites = await findTests(lang, src);
-      const names = new Set(broken.filter((id) => testFileOf(id) === f).map(testNameOf));
+      // A Rust test is reported under its file's module path (a src/a/tests.rs's under a::tests::), its site by the
+      // path inside the file: leading modules that no site of the file has are the file's own.
+      const siteNames = new Set(sites.map((s) => s.name));
+      const local = (name: string): string => {
+        if (lang !== 'rust') return name;
+        let parts = name.split('::');
+        while (parts.length > 1 && !siteNames.has(parts.join('::'))) parts = parts.slice(1);
+        return parts.join('::');
+      };
+      const names = new Set(broken.filter((id) => testFileOf(id) === f).map((id) => local(testNameOf(id))));
       const edits: Edit[] = [];
       for (const s of sites) {
         if (!names.has(s.name)) continue;
         // No assertion found (they live in a helper, or a library not known here), or still failing without them:
         // the body goes where an empty one passes, else the whole test.
-        const del = s.assertions.length === 0 || (mode === 'delete' && (deleteWhole.get(f)?.has(s.name) ?? false));
+        const del = s.assertions.length === 0 || (mode === 'delete' && [...(deleteWhole.get(f) ?? [])].some((n) => local(n) === s.name));
         if (del) edits.push(emptyBody(runner.name, s) ?? { start: s.start, end: s.end, replacement: '' });
         else edits.push(...assertionRemovals(runner.name, src, s.assertions));
       }

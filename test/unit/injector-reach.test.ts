@@ -389,6 +389,25 @@ describe('a Go bug that panics before the test asserts', () => {
   });
 });
 
+describe('a Rust bug whose unit tests live in the module file of a `#[cfg(test)] mod tests;`', () => {
+  it('is hidden by weakening that tests.rs, a test file, where the code file itself stays untouched', async () => {
+    const lib = 'pub fn pick(xs: &[i32], i: usize) -> i32 {\n    let i = if i >= xs.len() { xs.len() - 1 } else { i };\n    xs[i]\n}\n\npub fn first(xs: &[i32]) -> i32 {\n    xs[0]\n}\n\n#[cfg(test)]\nmod tests;\n';
+    const dir = await repo({
+      'Cargo.toml': '[package]\nname = "picklib"\nversion = "0.1.0"\nedition = "2021"\n\n[dependencies]\n',
+      'src/lib.rs': lib.replace('    let i = if i >= xs.len() { xs.len() - 1 } else { i };\n', ''),
+      'src/tests.rs': 'use super::*;\n\n#[test]\nfn picks_last() {\n    assert_eq!(pick(&[1, 2], 1), 2);\n}\n\n#[test]\nfn clamps() {\n    let got = pick(&[1, 2], 5);\n    assert_eq!(got, 2);\n}\n\n#[test]\nfn firsts() {\n    assert_eq!(first(&[3]), 3);\n}\n',
+    });
+    withHistory(dir, [['clamp the index', { 'src/lib.rs': lib }]]);
+    const r = await inject({ repoDir: dir, provider: runtime().provider, policy: new InTurnPolicy(), strategies: ['history'], minPassingTests: 1, candidates: 1, testTimeoutMs: 180_000 });
+    assert.equal(r.ok, true, `${r.ok ? '' : r.reason}\n${r.attempts.join('\n')}`);
+    if (!r.ok) return;
+    assert.match(r.attempts[0]!, /breaks 1 tests, 1 hidden$/);
+    assert.deepEqual(r.artifact.testFiles, ['src/tests.rs']);
+    assert.match(r.artifact.testWeaken, /^\+fn clamps\(\) \{\}$/m);
+    assert.doesNotMatch(r.artifact.testWeaken, /^-.*first\(/m);
+  });
+});
+
 describe('a C++ bug that throws before the test asserts', () => {
   it('is hidden by emptying the GoogleTest TEST, so it passes, and the other TEST keeps its assertion', async () => {
     for (const cmd of ['cmake', 'ctest', 'ninja', 'c++']) if (!findExecutable(cmd)) assert.fail(`${cmd} is missing: apt-get install cmake ninja-build g++ libgtest-dev`);

@@ -28,6 +28,11 @@ const JS_TEST_NAME = /\.(?:test|spec)\.(?:[cm]?js|jsx|[cm]?ts|tsx)$/;
  */
 const JS_ROOT_TEST = /^tests?\.(?:[cm]?js|[cm]?ts)$/;
 const GO_TEST_NAME = /_test\.go$/;
+/**
+ * A Rust module file named tests.rs: the file of a `#[cfg(test)] mod tests;` (unit tests moved out of the code file
+ * they test). Test code like any other: a bug must leave it alone, and the weakening may hide a bug there.
+ */
+const RUST_TEST_MODULE = /^tests\.rs$/;
 /** Surefire's default includes (Test*, *Test, *Tests, *TestCase) and failsafe's *IT, wherever the file lives. */
 const JAVA_TEST_NAME = /^(?:Test[A-Z0-9_]\w*|\w+(?:Test|Tests|TestCase|IT))\.java$/;
 /** What `mvn test` runs by default: not *IT (integration tests, failsafe's, which need the verify phase). */
@@ -57,7 +62,7 @@ export function isTestFile(relPath: string): boolean {
   if (dirs.some((d) => TEST_DIRS.has(d))) return true;
   // tsd's type tests (index.test-d.ts) are checked by the compiler, never run: tests all the same, not code to change.
   if ((dirs.length === 0 && JS_ROOT_TEST.test(base)) || /\.test-d\.(?:[cm]?ts|tsx)$/.test(base)) return true;
-  return PY_TEST_NAME.test(base) || base === 'conftest.py' || JS_TEST_NAME.test(base) || GO_TEST_NAME.test(base) || JAVA_TEST_NAME.test(base) || C_TEST_NAME.test(base);
+  return PY_TEST_NAME.test(base) || base === 'conftest.py' || JS_TEST_NAME.test(base) || GO_TEST_NAME.test(base) || JAVA_TEST_NAME.test(base) || C_TEST_NAME.test(base) || RUST_TEST_MODULE.test(base);
 }
 
 export function inFixtureDir(relPath: string): boolean {
