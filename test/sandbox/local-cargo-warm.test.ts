@@ -12,6 +12,7 @@ import { baseWarmDir } from '../../src/sandbox/base-warm.js';
 import { warmTmpDir } from '../../src/sandbox/warm.js';
 import { findExecutable } from '../../src/sandbox/bwrap.js';
 import { cargoWarmer } from '../../src/repo/runners/rust-warm.js';
+import { CARGO_CAP_LINTS } from '../../src/repo/runners/rust.js';
 import { cleanup, isolatedSkipReason, makeBase, tempDir } from './helpers.js';
 
 const FIXTURE = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'runners', 'cargo-dep');
@@ -35,7 +36,8 @@ async function layers(): Promise<string[]> {
   return (await readdir(baseWarmDir(stateDir)).catch(() => [] as string[])).filter((n) => !n.includes('.building')).sort();
 }
 
-const CARGO = 'CARGO_TERM_COLOR=never cargo test -v 2>&1';
+/** The test script's cargo command line (its lint flags are part of every crate's fingerprint, the cache's too). */
+const CARGO = `CARGO_TERM_COLOR=never cargo test ${CARGO_CAP_LINTS} -v 2>&1`;
 
 before(async () => {
   if (skip) return;

@@ -301,6 +301,21 @@ describe('live runs of generated artifacts', () => {
     assert.equal(log.match(/did not build for an earlier file of this run/g)?.length, 3, log);
   });
 
+  it('cargo-test: a crate under #![deny(warnings)] still builds with a warning (an unused parameter a removed body leaves)', async () => {
+    need('cargo-test');
+    const repo = await makeRepo({
+      files: {
+        'Cargo.toml': '[package]\nname = "fxw"\nversion = "0.1.0"\nedition = "2021"\n\n[dependencies]\n',
+        'src/lib.rs': '#![deny(warnings)]\n\npub fn same(a: u8, b: u8) -> bool {\n    false\n}\n\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn differs() {\n        assert!(!super::same(1, 2));\n    }\n}\n',
+        'tests/it.rs': '#![cfg_attr(test, deny(warnings))]\n\n#[test]\nfn it() {\n    let unused = fxw::same(1, 1);\n}\n',
+      },
+    }, 'ssr-live-cargo-lints-');
+    dirs.push(repo);
+    const runner = (await detectRunners(repo))[0]!;
+    const { map, log } = await runArtifact(repo, runner, runner.testFiles, { ...process.env, CARGO_TARGET_DIR: join(repo, '.target') });
+    assert.deepEqual(map, { 'src/lib.rs::tests::differs': 'passed', 'tests/it.rs::it': 'passed' }, log);
+  });
+
   it('maven', async () => {
     need('maven');
     const { repo, runner, map } = await live('maven', true);

@@ -23,7 +23,7 @@ import { scanForMinutes, type BaseWarmer } from '../../sandbox/base-warm.js';
 import type { Sandbox } from '../../sandbox/types.js';
 import { defaultSandboxEnv, HOST_PATH } from '../../sandbox/bwrap.js';
 import { shQuote } from './bash.js';
-import { detectRust, rustTarget } from './rust.js';
+import { CARGO_CAP_LINTS, detectRust, rustTarget } from './rust.js';
 import { RepoTree } from './scan.js';
 
 const run = promisify(execFile);
@@ -186,7 +186,7 @@ export function cargoWarmer(opts: CargoWarmerOptions = {}): BaseWarmer {
       // dependencies' fingerprints are the ones those runs look for. A manifest that fails to build still leaves
       // the dependencies it built, each under its own fingerprint.
       const b = await sb.exec(
-        `export CARGO_NET_OFFLINE=true CARGO_TERM_COLOR=never; ok=0; for m in ${buildable.map(shQuote).join(' ')}; do cargo test --no-run --manifest-path "$m" </dev/null && ok=1; done; [ "$ok" = 1 ]`,
+        `export CARGO_NET_OFFLINE=true CARGO_TERM_COLOR=never; ok=0; for m in ${buildable.map(shQuote).join(' ')}; do cargo test ${CARGO_CAP_LINTS} --no-run --manifest-path "$m" </dev/null && ok=1; done; [ "$ok" = 1 ]`,
         { timeoutMs },
       );
       if (b.exitCode !== 0 || b.killed) throw new Error(`cargo test --no-run ${b.killed ? `stopped (${b.killed})` : `exited ${b.exitCode}`}: ${(b.stdout + b.stderr).trim().slice(-1500)}`);

@@ -5,6 +5,15 @@ import { RUST_EXT, isTestFile } from './test-files.js';
 import type { Runner } from './types.js';
 import { builtCrates, compiledRustFiles } from './rustmods.js';
 
+/**
+ * Lints warn, never fail the build: a crate under `#![deny(warnings)]` (or a test file under one) otherwise fails to
+ * compile for an unused parameter or variable, which is what removing a function's body or a test's assertions
+ * leaves, so every such bug read as a crash and every such weakening failed. A `--config` array joins the project's
+ * own `build.rustflags` rather than replacing them (RUSTFLAGS would); the dependency cache is built with the same
+ * flags (rust-warm.ts), so its fingerprints stay the ones the test runs look for.
+ */
+export const CARGO_CAP_LINTS = `--config ${shQuote('build.rustflags=["--cap-lints=warn"]')}`;
+
 const TEST_ATTR = /#\[(?:[\w:]+::)?(?:test|rstest)\b|#\[cfg\(test\)\]/;
 
 /** Where one file's tests live in cargo's terms: the target to build, and the module path its tests are named under. */
@@ -117,7 +126,7 @@ function rustScript(targets: ReadonlyMap<string, RustTarget>, testFiles: string[
     echo "ssr: cargo test "${key}" did not build for an earlier file of this run (its errors are above); not built again"
     ssr_rc=101
   else
-    ssr_limited cargo test --manifest-path ${shQuote(t.manifest)} ${t.args.map(shQuote).join(' ')} -- --color never${t.module ? ' ' + shQuote(`${t.module}::`) : ''} </dev/null 2>&1 | tee "$ssr_tmp/cargo.out"
+    ssr_limited cargo test ${CARGO_CAP_LINTS} --manifest-path ${shQuote(t.manifest)} ${t.args.map(shQuote).join(' ')} -- --color never${t.module ? ' ' + shQuote(`${t.module}::`) : ''} </dev/null 2>&1 | tee "$ssr_tmp/cargo.out"
     ssr_rc=\${PIPESTATUS[0]}
     if [ "$ssr_rc" -ne 0 ] && grep -q '^error: could not compile' "$ssr_tmp/cargo.out"; then ssr_cargo_broken[${key}]=1; fi
   fi`
