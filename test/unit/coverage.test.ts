@@ -14,6 +14,7 @@ import { detectRunners } from '../../src/repo/runners/index.js';
 import { treeState } from '../../src/repo/tree.js';
 import { TestRunCounter } from '../../src/agents/common.js';
 import { Coverage, coverageSupported, failingCoverage } from '../../src/agents/coverage.js';
+import { PYTEST_COV_STANDIN } from '../fixtures/runners/projects.js';
 
 const rt = createRuntime({ home: mkdtempSync(path.join(tmpdir(), 'ssr-coverage-')) });
 
@@ -86,6 +87,22 @@ test('Python: per-test spectra; the line only the failing test ran scores 1, a s
   assert.equal(coverage.executed('calc.py', at('module')), true, 'module bodies run at import count as run');
   assert.equal(coverage.executed('calc.py', at('big'), at('small')), true, 'a span counts when any line of it ran');
   assert.equal(coverage.executed('calc.rs', 1), null, 'no coverage for a language the run did not measure');
+});
+
+test('Python: a project\'s pytest-cov (its addopts) does not replace the tracer, so the spectra are still measured', async () => {
+  const code = ['def sub(a, b):', '    if a > b:  # cond', '        return a - b  # big', '    return 0  # small', ''].join('\n');
+  const tests = ['from calc import sub', 'def test_sub():\n    assert sub(1, 3) == -2', 'def test_sub_big():\n    assert sub(5, 3) == 2', ''].join('\n');
+  const { failing, coverage } = await measure({
+    'calc.py': code,
+    'tests/test_calc.py': tests,
+    'covplugin.py': PYTEST_COV_STANDIN,
+    'pytest.ini': '[pytest]\naddopts = -p covplugin --cov=calc\n',
+    'conftest.py': 'import sys, os\nsys.path.insert(0, os.path.dirname(__file__))\n',
+  }, 'calc.py');
+  assert.deepEqual(failing, ['tests/test_calc.py::test_sub']);
+  assert.deepEqual([...coverage.langs], ['python']);
+  assert.equal(coverage.executed('calc.py', lineOf(code, '# small')), true);
+  assert.equal(coverage.executed('calc.py', lineOf(code, '# big')), false);
 });
 
 test('JavaScript (CommonJS, node --test): V8 block coverage per test, through the preloaded hook', async () => {

@@ -13,7 +13,7 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { detectRunners, type Runner, type RunnerName } from '../../src/repo/runners/index.js';
 import { commandWorks, makeRepo, runParser, type TestMap } from '../fixtures/runners/helpers.js';
-import { PROJECTS } from '../fixtures/runners/projects.js';
+import { PROJECTS, PYTEST_COV_STANDIN } from '../fixtures/runners/projects.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/runners');
 const dirs: string[] = [];
@@ -158,6 +158,24 @@ describe('live runs of generated artifacts', () => {
     const runner = (await detectRunners(repo, { pythonHasPytest: hasPytest }))[0];
     const { map, log } = await runArtifact(repo, runner, runner.testFiles);
     assert.deepEqual(map, { 'tests/test_bench.py::test_disabled': 'passed' }, log);
+  });
+
+  it('pytest: a project\'s pytest-cov (its addopts) is off, so its fail-under cannot fail a run of some of the files', async () => {
+    need('pytest');
+    const repo = await makeRepo({
+      files: {
+        'pyproject.toml': '[tool.pytest.ini_options]\naddopts = "-p covplugin --cov=calc"\n',
+        'covplugin.py': PYTEST_COV_STANDIN,
+        'calc/__init__.py': 'def add(a, b):\n    return a + b\n',
+        'tests/test_add.py': 'from calc import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n',
+        'tests/test_more.py': 'from calc import add\n\n\ndef test_more():\n    assert add(2, 2) == 4\n',
+      },
+    }, 'ssr-live-pytest-cov-');
+    dirs.push(repo);
+    const runner = (await detectRunners(repo, { pythonHasPytest: hasPytest }))[0];
+    const { map, log } = await runArtifact(repo, runner, ['tests/test_add.py']);
+    assert.deepEqual(map, { 'tests/test_add.py::test_add': 'passed' }, log);
+    assert.doesNotMatch(log, /FAIL Required test coverage/);
   });
 
   it('a root test.py runs under pytest and under unittest, one result per test', async () => {

@@ -43,6 +43,18 @@ def pytest_configure(config):
     opt = config.option
     if hasattr(opt, 'benchmark_disable') and not getattr(opt, 'benchmark_only', False):
         opt.benchmark_disable = True
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_load_initial_conftests(early_config, parser, args):
+    # pytest-cov, switched on by a project's addopts (--cov), is disabled as its own --no-cov does. Its fail-under
+    # (--cov-fail-under, or coverage's fail_under) fails a run whose tests all passed whenever ssr runs a subset of
+    # the files, which the parser must then read as every file failed; and its tracer replaces the one ssr's coverage
+    # run installs. It starts coverage in its own tryfirst impl of this hook, so this runs before it: a wrapper.
+    ns = early_config.known_args_namespace
+    if hasattr(ns, 'no_cov'):
+        ns.no_cov = True
+    yield
 `;
 
 function pytestScript(testFiles: string[]): string {
