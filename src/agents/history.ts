@@ -48,12 +48,16 @@ export async function revertCommit(provider: SandboxProvider, repoDir: string, c
     const files = c.files.filter((f) => sources.includes(f)).map(q).join(' ');
     // The commit's own change, as closely as the code has moved since: exactly; with one line of context (the lines
     // around a hunk are what later commits touch most); the hunks that still apply. Only where none does, the files
-    // as they were before it, which also undoes every later change to them and seldom still builds.
+    // as they were before it, which also undoes every later change to them: so only a file whose later changes are
+    // at most twice the commit's own (in changed lines: the commit is a third of the revert or more), else the
+    // "revert" of a two-line commit to a file rewritten since is that file as it was years ago, a removal of
+    // everything added after, named after a commit it is not.
+    const lines = (range: string) => `$(git diff --numstat ${range} -- "$f" | awk '{ n += $1 + $2 } END { print n + 0 }')`;
     const steps = [
       `git show --format= --binary ${c.sha} -- ${files} > /tmp/p.diff && git apply -R --whitespace=nowarn /tmp/p.diff`,
       'git apply -R -C1 --whitespace=nowarn /tmp/p.diff',
       'git apply -R -C1 --reject --whitespace=nowarn /tmp/p.diff 2>/dev/null; git diff --quiet -- . ":(exclude)*.rej" && exit 1; find . -name "*.rej" -newer /tmp/p.diff -delete; exit 0',
-      `for f in ${files}; do git cat-file -e ${c.sha}^:"$f" 2>/dev/null && git show ${c.sha}^:"$f" > "$f"; done; true`,
+      `for f in ${files}; do git cat-file -e ${c.sha}^:"$f" 2>/dev/null && [ ${lines(c.sha)} -le $((2 * ${lines(`${c.sha}^ ${c.sha}`)})) ] && git show ${c.sha}^:"$f" > "$f"; done; true`,
     ];
     for (const step of steps) {
       if ((await sb.exec(step, { timeoutMs: 30_000 })).exitCode === 0) break;

@@ -467,4 +467,21 @@ describe('revertCommit', () => {
     const text = out?.get('calc.py');
     assert.equal(text, v3.replace('    if x < 0:\n        x = 0\n', ''), 'a()\'s guard goes; b()\'s rewritten guard and the later c() stay');
   });
+
+  it('falls back to the file before the commit only where the later changes it would also undo are at most twice the commit\'s own', async () => {
+    const body = (n: number) => Array.from({ length: n }, (_, i) => `def f${i}(x):\n    return x + ${i}\n\n`).join('');
+    // The commit to revert changes one line; later, the line and its neighbours are rewritten (no hunk applies).
+    const v1 = `LIMIT = 1\n\n${body(3)}`;
+    const v2 = v1.replace('LIMIT = 1', 'LIMIT = 2');
+    const small = v2.replace('LIMIT = 2\n\ndef f0(x):', 'LIMIT = 3\n\ndef f0(x, k=0):');
+    const big = small + body(12).replace(/def f/g, 'def g');
+    for (const [later, expected] of [[small, v1], [big, undefined]] as const) {
+      const dir = await repo({ 'calc.py': v1 });
+      withHistory(dir, [['raise the limit', { 'calc.py': v2 }], ['later', { 'calc.py': later }]]);
+      const rt = runtime();
+      const commit = (await historyCandidates(rt.provider, dir, ['calc.py'])).find((c) => c.subject === 'raise the limit')!;
+      const out = await revertCommit(rt.provider, dir, commit, ['calc.py']);
+      assert.equal(out?.get('calc.py'), expected, later === big ? 'twelve functions added since are not "reverted" with it' : 'the file before the commit');
+    }
+  });
 });
