@@ -90,6 +90,8 @@ async function bugStateRun(o: InjectorOptions, counter: TestRunCounter, runner: 
 const DELETING = new Set<MutationKind>(['remove-statement', 'remove-branch', 'return-change']);
 
 interface Candidate { changes: Map<string, string | null>; description: string }
+/** A draw that is no candidate, and why. */
+interface Skipped { skipped: string }
 
 // Reading every candidate file for its features is cheap up to a few hundred files; beyond, the first ones.
 const MAX_SOURCE_FILES = 400;
@@ -198,10 +200,12 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
   // offer fewer distinct candidates than attempts, so the draws are bounded too.
   const seen = new Set<string>();
   for (let attempt = 0, draws = 0; attempt < o.candidates && draws < 3 * o.candidates; attempt++, draws++) {
-    let cand: Candidate | null;
+    let cand: Candidate | Skipped | null;
     if (strategy === 'history') cand = await historyCandidate(o, history, siteSources);
     else cand = await codeCandidate(o, strategy, siteSources, testNames);
     if (!cand) { attempts.push('no candidate'); continue; }
+    // Known without a test run, as a comments-only change is: no attempt spent (the draws stay bounded).
+    if ('skipped' in cand) { attempts.push(cand.skipped); attempt--; continue; }
     const originals = await Promise.all([...cand.changes.keys()].map(async (p) => [p, await readText(o.repoDir, p)] as const));
     const bugChanges: FileChange[] = originals.map(([p, before]) => ({ path: p, before, after: cand!.changes.get(p) ?? null }));
     const bugInject = await makeDiff(bugChanges);
@@ -363,11 +367,13 @@ async function onlyNonCode(changes: FileChange[]): Promise<boolean> {
   return changes.length > 0;
 }
 
-async function historyCandidate(o: InjectorOptions, history: Awaited<ReturnType<typeof historyCandidates>>, sources: string[]): Promise<Candidate | null> {
+async function historyCandidate(o: InjectorOptions, history: Awaited<ReturnType<typeof historyCandidates>>, sources: string[]): Promise<Candidate | Skipped | null> {
   const i = await o.policy.choose('inject.commit', history.map((c) => ({ key: c.isFix ? 'fix' : 'other', features: [clamp01(c.files.length / 5), clamp01(c.age / 50)] })));
   const c = history[i];
   const changes = await revertCommit(o.provider, o.repoDir, c, sources);
-  if (!changes || changes.size === 0) return null;
+  if (!changes || changes.size === 0) {
+    return { skipped: `history: revert ${c.sha.slice(0, 10)} "${c.subject}": none of its change applies to the code as it is now, and the files moved too far since for a whole-file revert (not run)` };
+  }
   for (const [f, text] of changes) {
     const lang = langOfPath(f);
     if (lang && text !== null && (await addsSyntaxErrors(lang, await readText(o.repoDir, f), text))) return null;

@@ -326,6 +326,30 @@ describe('history candidates that cannot break a test', () => {
     // The one test run on the original and one on the bug, one for the weakening: the docs revert cost none.
     assert.equal(r.testRuns, 3);
   });
+
+  it('a commit none of whose change applies any more, in a file rewritten since, is passed over without a run or an attempt', async () => {
+    const more = Array.from({ length: 12 }, (_, i) => `\n\ndef g${i}(x):\n    return x + ${i}\n`).join('');
+    const calc = 'LIMIT = 1\n\n\ndef add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n';
+    const dir = await repo({
+      'calc.py': calc.replace('a + b', 'a - b'),
+      'tests/test_calc.py': 'from calc import add, sub\n\n\ndef test_add():\n    assert add(1, 2) == 3\n\n\ndef test_sub():\n    assert sub(3, 1) == 2\n',
+      'conftest.py': 'import os, sys\nsys.path.insert(0, os.path.dirname(__file__))\n',
+    });
+    withHistory(dir, [
+      ['fix add', { 'calc.py': calc }],
+      ['set the limit', { 'calc.py': calc.replace('LIMIT = 1', 'LIMIT = 2') }],
+      ['rework', { 'calc.py': calc.replace('LIMIT = 1', 'LIMIT = 3  # per call') + more }],
+    ]);
+    // Draws in turn: the rework (newest; its revert breaks no test), the limit (nothing of it applies, and the file
+    // has moved far more since than it changed), then the fix: two attempts are enough.
+    const r = await injectHistory(dir, 2);
+    assert.equal(r.ok, true, `${r.ok ? '' : r.reason}\n${r.attempts.join('\n')}`);
+    assert.deepEqual(r.attempts.map((a) => a.replace(/revert \w+ /, 'revert <sha> ').replace(/": .*\(not run\)$/, '": (not run)')), [
+      'history: revert <sha> "rework" in calc.py: breaks no test',
+      'history: revert <sha> "set the limit": (not run)',
+      'history: revert <sha> "fix add" in calc.py: breaks 1 tests, 1 hidden',
+    ]);
+  });
 });
 
 describe('a bug state whose run the time limit stops', () => {
