@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { after, describe, it } from 'node:test';
 import { NoTestRunnerError, detectRunners, isTestFile, type RunnerName } from '../../src/repo/runners/index.js';
-import { nodeLaunchFrom } from '../../src/repo/runners/js-detect.js';
+import { nodeLaunchFrom, runnerConfigsFrom } from '../../src/repo/runners/js-detect.js';
 import { makeRepo, runParser } from '../fixtures/runners/helpers.js';
 import { PROJECTS } from '../fixtures/runners/projects.js';
 
@@ -233,6 +233,17 @@ describe('detectRunners', () => {
       }),
       (e: unknown) => e instanceof NoTestRunnerError && e.message.includes('(found uvu (package.json scripts.test: "uvu tests"): uvu is not a supported test runner)'),
     );
+  });
+
+  it('jest and vitest: the config file a package\'s test script names, in any of its spellings', () => {
+    const of = (scripts: Record<string, string>, runner: 'jest' | 'vitest' = 'jest') => Object.fromEntries(runnerConfigsFrom([{ dir: '.', scripts }], runner));
+    assert.deepEqual(of({ test: 'yarn lint && jest --config test/jest.config.js' }), { '.': 'test/jest.config.js' });
+    assert.deepEqual(of({ test: 'jest -c "config/jest.json" --coverage' }), { '.': 'config/jest.json' });
+    assert.deepEqual(of({ test: 'npm run test:unit', 'test:unit': "jest --config='jest.unit.js'" }), { '.': 'jest.unit.js' });
+    assert.deepEqual(of({ test: 'vitest run -c vite.test.config.ts' }, 'vitest'), { '.': 'vite.test.config.ts' });
+    // Another command's --config (eslint's) is not the runner's; a script without one leaves jest to find its own.
+    assert.deepEqual(of({ test: 'eslint --config .eslintrc.ci.js . && jest' }), {});
+    assert.deepEqual(of({ test: 'jest --coverage' }), {});
   });
 
   it('node:test keeps the loader flags of the project test script', () => {

@@ -178,6 +178,41 @@ describe('live runs of generated artifacts', () => {
     assert.doesNotMatch(log, /FAIL Required test coverage/);
   });
 
+  it('jest: the config file the package\'s test script names (outside the package root) is handed to jest', async () => {
+    // A stand-in for jest (not installed here), of its shape where the config matters: it reads only the config it
+    // is given (jest finds none by itself in test/), and without its transform the TypeScript test cannot load.
+    const jest = [
+      '#!/usr/bin/env node',
+      "const fs = require('fs'), path = require('path');",
+      'const argv = process.argv.slice(2);',
+      "const at = argv.indexOf('--config');",
+      "const config = at >= 0 ? require(path.resolve(argv[at + 1])) : {};",
+      "const out = argv.find((a) => a.startsWith('--outputFile=')).slice('--outputFile='.length);",
+      'const file = path.resolve(argv[argv.length - 1]);',
+      'const ok = Boolean(config.transform);',
+      "const assertionResults = ok ? [{ ancestorTitles: ['sum'], title: 'adds', status: 'passed' }] : [];",
+      "fs.writeFileSync(out, JSON.stringify({ success: ok, testResults: [{ name: file, status: ok ? 'passed' : 'failed', assertionResults }] }));",
+      "if (!ok) console.log('SyntaxError: Unexpected token, expected \";\" (babel: no TypeScript transform)');",
+      'process.exit(ok ? 0 : 1);',
+      '',
+    ].join('\n');
+    const repo = await makeRepo({
+      files: {
+        'package.json': JSON.stringify({ scripts: { test: 'npm run lint && jest --config test/jest.config.js' }, devDependencies: { jest: '24', 'ts-jest': '24' } }),
+        'test/jest.config.js': "module.exports = { rootDir: '..', transform: { '^.+\\\\.tsx?$': 'ts-jest' } };\n",
+        'src/sum.ts': 'export const sum = (a: number, b: number): number => a + b;\n',
+        'src/__tests__/sum.test.ts': "import { sum } from '../sum';\ndescribe('sum', () => { test('adds', () => { expect(sum(1, 2)).toBe(3); }); });\n",
+        'node_modules/.bin/jest': jest,
+      },
+    }, 'ssr-live-jest-config-');
+    dirs.push(repo);
+    spawnSync('chmod', ['+x', join(repo, 'node_modules/.bin/jest')]);
+    const runner = (await detectRunners(repo))[0];
+    assert.equal(runner.name, 'jest');
+    const { map, log } = await runArtifact(repo, runner, runner.testFiles);
+    assert.deepEqual(map, { 'src/__tests__/sum.test.ts::sum > adds': 'passed' }, log);
+  });
+
   it('a root test.py runs under pytest and under unittest, one result per test', async () => {
     need('pytest');
     const repo = await makeRepo({

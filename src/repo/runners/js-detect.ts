@@ -1,5 +1,5 @@
 /** Finds which JavaScript/TypeScript test runners a repository uses, from package.json files and test sources. */
-import { jsParser, jsScript, type JsRunnerName, type NodeLaunch } from './js-runners.js';
+import { jsParser, jsScript, type JsRunnerName, type NodeLaunch, type RunnerConfigs } from './js-runners.js';
 import type { RepoTree } from './scan.js';
 import { JS_EXT, TS_EXT, isJsTestCandidate, isTestFile } from './test-files.js';
 import type { Runner } from './types.js';
@@ -106,6 +106,35 @@ export function nodeLaunchFrom(script: string | undefined, typescript: boolean, 
   return { command: 'node', flags: [] };
 }
 
+/**
+ * The config file each package's test script hands the runner (`jest --config test/jest.config.js`, `-c x`,
+ * `--config=x`), from the first test script that runs it: jest and vitest look for their config only in the
+ * package directory, so one kept elsewhere applies only when named. Paths stay relative to the package, where the
+ * script runs them.
+ */
+export function runnerConfigsFrom(packages: ReadonlyArray<{ dir: string; scripts: Record<string, string> }>, runner: 'jest' | 'vitest'): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const pkg of packages) {
+    const scripts = Object.entries(pkg.scripts)
+      .filter(([k]) => k === 'test' || k.startsWith('test:') || k.startsWith('test-'))
+      .sort(([a], [b]) => (a === 'test' ? -1 : b === 'test' ? 1 : 0));
+    for (const [, script] of scripts) {
+      const segment = script.split(/&&|\|\||[;|]/).find((part) => SCRIPT_WORDS[runner].test(part));
+      if (!segment) continue;
+      const tokens = segment.trim().split(/\s+/).map((t) => t.replace(/^(['"])(.*)\1$/, '$2'));
+      let config: string | undefined;
+      for (let i = 0; i < tokens.length && config === undefined; i++) {
+        const t = tokens[i] ?? '';
+        if (t === '--config' || t === '-c') config = tokens[i + 1];
+        else if (t.startsWith('--config=')) config = t.slice('--config='.length).replace(/^(['"])(.*)\1$/, '$2');
+      }
+      if (config && !config.startsWith('-')) out.set(pkg.dir, config);
+      break;
+    }
+  }
+  return out;
+}
+
 /** JS test runners ssr does not run, as a package.json test script or dependency names them. */
 const UNSUPPORTED: ReadonlyArray<[name: string, script: RegExp, dep: string | null]> = [
   ['uvu', /(?:^|[\s;&|(/])uvu(?=\s|$)/, 'uvu'],
@@ -194,12 +223,13 @@ export async function detectJavaScript(tree: RepoTree): Promise<Runner[]> {
     }
     if (files.length === 0) continue;
     const typescript = files.filter((f) => TS_EXT.test(f)).length * 2 > files.length;
+    const configs: RunnerConfigs = name === 'jest' || name === 'vitest' ? runnerConfigsFrom(packages, name) : new Map();
     runners.push({
       name,
       language: typescript ? 'typescript' : 'javascript',
       testFiles: files,
       sourceFiles,
-      script: (testFiles: string[]) => jsScript(name, testFiles, launch),
+      script: (testFiles: string[]) => jsScript(name, testFiles, launch, configs),
       parser: () => jsParser(name),
     });
   }

@@ -12,6 +12,25 @@ export interface NodeLaunch {
   flags: string[];
 }
 
+/**
+ * The config file a package's own test script hands its runner (`jest --config test/jest.config.js`), by package
+ * directory ('.' for the root), relative to it: a config outside the places the runner looks by itself is found
+ * only so, and without it the tests run untransformed (TypeScript through babel) or with other settings.
+ */
+export type RunnerConfigs = ReadonlyMap<string, string>;
+
+/** A bash function printing the config file of the package directory $1 (nothing where the script names none). */
+function configLookup(configs: RunnerConfigs): string {
+  const cases = [...configs].map(([dir, file]) => `    ${shQuote(dir)}) printf '%s' ${shQuote(file)} ;;\n`).join('');
+  return `ssr_config() {\n  case "$1" in\n${cases}    *) ;;\n  esac\n}\n`;
+}
+
+/** Sets ssr_cfg to the runner's config arguments for the package $pkg. */
+const CONFIG_ARGS = `
+  cfg=$(ssr_config "$pkg")
+  ssr_cfg=()
+  if [ -n "$cfg" ]; then ssr_cfg=(--config "$cfg"); fi`;
+
 const WHY = 'Each test file runs on its own, from the nearest directory with a package.json, so every result belongs to one file and one crash cannot hide the rest.';
 
 /**
@@ -61,12 +80,13 @@ ${fileSetup(null)}
 ${perFileLoop(files, 'ssr_run_file')}`;
 }
 
-function jestScript(files: string[]): string {
-  return `${scriptPrelude('jest', WHY)}${JS_HELPERS}# The JSON report carries each test's describe path exactly; the verbose listing is for human readers.
+function jestScript(files: string[], configs: RunnerConfigs): string {
+  return `${scriptPrelude('jest', WHY)}${JS_HELPERS}${configLookup(configs)}# The JSON report carries each test's describe path exactly; the verbose listing is for human readers.
 ssr_run_file() {
 ${fileSetup('jest')}
+  local cfg ssr_cfg${CONFIG_ARGS}
   rm -f "$ssr_tmp/result.json"
-  (cd "$pkg" && ssr_limited "$bin" --ci --verbose --watchman=false --runTestsByPath --json --outputFile="$ssr_tmp/result.json" "$rel")
+  (cd "$pkg" && ssr_limited "$bin" \${ssr_cfg[@]+"\${ssr_cfg[@]}"} --ci --verbose --watchman=false --runTestsByPath --json --outputFile="$ssr_tmp/result.json" "$rel")
   rc=$?
   ssr_json_block "$ssr_tmp/result.json"
   return $rc
@@ -74,12 +94,13 @@ ${fileSetup('jest')}
 ${perFileLoop(files, 'ssr_run_file')}`;
 }
 
-function vitestScript(files: string[]): string {
-  return `${scriptPrelude('vitest', WHY)}${JS_HELPERS}# The JSON report carries each test's describe path exactly; the verbose listing is for human readers.
+function vitestScript(files: string[], configs: RunnerConfigs): string {
+  return `${scriptPrelude('vitest', WHY)}${JS_HELPERS}${configLookup(configs)}# The JSON report carries each test's describe path exactly; the verbose listing is for human readers.
 ssr_run_file() {
 ${fileSetup('vitest')}
+  local cfg ssr_cfg${CONFIG_ARGS}
   rm -f "$ssr_tmp/result.json"
-  (cd "$pkg" && ssr_limited "$bin" run "$rel" --reporter=verbose --reporter=json --outputFile.json="$ssr_tmp/result.json")
+  (cd "$pkg" && ssr_limited "$bin" run "$rel" \${ssr_cfg[@]+"\${ssr_cfg[@]}"} --reporter=verbose --reporter=json --outputFile.json="$ssr_tmp/result.json")
   rc=$?
   ssr_json_block "$ssr_tmp/result.json"
   return $rc
@@ -262,15 +283,15 @@ ${fileSetup(null)}
 ${perFileLoop(files, 'ssr_run_file')}`;
 }
 
-export function jsScript(name: JsRunnerName, testFiles: string[], launch: NodeLaunch): string {
+export function jsScript(name: JsRunnerName, testFiles: string[], launch: NodeLaunch, configs: RunnerConfigs = new Map()): string {
   const files = checkTestFiles(testFiles);
   switch (name) {
     case 'node-test':
       return nodeTestScript(files, launch);
     case 'jest':
-      return jestScript(files);
+      return jestScript(files, configs);
     case 'vitest':
-      return vitestScript(files);
+      return vitestScript(files, configs);
     case 'mocha':
       return mochaScript(files);
     case 'ava':
