@@ -15,7 +15,9 @@ const fixture = (name: string): string => readFileSync(new URL(`../fixtures/code
 const has = (cmd: string, args: string[]): boolean => spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
 const run = (cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): { ok: boolean; out: string } => {
   const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 180_000 });
-  return { ok: r.status === 0, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
+  // A run the timeout stopped says so: on a loaded machine that, not the edits, is the likelier cause.
+  const stopped = r.signal ? `(${cmd} stopped by ${r.signal}${r.error ? `: ${r.error.message}` : ''}; the limit is 180 s)\n` : '';
+  return { ok: r.status === 0, out: `${stopped}${r.stdout ?? ''}${r.stderr ?? ''}` };
 };
 
 const dirs: string[] = [];
