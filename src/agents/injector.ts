@@ -151,7 +151,10 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
       // a module not installed): the count alone left the user nothing to go on, the run's log not being kept.
       else if (passed(r.results).length === 0) stopped = `; its output says: ${outputHint(r.log)}`;
     } finally { await sb.dispose(); }
-    if (usable(ref)) await o.onReference?.(runner.name, ref);
+    // A run cut short by a limit (a loaded machine, a testTimeoutSec too low) still serves this episode, but is not
+    // kept for the later ones: the files it never reached, and the one it was stopped in (failed), would stay out
+    // of every oracle of this repository state, whatever the load or the limit then.
+    if (usable(ref) && !stopped) await o.onReference?.(runner.name, ref);
   }
   const files = byFile(ref);
   const goodFiles = [...files.entries()].filter(([, ids]) => ids.every((id) => ref![id] === 'passed')).map(([f]) => f);

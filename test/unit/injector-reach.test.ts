@@ -374,6 +374,28 @@ describe('a bug state whose run the time limit stops', () => {
   });
 });
 
+describe('the reference run of the original', () => {
+  it('is kept for later episodes only when it ran to its end, not when a time limit cut it short', async () => {
+    const files = {
+      'package.json': JSON.stringify({ scripts: { test: 'node --test' } }),
+      'lib.js': 'exports.add = (a, b) => a + b;\nexports.sub = (a, b) => a - b;\n',
+      'test/a.test.js': "const { test } = require('node:test');\nconst assert = require('node:assert');\nconst { add } = require('../lib.js');\ntest('add', () => { assert.strictEqual(add(1, 2), 3); });\n",
+      'test/b.test.js': "const { test } = require('node:test');\nconst assert = require('node:assert');\nconst { sub } = require('../lib.js');\ntest('sub', async () => { await new Promise((r) => setTimeout(r, Number(process.env.SSR_TEST_SLOW_MS || 0))); assert.strictEqual(sub(3, 1), 2); });\n",
+    };
+    const kept: string[][] = [];
+    const run = (dir: string, testTimeoutMs: number) => inject({
+      repoDir: dir, provider: runtime().provider, policy: new InTurnPolicy(), strategies: ['removal'], minPassingTests: 1, candidates: 1, testTimeoutMs,
+      onReference: async (_runner, results) => { kept.push(Object.keys(results).sort()); },
+    });
+    // b's test outlives the limit of one test run: the run is stopped in b, after a passed.
+    const slow = await repo({ ...files, 'test/b.test.js': files['test/b.test.js'].replace("process.env.SSR_TEST_SLOW_MS || 0", '120000') });
+    await run(slow, 8_000);
+    assert.deepEqual(kept, [], 'a reference cut short is not kept');
+    await run(await repo(files), 60_000);
+    assert.deepEqual(kept, [['test/a.test.js::add', 'test/b.test.js::sub']]);
+  });
+});
+
 describe('a bug that raises before the test asserts', () => {
   it('is hidden by emptying the test, which then passes, where deleting it would hide nothing', async () => {
     const lib = 'def pick(xs, i):\n    return xs[min(i, len(xs) - 1)]\n\n\ndef first(xs):\n    return xs[0]\n';
