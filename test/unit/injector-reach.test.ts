@@ -374,6 +374,23 @@ describe('a bug state whose run the time limit stops', () => {
   });
 });
 
+describe('the files a code strategy draws from', () => {
+  it('are those with a site for it: a file of declarations only (an __init__ of imports) spends no attempt', async () => {
+    const dir = await repo({
+      'calc/__init__.py': 'from .core import add, sub\n',
+      'calc/core.py': 'def add(a, b):\n    if a is None:\n        a = 0\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n',
+      'tests/test_calc.py': 'from calc import add, sub\n\n\ndef test_add():\n    assert add(None, 2) == 2\n\n\ndef test_sub():\n    assert sub(3, 1) == 2\n',
+      'conftest.py': 'import os, sys\nsys.path.insert(0, os.path.dirname(__file__))\n',
+    });
+    // Files drawn in turn, calc/__init__.py first: with one attempt, it must not be the file of declarations.
+    const policy = new InTurnPolicy();
+    const r = await inject({ repoDir: dir, provider: runtime().provider, policy, strategies: ['removal'], minPassingTests: 1, candidates: 1, testTimeoutMs: 60_000 });
+    assert.equal(r.ok, true, `${r.ok ? '' : r.reason}\n${r.attempts.join('\n')}`);
+    const files = policy.decisions.filter((d) => d.group === 'inject.file');
+    assert.ok(files.length > 0 && files.every((d) => d.options.length === 1), 'only calc/core.py is offered');
+  });
+});
+
 describe('the reference run of the original', () => {
   it('is kept for later episodes only when it ran to its end, not when a time limit cut it short', async () => {
     const files = {
