@@ -169,7 +169,8 @@ export function cargoWarmer(opts: CargoWarmerOptions = {}): BaseWarmer {
     async identity(base: string): Promise<string | null> {
       const m = await scanCached(base);
       if (m.packages.length === 0) return null;
-      return `${await toolchainVersion()}\0${m.identity}`;
+      // The build's flags are part of every fingerprint: a cache built under other flags would be rebuilt by every run.
+      return `${await toolchainVersion()}\0${CARGO_CAP_LINTS}\0${m.identity}`;
     },
     async build(sb: Sandbox, base: string): Promise<string[]> {
       const manifests = (await scanCached(base)).packages.slice(0, MAX_BUILDS);
