@@ -318,7 +318,6 @@ async function readText(repoDir: string, rel: string): Promise<string | null> {
   try { return await readFile(path.join(repoDir, rel), 'utf8'); } catch { return null; }
 }
 
-/** Direct and removal-oriented candidates: sites chosen by the policy among what the parser finds. */
 /**
  * The files with a site for the strategy, in order: a file of declarations only (type-only modules, re-exporting
  * index files, an __init__.py of imports) has none, and drawn it would spend one of the injector's attempts on
@@ -339,6 +338,7 @@ async function withSites(repoDir: string, strategy: Strategy, sources: string[])
   return out;
 }
 
+/** Direct and removal-oriented candidates: sites chosen by the policy among what the parser finds. */
 async function codeCandidate(o: InjectorOptions, strategy: Strategy, sources: string[], testNames: Set<string>): Promise<Candidate | null> {
   const pool = sources.slice(0, MAX_SOURCE_FILES);
   const fileOpts = await Promise.all(pool.map(async (f) => {
