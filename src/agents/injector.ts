@@ -16,7 +16,7 @@ import { StateRunCache } from '../repo/stateRuns.js';
 import type { SandboxProvider } from '../sandbox/types.js';
 import type { Policy } from '../policy/policy.js';
 import {
-  addsSyntaxErrors, applyEdits, findMutations, findRemovals, findTests, langOfPath, referencedNames, removalEdits, testCodeRanges, type Edit, type MutationKind, type TestSite,
+  addsSyntaxErrors, applyEdits, findMutations, findRemovals, findTests, langOfPath, referencedNames, removalEdits, testCodeRanges, type Edit, type Lang, type Mutation, type MutationKind, type Removal, type TestSite,
 } from './code/index.js';
 import { byFile, clamp01, sandboxWith, testFileOf, testNameOf, TestRunCounter } from './common.js';
 import { historyCandidates, revertCommit } from './history.js';
@@ -204,10 +204,11 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
   const seen = new Set<string>();
   const codeSources = strategy === 'history' ? [] : await withSites(o.repoDir, strategy, siteSources);
   if (strategy !== 'history' && codeSources.length === 0) return result({ code: 'no-bug-found', reason: `no ${strategy} site in any of ${siteSources.length} code files`, strategy });
+  const pool = await filePool(o.repoDir, codeSources, testNames);
   for (let attempt = 0, draws = 0; attempt < o.candidates && draws < 3 * o.candidates; attempt++, draws++) {
     let cand: Candidate | Skipped | null;
     if (strategy === 'history') cand = await historyCandidate(o, history, siteSources);
-    else cand = await codeCandidate(o, strategy, codeSources, testNames);
+    else cand = await codeCandidate(o, strategy, pool, testNames);
     if (!cand) { attempts.push('no candidate'); continue; }
     // Known without a test run, as a comments-only change is: no attempt spent (the draws stay bounded).
     if ('skipped' in cand) { attempts.push(cand.skipped); attempt--; continue; }
@@ -321,51 +322,69 @@ async function readText(repoDir: string, rel: string): Promise<string | null> {
 /**
  * The files with a site for the strategy, in order: a file of declarations only (type-only modules, re-exporting
  * index files, an __init__.py of imports) has none, and drawn it would spend one of the injector's attempts on
- * nothing (in a TypeScript library, 16 of 41 files and 4 of an episode's 6 attempts).
+ * nothing (in a TypeScript library, 16 of 41 files and 4 of an episode's 6 attempts). The sites are those
+ * `codeCandidate` draws from (`fileSites`), so a file whose every site is left alone (a Rust file whose only
+ * comparisons are in its #[cfg(test)] module) is not drawn either.
  */
 async function withSites(repoDir: string, strategy: Strategy, sources: string[]): Promise<string[]> {
   const out: string[] = [];
   for (const f of sources) {
     if (out.length >= MAX_SOURCE_FILES) break;
-    const lang = langOfPath(f);
-    const text = lang ? await readText(repoDir, f) : null;
-    if (!lang || text === null) continue;
-    const sites = strategy === 'removal'
-      ? (await findRemovals(lang, text)).length
-      : (await findMutations(lang, text)).filter((m) => !DELETING.has(m.kind)).length;
-    if (sites > 0) out.push(f);
+    const s = await fileSites(repoDir, f, strategy);
+    if (s && (s.removals.length > 0 || s.mutations.length > 0)) out.push(f);
   }
   return out;
 }
 
-/** Direct and removal-oriented candidates: sites chosen by the policy among what the parser finds. */
-async function codeCandidate(o: InjectorOptions, strategy: Strategy, sources: string[], testNames: Set<string>): Promise<Candidate | null> {
-  const pool = sources.slice(0, MAX_SOURCE_FILES);
-  const fileOpts = await Promise.all(pool.map(async (f) => {
-    const text = (await readText(o.repoDir, f)) ?? '';
-    const lines = text.split('\n').length;
-    return { key: 'file', features: [Math.log1p(lines) / 8, [...testNames].some((n) => n.length > 2 && text.includes(n)) ? 1 : 0] };
-  }));
-  const file = pool[await o.policy.choose('inject.file', fileOpts)];
-  const lang = langOfPath(file)!;
-  const source = await readText(o.repoDir, file);
-  if (source === null) return null;
-  const near = (fn: string | null) => (fn && testNames.has(fn) ? 1 : 0);
-  // Left alone: unit tests kept in the code file (Rust's #[cfg(test)] modules: a change there is a change of a test),
-  // and code the test build does not compile (under a Rust `#[cfg]` that does not hold: a change there breaks nothing).
-  const leftAlone = [...await testCodeRanges(lang, source), ...await cfgOffRanges(lang, source, lang === 'rust' ? await rustCfgEnvFor(o.repoDir, file) : null)];
+type FileSites = { lang: Lang; source: string; removals: Removal[]; mutations: Mutation[] };
+
+/**
+ * A code file's sites for a strategy: its removals (removal) or its value and operator mutations (direct; deleting
+ * code is the removal strategy's business), without those the injector leaves alone: unit tests kept in the code file
+ * (Rust's #[cfg(test)] modules: a change there is a change of a test) and code the test build does not compile
+ * (under a Rust `#[cfg]` that does not hold: a change there breaks nothing).
+ */
+async function fileSites(repoDir: string, file: string, strategy: Strategy): Promise<FileSites | null> {
+  const lang = langOfPath(file);
+  const source = lang ? await readText(repoDir, file) : null;
+  if (!lang || source === null) return null;
+  const leftAlone = [...await testCodeRanges(lang, source), ...await cfgOffRanges(lang, source, lang === 'rust' ? await rustCfgEnvFor(repoDir, file) : null)];
   const offLimits = (edits: readonly Edit[]) => edits.some((e) => leftAlone.some((r) => e.start < r.end && r.start < e.end));
+  if (strategy === 'removal') return { lang, source, removals: (await findRemovals(lang, source)).filter((r) => !offLimits(removalEdits(r))), mutations: [] };
+  return { lang, source, removals: [], mutations: (await findMutations(lang, source)).filter((m) => !DELETING.has(m.kind) && !offLimits([m.edit])) };
+}
+
+/** The files a code candidate is drawn from, each with the features the policy chooses it by (computed once an injection). */
+type FilePool = { files: string[]; options: { key: string; features: number[] }[] };
+
+async function filePool(repoDir: string, sources: string[], testNames: Set<string>): Promise<FilePool> {
+  const files = sources.slice(0, MAX_SOURCE_FILES);
+  const names = [...testNames].filter((n) => n.length > 2);
+  const options = await Promise.all(files.map(async (f) => {
+    const text = (await readText(repoDir, f)) ?? '';
+    const lines = text.split('\n').length;
+    return { key: 'file', features: [Math.log1p(lines) / 8, names.some((n) => text.includes(n)) ? 1 : 0] };
+  }));
+  return { files, options };
+}
+
+/** Direct and removal-oriented candidates: sites chosen by the policy among what the parser finds. */
+async function codeCandidate(o: InjectorOptions, strategy: Strategy, pool: FilePool, testNames: Set<string>): Promise<Candidate | null> {
+  const file = pool.files[await o.policy.choose('inject.file', pool.options)];
+  const sites = await fileSites(o.repoDir, file, strategy);
+  if (!sites) return null;
+  const { lang, source } = sites;
+  const near = (fn: string | null) => (fn && testNames.has(fn) ? 1 : 0);
 
   if (strategy === 'removal') {
-    const removals = (await findRemovals(lang, source)).filter((r) => !offLimits(removalEdits(r)));
+    const removals = sites.removals;
     if (removals.length === 0) return null;
     const i = await o.policy.choose('inject.removal', removals.map((r) => ({ key: r.kind, features: [clamp01(r.size / 40), near(r.functionName)] })));
     const r = removals[i];
     return { changes: new Map([[file, applyEdits(source, removalEdits(r))]]), description: `removal: ${r.description} in ${file}` };
   }
 
-  // Direct injection changes values and operators; deleting code is the removal strategy's business.
-  const muts = (await findMutations(lang, source)).filter((m) => !DELETING.has(m.kind) && !offLimits([m.edit]));
+  const muts = sites.mutations;
   if (muts.length === 0) return null;
   const k = [1, 2, 3][await o.policy.choose('inject.compose', [{ key: '1' }, { key: '2' }, { key: '3' }])];
   const chosen: Edit[] = [];
