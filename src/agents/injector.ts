@@ -239,8 +239,19 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
     // file (Rust's #[cfg(test)] modules) can neither hide this bug nor sit in the file it changes.
     // Such files stay out of the oracle: it is made of the other files' broken tests, when there are any.
     const unhidable = new Set(broken.map(testFileOf).filter((f) => cand!.changes.has(f) || !isTestFile(f)));
+    // A file none of whose tests ran, in a run no limit cut, was stopped at load by the bug (a type error under
+    // ts-jest, an import-time error, a package that no longer compiles): weakening its tests' bodies cannot make it
+    // load, so it can neither be hidden nor be an oracle file. Weakened anyway, it cost two runs of the broken files
+    // (minutes each under a type-checking runner) to learn that.
+    const notLoaded = killed ? [] : [...new Set(broken.map(testFileOf))].filter((f) => !unhidable.has(f) && files.get(f)!.every((id) => run.results[id] === undefined));
+    for (const f of notLoaded) unhidable.add(f);
     const hidable = broken.filter((id) => !unhidable.has(testFileOf(id)));
-    if (hidable.length === 0) { attempts.push(`${cand.description}: breaks only tests kept in code files (${[...unhidable].join(', ')}), which cannot be weakened`); continue; }
+    if (hidable.length === 0) {
+      attempts.push(notLoaded.length > 0
+        ? `${cand.description}: stops ${notLoaded.length === 1 ? 'its test file' : `${notLoaded.length} test files`} at load (${notLoaded.slice(0, 3).join(', ')}: none of their tests ran), which no weakening can hide${notLoaded.length < unhidable.size ? '; the others are tests kept in code files' : ''}`
+        : `${cand.description}: breaks only tests kept in code files (${[...unhidable].join(', ')}), which cannot be weakened`);
+      continue;
+    }
     const oracleFiles = goodFiles.filter((f) => !unhidable.has(f) && !cand!.changes.has(f));
     const weak = await weaken(o, runner, counter, cand, hidable, oracleFiles, files, ref);
     if (!weak) { attempts.push(`${cand.description}: the failing tests could not be weakened`); continue; }

@@ -433,6 +433,39 @@ describe('the reference run of the original', () => {
   });
 });
 
+describe('a bug that stops a test file at load', () => {
+  // Fixed in the last commit: a table that raised at import, and a clamp. Reverting it brings both back.
+  const table = 'NAMES = dict(zip("ab", [1, 2]))\nSECOND = NAMES["b"]\n';
+  const clamp = 'def clamp(x):\n    return min(x, 10)\n\n\ndef double(x):\n    return 2 * x\n';
+  const files = {
+    'table.py': table.replace('[1, 2]', '[1]'),
+    'clamp.py': clamp.replace('min(x, 10)', 'x'),
+    'tests/test_table.py': 'from table import SECOND\n\n\ndef test_second():\n    assert SECOND == 2\n',
+    'tests/test_clamp.py': 'from clamp import clamp, double\n\n\ndef test_clamp():\n    assert clamp(12) == 10\n\n\ndef test_double():\n    assert double(2) == 4\n',
+    'conftest.py': 'import os, sys\nsys.path.insert(0, os.path.dirname(__file__))\n',
+  };
+
+  it('is not weakened: a revert that only breaks files at load is dropped after its one run', async () => {
+    const dir = await repo({ ...files, 'clamp.py': clamp });
+    withHistory(dir, [['build the table', { 'table.py': table }]]);
+    const r = await injectHistory(dir, 1);
+    assert.equal(r.ok, false);
+    assert.match(r.attempts[0]!, /stops its test file at load \(tests\/test_table\.py: none of their tests ran\), which no weakening can hide/);
+    assert.equal(r.testRuns, 2, 'the reference run and the bug state\'s: no weakening run');
+  });
+
+  it('leaves such a file out of the oracle and hides the bug in the others', async () => {
+    const dir = await repo(files);
+    withHistory(dir, [['build the table, clamp', { 'table.py': table, 'clamp.py': clamp }]]);
+    const r = await injectHistory(dir, 1);
+    assert.equal(r.ok, true, `${r.ok ? '' : r.reason}\n${r.attempts.join('\n')}`);
+    if (!r.ok) return;
+    assert.ok(!r.artifact.testFiles.includes('tests/test_table.py'), r.artifact.testFiles.join(', '));
+    assert.ok(r.artifact.testFiles.includes('tests/test_clamp.py'), r.artifact.testFiles.join(', '));
+    assert.doesNotMatch(r.artifact.testWeaken, /test_table/);
+  });
+});
+
 describe('a bug that raises before the test asserts', () => {
   it('is hidden by emptying the test, which then passes, where deleting it would hide nothing', async () => {
     const lib = 'def pick(xs, i):\n    return xs[min(i, len(xs) - 1)]\n\n\ndef first(xs):\n    return xs[0]\n';
