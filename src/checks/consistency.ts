@@ -119,7 +119,9 @@ export function checkScriptRun(original: TestRun): CheckResult | null {
   const C: CheckName = 'test-script';
   if (original.killed) {
     const k = KILL_CODES[original.killed];
-    return fail(C, k.code, `test_script.sh ${k.what} on the original repository (stopped by the sandbox: ${original.killed})`, { killed: original.killed, logTail: original.log.slice(-2000) });
+    // The wall-clock limit is the user's setting, and a large oracle on a loaded machine can outgrow it: say which.
+    const hint = original.killed === 'timeout' ? `, after ${Math.round(original.durationMs / 1000)} s: the limit is testTimeoutSec, to raise where the suite is this slow or the machine this loaded` : '';
+    return fail(C, k.code, `test_script.sh ${k.what} on the original repository (stopped by the sandbox: ${original.killed}${hint})`, { killed: original.killed, durationMs: original.durationMs, logTail: original.log.slice(-2000) });
   }
   const net = Object.keys(original.results).length === 0 ? NETWORK_ERRORS.exec(original.log) : null;
   if (net) {

@@ -33,6 +33,7 @@ test('checks 2 and 3 judge the original run', () => {
   assert.equal(checkTestScript(run({ a: 'passed', b: 'passed' }), lim).code, 'too-few-tests');
   assert.equal(checkTestScript(run({ a: 'passed', b: 'passed', c: 'failed' }), lim).code, 'tests-fail-on-original');
   assert.equal(checkTestScript(run({ a: 'passed' }, { killed: 'timeout' }), lim).code, 'script-timeout');
+  assert.match(checkTestScript(run({ a: 'passed' }, { killed: 'timeout', durationMs: 91_400 }), lim).reason, /after 91 s: the limit is testTimeoutSec/, 'the user is told which setting stopped it');
   assert.equal(checkTestScript(run({ a: 'passed', b: 'passed', c: 'passed' }), lim).ok, true);
 });
 
