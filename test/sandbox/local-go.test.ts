@@ -12,6 +12,7 @@ import { findExecutable } from '../../src/sandbox/bwrap.js';
 import { detectRunners, type Runner } from '../../src/repo/runners/index.js';
 import { runTestScript } from '../../src/repo/testrun.js';
 import { cleanup, makeBase, tempDir } from './helpers.js';
+import { requireTool } from '../helpers/tools.js';
 
 const FILES: Record<string, string> = {
   'go.mod': 'module example.com/crash\n\ngo 1.21\n',
@@ -81,14 +82,14 @@ func TestSubTail(t *testing.T) {}
   'list/fine_test.go': 'package list\n\nimport "testing"\n\nfunc TestFine(t *testing.T) {}\n',
 };
 
-const noGo = !findExecutable('go') && 'go is not installed: install Go (https://go.dev/doc/install) to run this test';
 let stateDir = '';
 let base = '';
 let sb: Sandbox;
 let runner: Runner;
 
 before(async () => {
-  if (noGo) return;
+  // Without go, each test fails with requireTool's message, not here.
+  if (!findExecutable('go')) return;
   stateDir = await tempDir('state');
   base = await makeBase(FILES);
   const found = await detectRunners(base);
@@ -97,12 +98,13 @@ before(async () => {
   sb = await new LocalSandboxProvider({ stateDir, isolation: 'bwrap', defaults: { timeoutMs: 240_000 } }).create({ base });
 });
 after(async () => {
-  if (noGo) return;
+  if (!sb) return;
   await sb?.dispose();
   await cleanup(stateDir, path.dirname(base));
 });
 
-test('go: a test that crashes the binary fails, and every other test of its file still has its own result', { skip: noGo }, async () => {
+test('go: a test that crashes the binary fails, and every other test of its file still has its own result', async () => {
+  requireTool('go');
   const run = await runTestScript(sb, runner.script(runner.testFiles), runner.parser(), 240_000);
   assert.equal(run.parserError, null, run.log);
   assert.deepEqual(run.results, {
@@ -134,7 +136,8 @@ test('go: a test that crashes the binary fails, and every other test of its file
   assert.doesNotMatch(run.log, /a subtest of TestSubFails panicked/);
 });
 
-test('go: a selection of files runs only their tests, crashes included', { skip: noGo }, async () => {
+test('go: a selection of files runs only their tests, crashes included', async () => {
+  requireTool('go');
   const one = await runTestScript(sb, runner.script(['list/exit_test.go']), runner.parser(), 240_000);
   assert.deepEqual(one.results, {
     'list/exit_test.go::TestBeforeExit': 'passed',
@@ -147,7 +150,8 @@ test('go: a selection of files runs only their tests, crashes included', { skip:
   assert.doesNotMatch(fine.log, /running the rest again/);
 });
 
-test('go: reruns share the file\'s time limit', { skip: noGo }, async () => {
+test('go: reruns share the file\'s time limit', async () => {
+  requireTool('go');
   // With no time left after the first run, the tests the crash hid stay unreported instead of running past the limit.
   // The limit is used up right after the first round (not by a wall-clock race with it, which a loaded machine loses).
   const script = runner.script(['list/at_test.go']);

@@ -8,6 +8,7 @@ import { LocalSandboxProvider } from '../../src/sandbox/local.js';
 import type { Sandbox } from '../../src/sandbox/types.js';
 import { findExecutable } from '../../src/sandbox/bwrap.js';
 import { cleanup, isolatedSkipReason, makeBase, tempDir } from './helpers.js';
+import { requireTool } from '../helpers/tools.js';
 
 const skip = await isolatedSkipReason();
 let stateDir = '';
@@ -46,7 +47,8 @@ test('python3 and pytest run, and leave no bytecode in the tree', { skip }, asyn
   assert.equal((await sb.exec('find . -name __pycache__ -o -name "*.pyc"')).stdout, '');
 });
 
-test('go builds and tests a stdlib-only module offline, with its cache kept across commands', { skip: skip || (!findExecutable('go') && 'go not installed') }, async () => {
+test('go builds and tests a stdlib-only module offline, with its cache kept across commands', { skip }, async () => {
+  requireTool('go');
   assert.match((await sb.exec('go version')).stdout, /^go version go1\./);
   const r = await sb.exec('cd gomod && go test ./... 2>&1');
   assert.equal(r.exitCode, 0, r.stdout);
@@ -55,7 +57,8 @@ test('go builds and tests a stdlib-only module offline, with its cache kept acro
   assert.match(again.stdout, /\(cached\)/);
 });
 
-test('cargo tests a dependency-free crate offline', { skip: skip || (!findExecutable('cargo') && 'cargo not installed') }, async () => {
+test('cargo tests a dependency-free crate offline', { skip }, async () => {
+  requireTool('cargo');
   const r = await sb.exec('cd crate && cargo test 2>&1');
   assert.equal(r.exitCode, 0, r.stdout);
   assert.match(r.stdout, /test t::adds \.\.\. ok/);
@@ -63,7 +66,8 @@ test('cargo tests a dependency-free crate offline', { skip: skip || (!findExecut
   assert.equal((await sb.exec('test -e crate/target && echo target; true')).stdout, '');
 });
 
-test('a rust-toolchain.toml asking for components the host lacks does not send rustup to download them', { skip: skip || (!findExecutable('cargo') && 'cargo not installed') }, async () => {
+test('a rust-toolchain.toml asking for components the host lacks does not send rustup to download them', { skip }, async () => {
+  requireTool('cargo');
   // rustup would try to install them (offline, into a read-only ~/.rustup) and cargo would not even start.
   const r = await sb.exec('cd pinned && cargo test 2>&1');
   assert.equal(r.exitCode, 0, r.stdout);

@@ -1,6 +1,6 @@
 /*
  * Beyond "parses": the edits this library produces should compile with the real toolchains.
- * Each check is skipped when its toolchain is not installed.
+ * A check whose toolchain is not installed fails, saying how to install it.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { applyEdits, findMutations, findRemovals, findTests, removalEdits } from '../../src/agents/code/index.js';
+import { requireTool } from '../helpers/tools.js';
 
 const fixture = (name: string): string => readFileSync(new URL(`../fixtures/code/${name}`, import.meta.url), 'utf8');
 const has = (cmd: string, args: string[]): boolean => spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
@@ -31,7 +32,8 @@ after(() => {
 });
 
 describe('code: toolchains accept the edits', () => {
-  it('go: every mutation and removal builds and vets; weakened tests too', { skip: !has('go', ['version']) }, async () => {
+  it('go: every mutation and removal builds and vets; weakened tests too', async () => {
+    requireTool('go');
     const src = fixture('calc.go');
     const testSrc = fixture('calc_test.go');
     const muts = await findMutations('go', src);
@@ -57,7 +59,8 @@ describe('code: toolchains accept the edits', () => {
     assert.ok(r.ok, `go vet failed for: ${[...new Set(failing)].join('; ')}\n${r.out.slice(0, 3000)}`);
   });
 
-  it('python: mutations, removals and weakened tests compile; the whole-file stub imports', { skip: !has('python3', ['--version']) }, async () => {
+  it('python: mutations, removals and weakened tests compile; the whole-file stub imports', async () => {
+    requireTool('python3');
     const src = fixture('inventory.py');
     const testSrc = fixture('test_inventory.py');
     const muts = await findMutations('python', src);
@@ -134,7 +137,8 @@ describe('code: toolchains accept the edits', () => {
     assert.ok(r.ok, `${cc} rejected: ${[...new Set(failing)].join('; ')}\n${r.out.slice(0, 3000)}`);
   };
 
-  it('c: every mutation and removal compiles with gcc; weakened tests too', { skip: !has('gcc', ['--version']) || !has('make', ['--version']) }, async () => {
+  it('c: every mutation and removal compiles with gcc; weakened tests too', async () => {
+    requireTool('gcc', 'make');
     const src = fixture('ring.c');
     const testSrc = fixture('test_ring.c');
     const tests = await findTests('c', testSrc);
@@ -147,14 +151,16 @@ describe('code: toolchains accept the edits', () => {
     compileAll('gcc', ['-std=c11', '-Wall'], 'c', variants, { 'ring.h': fixture('ring.h') });
   });
 
-  it('c: weakened tests still compile under -Wall -Wextra -Werror (names only the assertions read are kept used)', { skip: !has('gcc', ['--version']) || !has('make', ['--version']) }, async () => {
+  it('c: weakened tests still compile under -Wall -Wextra -Werror (names only the assertions read are kept used)', async () => {
+    requireTool('gcc', 'make');
     const testSrc = fixture('test_werror.c');
     const tests = await findTests('c', testSrc);
     const variants = [{ what: 'the original', code: testSrc }, ...tests.map((t) => ({ what: `weakened ${t.name}`, code: applyEdits(testSrc, t.assertions) }))];
     compileAll('gcc', ['-std=c11', '-Wall', '-Wextra', '-Werror'], 'c', variants, { 'ring.h': fixture('ring.h') });
   });
 
-  it('cpp: every mutation and removal compiles with g++; weakened GoogleTest tests too', { skip: !has('g++', ['--version']) || !has('make', ['--version']) }, async () => {
+  it('cpp: every mutation and removal compiles with g++; weakened GoogleTest tests too', async () => {
+    requireTool('g++', 'make');
     const src = fixture('shelf.cpp');
     const testSrc = fixture('shelf_test.cpp');
     const tests = await findTests('cpp', testSrc);
@@ -164,7 +170,8 @@ describe('code: toolchains accept the edits', () => {
       ...(await findRemovals('cpp', src)).map((r) => ({ what: r.description, code: applyEdits(src, removalEdits(r)) })),
     ];
     const gtest = ['/usr/include/gtest/gtest.h', '/usr/local/include/gtest/gtest.h'].some((h) => has('test', ['-f', h]));
-    if (gtest) variants.push(...tests.map((t) => ({ what: `weakened ${t.name}`, code: applyEdits(testSrc, t.assertions) })));
+    assert.ok(gtest, 'this test needs GoogleTest\'s headers: apt-get install libgtest-dev (npm test\'s setup installs it where it runs as root)');
+    variants.push(...tests.map((t) => ({ what: `weakened ${t.name}`, code: applyEdits(testSrc, t.assertions) })));
     compileAll('g++', ['-std=c++17'], 'cpp', variants);
   });
 });

@@ -18,6 +18,7 @@ import { createRuntime } from '../../src/runtime.js';
 import { OnnxPolicy, OnnxPolicyRunner } from '../../src/policy/onnx/runner.js';
 import { Rng } from '../../src/policy/rng.js';
 import { findExecutable } from '../../src/sandbox/bwrap.js';
+import { requireTool } from '../helpers/tools.js';
 
 const LIB = `//! Small ranges.
 
@@ -102,7 +103,8 @@ test('the grammar gap is still there, and a candidate is judged by the errors it
   assert.equal(await addsSyntaxErrors('rust', null, 'fn f() -> i32 { 1 \n'), true, 'a new file is judged on its own');
 });
 
-test('the injector finds a bug in a crate whose lib.rs opens with a multi-line #![doc(...)], outside its inline tests', { skip: !findExecutable('cargo') && 'cargo not installed' }, async () => {
+test('the injector finds a bug in a crate whose lib.rs opens with a multi-line #![doc(...)], outside its inline tests', async () => {
+  requireTool('cargo');
   const root = mkdtempSync(path.join(tmpdir(), 'ssr-inject-grammar-'));
   try {
     const repo = path.join(root, 'ranges');
