@@ -205,22 +205,10 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
   const codeSources = strategy === 'history' ? [] : await withSites(o.repoDir, strategy, siteSources);
   if (strategy !== 'history' && codeSources.length === 0) return result({ code: 'no-bug-found', reason: `no ${strategy} site in any of ${siteSources.length} code files`, strategy });
   const pool = await filePool(o.repoDir, codeSources, testNames);
-  for (let attempt = 0, draws = 0; attempt < o.candidates && draws < 3 * o.candidates; attempt++, draws++) {
-    let cand: Candidate | Skipped | null;
-    if (strategy === 'history') cand = await historyCandidate(o, history, siteSources);
-    else cand = await codeCandidate(o, strategy, pool, testNames);
-    if (!cand) { attempts.push('no candidate'); continue; }
-    // Known without a test run, as a comments-only change is: no attempt spent (the draws stay bounded).
-    if ('skipped' in cand) { attempts.push(cand.skipped); attempt--; continue; }
-    const originals = await Promise.all([...cand.changes.keys()].map(async (p) => [p, await readText(o.repoDir, p)] as const));
-    const bugChanges: FileChange[] = originals.map(([p, before]) => ({ path: p, before, after: cand!.changes.get(p) ?? null }));
-    const bugInject = await makeDiff(bugChanges);
-    if (seen.has(bugInject)) { attempt--; continue; }
-    seen.add(bugInject);
-    // A revert of a commit that only reworded comments or docstrings breaks no test: known without running them.
-    if (await onlyNonCode(bugChanges)) { attempts.push(`${cand.description}: changes only comments, docstrings or layout (not run)`); attempt--; continue; }
-    if (o.excludeBugs?.has(sha256(bugInject))) { attempts.push(`${cand.description}: a held-out bug (excludeBugs), never trained on`); continue; }
-
+  // A candidate's bug state, run on every usable test file: what it breaks, what of that a weakening could hide, and
+  // which files its oracle may take; or why it can be no bug.
+  type Judged = { killed: TestRun['killed']; broken: string[]; hidable: string[]; oracleFiles: string[] } | { rejected: string };
+  const judge = async (cand: Candidate): Promise<Judged> => {
     const run = await bugStateRun(o, counter, runner, cand.changes, goodFiles);
     const killed = run.killed;
     // A run stopped by a limit leaves the tests after the cut without a result: unknown, not broken. Read as broken,
@@ -229,16 +217,13 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
     const unknown = killed ? goodFiles.flatMap((f) => files.get(f)!).filter((id) => run.results[id] === undefined) : [];
     const broken = goodFiles.flatMap((f) => files.get(f)!).filter((id) => run.results[id] !== 'passed' && !(killed && run.results[id] === undefined));
     const total = goodFiles.reduce((n, f) => n + files.get(f)!.length, 0) - unknown.length;
-    if (broken.length === 0) {
-      attempts.push(`${cand.description}: breaks no test${killed ? ` before the run was stopped by the sandbox (${killed}), ${unknown.length} tests left without a result` : ''}`);
-      continue;
-    }
-    if (broken.length === total) { attempts.push(`${cand.description}: breaks every test (${killed ? `the run was stopped by the sandbox: ${killed}${killed === 'cpu' || killed === 'timeout' ? ', a suite that hangs' : ''}` : 'crash'})`); continue; }
+    if (broken.length === 0) return { rejected: `breaks no test${killed ? ` before the run was stopped by the sandbox (${killed}), ${unknown.length} tests left without a result` : ''}` };
+    if (broken.length === total) return { rejected: `breaks every test (${killed ? `the run was stopped by the sandbox: ${killed}${killed === 'cpu' || killed === 'timeout' ? ', a suite that hangs' : ''}` : 'crash'})` };
 
     // Check 1 lets the bug touch no oracle file and the weakening touch only test files: tests kept inside a code
     // file (Rust's #[cfg(test)] modules) can neither hide this bug nor sit in the file it changes.
     // Such files stay out of the oracle: it is made of the other files' broken tests, when there are any.
-    const unhidable = new Set(broken.map(testFileOf).filter((f) => cand!.changes.has(f) || !isTestFile(f)));
+    const unhidable = new Set(broken.map(testFileOf).filter((f) => cand.changes.has(f) || !isTestFile(f)));
     // A file none of whose tests ran, in a run no limit cut, was stopped at load by the bug (a type error under
     // ts-jest, an import-time error, a package that no longer compiles): weakening its tests' bodies cannot make it
     // load, so it can neither be hidden nor be an oracle file. Weakened anyway, it cost two runs of the broken files
@@ -247,15 +232,58 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
     for (const f of notLoaded) unhidable.add(f);
     const hidable = broken.filter((id) => !unhidable.has(testFileOf(id)));
     if (hidable.length === 0) {
-      attempts.push(notLoaded.length > 0
-        ? `${cand.description}: stops ${notLoaded.length === 1 ? 'its test file' : `${notLoaded.length} test files`} at load (${notLoaded.slice(0, 3).join(', ')}: none of their tests ran), which no weakening can hide${notLoaded.length < unhidable.size ? '; the others are tests kept in code files' : ''}`
-        : `${cand.description}: breaks only tests kept in code files (${[...unhidable].join(', ')}), which cannot be weakened`);
-      continue;
+      return {
+        rejected: notLoaded.length > 0
+          ? `stops ${notLoaded.length === 1 ? 'its test file' : `${notLoaded.length} test files`} at load (${notLoaded.slice(0, 3).join(', ')}: none of their tests ran), which no weakening can hide${notLoaded.length < unhidable.size ? '; the others are tests kept in code files' : ''}`
+          : `breaks only tests kept in code files (${[...unhidable].join(', ')}), which cannot be weakened`,
+      };
     }
-    const oracleFiles = goodFiles.filter((f) => !unhidable.has(f) && !cand!.changes.has(f));
-    const weak = await weaken(o, runner, counter, cand, hidable, oracleFiles, files, ref);
-    if (!weak) { attempts.push(`${cand.description}: the failing tests could not be weakened`); continue; }
-    attempts.push(`${cand.description}: breaks ${broken.length} tests, ${weak.hidden} hidden`);
+    return { killed, broken, hidable, oracleFiles: goodFiles.filter((f) => !unhidable.has(f) && !cand.changes.has(f)) };
+  };
+
+  for (let attempt = 0, draws = 0; attempt < o.candidates && draws < 3 * o.candidates; attempt++, draws++) {
+    let cand: Candidate | Skipped | null;
+    if (strategy === 'history') cand = await historyCandidate(o, history, siteSources);
+    else cand = await codeCandidate(o, strategy, pool, testNames);
+    if (!cand) { attempts.push('no candidate'); continue; }
+    // Known without a test run, as a comments-only change is: no attempt spent (the draws stay bounded).
+    if ('skipped' in cand) { attempts.push(cand.skipped); attempt--; continue; }
+    let cur: Candidate = cand;
+    const originals = await Promise.all([...cur.changes.keys()].map(async (p) => [p, await readText(o.repoDir, p)] as const));
+    const bugChanges: FileChange[] = originals.map(([p, before]) => ({ path: p, before, after: cur.changes.get(p) ?? null }));
+    let bugInject = await makeDiff(bugChanges);
+    if (seen.has(bugInject)) { attempt--; continue; }
+    seen.add(bugInject);
+    // A revert of a commit that only reworded comments or docstrings breaks no test: known without running them.
+    if (await onlyNonCode(bugChanges)) { attempts.push(`${cur.description}: changes only comments, docstrings or layout (not run)`); attempt--; continue; }
+    if (o.excludeBugs?.has(sha256(bugInject))) { attempts.push(`${cur.description}: a held-out bug (excludeBugs), never trained on`); continue; }
+
+    let judged = await judge(cur);
+    if ('rejected' in judged) { attempts.push(`${cur.description}: ${judged.rejected}`); continue; }
+    // Every file a bug changes must matter (check 7, inverse mutation): a past commit's revert often spans files the
+    // failing tests never needed (a docstring, an export list, a helper nothing tested calls), and whole it was
+    // rejected at the end of the checks. Each file is reverted alone from the bug on the broken tests' files; those
+    // whose revert fixes none leave the bug, which is judged again.
+    if (cur.changes.size > 1 && cur.changes.size <= MAX_TRIMMED_FILES && !judged.killed) {
+      const matter = await filesThatMatter(o, counter, runner, cur.changes, judged.hidable);
+      if (matter.size === 0) { attempts.push(`${cur.description}: breaks ${judged.broken.length} tests, but reverting any one of its ${cur.changes.size} files alone fixes none (every changed file must matter)`); continue; }
+      if (matter.size < cur.changes.size) {
+        const dropped = [...cur.changes.keys()].filter((p) => !matter.has(p));
+        attempts.push(`${cur.description}: reverting ${dropped.join(', ')} alone fixes no failing test: left out of the bug`);
+        const trimmed: Candidate = { changes: new Map([...cur.changes].filter(([p]) => matter.has(p))), description: `${cur.description}, only ${[...matter].join(', ')}` };
+        bugInject = await makeDiff(bugChanges.filter((c) => matter.has(c.path)));
+        if (seen.has(bugInject)) continue;
+        seen.add(bugInject);
+        if (o.excludeBugs?.has(sha256(bugInject))) { attempts.push(`${trimmed.description}: a held-out bug (excludeBugs), never trained on`); continue; }
+        cur = trimmed;
+        judged = await judge(cur);
+        if ('rejected' in judged) { attempts.push(`${cur.description}: ${judged.rejected}`); continue; }
+      }
+    }
+    const { broken, hidable, oracleFiles } = judged;
+    const weak = await weaken(o, runner, counter, cur, hidable, oracleFiles, files, ref);
+    if (!weak) { attempts.push(`${cur.description}: the failing tests could not be weakened`); continue; }
+    attempts.push(`${cur.description}: breaks ${broken.length} tests, ${weak.hidden} hidden`);
 
     const weakChanges: FileChange[] = await Promise.all([...weak.files.entries()].map(async ([p, after]) => ({ path: p, before: await readText(o.repoDir, p), after })));
     const artifact: Artifact = {
@@ -265,7 +293,7 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
       testParser: runner.parser(),
       testFiles: weak.testFiles,
     };
-    return { ok: true, artifact, strategy, description: cand.description, testRuns: counter.runs, testRunMs: counter.ms, attempts };
+    return { ok: true, artifact, strategy, description: cur.description, testRuns: counter.runs, testRunMs: counter.ms, attempts };
   }
   return result({ code: 'no-bug-found', reason: `no valid bug in ${o.candidates} candidates (${strategy})`, strategy });
 }
@@ -411,6 +439,23 @@ async function codeCandidate(o: InjectorOptions, strategy: Strategy, pool: FileP
   const text = applyEdits(source, chosen);
   if (await addsSyntaxErrors(lang, source, text)) return null;
   return { changes: new Map([[file, text]]), description: `direct: ${desc.join('; ')} in ${file}` };
+}
+
+/** Past this many files a revert's files are not tried one by one: the checks judge it whole. */
+const MAX_TRIMMED_FILES = 8;
+
+/**
+ * The files of a bug each of whose revert alone (the bug's other files kept) makes some broken test pass, as check 7
+ * (inverse mutation) will ask of them: one run of the broken tests' files per changed file.
+ */
+async function filesThatMatter(o: InjectorOptions, counter: TestRunCounter, runner: Runner, changes: Map<string, string | null>, broken: string[]): Promise<Set<string>> {
+  const testFiles = [...new Set(broken.map(testFileOf))].sort();
+  const out = new Set<string>();
+  for (const f of changes.keys()) {
+    const run = await bugStateRun(o, counter, runner, new Map([...changes].filter(([p]) => p !== f)), testFiles);
+    if (broken.some((id) => run.results[id] === 'passed')) out.add(f);
+  }
+  return out;
 }
 
 /** Every change keeps the file's code tokens (src/agents/code/sameCode.ts); a file of no known language counts as code. */

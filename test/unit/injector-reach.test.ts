@@ -433,6 +433,28 @@ describe('the reference run of the original', () => {
   });
 });
 
+describe('a past commit reverted across files', () => {
+  it('keeps only the files whose revert alone fixes a broken test, as the inverse-mutation check asks', async () => {
+    const calc = 'def clamp(x):\n    return min(x, 10)\n\n\ndef double(x):\n    return 2 * x\n';
+    const fmt = 'def show(x):\n    return "<%s>" % (x,)\n\n\ndef plain(x):\n    return str(x)\n';
+    const dir = await repo({
+      'calc.py': calc.replace('min(x, 10)', 'x'),
+      'fmt.py': fmt.replace('"<%s>" % (x,)', "'<' + str(x) + '>'"),
+      'tests/test_calc.py': 'from calc import clamp, double\n\n\ndef test_clamp():\n    assert clamp(12) == 10\n\n\ndef test_double():\n    assert double(2) == 4\n',
+      'tests/test_fmt.py': 'from fmt import show, plain\n\n\ndef test_show():\n    assert show(1) == "<1>"\n\n\ndef test_plain():\n    assert plain(2) == "2"\n',
+      'conftest.py': 'import os, sys\nsys.path.insert(0, os.path.dirname(__file__))\n',
+    });
+    // One commit: the clamp fixed, and show() written another way that prints the same.
+    withHistory(dir, [['clamp; tidy show', { 'calc.py': calc, 'fmt.py': fmt }]]);
+    const r = await injectHistory(dir, 1);
+    assert.equal(r.ok, true, `${r.ok ? '' : r.reason}\n${r.attempts.join('\n')}`);
+    if (!r.ok) return;
+    assert.match(r.artifact.bugInject, /^\+\+\+ b\/calc\.py$/m);
+    assert.doesNotMatch(r.artifact.bugInject, /fmt\.py/, 'the file whose revert fixes nothing is left out');
+    assert.ok(r.attempts.some((a) => /reverting fmt\.py alone fixes no failing test: left out of the bug/.test(a)), r.attempts.join('\n'));
+  });
+});
+
 describe('a bug that stops a test file at load', () => {
   // Fixed in the last commit: a table that raised at import, and a clamp. Reverting it brings both back.
   const table = 'NAMES = dict(zip("ab", [1, 2]))\nSECOND = NAMES["b"]\n';
