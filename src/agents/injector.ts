@@ -243,11 +243,15 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
 
   for (let attempt = 0, draws = 0; attempt < o.candidates && draws < 3 * o.candidates; attempt++, draws++) {
     let cand: Candidate | Skipped | null;
-    if (strategy === 'history') cand = await historyCandidate(o, history, siteSources);
-    else cand = await codeCandidate(o, strategy, pool, testNames);
+    if (strategy === 'history') {
+      if (history.length === 0) { attempts.push('no commit left to revert'); break; }
+      cand = await historyCandidate(o, history, siteSources);
+    } else cand = await codeCandidate(o, strategy, pool, testNames);
     if (!cand) { attempts.push('no candidate'); continue; }
-    // Known without a test run, as a comments-only change is: no attempt spent (the draws stay bounded).
-    if ('skipped' in cand) { attempts.push(cand.skipped); attempt--; continue; }
+    // Known without a test run, as a comments-only change is: no attempt spent. The draws stay bounded, but a commit
+    // leaves the pool once drawn, so a history whose old commits no longer apply is drawn through to its end.
+    const judgedFree = (): void => { attempt--; if (strategy === 'history') draws--; };
+    if ('skipped' in cand) { attempts.push(cand.skipped); judgedFree(); continue; }
     let cur: Candidate = cand;
     const originals = await Promise.all([...cur.changes.keys()].map(async (p) => [p, await readText(o.repoDir, p)] as const));
     const bugChanges: FileChange[] = originals.map(([p, before]) => ({ path: p, before, after: cur.changes.get(p) ?? null }));
@@ -255,7 +259,7 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
     if (seen.has(bugInject)) { attempt--; continue; }
     seen.add(bugInject);
     // A revert of a commit that only reworded comments or docstrings breaks no test: known without running them.
-    if (await onlyNonCode(bugChanges)) { attempts.push(`${cur.description}: changes only comments, docstrings or layout (not run)`); attempt--; continue; }
+    if (await onlyNonCode(bugChanges)) { attempts.push(`${cur.description}: changes only comments, docstrings or layout (not run)`); judgedFree(); continue; }
     if (o.excludeBugs?.has(sha256(bugInject))) { attempts.push(`${cur.description}: a held-out bug (excludeBugs), never trained on`); continue; }
 
     let judged = await judge(cur);
@@ -467,9 +471,10 @@ async function onlyNonCode(changes: FileChange[]): Promise<boolean> {
   return changes.length > 0;
 }
 
+/** A past commit reverted, drawn by the policy from `history`, which it leaves: drawn again, it would be judged again. */
 async function historyCandidate(o: InjectorOptions, history: Awaited<ReturnType<typeof historyCandidates>>, sources: string[]): Promise<Candidate | Skipped | null> {
   const i = await o.policy.choose('inject.commit', history.map((c) => ({ key: c.isFix ? 'fix' : 'other', features: [clamp01(c.files.length / 5), clamp01(c.age / 50)] })));
-  const c = history[i];
+  const [c] = history.splice(i, 1);
   const changes = await revertCommit(o.provider, o.repoDir, c, sources);
   if (!changes || changes.size === 0) {
     return { skipped: `history: revert ${c.sha.slice(0, 10)} "${c.subject}": none of its change applies to the code as it is now, and the files moved too far since for a whole-file revert (not run)` };

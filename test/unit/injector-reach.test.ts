@@ -299,6 +299,20 @@ class InTurnPolicy implements Policy {
   }
 }
 
+/** Chooses the n-th option (the last where there are fewer). */
+class NthPolicy implements Policy {
+  readonly decisions: Decision[] = [];
+  constructor(private readonly n: number) {}
+  async choose(group: string, options: Option[]): Promise<number> {
+    const chosen = Math.min(this.n, options.length - 1);
+    this.decisions.push({ group, options, chosen });
+    return chosen;
+  }
+  async rank(): Promise<Ranking> {
+    throw new Error('the injector does not rank');
+  }
+}
+
 /** The embedded injector, history strategy only, drawing commits in turn, over a state directory of its own. */
 function injectHistory(dir: string, candidates: number): ReturnType<typeof inject> {
   return inject({ repoDir: dir, provider: runtime().provider, policy: new InTurnPolicy(), strategies: ['history'], minPassingTests: 1, candidates, testTimeoutMs: 60_000 });
@@ -340,15 +354,43 @@ describe('history candidates that cannot break a test', () => {
       ['set the limit', { 'calc.py': calc.replace('LIMIT = 1', 'LIMIT = 2') }],
       ['rework', { 'calc.py': calc.replace('LIMIT = 1', 'LIMIT = 3  # per call') + more }],
     ]);
-    // Draws in turn: the rework (newest; its revert breaks no test), the limit (nothing of it applies, and the file
-    // has moved far more since than it changed), then the fix: two attempts are enough.
+    // Draws in turn from what is left (newest first): the rework (its revert breaks no test), then of [limit, fix]
+    // the second, the fix. The limit (nothing of it applies, and the file has moved far more since than it changed)
+    // would have cost no attempt either.
     const r = await injectHistory(dir, 2);
     assert.equal(r.ok, true, `${r.ok ? '' : r.reason}\n${r.attempts.join('\n')}`);
     assert.deepEqual(r.attempts.map((a) => a.replace(/revert \w+ /, 'revert <sha> ').replace(/": .*\(not run\)$/, '": (not run)')), [
       'history: revert <sha> "rework" in calc.py: breaks no test',
+      'history: revert <sha> "fix add" in calc.py: breaks 1 tests, 1 hidden',
+    ]);
+    // Always the second of what is left: the limit, passed over at no attempt's cost, then the fix.
+    const second = await inject({ repoDir: dir, provider: runtime().provider, policy: new NthPolicy(1), strategies: ['history'], minPassingTests: 1, candidates: 1, testTimeoutMs: 60_000 });
+    assert.equal(second.ok, true, `${second.ok ? '' : second.reason}\n${second.attempts.join('\n')}`);
+    assert.deepEqual(second.attempts.map((a) => a.replace(/revert \w+ /, 'revert <sha> ').replace(/": .*\(not run\)$/, '": (not run)')), [
       'history: revert <sha> "set the limit": (not run)',
       'history: revert <sha> "fix add" in calc.py: breaks 1 tests, 1 hidden',
     ]);
+  });
+
+  it('commits judged without a run leave the pool and spend no draw: a long history of them is drawn through', async () => {
+    const calc = 'def add(a, b):\n    # sum\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n';
+    const dir = await repo({
+      'calc.py': calc.replace('a + b', 'a - b'),
+      'tests/test_calc.py': 'from calc import add, sub\n\n\ndef test_add():\n    assert add(1, 2) == 3\n\n\ndef test_sub():\n    assert sub(3, 1) == 2\n',
+      'conftest.py': 'import os, sys\nsys.path.insert(0, os.path.dirname(__file__))\n',
+    });
+    withHistory(dir, [
+      ['fix add', { 'calc.py': calc }],
+      ['word 1', { 'calc.py': calc.replace('# sum', '# the sum') }],
+      ['word 2', { 'calc.py': calc.replace('# sum', '# the sum of a and b') }],
+      ['word 3', { 'calc.py': calc.replace('# sum', '# the sum of a and b, in order') }],
+    ]);
+    // In turn from what is left: word 3, word 1, word 2 (each comments only, not run), then the fix: four draws for
+    // one attempt, past the three a code strategy gets.
+    const r = await injectHistory(dir, 1);
+    assert.equal(r.ok, true, `${r.ok ? '' : r.reason}\n${r.attempts.join('\n')}`);
+    assert.equal(r.attempts.filter((a) => /\(not run\)$/.test(a)).length, 3, r.attempts.join('\n'));
+    assert.match(r.attempts.at(-1)!, /"fix add" in calc\.py: breaks 1 tests, 1 hidden$/);
   });
 });
 
