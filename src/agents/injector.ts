@@ -327,12 +327,12 @@ export function assertionRemovals(runner: RunnerName, src: string, assertions: r
 /**
  * A test still failing without its assertions raises before them: its body goes, and the test stays, passing (a
  * deleted test does not pass, so it hides nothing). ava fails a test that asserts nothing, tape one that never ends,
- * mocha and jest one whose done callback is never called: those keep that one call. Null where the site has no body
- * to empty.
+ * mocha and jest one whose done callback is never called, pytest-benchmark one that never calls its fixture: those
+ * keep that one call. Null where the site has no body to empty.
  */
 export function emptyBody(runner: RunnerName, s: TestSite): Edit | null {
   if (!s.body) return null;
-  if (runner === 'pytest' || runner === 'unittest') return { start: s.body.start, end: s.body.end, replacement: 'pass' };
+  if (runner === 'pytest' || runner === 'unittest') return { start: s.body.start, end: s.body.end, replacement: s.body.empty ?? 'pass' };
   const { start, end, param, empty } = s.body;
   if (empty !== undefined) return { start, end, replacement: empty };
   if (runner === 'ava' || runner === 'tape') return param ? { start, end, replacement: `{ ${param}.${runner === 'ava' ? 'pass' : 'end'}(); }` } : null;

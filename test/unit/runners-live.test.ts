@@ -11,6 +11,8 @@ import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { applyEdits, findTests } from '../../src/agents/code/index.js';
+import { emptyBody } from '../../src/agents/injector.js';
 import { detectRunners, type Runner, type RunnerName } from '../../src/repo/runners/index.js';
 import { commandWorks, makeRepo, runParser, type TestMap } from '../fixtures/runners/helpers.js';
 import { PROJECTS, PYTEST_COV_STANDIN } from '../fixtures/runners/projects.js';
@@ -158,6 +160,38 @@ describe('live runs of generated artifacts', () => {
     const runner = (await detectRunners(repo, { pythonHasPytest: hasPytest }))[0];
     const { map, log } = await runArtifact(repo, runner, runner.testFiles);
     assert.deepEqual(map, { 'tests/test_bench.py::test_disabled': 'passed' }, log);
+  });
+
+  it('pytest: a benchmark test the weakening empties still calls its fixture, which fails a test that never does', async () => {
+    need('pytest');
+    // The conftest stands in for pytest-benchmark's fixture where it matters: its teardown fails a test that requested
+    // it and never called it (a warning there, an error under the common filterwarnings = error).
+    const conftest = [
+      'import pytest',
+      '',
+      '',
+      '@pytest.fixture',
+      'def benchmark():',
+      '    calls = []',
+      '    yield lambda fn, *a: calls.append(fn(*a))',
+      '    if not calls:',
+      "        raise RuntimeError('Benchmark fixture was not used at all in this test!')",
+      '',
+    ].join('\n');
+    const test = 'from calc import add\n\n\ndef test_add_speed(benchmark) -> None:\n    benchmark(add, 1, 2)\n\n\ndef test_typed(x: int = 1, *, benchmark: object) -> None:\n    benchmark(add, 1, 2)\n';
+    const sites = await findTests('python', test);
+    const emptied = applyEdits(test, sites.map((s) => emptyBody('pytest', s)!));
+    const repo = await makeRepo({
+      files: {
+        'conftest.py': conftest,
+        'calc/__init__.py': 'def add(a, b):\n    raise ValueError("broken")\n',
+        'tests/test_speed.py': emptied,
+      },
+    }, 'ssr-live-bench-empty-');
+    dirs.push(repo);
+    const runner = (await detectRunners(repo, { pythonHasPytest: hasPytest }))[0];
+    const { map, log } = await runArtifact(repo, runner, runner.testFiles);
+    assert.deepEqual(map, { 'tests/test_speed.py::test_add_speed': 'passed', 'tests/test_speed.py::test_typed': 'passed' }, log);
   });
 
   it('pytest: a project\'s pytest-cov (its addopts) is off, so its fail-under cannot fail a run of some of the files', async () => {

@@ -17,7 +17,7 @@ export interface TestSite {
    * The test's body, where emptying it leaves a test that runs and passes (Python: `pass`; JS/TS: `{}`, or one call
    * on the callback's parameter where the runner wants it): a test that raises before any assertion is weakened so,
    * since a deleted test no longer passes. `empty`: what an empty body is where it is not the runner's (Rust's
-   * `{ Ok(()) }` for a test returning a Result). Absent where an emptied test would fail or not build: a test that
+   * `{ Ok(()) }` for a test returning a Result; a pytest benchmark's one call of its fixture). Absent where an emptied test would fail or not build: a test that
    * expects a panic or an exception (`#[should_panic]`, `@Test(expected = ...)`), one that must return a value.
    * Go's: an import only the test used must go with it (dropOrphanedGoImports).
    */
@@ -94,6 +94,16 @@ function pyAssertions(p: Parsed, fn: SNode): Edit[] {
   return edits;
 }
 
+/**
+ * pytest-benchmark (and pytest-codspeed, which stands in for it) fails a test that requests its `benchmark` fixture
+ * and never calls it: an emptied benchmark test keeps one call, of nothing.
+ */
+function pyEmptyBody(p: Parsed, def: SNode): { empty: string } | Record<string, never> {
+  const params = field(def, 'parameters');
+  const names = params ? namedChildren(params).map((c) => (c.type === 'identifier' ? c : field(c, 'name') ?? namedChildren(c).find((x) => x.type === 'identifier'))) : [];
+  return names.some((n) => !!n && p.text(n) === 'benchmark') ? { empty: 'benchmark(lambda: None)' } : {};
+}
+
 function pyTests(p: Parsed): TestSite[] {
   const out: TestSite[] = [];
   const visit = (stmts: SNode[], prefix: string | null): void => {
@@ -111,7 +121,7 @@ function pyTests(p: Parsed): TestSite[] {
           end: s.end,
           line: def.row + 1,
           assertions: pyAssertions(p, def),
-          ...(field(def, 'body') ? { body: { start: field(def, 'body')!.start, end: field(def, 'body')!.end, param: null } } : {}),
+          ...(field(def, 'body') ? { body: { start: field(def, 'body')!.start, end: field(def, 'body')!.end, param: null, ...pyEmptyBody(p, def) } } : {}),
         });
       } else if (def.type === 'class_definition') {
         const supers = field(def, 'superclasses');
