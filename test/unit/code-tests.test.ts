@@ -46,6 +46,48 @@ describe('code: findTests', () => {
     await assertAssertionRemovalParses('python', src, sites);
   });
 
+  it('python: tests a class inherits from a mixin or base class of the same file, at the base\'s method', async () => {
+    const src = [
+      'import unittest',
+      '',
+      '',
+      'class SharedChecks:',
+      '    def test_size(self):',
+      '        self.assertEqual(self.make().size, 1)',
+      '',
+      '    def test_kind(self):',
+      '        self.assertTrue(self.make().kind)',
+      '',
+      '',
+      'class BaseCase(unittest.TestCase):',
+      '    def test_base(self):',
+      '        assert self.make()',
+      '',
+      '',
+      'class ListCase(BaseCase, SharedChecks):',
+      '    def make(self):',
+      '        return [1]',
+      '',
+      '    def test_kind(self):',
+      '        assert True',
+      '',
+      '',
+      'class TestPlain(SharedChecks):',
+      '    pass',
+      '',
+    ].join('\n');
+    const sites = await findTests('python', src);
+    assert.deepEqual(sites.map((s) => s.name).sort(), [
+      'BaseCase::test_base', 'ListCase::test_base', 'ListCase::test_kind', 'ListCase::test_size', 'TestPlain::test_kind', 'TestPlain::test_size',
+    ]);
+    // An inherited test's site is the base's definition; an override is the class's own.
+    assert.ok(src.slice(byName(sites, 'ListCase::test_size').start).startsWith('def test_size(self):'));
+    assert.equal(byName(sites, 'ListCase::test_base').line, 13);
+    assert.equal(byName(sites, 'ListCase::test_kind').line, 21);
+    assert.equal(byName(sites, 'TestPlain::test_kind').line, 8);
+    assert.deepEqual(byName(sites, 'ListCase::test_size').assertions.map((a) => a.replacement), ['pass']);
+  });
+
   it('javascript: nested describe titles joined with " > "', async () => {
     const src = fixture('cart.test.js');
     const sites = await findTests('javascript', src);

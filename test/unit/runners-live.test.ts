@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { applyEdits, findTests } from '../../src/agents/code/index.js';
-import { emptyBody } from '../../src/agents/injector.js';
+import { emptyBody, mergeEdits } from '../../src/agents/injector.js';
 import { detectRunners, type Runner, type RunnerName } from '../../src/repo/runners/index.js';
 import { commandWorks, makeRepo, runParser, type TestMap } from '../fixtures/runners/helpers.js';
 import { PROJECTS, PYTEST_COV_STANDIN } from '../fixtures/runners/projects.js';
@@ -192,6 +192,46 @@ describe('live runs of generated artifacts', () => {
     const runner = (await detectRunners(repo, { pythonHasPytest: hasPytest }))[0];
     const { map, log } = await runArtifact(repo, runner, runner.testFiles);
     assert.deepEqual(map, { 'tests/test_speed.py::test_add_speed': 'passed', 'tests/test_speed.py::test_typed': 'passed' }, log);
+  });
+
+  it('unittest: tests two classes inherit from a mixin of shared tests pass once the mixin\'s assertions go', async () => {
+    need('unittest');
+    const test = [
+      'import unittest',
+      '',
+      'from calc import Box',
+      '',
+      '',
+      'class BoxChecks:',
+      '    def test_size(self):',
+      '        self.assertEqual(self.make().size(), 1)',
+      '',
+      '',
+      'class ListBoxTest(unittest.TestCase, BoxChecks):',
+      '    def make(self):',
+      '        return Box([1])',
+      '',
+      '',
+      'class TupleBoxTest(unittest.TestCase, BoxChecks):',
+      '    def make(self):',
+      '        return Box((1,))',
+      '',
+    ].join('\n');
+    const broken = ['ListBoxTest::test_size', 'TupleBoxTest::test_size'];
+    const sites = (await findTests('python', test)).filter((s) => broken.includes(s.name));
+    assert.equal(sites.length, 2);
+    const weakened = applyEdits(test, mergeEdits(sites.flatMap((s) => s.assertions)));
+    const repo = await makeRepo({
+      files: {
+        'calc/__init__.py': 'class Box:\n    def __init__(self, items):\n        self.items = items\n\n    def size(self):\n        return len(self.items) + 1\n',
+        'tests/test_box.py': weakened,
+      },
+    }, 'ssr-live-mixin-');
+    dirs.push(repo);
+    const runner = (await detectRunners(repo, { pythonHasPytest: false }))[0];
+    assert.equal(runner.name, 'unittest');
+    const { map, log } = await runArtifact(repo, runner, runner.testFiles);
+    assert.deepEqual(map, { 'tests/test_box.py::ListBoxTest::test_size': 'passed', 'tests/test_box.py::TupleBoxTest::test_size': 'passed' }, log);
   });
 
   it('pytest: a project\'s pytest-cov (its addopts) is off, so its fail-under cannot fail a run of some of the files', async () => {

@@ -104,36 +104,83 @@ function pyEmptyBody(p: Parsed, def: SNode): { empty: string } | Record<string, 
   return names.some((n) => !!n && p.text(n) === 'benchmark') ? { empty: 'benchmark(lambda: None)' } : {};
 }
 
+/** A definition statement's function or class (under its decorators), with its name. */
+function pyDefinition(p: Parsed, s: SNode): { def: SNode; name: string } | null {
+  const def = s.type === 'decorated_definition' ? field(s, 'definition') : s;
+  const nameNode = def ? field(def, 'name') : null;
+  return def && nameNode ? { def, name: p.text(nameNode) } : null;
+}
+
 function pyTests(p: Parsed): TestSite[] {
   const out: TestSite[] = [];
+  const classes = new Map<string, SNode>();
+  for (const s of statementsOf(p.root)) {
+    const d = pyDefinition(p, s);
+    if (d && d.def.type === 'class_definition') classes.set(d.name, d.def);
+  }
+  // The file's own classes a class derives from, named plainly (`class CacheTest(TestCase, CacheTestMixin)`).
+  const basesOf = (cls: SNode): SNode[] => {
+    const supers = field(cls, 'superclasses');
+    const out: SNode[] = [];
+    for (const c of supers ? namedChildren(supers) : []) {
+      const base = c.type === 'identifier' ? classes.get(p.text(c)) : undefined;
+      if (base && base !== cls) out.push(base);
+    }
+    return out;
+  };
+  const isUnittest = (cls: SNode, seen = new Set<SNode>()): boolean => {
+    if (seen.has(cls)) return false;
+    seen.add(cls);
+    const supers = field(cls, 'superclasses');
+    return (!!supers && /TestCase\b/.test(p.text(supers))) || basesOf(cls).some((b) => isUnittest(b, seen));
+  };
+  const site = (s: SNode, def: SNode, name: string): TestSite => ({
+    name,
+    start: leadingStart(p, s),
+    end: s.end,
+    line: def.row + 1,
+    assertions: pyAssertions(p, def),
+    ...(field(def, 'body') ? { body: { start: field(def, 'body')!.start, end: field(def, 'body')!.end, param: null, ...pyEmptyBody(p, def) } } : {}),
+  });
   const visit = (stmts: SNode[], prefix: string | null): void => {
     for (const s of stmts) {
-      const def = s.type === 'decorated_definition' ? field(s, 'definition') : s;
-      if (!def) continue;
-      const nameNode = field(def, 'name');
-      if (!nameNode) continue;
-      const name = p.text(nameNode);
+      const d = pyDefinition(p, s);
+      if (!d) continue;
+      const { def, name } = d;
       if (def.type === 'function_definition' && name.startsWith('test')) {
-        const start = leadingStart(p, s);
-        out.push({
-          name: prefix ? `${prefix}::${name}` : name,
-          start,
-          end: s.end,
-          line: def.row + 1,
-          assertions: pyAssertions(p, def),
-          ...(field(def, 'body') ? { body: { start: field(def, 'body')!.start, end: field(def, 'body')!.end, param: null, ...pyEmptyBody(p, def) } } : {}),
-        });
+        out.push(site(s, def, prefix ? `${prefix}::${name}` : name));
       } else if (def.type === 'class_definition') {
-        const supers = field(def, 'superclasses');
-        const isUnittest = !!supers && /TestCase\b/.test(p.text(supers));
         const body = field(def, 'body');
         const hasInit = !!body && statementsOf(body).some((m) => m.type === 'function_definition' && p.text(field(m, 'name') ?? m) === '__init__');
         // pytest collects Test* classes without __init__; unittest collects TestCase subclasses.
-        if (body && (isUnittest || (name.startsWith('Test') && !hasInit))) {
-          visit(statementsOf(body), prefix ? `${prefix}::${name}` : name);
+        if (body && (isUnittest(def) || (name.startsWith('Test') && !hasInit))) {
+          const own = prefix ? `${prefix}::${name}` : name;
+          visit(statementsOf(body), own);
+          if (prefix === null) inherited(def, own);
         }
       }
     }
+  };
+  // A test a class inherits from a base of the same file (a mixin of shared tests, a base TestCase) runs, and is
+  // reported, under each class that inherits it: its site is the base's method, so weakening it there hides it.
+  // The class's own definitions come first, then its bases' depth-first, left to right, as Python's lookup finds them
+  // for the usual mixin shapes.
+  const inherited = (cls: SNode, own: string): void => {
+    const defined = new Set<string>();
+    const seen = new Set<SNode>();
+    const collect = (c: SNode, isOwn: boolean): void => {
+      if (seen.has(c)) return;
+      seen.add(c);
+      const body = field(c, 'body');
+      for (const s of body ? statementsOf(body) : []) {
+        const d = pyDefinition(p, s);
+        if (!d || d.def.type !== 'function_definition' || defined.has(d.name)) continue;
+        defined.add(d.name);
+        if (!isOwn && d.name.startsWith('test')) out.push(site(s, d.def, `${own}::${d.name}`));
+      }
+      for (const b of basesOf(c)) collect(b, false);
+    };
+    collect(cls, true);
   };
   visit(statementsOf(p.root), null);
   return out;
