@@ -17,6 +17,7 @@ import type { SandboxProvider } from '../sandbox/types.js';
 import type { Policy } from '../policy/policy.js';
 import {
   addsSyntaxErrors, applyEdits, findMutations, findRemovals, findTests, langOfPath, referencedNames, removalEdits, testCodeRanges, type Edit, type Lang, type Mutation, type MutationKind, type Removal, type TestSite,
+  pyClassTests, pyImportedBases,
 } from './code/index.js';
 import { byFile, clamp01, sandboxWith, testFileOf, testNameOf, TestRunCounter } from './common.js';
 import { historyCandidates, revertCommit } from './history.js';
@@ -487,6 +488,44 @@ async function historyCandidate(o: InjectorOptions, history: Awaited<ReturnType<
 }
 
 /**
+ * Where the broken tests of a Python test file that no site of the file names (`Class::test_x`) are defined when
+ * their class inherits them from a mixin of another module of the suite (`from . import SharedTests`,
+ * `from .base import SharedTests`): that module's file (a test file: the weakening may edit only those) and the
+ * method's site there.
+ */
+async function importedMixinSites(repoDir: string, file: string, src: string, names: string[]): Promise<{ file: string; site: TestSite; test: string }[]> {
+  const out: { file: string; site: TestSite; test: string }[] = [];
+  for (const test of names) {
+    const [cls, method, ...rest] = test.split('::');
+    if (!cls || !method || rest.length > 0) continue;
+    for (const base of await pyImportedBases(src, cls)) {
+      const mod = pyModuleFile(file, base.module);
+      const found = await firstExisting(repoDir, mod);
+      if (!found || !isTestFile(found)) continue;
+      const text = await readText(repoDir, found);
+      const site = text === null ? undefined : (await pyClassTests(text, base.name)).find((s) => s.name === method);
+      if (site) { out.push({ file: found, site, test }); break; }
+    }
+  }
+  return out;
+}
+
+/** The files a Python module imported from `file` may be (`.base` beside it, `..` a package above, `pkg.mod`). */
+function pyModuleFile(file: string, module: string): string[] {
+  const dots = /^\.*/.exec(module)![0].length;
+  const parts = module.slice(dots).split('.').filter((x) => x !== '');
+  let dir = dots > 0 ? path.posix.dirname(file) : '';
+  for (let i = 1; i < dots; i++) dir = path.posix.dirname(dir);
+  const base = path.posix.join(dir === '.' ? '' : dir, ...parts);
+  return parts.length === 0 ? [path.posix.join(base, '__init__.py')] : [`${base}.py`, path.posix.join(base, '__init__.py')];
+}
+
+async function firstExisting(repoDir: string, files: string[]): Promise<string | null> {
+  for (const f of files) if ((await readText(repoDir, f)) !== null) return f;
+  return null;
+}
+
+/**
  * Weakens exactly the tests the bug breaks: first by deleting their assertions, then (for those still failing,
  * e.g. because the code raises) by emptying the test where an empty one passes (emptyBody), else deleting it.
  * Returns the weakened test files and the oracle file list.
@@ -514,6 +553,8 @@ async function weaken(
   const edited = new Map<string, string>();
   const deleteWhole = new Map<string, Set<string>>();
   for (const mode of ['assertions', 'delete'] as const) {
+    // Edits of the modules that define the mixins some broken tests come from (another file of the suite).
+    const shared = new Map<string, Edit[]>();
     for (const f of brokenFiles) {
       const lang = langOfPath(f);
       const src = await readText(o.repoDir, f);
@@ -538,11 +579,30 @@ async function weaken(
         if (del) edits.push(emptyBody(runner.name, s) ?? { start: s.start, end: s.end, replacement: '' });
         else edits.push(...assertionRemovals(runner.name, src, s.assertions));
       }
+      if (lang === 'python') {
+        const unmatched = [...names].filter((n) => !siteNames.has(n));
+        const deleted = deleteWhole.get(f) ?? new Set<string>();
+        for (const { file, site, test } of await importedMixinSites(o.repoDir, f, src, unmatched)) {
+          const del = site.assertions.length === 0 || (mode === 'delete' && deleted.has(test));
+          const list = shared.get(file) ?? shared.set(file, []).get(file)!;
+          list.push(...(del ? [emptyBody(runner.name, site) ?? { start: site.start, end: site.end, replacement: '' }] : site.assertions));
+        }
+      }
       if (edits.length === 0) continue;
       let text = applyEdits(src, mergeEdits(edits));
       if (lang === 'go') text = await dropOrphanedGoImports(src, text);
       if (await addsSyntaxErrors(lang, src, text)) return null;
       edited.set(f, text);
+    }
+    for (const [file, edits] of shared) {
+      const src = await readText(o.repoDir, file);
+      if (src === null) continue;
+      const text = applyEdits(src, mergeEdits(edits));
+      if (await addsSyntaxErrors('python', src, text)) return null;
+      edited.set(file, text);
+      // The weakening may touch only listed test files: the mixin's module is listed (it holds no test of its own
+      // to run: pytest and unittest collect nothing from it).
+      if (!testFiles.includes(file)) testFiles.push(file);
     }
     if (edited.size === 0) return null;
     const run = await bugStateRun(o, counter, runner, new Map<string, string | null>([...cand.changes, ...edited]), testFiles);

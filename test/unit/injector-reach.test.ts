@@ -394,6 +394,27 @@ describe('history candidates that cannot break a test', () => {
   });
 });
 
+describe('tests inherited from a mixin of another module of the suite', () => {
+  it('are weakened where the mixin defines them, and that module is listed with the oracle files', async () => {
+    const calc = 'class Box:\n    def __init__(self, items):\n        self.items = items\n\n    def size(self):\n        return len(self.items)\n\n    def first(self):\n        return self.items[0]\n';
+    const testFile = (cls: string, make: string): string => `import unittest\n\nfrom calc import Box\n\nfrom . import BoxChecks\n\n\nclass ${cls}(unittest.TestCase, BoxChecks):\n    def make(self):\n        return Box(${make})\n\n    def test_first(self):\n        self.assertEqual(self.make().first(), 1)\n`;
+    const dir = await repo({
+      'calc.py': calc.replace('len(self.items)', 'len(self.items) + 1'),
+      'tests/__init__.py': 'class BoxChecks:\n    def test_size(self):\n        box = self.make()\n        self.assertEqual(box.size(), 1)\n',
+      'tests/test_list.py': testFile('ListBoxTest', '[1]'),
+      'tests/test_tuple.py': testFile('TupleBoxTest', '(1,)'),
+      'conftest.py': 'import os, sys\nsys.path.insert(0, os.path.dirname(__file__))\n',
+    });
+    withHistory(dir, [['fix size', { 'calc.py': calc }]]);
+    const r = await injectHistory(dir, 1);
+    assert.equal(r.ok, true, `${r.ok ? '' : r.reason}\n${r.attempts.join('\n')}`);
+    assert.match(r.attempts[0]!, /"fix size" in calc\.py: breaks 2 tests, 2 hidden$/);
+    assert.deepEqual(r.artifact.testFiles, ['tests/__init__.py', 'tests/test_list.py', 'tests/test_tuple.py']);
+    assert.match(r.artifact.testWeaken, /^diff --git a\/tests\/__init__\.py b\/tests\/__init__\.py$/m);
+    assert.match(r.artifact.testWeaken, /^-        self\.assertEqual\(box\.size\(\), 1\)$/m);
+  });
+});
+
 describe('a bug state whose run the time limit stops', () => {
   it('leaves the tests after the cut unknown, not broken: the candidate breaks no test', async () => {
     // A whole-suite run that outgrew the limit (a loaded machine, or a bug that slows one test) used to read every

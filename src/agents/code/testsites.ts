@@ -111,8 +111,8 @@ function pyDefinition(p: Parsed, s: SNode): { def: SNode; name: string } | null 
   return def && nameNode ? { def, name: p.text(nameNode) } : null;
 }
 
-function pyTests(p: Parsed): TestSite[] {
-  const out: TestSite[] = [];
+/** The classes of a Python file, how they derive from one another, and the test sites their methods are. */
+function pyClasses(p: Parsed) {
   const classes = new Map<string, SNode>();
   for (const s of statementsOf(p.root)) {
     const d = pyDefinition(p, s);
@@ -142,6 +142,36 @@ function pyTests(p: Parsed): TestSite[] {
     assertions: pyAssertions(p, def),
     ...(field(def, 'body') ? { body: { start: field(def, 'body')!.start, end: field(def, 'body')!.end, param: null, ...pyEmptyBody(p, def) } } : {}),
   });
+  /**
+   * The test methods a class has, its own (when asked) and those it inherits from the file's other classes, each
+   * named `<prefix>::<method>`: the class's own definitions first, then its bases' depth-first, left to right, as
+   * Python's lookup finds them for the usual mixin shapes.
+   */
+  const testsOf = (cls: SNode, prefix: string, own: boolean): TestSite[] => {
+    const out: TestSite[] = [];
+    const defined = new Set<string>();
+    const seen = new Set<SNode>();
+    const collect = (c: SNode, isOwn: boolean): void => {
+      if (seen.has(c)) return;
+      seen.add(c);
+      const body = field(c, 'body');
+      for (const s of body ? statementsOf(body) : []) {
+        const d = pyDefinition(p, s);
+        if (!d || d.def.type !== 'function_definition' || defined.has(d.name)) continue;
+        defined.add(d.name);
+        if ((own || !isOwn) && d.name.startsWith('test')) out.push(site(s, d.def, `${prefix}::${d.name}`));
+      }
+      for (const b of basesOf(c)) collect(b, false);
+    };
+    collect(cls, true);
+    return out;
+  };
+  return { classes, isUnittest, site, testsOf };
+}
+
+function pyTests(p: Parsed): TestSite[] {
+  const out: TestSite[] = [];
+  const { isUnittest, site, testsOf } = pyClasses(p);
   const visit = (stmts: SNode[], prefix: string | null): void => {
     for (const s of stmts) {
       const d = pyDefinition(p, s);
@@ -156,34 +186,58 @@ function pyTests(p: Parsed): TestSite[] {
         if (body && (isUnittest(def) || (name.startsWith('Test') && !hasInit))) {
           const own = prefix ? `${prefix}::${name}` : name;
           visit(statementsOf(body), own);
-          if (prefix === null) inherited(def, own);
+          // A test a class inherits from a base of the same file (a mixin of shared tests, a base TestCase) runs, and
+          // is reported, under each class that inherits it: its site is the base's method, so weakening it there
+          // hides it.
+          if (prefix === null) out.push(...testsOf(def, own, false));
         }
       }
     }
   };
-  // A test a class inherits from a base of the same file (a mixin of shared tests, a base TestCase) runs, and is
-  // reported, under each class that inherits it: its site is the base's method, so weakening it there hides it.
-  // The class's own definitions come first, then its bases' depth-first, left to right, as Python's lookup finds them
-  // for the usual mixin shapes.
-  const inherited = (cls: SNode, own: string): void => {
-    const defined = new Set<string>();
-    const seen = new Set<SNode>();
-    const collect = (c: SNode, isOwn: boolean): void => {
-      if (seen.has(c)) return;
-      seen.add(c);
-      const body = field(c, 'body');
-      for (const s of body ? statementsOf(body) : []) {
-        const d = pyDefinition(p, s);
-        if (!d || d.def.type !== 'function_definition' || defined.has(d.name)) continue;
-        defined.add(d.name);
-        if (!isOwn && d.name.startsWith('test')) out.push(site(s, d.def, `${own}::${d.name}`));
-      }
-      for (const b of basesOf(c)) collect(b, false);
-    };
-    collect(cls, true);
-  };
   visit(statementsOf(p.root), null);
   return out;
+}
+
+/**
+ * The test methods a class of a Python module defines or inherits within it, named `<method>`: what a test class of
+ * another file that derives from it (`from . import SharedTests`) runs and reports as its own. Empty where the module
+ * has no such class.
+ */
+export async function pyClassTests(source: string, className: string): Promise<TestSite[]> {
+  return withParsed('python', source, (p) => {
+    const cls = pyClasses(p).classes.get(className);
+    return cls ? pyClasses(p).testsOf(cls, '', true).map((s) => ({ ...s, name: s.name.slice(2) })) : [];
+  });
+}
+
+/**
+ * The classes a Python test class derives from that its file imports by name (`from .base import SharedTests`,
+ * `from . import SharedTests as Shared`): base name as written, the module as imported (dots kept) and the name in it.
+ */
+export async function pyImportedBases(source: string, className: string): Promise<{ module: string; name: string }[]> {
+  return withParsed('python', source, (p) => {
+    const cls = pyClasses(p).classes.get(className);
+    const supers = cls ? field(cls, 'superclasses') : null;
+    if (!supers) return [];
+    const imported = new Map<string, { module: string; name: string }>();
+    for (const s of statementsOf(p.root)) {
+      if (s.type !== 'import_from_statement') continue;
+      const mod = field(s, 'module_name');
+      if (!mod) continue;
+      for (const c of s.children) {
+        if (c.field !== 'name') continue;
+        const orig = c.type === 'aliased_import' ? field(c, 'name') : c;
+        const alias = c.type === 'aliased_import' ? field(c, 'alias') : c;
+        if (orig && alias) imported.set(p.text(alias), { module: p.text(mod), name: p.text(orig) });
+      }
+    }
+    const out: { module: string; name: string }[] = [];
+    for (const c of namedChildren(supers)) {
+      const hit = c.type === 'identifier' ? imported.get(p.text(c)) : undefined;
+      if (hit) out.push(hit);
+    }
+    return out;
+  });
 }
 
 /* ---------- JavaScript / TypeScript ---------- */
