@@ -488,6 +488,25 @@ async function historyCandidate(o: InjectorOptions, history: Awaited<ReturnType<
 }
 
 /**
+ * Several reported tests may share one definition (a mixin's method, run under each class that inherits it): it is
+ * weakened once, emptied where any of them must be, since emptying it and removing its assertions would overlap.
+ */
+function choose(chosen: Map<string, { site: TestSite; del: boolean }>, site: TestSite, del: boolean): void {
+  const key = `${site.start}:${site.end}`;
+  const had = chosen.get(key);
+  chosen.set(key, { site, del: del || (had?.del ?? false) });
+}
+
+function siteEdits(runner: RunnerName, src: string, chosen: Map<string, { site: TestSite; del: boolean }>): Edit[] {
+  const edits: Edit[] = [];
+  for (const { site, del } of chosen.values()) {
+    if (del) edits.push(emptyBody(runner, site) ?? { start: site.start, end: site.end, replacement: '' });
+    else edits.push(...assertionRemovals(runner, src, site.assertions));
+  }
+  return edits;
+}
+
+/**
  * Where the broken tests of a Python test file that no site of the file names (`Class::test_x`) are defined when
  * their class inherits them from a mixin of another module of the suite (`from . import SharedTests`,
  * `from .base import SharedTests`): that module's file (a test file: the weakening may edit only those) and the
@@ -554,7 +573,7 @@ async function weaken(
   const deleteWhole = new Map<string, Set<string>>();
   for (const mode of ['assertions', 'delete'] as const) {
     // Edits of the modules that define the mixins some broken tests come from (another file of the suite).
-    const shared = new Map<string, Edit[]>();
+    const shared = new Map<string, Map<string, { site: TestSite; del: boolean }>>();
     for (const f of brokenFiles) {
       const lang = langOfPath(f);
       const src = await readText(o.repoDir, f);
@@ -570,22 +589,19 @@ async function weaken(
         return parts.join('::');
       };
       const names = new Set(broken.filter((id) => testFileOf(id) === f).map((id) => local(testNameOf(id))));
-      const edits: Edit[] = [];
+      const chosen = new Map<string, { site: TestSite; del: boolean }>();
       for (const s of sites) {
         if (!names.has(s.name)) continue;
         // No assertion found (they live in a helper, or a library not known here), or still failing without them:
         // the body goes where an empty one passes, else the whole test.
-        const del = s.assertions.length === 0 || (mode === 'delete' && [...(deleteWhole.get(f) ?? [])].some((n) => local(n) === s.name));
-        if (del) edits.push(emptyBody(runner.name, s) ?? { start: s.start, end: s.end, replacement: '' });
-        else edits.push(...assertionRemovals(runner.name, src, s.assertions));
+        choose(chosen, s, s.assertions.length === 0 || (mode === 'delete' && [...(deleteWhole.get(f) ?? [])].some((n) => local(n) === s.name)));
       }
+      const edits = siteEdits(runner.name, src, chosen);
       if (lang === 'python') {
         const unmatched = [...names].filter((n) => !siteNames.has(n));
         const deleted = deleteWhole.get(f) ?? new Set<string>();
         for (const { file, site, test } of await importedMixinSites(o.repoDir, f, src, unmatched)) {
-          const del = site.assertions.length === 0 || (mode === 'delete' && deleted.has(test));
-          const list = shared.get(file) ?? shared.set(file, []).get(file)!;
-          list.push(...(del ? [emptyBody(runner.name, site) ?? { start: site.start, end: site.end, replacement: '' }] : site.assertions));
+          choose(shared.get(file) ?? shared.set(file, new Map()).get(file)!, site, site.assertions.length === 0 || (mode === 'delete' && deleted.has(test)));
         }
       }
       if (edits.length === 0) continue;
@@ -594,10 +610,10 @@ async function weaken(
       if (await addsSyntaxErrors(lang, src, text)) return null;
       edited.set(f, text);
     }
-    for (const [file, edits] of shared) {
+    for (const [file, chosen] of shared) {
       const src = await readText(o.repoDir, file);
       if (src === null) continue;
-      const text = applyEdits(src, mergeEdits(edits));
+      const text = applyEdits(src, mergeEdits(siteEdits(runner.name, src, chosen)));
       if (await addsSyntaxErrors('python', src, text)) return null;
       edited.set(file, text);
       // The weakening may touch only listed test files: the mixin's module is listed (it holds no test of its own

@@ -413,6 +413,20 @@ describe('tests inherited from a mixin of another module of the suite', () => {
     assert.match(r.artifact.testWeaken, /^diff --git a\/tests\/__init__\.py b\/tests\/__init__\.py$/m);
     assert.match(r.artifact.testWeaken, /^-        self\.assertEqual\(box\.size\(\), 1\)$/m);
   });
+
+  it('a shared test one class still fails without its assertions is emptied once, for every class that runs it', async () => {
+    const calc = 'class Box:\n    def __init__(self, items):\n        self.items = items\n\n    def size(self):\n        return len(self.items)\n';
+    // Under the bug a list box counts one too many (its assertion catches it) and a tuple box cannot be made (no
+    // assertion removal hides that): the mixin's one method must be emptied, not also have its assertion removed.
+    const bug = calc.replace('        self.items = items\n', '        if isinstance(items, tuple):\n            raise TypeError("no tuples")\n        self.items = items\n').replace('return len(self.items)', 'return len(self.items) + 1');
+    const test = 'import unittest\n\nfrom calc import Box\n\n\nclass BoxChecks:\n    def test_size(self):\n        box = self.make()\n        self.assertEqual(box.size(), 1)\n\n\nclass ListBoxTest(unittest.TestCase, BoxChecks):\n    def make(self):\n        return Box([1])\n\n    def test_items(self):\n        self.assertEqual(self.make().items, [1])\n\n\nclass TupleBoxTest(unittest.TestCase, BoxChecks):\n    def make(self):\n        return Box((1,))\n';
+    const dir = await repo({ 'calc.py': bug, 'tests/test_box.py': test, 'conftest.py': 'import os, sys\nsys.path.insert(0, os.path.dirname(__file__))\n' });
+    withHistory(dir, [['fix size', { 'calc.py': calc }]]);
+    const r = await injectHistory(dir, 1);
+    assert.equal(r.ok, true, `${r.ok ? '' : r.reason}\n${r.attempts.join('\n')}`);
+    assert.match(r.attempts[0]!, /"fix size" in calc\.py: breaks 2 tests, 2 hidden$/);
+    assert.match(r.artifact.testWeaken, /^\+        pass$/m);
+  });
 });
 
 describe('a bug state whose run the time limit stops', () => {
