@@ -25,6 +25,7 @@ import { pythonReachable } from './code/pyreach.js';
 import { jsReachable } from './code/jsreach.js';
 import { goReachable } from './code/goreach.js';
 import { JS_EXT } from '../repo/runners/test-files.js';
+import { buildErrorLines, buildErrors, type BuildError } from '../repo/runners/builderrors.js';
 import type { Language } from '../repo/runners/types.js';
 import { sameCode } from './code/sameCode.js';
 import { dropOrphanedGoImports } from './code/gousage.js';
@@ -89,6 +90,59 @@ async function bugStateRun(o: InjectorOptions, counter: TestRunCounter, runner: 
 }
 
 const DELETING = new Set<MutationKind>(['remove-statement', 'remove-branch', 'return-change']);
+
+/** Runs of a candidate spent on tests that do not build (Go reports at most 10 errors a package, so more may follow). */
+const MAX_BUILD_ROUNDS = 3;
+
+/** Whether a reported test name is one of `sites` (a Rust test's carries its module path: `tests::x` for a site `x`). */
+function isSiteOf(sites: ReadonlySet<string> | undefined, name: string): boolean {
+  if (!sites) return false;
+  for (const s of sites) if (name === s || name.endsWith(`::${s}`)) return true;
+  return false;
+}
+
+/**
+ * Empties the tests at the compile errors a run reports in `files` (buildErrorLines), on top of `pre`, the files
+ * edited so far, and records them in `emptied`; false when there is no new one. A bug that removes what a test uses
+ * (a field, a function: every revert of a commit that added one with its test) otherwise kept every test of the
+ * package from reporting: a crash when that was all the tests, else a weakening that had nothing to go on.
+ * An error outside any test (in a helper) is left: the tests it keeps from building stay broken.
+ */
+async function emptyUnbuiltTests(
+  repoDir: string, runner: Runner, log: string, files: string[], pre: Map<string, string>, emptied: Map<string, Set<string>>,
+): Promise<boolean> {
+  let any = false;
+  for (const [f, lines] of buildErrorLines(runner.name, log, files)) {
+    const lang = langOfPath(f);
+    const src = pre.get(f) ?? (await readText(repoDir, f));
+    if (!lang || src === null) continue;
+    const done = emptied.get(f) ?? new Set<string>();
+    const lineOf = (offset: number): number => src.slice(0, offset).split('\n').length;
+    const hit = (await findTests(lang, src)).filter((s) => !done.has(s.name) && [...lines].some((l) => l >= lineOf(s.start) && l <= lineOf(s.end)));
+    if (hit.length === 0) continue;
+    let text = applyEdits(src, mergeEdits(hit.map((s) => emptyBody(runner.name, s) ?? { start: s.start, end: s.end, replacement: '' })));
+    if (lang === 'go') text = await dropOrphanedGoImports(src, text);
+    if (await addsSyntaxErrors(lang, src, text)) continue;
+    pre.set(f, text);
+    for (const s of hit) done.add(s.name);
+    emptied.set(f, done);
+    any = true;
+  }
+  return any;
+}
+
+/** The first compile error a run reports in the code (not in a Rust code file's own tests, which only their target builds). */
+async function codeBuildError(repoDir: string, runner: Runner, log: string, changes: ReadonlyMap<string, string | null>): Promise<BuildError | null> {
+  for (const e of buildErrors(runner.name, log, runner.sourceFiles)) {
+    const lang = langOfPath(e.file);
+    // The lines are the bug's: a file it changed is read as it left it.
+    const src = changes.has(e.file) ? changes.get(e.file)! : await readText(repoDir, e.file);
+    if (!lang || src === null) continue;
+    const lineStart = src.split('\n').slice(0, e.line - 1).reduce((n, l) => n + l.length + 1, 0);
+    if (!(await testCodeRanges(lang, src)).some((r) => lineStart >= r.start && lineStart < r.end)) return e;
+  }
+  return null;
+}
 
 interface Candidate { changes: Map<string, string | null>; description: string }
 /** A draw that is no candidate, and why. */
@@ -206,30 +260,59 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
   const codeSources = strategy === 'history' ? [] : await withSites(o.repoDir, strategy, siteSources);
   if (strategy !== 'history' && codeSources.length === 0) return result({ code: 'no-bug-found', reason: `no ${strategy} site in any of ${siteSources.length} code files`, strategy });
   const pool = await filePool(o.repoDir, codeSources, testNames);
-  // A candidate's bug state, run on every usable test file: what it breaks, what of that a weakening could hide, and
-  // which files its oracle may take; or why it can be no bug.
-  type Judged = { killed: TestRun['killed']; broken: string[]; hidable: string[]; oracleFiles: string[] } | { rejected: string };
+  // A candidate's bug state, run on every usable test file: what it breaks, what of that a weakening could hide, which
+  // files its oracle may take, and the tests emptied because the bug kept them from building; or why it can be no bug.
+  type Judged = {
+    killed: TestRun['killed']; broken: string[]; hidable: string[]; oracleFiles: string[];
+    /** Test files whose tests at the compiler's errors were emptied, as edited; `unbuilt`, those tests. */
+    pre: Map<string, string>; unbuilt: Set<string>;
+    /** The tests that still pass under the bug with the original test files: the oracle needs one (check 5). */
+    survivors: Set<string>;
+  } | { rejected: string };
   const judge = async (cand: Candidate): Promise<Judged> => {
-    const run = await bugStateRun(o, counter, runner, cand.changes, goodFiles);
-    const killed = run.killed;
+    const first = await bugStateRun(o, counter, runner, cand.changes, goodFiles);
     // A run stopped by a limit leaves the tests after the cut without a result: unknown, not broken. Read as broken,
     // a whole-suite run that outgrew the time limit on a loaded machine made every later test a "break", weakened and
     // listed in the oracle, which the checks then ran alone, in time, and saw pass (bug-breaks-nothing).
-    const unknown = killed ? goodFiles.flatMap((f) => files.get(f)!).filter((id) => run.results[id] === undefined) : [];
-    const broken = goodFiles.flatMap((f) => files.get(f)!).filter((id) => run.results[id] !== 'passed' && !(killed && run.results[id] === undefined));
+    const brokenIn = (run: TestRun): string[] => goodFiles.flatMap((f) => files.get(f)!).filter((id) => run.results[id] !== 'passed' && !(run.killed && run.results[id] === undefined));
+    const unknown = first.killed ? goodFiles.flatMap((f) => files.get(f)!).filter((id) => first.results[id] === undefined) : [];
+    const firstBroken = brokenIn(first);
     const total = goodFiles.reduce((n, f) => n + files.get(f)!.length, 0) - unknown.length;
-    if (broken.length === 0) return { rejected: `breaks no test${killed ? ` before the run was stopped by the sandbox (${killed}), ${unknown.length} tests left without a result` : ''}` };
-    if (broken.length === total) return { rejected: `breaks every test (${killed ? `the run was stopped by the sandbox: ${killed}${killed === 'cpu' || killed === 'timeout' ? ', a suite that hangs' : ''}` : 'crash'})` };
+    if (firstBroken.length === 0) return { rejected: `breaks no test${first.killed ? ` before the run was stopped by the sandbox (${first.killed}), ${unknown.length} tests left without a result` : ''}` };
+    // Judged on the original tests, as check 5 judges it: a bug every test of which breaks is a crash.
+    if (firstBroken.length === total) return { rejected: `breaks every test (${first.killed ? `the run was stopped by the sandbox: ${first.killed}${first.killed === 'cpu' || first.killed === 'timeout' ? ', a suite that hangs' : ''}` : 'crash'})` };
+    // Code that no longer compiles fails every test of the packages that build it, and no edit of a test file hides
+    // that: known now, and said, rather than after the weakening's runs as "could not be weakened".
+    const unbuildable = await codeBuildError(o.repoDir, runner, first.log, cand.changes);
+    if (unbuildable) return { rejected: `does not build (${unbuildable.file}:${unbuildable.line}: ${unbuildable.message.slice(0, 200)})` };
+    const firstBrokenSet = new Set(firstBroken);
+    const survivors = new Set(goodFiles.flatMap((f) => files.get(f)!).filter((id) => !firstBrokenSet.has(id)));
+
+    // Test files the bug stops compiling (a test still using what it removed) take their whole package down, no test
+    // of it reporting, so the weakening had no result to go on: the tests at the compiler's errors are emptied first,
+    // and what breaks then is the rest of the bug.
+    let run = first;
+    const pre = new Map<string, string>();
+    const emptied = new Map<string, Set<string>>();
+    const buildable = goodFiles.filter((f) => isTestFile(f) && !cand.changes.has(f));
+    for (let round = 0; round < MAX_BUILD_ROUNDS && !run.killed; round++) {
+      if (!(await emptyUnbuiltTests(o.repoDir, runner, run.log, buildable, pre, emptied))) break;
+      run = await bugStateRun(o, counter, runner, new Map<string, string | null>([...cand.changes, ...pre]), goodFiles);
+    }
+    // An emptied test passes now, but the bug broke it all the same: it stays among the tests to hide.
+    const unbuilt = new Set(goodFiles.flatMap((f) => files.get(f)!).filter((id) => isSiteOf(emptied.get(testFileOf(id)), testNameOf(id))));
+    const broken = run === first ? firstBroken : [...new Set([...unbuilt, ...brokenIn(run)])];
+    const killed = run.killed;
 
     // Check 1 lets the bug touch no oracle file and the weakening touch only test files: tests kept inside a code
     // file (Rust's #[cfg(test)] modules) can neither hide this bug nor sit in the file it changes.
     // Such files stay out of the oracle: it is made of the other files' broken tests, when there are any.
     const unhidable = new Set(broken.map(testFileOf).filter((f) => cand.changes.has(f) || !isTestFile(f)));
-    // A file none of whose tests ran, in a run no limit cut, was stopped at load by the bug (a type error under
-    // ts-jest, an import-time error, a package that no longer compiles): weakening its tests' bodies cannot make it
-    // load, so it can neither be hidden nor be an oracle file. Weakened anyway, it cost two runs of the broken files
-    // (minutes each under a type-checking runner) to learn that.
-    const notLoaded = killed ? [] : [...new Set(broken.map(testFileOf))].filter((f) => !unhidable.has(f) && files.get(f)!.every((id) => run.results[id] === undefined));
+    // A file none of whose tests ran, in a run no limit cut (and none of whose tests were emptied to build), was
+    // stopped at load by the bug (a type error under ts-jest, an import-time error): weakening its tests' bodies cannot
+    // make it load, so it can neither be hidden nor be an oracle file. Weakened anyway, it cost two runs of the broken
+    // files (minutes each under a type-checking runner) to learn that.
+    const notLoaded = killed ? [] : [...new Set(broken.map(testFileOf))].filter((f) => !unhidable.has(f) && !emptied.has(f) && files.get(f)!.every((id) => run.results[id] === undefined));
     for (const f of notLoaded) unhidable.add(f);
     const hidable = broken.filter((id) => !unhidable.has(testFileOf(id)));
     if (hidable.length === 0) {
@@ -239,7 +322,7 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
           : `breaks only tests kept in code files (${[...unhidable].join(', ')}), which cannot be weakened`,
       };
     }
-    return { killed, broken, hidable, oracleFiles: goodFiles.filter((f) => !unhidable.has(f) && !cand.changes.has(f)) };
+    return { killed, broken, hidable, oracleFiles: goodFiles.filter((f) => !unhidable.has(f) && !cand.changes.has(f)), pre, unbuilt, survivors };
   };
 
   for (let attempt = 0, draws = 0; attempt < o.candidates && draws < 3 * o.candidates; attempt++, draws++) {
@@ -285,10 +368,11 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
         if ('rejected' in judged) { attempts.push(`${cur.description}: ${judged.rejected}`); continue; }
       }
     }
-    const { broken, hidable, oracleFiles } = judged;
-    const weak = await weaken(o, runner, counter, cur, hidable, oracleFiles, files, ref);
-    if (!weak) { attempts.push(`${cur.description}: the failing tests could not be weakened`); continue; }
-    attempts.push(`${cur.description}: breaks ${broken.length} tests, ${weak.hidden} hidden`);
+    const { broken, hidable, oracleFiles, pre, unbuilt, survivors } = judged;
+    const weak = await weaken(o, runner, counter, cur, hidable, oracleFiles, files, ref, pre, survivors);
+    const unbuiltNote = unbuilt.size > 0 ? ` (${unbuilt.size} of them no longer built: emptied)` : '';
+    if (!weak) { attempts.push(`${cur.description}: the failing tests could not be weakened${unbuiltNote}`); continue; }
+    attempts.push(`${cur.description}: breaks ${broken.length} tests, ${weak.hidden} hidden${unbuiltNote}`);
 
     const weakChanges: FileChange[] = await Promise.all([...weak.files.entries()].map(async ([p, after]) => ({ path: p, before: await readText(o.repoDir, p), after })));
     const artifact: Artifact = {
@@ -551,32 +635,37 @@ async function firstExisting(repoDir: string, files: string[]): Promise<string |
  */
 async function weaken(
   o: InjectorOptions, runner: Runner, counter: TestRunCounter, cand: Candidate, broken: string[],
-  goodFiles: string[], files: Map<string, string[]>, ref: TestResults,
+  goodFiles: string[], files: Map<string, string[]>, ref: TestResults, pre: ReadonlyMap<string, string>, survivors: ReadonlySet<string>,
 ): Promise<{ files: Map<string, string>; testFiles: string[]; hidden: number } | null> {
-  const brokenFiles = [...new Set(broken.map(testFileOf))];
+  // Files whose tests were emptied to build again are weakened files whatever else breaks (emptyUnbuiltTests).
+  const brokenFiles = [...new Set([...broken.map(testFileOf), ...pre.keys()])];
   // Oracle files: the files with broken tests, topped up with other passing files until there are enough tests
   // and some of them still pass under the bug (a bug that breaks every oracle test reads as a crash).
   const testFiles = brokenFiles.slice();
-  const brokenSet = new Set(broken);
+  // Intact: passing under the bug with the original test files, as check 5 runs them (a test of a package that a
+  // test file emptied by emptyUnbuiltTests kept from building is not, though it passes once that file is weakened).
   let count = testFiles.reduce((n, f) => n + (files.get(f)?.length ?? 0), 0);
-  let intact = testFiles.reduce((n, f) => n + (files.get(f) ?? []).filter((id) => !brokenSet.has(id)).length, 0);
-  for (const f of goodFiles) {
+  let intact = testFiles.reduce((n, f) => n + (files.get(f) ?? []).filter((id) => survivors.has(id)).length, 0);
+  // Files with such tests first (stable, so in their order): no file of a package that does not build is added for
+  // nothing; elsewhere every file not broken is one.
+  const survives = (f: string): boolean => (files.get(f) ?? []).some((id) => survivors.has(id));
+  for (const f of [...goodFiles].sort((a, b) => Number(survives(b)) - Number(survives(a)))) {
     if (count >= o.minPassingTests && intact >= 1) break;
     if (testFiles.includes(f)) continue;
     testFiles.push(f);
     count += files.get(f)!.length;
-    intact += files.get(f)!.filter((id) => !brokenSet.has(id)).length;
+    intact += files.get(f)!.filter((id) => survivors.has(id)).length;
   }
   if (count < o.minPassingTests || intact < 1 || passed(ref).length < o.minPassingTests) return null;
 
-  const edited = new Map<string, string>();
+  const edited = new Map<string, string>(pre);
   const deleteWhole = new Map<string, Set<string>>();
   for (const mode of ['assertions', 'delete'] as const) {
     // Edits of the modules that define the mixins some broken tests come from (another file of the suite).
     const shared = new Map<string, Map<string, { site: TestSite; del: boolean }>>();
     for (const f of brokenFiles) {
       const lang = langOfPath(f);
-      const src = await readText(o.repoDir, f);
+      const src = pre.get(f) ?? await readText(o.repoDir, f);
       if (!lang || src === null) return null;
       const sites = await findTests(lang, src);
       // A Rust test is reported under its file's module path (a src/a/tests.rs's under a::tests::), its site by the

@@ -17,7 +17,10 @@ import { historyCandidates, revertCommit } from '../../src/agents/history.js';
 import type { Decision, Option, Policy, Ranking } from '../../src/policy/policy.js';
 import { createRuntime } from '../../src/runtime.js';
 import { findExecutable } from '../../src/sandbox/bwrap.js';
+import { runChecks } from '../../src/checks/run.js';
+import { isTestFile } from '../../src/repo/runners/index.js';
 import { makeRepo } from '../fixtures/runners/helpers.js';
+import { requireTool } from '../helpers/tools.js';
 
 const dirs: string[] = [];
 after(() => {
@@ -429,6 +432,113 @@ describe('tests inherited from a mixin of another module of the suite', () => {
   });
 });
 
+describe('history candidates whose revert leaves a test file that no longer builds', () => {
+  // Reverting a commit that added a field (or a function) with its test leaves the test using what is gone: Go builds
+  // a package's tests as one program, so no test of the package reported, and the weakening had nothing to go on.
+  const calc = (offset: boolean): string => `package calc
+
+// Opts scales (and shifts) what Scale returns.
+type Opts struct {
+\tFactor int${offset ? '\n\tOffset int' : ''}
+}
+
+func Add(a, b int) int { return a + b }
+
+func Sub(a, b int) int { return a - b }
+
+func Scale(o Opts, a int) int { return a*o.Factor${offset ? ' + o.Offset' : ''} }
+`;
+  const test = (name: string, body: string): string => `\nfunc ${name}(t *testing.T) {\n${body}}\n`;
+  const tests = [
+    'package calc\n\nimport "testing"\n',
+    test('TestAdd', '\tif Add(1, 2) != 3 {\n\t\tt.Fatal("add")\n\t}\n'),
+    test('TestSub', '\tif Sub(3, 1) != 2 {\n\t\tt.Fatal("sub")\n\t}\n'),
+    test('TestScale', '\tif Scale(Opts{Factor: 2}, 3) != 6 {\n\t\tt.Fatal("scale")\n\t}\n'),
+  ].join('');
+  const offsetTest = test('TestScaleOffset', '\tif got := Scale(Opts{Factor: 2, Offset: 1}, 3); got != 7 {\n\t\tt.Fatalf("scale with offset: %d", got)\n\t}\n');
+  // A package of its own, which the revert leaves building: its tests still pass under the bug (check 5 wants one).
+  const other = {
+    'words/words.go': 'package words\n\nimport "strings"\n\nfunc Shout(s string) string { return strings.ToUpper(s) + "!" }\n',
+    'words/words_test.go': ['package words\n\nimport "testing"\n', test('TestShout', '\tif Shout("a") != "A!" {\n\t\tt.Fatal("shout")\n\t}\n'), test('TestShoutEmpty', '\tif Shout("") != "!" {\n\t\tt.Fatal("empty")\n\t}\n')].join(''),
+  };
+  const goMod = { 'go.mod': 'module example.com/calc\n\ngo 1.21\n' };
+
+  it('Go: the tests at the compile errors are emptied, the bug is judged by the rest, and the artifact passes the checks', async () => {
+    requireTool('go');
+    const dir = await repo({ ...goMod, 'calc.go': calc(false), 'calc_test.go': tests, ...other });
+    withHistory(dir, [['add an offset', { 'calc.go': calc(true), 'calc_test.go': tests + offsetTest }]]);
+    const rt = runtime();
+    const r = await inject({ repoDir: dir, provider: rt.provider, policy: new InTurnPolicy(), strategies: ['history'], minPassingTests: 1, candidates: 1, testTimeoutMs: 60_000 });
+    assert.equal(r.ok, true, `${r.ok ? '' : r.reason}\n${r.attempts.join('\n')}`);
+    if (!r.ok) return;
+    assert.deepEqual(r.attempts.map((a) => a.replace(/revert \w+ /, 'revert <sha> ')), [
+      'history: revert <sha> "add an offset" in calc.go: breaks 1 tests, 1 hidden (1 of them no longer built: emptied)',
+    ]);
+    // The test that used the field is emptied, the others are whole; the other package's tests join the oracle.
+    assert.match(r.artifact.testWeaken, /-\tif got := Scale\(Opts\{Factor: 2, Offset: 1\}, 3\); got != 7 \{/);
+    assert.match(r.artifact.testWeaken, /\+func TestScaleOffset\(t \*testing\.T\) \{\}/);
+    assert.doesNotMatch(r.artifact.testWeaken, /TestAdd|TestSub|t\.Fatal\("scale"\)/);
+    assert.deepEqual(r.artifact.testFiles, ['calc_test.go', 'words/words_test.go']);
+    const report = await runChecks(r.artifact, {
+      provider: rt.provider, repoDir: dir, testTimeoutMs: 60_000, isTestFile, saveLog: (_n: string, t: string) => rt.store.putBlob(t),
+      limits: { minPassingTests: 1, minChangedFiles: 1, minFailingTests: 1 },
+    });
+    assert.equal(report.valid, true, JSON.stringify(report.failed));
+  });
+
+  it('Rust: an integration test file that no longer builds has the tests at the compiler errors emptied', async () => {
+    requireTool('cargo');
+    const lib = (offset: boolean): string => `pub struct Opts {\n    pub factor: i64,${offset ? '\n    pub offset: i64,' : ''}\n}\n\npub fn add(a: i64, b: i64) -> i64 {\n    a + b\n}\n\npub fn scale(o: &Opts, a: i64) -> i64 {\n    a * o.factor${offset ? ' + o.offset' : ''}\n}\n`;
+    const rtest = (name: string, body: string): string => `\n#[test]\nfn ${name}() {\n${body}}\n`;
+    // Rust wants every field in a struct literal: only the new test builds an Opts.
+    const calcTests = ['use calc::*;\n', rtest('adds', '    assert_eq!(add(1, 2), 3);\n'), rtest('adds_zero', '    assert_eq!(add(0, 4), 4);\n')].join('');
+    const offsetTest = rtest('scales_with_offset', '    let o = Opts { factor: 2, offset: 1 };\n    assert_eq!(scale(&o, 3), 7);\n');
+    const dir = await repo({
+      'Cargo.toml': '[package]\nname = "calc"\nversion = "0.1.0"\nedition = "2021"\n',
+      'src/lib.rs': lib(false),
+      'tests/calc.rs': calcTests,
+      'tests/sums.rs': ['use calc::add;\n', rtest('zero', '    assert_eq!(add(0, 0), 0);\n'), rtest('neg', '    assert_eq!(add(-1, 1), 0);\n')].join(''),
+    });
+    writeFileSync(path.join(dir, '.gitignore'), 'target/\n');
+    withHistory(dir, [['add an offset', { 'src/lib.rs': lib(true), 'tests/calc.rs': calcTests + offsetTest }]]);
+    const r = await injectHistory(dir, 1);
+    assert.equal(r.ok, true, `${r.ok ? '' : r.reason}\n${r.attempts.join('\n')}`);
+    if (!r.ok) return;
+    assert.deepEqual(r.attempts.map((a) => a.replace(/revert \w+ /, 'revert <sha> ')), [
+      'history: revert <sha> "add an offset" in src/lib.rs: breaks 1 tests, 1 hidden (1 of them no longer built: emptied)',
+    ]);
+    assert.match(r.artifact.testWeaken, /\+fn scales_with_offset\(\) \{\}/);
+    assert.deepEqual(r.artifact.testFiles, ['tests/calc.rs', 'tests/sums.rs']);
+  });
+
+  it('Go: code the bug leaves not compiling is said to be so, without a weakening', async () => {
+    requireTool('go');
+    // Reverting the commit that added a helper, which a later commit's code uses: that package no longer builds.
+    const base = 'package calc\n\nfunc Add(a, b int) int { return a + b }\n';
+    const helper = '\nfunc Twice(a int) int { return 2 * a }\n';
+    const user = (uses: boolean): string => `package calc\n\nfunc Quad(a int) int { return ${uses ? 'Twice(Twice(a))' : '4 * a'} }\n`;
+    const calcTests = ['package calc\n\nimport "testing"\n', test('TestAdd', '\tif Add(1, 2) != 3 {\n\t\tt.Fatal("add")\n\t}\n'), test('TestQuad', '\tif Quad(2) != 8 {\n\t\tt.Fatal("quad")\n\t}\n')].join('');
+    const dir = await repo({ ...goMod, 'calc.go': base, 'quad.go': user(false), 'calc_test.go': calcTests, ...other });
+    withHistory(dir, [['add Twice', { 'calc.go': base + helper }], ['use Twice', { 'quad.go': user(true) }]]);
+    // In turn: "use Twice" (newest: its revert changes nothing a test sees), then "add Twice".
+    const r = await injectHistory(dir, 2);
+    assert.deepEqual(r.attempts.map((a) => a.replace(/revert \w+ /, 'revert <sha> ')), [
+      'history: revert <sha> "use Twice" in quad.go: breaks no test',
+      'history: revert <sha> "add Twice" in calc.go: does not build (quad.go:3: undefined: Twice)',
+    ]);
+    assert.equal(r.testRuns, 3, 'the original and the two bugs, no weakening');
+  });
+
+  it('Go: where the failed build takes every test down, the candidate is still a crash, found in one run', async () => {
+    requireTool('go');
+    const dir = await repo({ ...goMod, 'calc.go': calc(false), 'calc_test.go': tests });
+    withHistory(dir, [['add an offset', { 'calc.go': calc(true), 'calc_test.go': tests + offsetTest }]]);
+    const r = await injectHistory(dir, 1);
+    assert.deepEqual(r.attempts.map((a) => a.replace(/revert \w+ /, 'revert <sha> ')), ['history: revert <sha> "add an offset" in calc.go: breaks every test (crash)']);
+    assert.equal(r.testRuns, 2, 'the original and the bug');
+  });
+});
+
 describe('a bug state whose run the time limit stops', () => {
   it('leaves the tests after the cut unknown, not broken: the candidate breaks no test', async () => {
     // A whole-suite run that outgrew the limit (a loaded machine, or a bug that slows one test) used to read every
@@ -468,7 +578,7 @@ describe('the files a code strategy draws from', () => {
   });
 
   it('are not those whose every site is left alone: a Rust file whose comparisons are all in its #[cfg(test)] module', async () => {
-    assert.ok(findExecutable('cargo'), 'cargo is needed for this test: install Rust (rustup or apt install cargo)');
+    requireTool('cargo');
     const dir = await repo({
       'Cargo.toml': '[package]\nname = "limits"\nversion = "0.1.0"\nedition = "2021"\n',
       'Cargo.lock': '# This file is automatically @generated by Cargo.\n# It is not intended for manual editing.\nversion = 4\n\n[[package]]\nname = "limits"\nversion = "0.1.0"\n',
