@@ -135,6 +135,21 @@ describe('jsReachable', () => {
     for (const f of ['lib/unused.js', 'examples/demo.js', 'eslint.config.js']) assert.ok(!reach.has(f), f);
   });
 
+  it("follows require('..') to the package root's index, a package.json without main or exports", async () => {
+    const dir = await repo({
+      'package.json': '{"name": "neg", "files": ["index.js", "lib/"]}\n',
+      'index.js': "module.exports = require('./lib/core');\n",
+      'lib/core.js': 'module.exports = (x) => x;\n',
+      'examples/demo.js': "const neg = require('..');\nneg(1);\n",
+      'test/core.js': "const assert = require('assert');\nconst neg = require('..');\nit('x', () => assert.equal(neg(1), 1));\n",
+      'test/sub/deep.js': "const neg = require('../../');\n",
+    });
+    const reach = await jsReachable(dir, ['test/core.js', 'test/sub/deep.js']);
+    assert.ok(reach);
+    for (const f of ['index.js', 'lib/core.js']) assert.ok(reach.has(f), f);
+    assert.ok(!reach.has('examples/demo.js'));
+  });
+
   it('is null where a loaded file requires a computed name, or tsconfig maps names', async () => {
     const dyn = await repo({
       'lib/plugins.js': "exports.load = (n) => require('./plugins/' + n);\n",

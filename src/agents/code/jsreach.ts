@@ -86,7 +86,8 @@ export async function jsReachable(repoDir: string, testFiles: readonly string[])
     // TypeScript's ESM convention names the emitted file: './a.js' is a.ts (or .tsx, .mts, .cts) in the sources.
     const m = /\.([cm]?)js$/.exec(norm);
     if (m) for (const e of m[1] ? [`.${m[1]}ts`] : ['.ts', '.tsx']) if (tree.has(norm.slice(0, -m[0].length) + e)) out.push(norm.slice(0, -m[0].length) + e);
-    for (const e of EXTS) if (tree.has(`${norm}/index${e}`)) out.push(`${norm}/index${e}`);
+    // Joined, not concatenated: the package root ('..' from test/) normalises to '.', whose index is 'index.js'.
+    for (const e of EXTS) if (tree.has(path.posix.join(norm, `index${e}`))) out.push(path.posix.join(norm, `index${e}`));
     const pkg = pkgs.find((x) => x.dir === norm);
     if (pkg) for (const e of pkg.entries) out.push(...resolveFile(path.posix.join(pkg.dir, e)));
     return out;
