@@ -16,7 +16,7 @@ import { StateRunCache } from '../repo/stateRuns.js';
 import type { SandboxProvider } from '../sandbox/types.js';
 import type { Policy } from '../policy/policy.js';
 import {
-  addsSyntaxErrors, applyEdits, findMutations, findRemovals, findTests, langOfPath, referencedNames, removalEdits, testCodeRanges, type Edit, type Lang, type Mutation, type MutationKind, type Removal, type TestSite,
+  addsSyntaxErrors, applyEdits, findMutations, findRemovals, findTests, langOfPath, referencedNames, removalEdits, sitesForTest, testCodeRanges, type Edit, type Lang, type Mutation, type MutationKind, type Removal, type TestSite,
   pyClassTests, pyImportedBases,
 } from './code/index.js';
 import { byFile, clamp01, sandboxWith, testFileOf, testNameOf, TestRunCounter } from './common.js';
@@ -678,16 +678,18 @@ async function weaken(
         return parts.join('::');
       };
       const names = new Set(broken.filter((id) => testFileOf(id) === f).map((id) => local(testNameOf(id))));
+      const matched = new Set([...names].flatMap((n) => sitesForTest(lang, sites, n)));
+      const toDelete = new Set([...(deleteWhole.get(f) ?? [])].flatMap((n) => sitesForTest(lang, sites, local(n))));
       const chosen = new Map<string, { site: TestSite; del: boolean }>();
       for (const s of sites) {
-        if (!names.has(s.name)) continue;
+        if (!matched.has(s)) continue;
         // No assertion found (they live in a helper, or a library not known here), or still failing without them:
         // the body goes where an empty one passes, else the whole test.
-        choose(chosen, s, s.assertions.length === 0 || (mode === 'delete' && [...(deleteWhole.get(f) ?? [])].some((n) => local(n) === s.name)));
+        choose(chosen, s, s.assertions.length === 0 || (mode === 'delete' && toDelete.has(s)));
       }
       const edits = siteEdits(runner.name, src, chosen);
       if (lang === 'python') {
-        const unmatched = [...names].filter((n) => !siteNames.has(n));
+        const unmatched = [...names].filter((n) => sitesForTest(lang, sites, n).length === 0);
         const deleted = deleteWhole.get(f) ?? new Set<string>();
         for (const { file, site, test } of await importedMixinSites(o.repoDir, f, src, unmatched)) {
           choose(shared.get(file) ?? shared.set(file, new Map()).get(file)!, site, site.assertions.length === 0 || (mode === 'delete' && deleted.has(test)));

@@ -7,7 +7,7 @@
 import { shQuote } from '../sandbox/shell.js';
 import type { Sandbox } from '../sandbox/types.js';
 import type { TestResults } from '../repo/testrun.js';
-import { definedFunctions, findTests, langOfPath, referencedNames, type Lang } from './code/index.js';
+import { definedFunctions, findTests, langOfPath, referencedNames, sitesForTest, type Lang } from './code/index.js';
 import { testFileOf, testNameOf } from './common.js';
 
 /** Names every test calls that belong to test frameworks, not to the code under test: they localise nothing. */
@@ -82,11 +82,15 @@ export async function localize(sb: Sandbox, testFiles: string[], results: TestRe
   // Each test (or a whole file whose tests cannot be told apart) with the functions it reaches: what the scores
   // count over, whatever the results.
   const units: { id: string; fileLevel: boolean; reached: Map<string, number> }[] = [];
+  // Per test file, its sites' names: a reported name that is no site's (a describe titled at run time by a helper)
+  // counts for the sites it matches (sitesForTest).
+  const siteNames = new Map<string, { lang: Lang; names: { name: string }[] }>();
   for (const tf of testFiles) {
     const lang = langOfPath(tf);
     if (!lang) continue;
     const text = (await sb.readFile(tf)).toString('utf8');
     const sites = await findTests(lang, text);
+    siteNames.set(tf, { lang, names: sites.map((s) => ({ name: s.name })) });
     for (const u of sites.length ? sites.map((s) => ({ id: `${tf}::${s.name}`, fileLevel: false, slice: text.slice(s.start, s.end) })) : [{ id: tf, fileLevel: true, slice: text }]) {
       // A framework name localises nothing, unless the repository defines it (a helper called `expect`).
       const names = new Set([...(await referencedNames(lang, u.slice))].filter((n) => !TEST_API.has(n) || calls.has(n)));
@@ -97,7 +101,15 @@ export async function localize(sb: Sandbox, testFiles: string[], results: TestRe
     const failCount = new Map<string, number>(), passCount = new Map<string, number>(), distance = new Map<string, number>();
     let totalFail = 0;
     const statusOf = new Map<string, 'passed' | 'failed'>();
-    for (const [id, st] of Object.entries(res)) statusOf.set(`${testFileOf(id)}::${testNameOf(id)}`, st === 'failed' || statusOf.get(`${testFileOf(id)}::${testNameOf(id)}`) === 'failed' ? 'failed' : 'passed');
+    for (const [id, st] of Object.entries(res)) {
+      const f = testFileOf(id);
+      const file = siteNames.get(f);
+      const names = file ? sitesForTest(file.lang, file.names, testNameOf(id)).map((s) => s.name) : [];
+      for (const n of names.length ? names : [testNameOf(id)]) {
+        const key = `${f}::${n}`;
+        statusOf.set(key, st === 'failed' || statusOf.get(key) === 'failed' ? 'failed' : 'passed');
+      }
+    }
     for (const u of units) {
       const status = u.fileLevel ? (res[u.id] === 'failed' ? 'failed' : undefined) : statusOf.get(u.id);
       if (!status) continue;

@@ -709,6 +709,52 @@ describe('a bug that raises before the test asserts', () => {
   });
 });
 
+describe('a JS test declared inside a helper that makes its describe title at run time', () => {
+  it('is weakened through the sites whose static titles its reported name contains, ending with its own title', async () => {
+    const lib = "exports.pick = (xs, i) => xs[Math.min(i, xs.length - 1)];\nexports.first = (xs) => xs[0];\n";
+    // The suite's own helper wraps each group in a describe titled from its argument: the runner reports
+    // 'lib > when index 5 > picks the last', which no static title in the file spells out.
+    const tests = `const { describe, it } = require('node:test');
+const assert = require('node:assert');
+const { pick, first } = require('..');
+
+describe('lib', () => {
+  whenIndex(5, (i) => {
+    it('picks the last', () => {
+      assert.strictEqual(pick([1, 2], i()), 2);
+    });
+  });
+  whenIndex(0, (i) => {
+    it('picks the first', () => {
+      assert.strictEqual(pick([1, 2], i()), 1);
+    });
+  });
+  it('first', () => {
+    assert.strictEqual(first([3]), 3);
+  });
+});
+
+function whenIndex(n, fn) {
+  describe('when index ' + n, () => {
+    fn(() => n);
+  });
+}
+`;
+    const dir = await repo({
+      'package.json': JSON.stringify({ name: 'picklib', scripts: { test: 'node --test test/' } }),
+      'index.js': lib.replace('xs[Math.min(i, xs.length - 1)]', 'xs[i]'),
+      'test/lib.test.js': tests,
+    });
+    withHistory(dir, [['clamp the index', { 'index.js': lib }]]);
+    const r = await injectHistory(dir, 1);
+    assert.equal(r.ok, true, `${r.ok ? '' : r.reason}\n${r.attempts.join('\n')}`);
+    if (!r.ok) return;
+    assert.match(r.attempts[0]!, /breaks 1 tests, 1 hidden$/);
+    assert.match(r.artifact.testWeaken, /^-\s+assert\.strictEqual\(pick\(\[1, 2\], i\(\)\), 2\);$/m);
+    assert.doesNotMatch(r.artifact.testWeaken, /^-.*first\(/m);
+  });
+});
+
 describe('a Go bug that panics before the test asserts', () => {
   it('is hidden by emptying the test, the imports only it used dropped, so the package still builds and the test passes', async () => {
     const lib = 'package lib\n\nfunc Pick(xs []int, i int) int {\n\tif i >= len(xs) {\n\t\ti = len(xs) - 1\n\t}\n\treturn xs[i]\n}\n\nfunc First(xs []int) int { return xs[0] }\n';

@@ -8,5 +8,5 @@ export { type Edit, applyEdits } from './edits.js';
 export { addsSyntaxErrors, hasSyntaxErrors } from './parser.js';
 export { type Mutation, type MutationKind, findMutations } from './mutations.js';
 export { type Removal, findRemovals, removalEdits } from './removals.js';
-export { type TestSite, findTests, pyClassTests, pyImportedBases, testCodeRanges } from './testsites.js';
+export { type TestSite, findTests, pyClassTests, pyImportedBases, sitesForTest, testCodeRanges } from './testsites.js';
 export { type DefinedFunction, definedFunctions, referencedNames } from './names.js';

@@ -952,6 +952,26 @@ export function findTestsIn(p: Parsed): TestSite[] {
 }
 
 /**
+ * The sites of a file that a reported test name is, by their names. A JS/TS test declared inside a helper of the
+ * suite's own (`function whenHeader(h, fn) { describe('when ' + h, fn) }`, called with a callback that holds the
+ * `it`s) is reported under a describe title made at run time, which no static name has: such a name matches the
+ * sites whose titles it contains in order, ending with the same test title. Which of the calls made which title is
+ * unknown, so all of them are taken: weakening a test that passes anyway hides nothing it should not.
+ */
+export function sitesForTest<T extends Pick<TestSite, 'name'>>(lang: Lang, sites: readonly T[], name: string): T[] {
+  const exact = sites.filter((s) => s.name === name);
+  if (exact.length > 0 || !isJsLike(lang)) return exact;
+  const titles = name.split(' > ');
+  return sites.filter((s) => {
+    const own = s.name.split(' > ');
+    if (own.length >= titles.length || own.at(-1) !== titles.at(-1)) return false;
+    let i = 0;
+    for (const t of titles) if (i < own.length && t === own[i]) i++;
+    return i === own.length;
+  });
+}
+
+/**
  * Byte ranges of a source file that are test code: Rust keeps its unit tests inside the code files (a
  * `#[cfg(test)] mod tests { ... }`, or a lone `#[test]` fn), and other languages' source files may hold test
  * functions too. A bug injected there changes a test, not the code under test, so the injector leaves them alone.
