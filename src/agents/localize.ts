@@ -84,13 +84,13 @@ export async function localize(sb: Sandbox, testFiles: string[], results: TestRe
   const units: { id: string; fileLevel: boolean; reached: Map<string, number> }[] = [];
   // Per test file, its sites' names: a reported name that is no site's (a describe titled at run time by a helper)
   // counts for the sites it matches (sitesForTest).
-  const siteNames = new Map<string, { lang: Lang; names: { name: string }[] }>();
+  const siteNames = new Map<string, { lang: Lang; names: { name: string; rows?: RegExp }[] }>();
   for (const tf of testFiles) {
     const lang = langOfPath(tf);
     if (!lang) continue;
     const text = (await sb.readFile(tf)).toString('utf8');
     const sites = await findTests(lang, text);
-    siteNames.set(tf, { lang, names: sites.map((s) => ({ name: s.name })) });
+    siteNames.set(tf, { lang, names: sites.map((s) => ({ name: s.name, ...(s.rows ? { rows: s.rows } : {}) })) });
     for (const u of sites.length ? sites.map((s) => ({ id: `${tf}::${s.name}`, fileLevel: false, slice: text.slice(s.start, s.end) })) : [{ id: tf, fileLevel: true, slice: text }]) {
       // A framework name localises nothing, unless the repository defines it (a helper called `expect`).
       const names = new Set([...(await referencedNames(lang, u.slice))].filter((n) => !TEST_API.has(n) || calls.has(n)));

@@ -1,7 +1,7 @@
 /** How the injector takes a broken test's assertions away, per runner. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { applyEdits, findTests, hasSyntaxErrors } from '../../src/agents/code/index.js';
+import { applyEdits, findTests, hasSyntaxErrors, sitesForTest } from '../../src/agents/code/index.js';
 import { dropOrphanedGoImports } from '../../src/agents/code/gousage.js';
 import { assertionRemovals, emptyBody } from '../../src/agents/injector.js';
 
@@ -108,5 +108,42 @@ describe('injector: emptyBody', () => {
     const both = applyEdits(src, [emptyBody('go-test', sites[0]!)!, { start: sites[1]!.start, end: sites[1]!.end, replacement: '' }]);
     assert.doesNotMatch(await dropOrphanedGoImports(src, both), /util"/);
     assert.equal(await dropOrphanedGoImports(src, src), src);
+  });
+});
+
+describe('injector: the sites of jest and vitest `.each` tables', () => {
+  const EACH = `import { describe, expect, it } from 'vitest';
+import { parse, compile } from '../src/index';
+
+describe('lib', () => {
+  it.each(['/{', '/{:a'])('throws on %s', (path) => {
+    expect(() => parse(path)).toThrow();
+  });
+  describe.each(CASES)('compile $path with $options', ({ path, options, tests }) => {
+    it.each(tests)('should compile $input', ({ input, expected }) => {
+      expect(compile(path, options)(input)).toEqual(expected);
+    });
+    it('builds', () => {
+      expect(compile(path, options)).toBeTruthy();
+    });
+  });
+  it('plain', () => {
+    expect(parse('/')).toBeTruthy();
+  });
+});
+`;
+
+  it('each row the runner reports is its site, whose callback parameter is a row value, not a done callback', async () => {
+    const sites = await findTests('typescript', EACH);
+    const of = (name: string): string[] => sitesForTest('typescript', sites, name).map((s) => s.name);
+    assert.deepEqual(of('lib > throws on /{:a'), ['lib > throws on %s']);
+    assert.deepEqual(of("lib > compile '/:a' with { end: false } > should compile { a: 'x' }"), ['lib > compile $path with $options > should compile $input']);
+    assert.deepEqual(of("lib > compile '/:a' with undefined > builds"), ['lib > compile $path with $options > builds']);
+    assert.deepEqual(of('lib > plain'), ['lib > plain']);
+    assert.deepEqual(of('lib > other'), []);
+    const row = sites.find((s) => s.name === 'lib > throws on %s')!;
+    assert.equal(row.assertions.length, 1);
+    // jest ends a callback that takes a parameter by calling it; an .each row's parameter is a value.
+    assert.equal(emptyBody('jest', row)?.replacement, '{}');
   });
 });

@@ -22,6 +22,11 @@ export interface TestSite {
    * Go's: an import only the test used must go with it (dropOrphanedGoImports).
    */
   body?: { start: number; end: number; param: string | null; empty?: string };
+  /**
+   * JS/TS: the names the runner reports for this site where its title, or a describe's around it, is an `.each`
+   * template (`'parse $path with $options'`, `'adds %d'`): one site, a test per row of the table.
+   */
+  rows?: RegExp;
 }
 
 /** Extend a definition's start over the comment lines (and Rust attributes) directly above it. */
@@ -270,6 +275,36 @@ function jsCallee(p: Parsed, call: SNode): string | null {
   return fn && fn.type === 'identifier' ? p.text(fn) : null;
 }
 
+/** `it` of `it.each(table)(title, fn)` or of the tagged-table form `it.each\`...\`(title, fn)`; null for any other call. */
+function jsEachCallee(p: Parsed, call: SNode): string | null {
+  const fn = field(call, 'function');
+  if (!fn || fn.type !== 'call_expression') return null;
+  const member = field(fn, 'function');
+  if (!member || member.type !== 'member_expression') return null;
+  const object = field(member, 'object');
+  const prop = field(member, 'property');
+  return object?.type === 'identifier' && prop && p.text(prop) === 'each' ? p.text(object) : null;
+}
+
+/**
+ * A regular expression source for the names jest and vitest give the rows of an `.each` title: printf placeholders
+ * (`%s`, `%d`, `%o`, `%#`, ...) and `$name` / `$a.b` interpolations stand for any text, `%%` for a percent sign.
+ */
+function eachTitlePattern(title: string): string {
+  let out = '';
+  const re = /%%|%[sdifjoOpc#$]|\$[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*/g;
+  let last = 0;
+  for (const m of title.matchAll(re)) {
+    out += escapeRegExp(title.slice(last, m.index)) + (m[0] === '%%' ? '%' : '[\\s\\S]*?');
+    last = m.index + m[0].length;
+  }
+  return out + escapeRegExp(title.slice(last));
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
 /** Root identifier and member names of a call/member chain such as `expect(x).not.toBe(y)`. */
 function jsChain(p: Parsed, n: SNode): { root: string | null; names: string[] } {
   const names: string[] = [];
@@ -378,38 +413,46 @@ function jsBody(p: Parsed, fn: SNode): Pick<TestSite, 'body'> {
 function jsTests(p: Parsed): TestSite[] {
   const out: TestSite[] = [];
   const imported = jsAssertImports(p);
-  const visit = (n: SNode, titles: string[]): void => {
+  // `patterns`: each title as a regular expression source, set where an `.each` title stands for many names.
+  const visit = (n: SNode, titles: string[], patterns: string[] | null): void => {
     for (const c of n.children) {
       if (c.type === 'call_expression') {
-        const callee = jsCallee(p, c);
+        const each = jsEachCallee(p, c);
+        const callee = each ?? jsCallee(p, c);
         const args = field(c, 'arguments');
         const argList = args ? namedChildren(args) : [];
         const fnArg = argList.find((a) => a.type === 'arrow_function' || a.type === 'function_expression' || a.type === 'function');
         if (callee && (JS_SUITE_FNS.has(callee) || JS_TEST_FNS.has(callee)) && fnArg) {
           const title = jsLiteralString(p, argList[0]);
           if (title === null) continue;
+          const pattern = each ? eachTitlePattern(title) : escapeRegExp(title);
+          const nextPatterns = patterns || each ? [...(patterns ?? titles.map(escapeRegExp)), pattern] : null;
           if (JS_SUITE_FNS.has(callee)) {
-            visit(fnArg, [...titles, title]);
+            visit(fnArg, [...titles, title], nextPatterns);
           } else {
             const stmt = c.parent?.type === 'expression_statement' ? c.parent : c;
+            const body = jsBody(p, fnArg);
+            // An `.each` callback's parameters are the row's values, never a done callback to call.
+            if (each && body.body) body.body.param = null;
             out.push({
               name: [...titles, title].join(' > '),
+              ...(nextPatterns ? { rows: new RegExp(`^${nextPatterns.join(' > ')}$`) } : {}),
               start: leadingStart(p, stmt),
               end: stmt.end,
               line: c.row + 1,
               assertions: jsAssertions(p, fnArg, imported),
-              ...jsBody(p, fnArg),
+              ...body,
             });
           }
           continue;
         }
-        // `.only`, `.skip`, `.each` and the like are not followed: their semantics or names differ.
+        // `.only`, `.skip` and the like are not followed: their semantics differ.
       }
       if (c.type === 'function_declaration' || c.type === 'class_declaration') continue;
-      visit(c, titles);
+      visit(c, titles, patterns);
     }
   };
-  visit(p.root, []);
+  visit(p.root, [], null);
   return out;
 }
 
@@ -956,11 +999,14 @@ export function findTestsIn(p: Parsed): TestSite[] {
  * suite's own (`function whenHeader(h, fn) { describe('when ' + h, fn) }`, called with a callback that holds the
  * `it`s) is reported under a describe title made at run time, which no static name has: such a name matches the
  * sites whose titles it contains in order, ending with the same test title. Which of the calls made which title is
- * unknown, so all of them are taken: weakening a test that passes anyway hides nothing it should not.
+ * unknown, so all of them are taken: weakening a test that passes anyway hides nothing it should not. A row of an
+ * `.each` table is its site's by the site's `rows` pattern.
  */
-export function sitesForTest<T extends Pick<TestSite, 'name'>>(lang: Lang, sites: readonly T[], name: string): T[] {
+export function sitesForTest<T extends Pick<TestSite, 'name' | 'rows'>>(lang: Lang, sites: readonly T[], name: string): T[] {
   const exact = sites.filter((s) => s.name === name);
   if (exact.length > 0 || !isJsLike(lang)) return exact;
+  const rows = sites.filter((s) => s.rows?.test(name));
+  if (rows.length > 0) return rows;
   const titles = name.split(' > ');
   return sites.filter((s) => {
     const own = s.name.split(' > ');
