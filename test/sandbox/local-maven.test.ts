@@ -122,3 +122,41 @@ test('maven: runs on a Maven that refuses the options 3.9.1 removed (-llr), as c
     await rm(tools, { recursive: true, force: true });
   }
 });
+
+test('maven: a suite whose tests print megabytes still reports every test, past the sandbox\'s output cap', async () => {
+  need();
+  // 2 MB printed by one test (to the console and into its report's <system-out>), under a cap of 1 MiB: the reports,
+  // printed after Maven's output, had been cut off with it.
+  const loud = await makeBase({
+    ...PROJECTS.maven.files,
+    'src/test/java/fx/LoudTest.java': `package fx;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import org.junit.jupiter.api.Test;
+
+class LoudTest {
+  @Test
+  void prints() {
+    String line = "x".repeat(99);
+    for (int i = 0; i < 20000; i++) System.out.println(line);
+    assertEquals(2, Calc.add(1, 1));
+  }
+}
+`,
+  });
+  let own: Sandbox | null = null;
+  try {
+    const found = await detectRunners(loud);
+    own = await new LocalSandboxProvider({ stateDir, isolation: 'bwrap', defaults: { timeoutMs: 240_000, maxOutputBytes: 1024 * 1024 } }).create({ base: loud });
+    const run = await runTestScript(own, found[0]!.script(['src/test/java/fx/LoudTest.java', 'src/test/java/fx/text/WordsTest.java']), found[0]!.parser(), 240_000);
+    assert.equal(run.killed, null, run.log.slice(-2000));
+    assert.deepEqual(run.results, {
+      'src/test/java/fx/LoudTest.java::prints': 'passed',
+      'src/test/java/fx/text/WordsTest.java::joins': 'passed',
+      'src/test/java/fx/text/WordsTest.java::usesCalc': 'passed',
+    }, run.log.slice(-2000));
+  } finally {
+    await own?.dispose();
+    await cleanup(path.dirname(loud));
+  }
+});

@@ -22,6 +22,9 @@ const SKIPS = [
   'gpg.skip',
 ];
 
+/** Bytes of Maven's own output (the build's messages, what the tests printed) that a run's log keeps: its end. */
+const MAVEN_LOG_TAIL = 256 * 1024;
+
 /**
  * Maven builds whole modules, so one `mvn test` runs every selected class (a JVM start and a compile per file would
  * cost seconds each). Results come from surefire's XML reports, which name each test's class; the script tells the
@@ -84,13 +87,23 @@ else
   (cd "$ssr_build" && ssr_limited mvn -o -B -q -fae -s "$ssr_tmp/settings.xml" -Daether.enhancedLocalRepository.trackingFilename=ssr-untracked -Dstyle.color=never \\
     ${SKIPS.map((s) => `-D${s}=true`).join(' ')} \\
     -DskipTests=false -Dmaven.test.failure.ignore=true -Dsurefire.failIfNoSpecifiedTests=false -DfailIfNoSpecifiedTests=false -DfailIfNoTests=false \\
-    \${ssr_pl[@]+"\${ssr_pl[@]}"} test) 2>&1 | sed "s#$ssr_build/##g"
-  ssr_rc=\${PIPESTATUS[0]}
+    \${ssr_pl[@]+"\${ssr_pl[@]}"} test) > "$ssr_tmp/mvn.log" 2>&1
+  ssr_rc=$?
+  # The results are the reports printed below, after Maven's own output: a suite whose tests print megabytes (its
+  # console and each report's <system-out>) filled the sandbox's output cap before them, and every test was lost.
+  # Maven's errors and surefire's failure summary are at the end of its output, which is kept.
+  ssr_size=$(wc -c < "$ssr_tmp/mvn.log")
+  if [ "$ssr_size" -gt ${MAVEN_LOG_TAIL} ]; then echo "ssr: Maven and the tests printed $ssr_size bytes; the last ${MAVEN_LOG_TAIL} follow"; fi
+  tail -c ${MAVEN_LOG_TAIL} "$ssr_tmp/mvn.log" | sed "s#$ssr_build/##g"
   # Every line of a report is prefixed, so nothing a test printed into it can pass for a marker; the <properties>
-  # block (the JVM's system properties) is only noise.
+  # block (the JVM's system properties) and what each test printed (<system-out>, <system-err>, on lines of their
+  # own; one on a single line goes first, or the range would run on to the next one's end) are only noise.
   while IFS= read -r -d '' x; do
     printf '\\n@@xml-begin %s\\n' "\${x#"$ssr_build/"}"
-    sed -e '/<properties>/,/<\\/properties>/d' -e 's/^/@@xml /' "$x"
+    sed -e '/<properties>/,/<\\/properties>/d' \\
+      -e '/<system-out>.*<\\/system-out>/d' -e '/<system-out>/,/<\\/system-out>/d' \\
+      -e '/<system-err>.*<\\/system-err>/d' -e '/<system-err>/,/<\\/system-err>/d' \\
+      -e 's/^/@@xml /' "$x"
     printf '\\n@@xml-end\\n'
   done < <(find "$ssr_build" -path '*/target/surefire-reports/TEST-*.xml' -type f -print0 | sort -z)
 fi
