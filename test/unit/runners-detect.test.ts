@@ -504,6 +504,25 @@ describe('detectRunners: maven', () => {
     assert.match(script, /-Dsurefire\.failIfNoSpecifiedTests=false/);
   });
 
+  it("a class the project's surefire <excludes> leave out (a parent's too) is no test file; a profile's excludes do not count", async () => {
+    const surefire = (excludes: string[]): string =>
+      `<build><plugins><plugin><groupId>org.apache.maven.plugins</groupId><artifactId>maven-surefire-plugin</artifactId><configuration><excludes>${
+        excludes.map((e) => `<exclude>${e}</exclude>`).join('')}</excludes></configuration></plugin></plugins></build>`;
+    const profile = `<profiles><profile><id>all</id>${surefire(['**/*Test.java'])}</profile></profiles>`;
+    const [mvn] = await detectRunners(
+      await repo({
+        'pom.xml': pom(['core']).replace('</project>', `${surefire(['**/LR*.java', '%regex[.*Slow.*]'])}${profile}</project>`),
+        'core/pom.xml': pom().replace('</project>', `${surefire(['c/Flaky*', '**/Heavy*.class'])}</project>`),
+        'core/src/test/java/c/CTest.java': test5('c', 'CTest'),
+        'core/src/test/java/c/LRBigTest.java': test5('c', 'LRBigTest'),
+        'core/src/test/java/c/FlakyNetTest.java': test5('c', 'FlakyNetTest'),
+        'core/src/test/java/c/deep/HeavyTest.java': test5('c.deep', 'HeavyTest'),
+        'core/src/test/java/c/deep/FlakyTest.java': test5('c.deep', 'FlakyTest'),
+      }),
+    );
+    assert.deepEqual(mvn?.testFiles, ['core/src/test/java/c/CTest.java', 'core/src/test/java/c/deep/FlakyTest.java']);
+  });
+
   it('no pom.xml, no maven; a Gradle-only build is named in the error', async () => {
     const files = { 'src/test/java/a/ATest.java': test5('a', 'ATest'), 'src/main/java/a/A.java': 'package a;\nclass A {}\n' };
     await assert.rejects(detectRunners(await repo(files)), NoTestRunnerError);

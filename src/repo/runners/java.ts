@@ -214,12 +214,64 @@ function moduleOf(tree: RepoTree, file: string): string {
   }
 }
 
+/** An Ant pattern of surefire's (`**\/LR*.java`) as a regular expression over a class's path; null for `%regex[...]` and `!x`. */
+function antPattern(pattern: string): RegExp | null {
+  const p = pattern.trim().replace(/^\/+/, '').replace(/\.class$/, '.java');
+  if (p === '' || p.startsWith('%') || p.startsWith('!')) return null;
+  let re = '';
+  for (let i = 0; i < p.length; i++) {
+    const c = p[i]!;
+    if (p.startsWith('**/', i)) { re += '(?:.*/)?'; i += 2; } else if (p.startsWith('**', i)) { re += '.*'; i += 1; } else if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  // A pattern without an extension names the class (surefire matches it with .java added).
+  return new RegExp(`^${re}${/\.java$/.test(p) ? '' : '(?:\\.java)?'}$`);
+}
+
+/**
+ * The test classes a pom's surefire configuration leaves out (`<excludes>`, outside its profiles: a profile is the
+ * project's opt-in, such as one that runs everything). Running a named class with -Dtest overrides these, so a
+ * project's long-running or environment-bound tests, kept out of its everyday `mvn test`, would run every time.
+ */
+function surefireExcludes(pom: string): RegExp[] {
+  const text = pom.replace(/<!--[\s\S]*?-->/g, '').replace(/<profiles>[\s\S]*?<\/profiles>/g, '');
+  const out: RegExp[] = [];
+  for (const plugin of text.matchAll(/<plugin>([\s\S]*?)<\/plugin>/g)) {
+    if (!/<artifactId>\s*maven-surefire-plugin\s*<\/artifactId>/.test(plugin[1]!)) continue;
+    for (const list of plugin[1]!.matchAll(/<excludes>([\s\S]*?)<\/excludes>/g)) {
+      for (const e of list[1]!.matchAll(/<exclude>\s*([^<]+?)\s*<\/exclude>/g)) {
+        const re = antPattern(e[1]!);
+        if (re) out.push(re);
+      }
+    }
+  }
+  return out;
+}
+
+/** Whether the surefire excludes of the test file's module, or of a pom above it (a parent's), leave it out. */
+async function excludedBySurefire(tree: RepoTree, file: string, cache: Map<string, RegExp[]>): Promise<boolean> {
+  const m = /^(?:(.*)\/)?src\/test\/java\/(.+)$/.exec(file);
+  const rel = m ? m[2]! : file;
+  for (let d = moduleOf(tree, file); ; d = d.includes('/') ? d.slice(0, d.lastIndexOf('/')) : '.') {
+    const pom = d === '.' ? 'pom.xml' : `${d}/pom.xml`;
+    if (tree.has(pom)) {
+      let excludes = cache.get(pom);
+      if (!excludes) cache.set(pom, (excludes = surefireExcludes(await tree.read(pom))));
+      if (excludes.some((re) => re.test(rel))) return true;
+    }
+    if (d === '.') return false;
+  }
+}
+
 export async function detectJava(tree: RepoTree): Promise<Runner[]> {
   if (!tree.has('pom.xml')) return [];
   const modules = await reactorModules(tree);
   const testFiles: string[] = [];
+  const excludes = new Map<string, RegExp[]>();
   for (const f of tree.files) {
     if (!isJavaTestCandidate(f) || !modules.has(moduleOf(tree, f))) continue;
+    if (await excludedBySurefire(tree, f, excludes)) continue;
     if (TEST_MARK.test(await tree.read(f))) testFiles.push(f);
   }
   if (testFiles.length === 0) return [];
