@@ -633,6 +633,22 @@ describe('the reference run of the original', () => {
     await run(await repo(files), 60_000);
     assert.deepEqual(kept, [['test/a.test.js::add', 'test/b.test.js::sub']]);
   });
+
+  it('is made again where the kept one names a test file this detection does not run', async () => {
+    const dir = await repo({
+      'package.json': JSON.stringify({ scripts: { test: 'node --test' } }),
+      'lib.js': 'exports.add = (a, b) => a + b;\n',
+      'test/a.test.js': "const { test } = require('node:test');\nconst assert = require('node:assert');\nconst { add } = require('../lib.js');\ntest('add', () => { assert.strictEqual(add(1, 2), 3); });\n",
+    });
+    const kept: string[][] = [];
+    // Kept by an earlier detection that also ran a file this one leaves out.
+    const stale = { runner: 'node-test', results: { 'test/a.test.js::add': 'passed', 'test/slow.test.js::big': 'passed' } as const };
+    await inject({
+      repoDir: dir, provider: runtime().provider, policy: new InTurnPolicy(), strategies: ['removal'], minPassingTests: 1, candidates: 1, testTimeoutMs: 60_000,
+      reference: stale, onReference: async (_runner, results) => { kept.push(Object.keys(results).sort()); },
+    });
+    assert.deepEqual(kept, [['test/a.test.js::add']]);
+  });
 });
 
 describe('a past commit reverted across files', () => {
