@@ -62,6 +62,8 @@ export interface InjectorOptions {
    * candidates can land on the same site.
    */
   excludeBugs?: ReadonlySet<string>;
+  /** Check 4's least number of changed code files (config minChangedFiles; default 1): a bug is never trimmed below it. */
+  minChangedFiles?: number;
 }
 
 /**
@@ -356,9 +358,11 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
     // failing tests never needed (a docstring, an export list, a helper nothing tested calls), and whole it was
     // rejected at the end of the checks. Each file is reverted alone from the bug on the broken tests' files; those
     // whose revert fixes none leave the bug, which is judged again.
+    const minFiles = Math.max(1, o.minChangedFiles ?? 1);
     if (cur.changes.size > 1 && cur.changes.size <= MAX_TRIMMED_FILES && !judged.killed) {
       const matter = await filesThatMatter(o, counter, runner, cur.changes, judged.hidable);
       if (matter.size === 0) { attempts.push(`${cur.description}: breaks ${judged.broken.length} tests, but reverting any one of its ${cur.changes.size} files alone fixes none (every changed file must matter)`); continue; }
+      if (matter.size < minFiles) { attempts.push(`${cur.description}: only ${[...matter].join(', ')} of its files matter to the broken tests, fewer than minChangedFiles (${minFiles})`); continue; }
       if (matter.size < cur.changes.size) {
         const dropped = [...cur.changes.keys()].filter((p) => !matter.has(p));
         attempts.push(`${cur.description}: reverting ${dropped.join(', ')} alone fixes no failing test: left out of the bug`);

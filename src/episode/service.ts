@@ -83,7 +83,7 @@ export async function injectBug(rt: Runtime, i: InjectInput, progress?: Progress
       reference, onReference: async (runner, results) => { await rt.store.putJson(refKey, { runner, results }); settled(); },
       hangLimit: hangLimitOf(i.repo, i.cfg),
       ...stateRuns(rt, i.repo, i.cfg),
-      log: progress, excludeBugs: new Set(i.cfg.excludeBugs ?? []),
+      log: progress, excludeBugs: new Set(i.cfg.excludeBugs ?? []), minChangedFiles: i.cfg.minChangedFiles,
     });
   });
   const traj = { role: 'injector', episodeId: i.episodeId, policyVersion: i.policyVersion, decisions: policy.decisions, result: r.ok ? { ok: true, description: r.description } : { ok: false, code: r.code, reason: r.reason }, attempts: r.attempts };
