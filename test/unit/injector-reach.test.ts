@@ -33,6 +33,11 @@ async function repo(files: Record<string, string>): Promise<string> {
   return dir;
 }
 
+/** A conftest that puts the repository root on sys.path, so tests import its top-level modules. */
+const CONFTEST = { 'conftest.py': 'import os, sys\nsys.path.insert(0, os.path.dirname(__file__))\n' };
+/** Tests of a calc.py with add and sub. */
+const CALC_TESTS = { 'tests/test_calc.py': 'from calc import add, sub\n\n\ndef test_add():\n    assert add(1, 2) == 3\n\n\ndef test_sub():\n    assert sub(3, 1) == 2\n' };
+
 /** Makes `dir` a git repository: its files as the first commit, then each later commit's files over them. */
 function withHistory(dir: string, commits: [message: string, files: Record<string, string>][]): void {
   const git = (...args: string[]): void => { execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { stdio: 'ignore' }); };
@@ -240,8 +245,8 @@ describe('the embedded injector', () => {
     const dir = await repo({
       'setup.py': 'from setuptools import setup\nsetup(name="calc", version="1")\n',
       'calc.py': calc.replace('a + b', 'a - b'),
-      'tests/test_calc.py': 'from calc import add, sub\n\n\ndef test_add():\n    assert add(1, 2) == 3\n\n\ndef test_sub():\n    assert sub(3, 1) == 2\n',
-      'conftest.py': 'import os, sys\nsys.path.insert(0, os.path.dirname(__file__))\n',
+      ...CALC_TESTS,
+      ...CONFTEST,
     });
     const git = (...args: string[]): void => { execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { stdio: 'ignore' }); };
     git('init', '-q');
@@ -262,8 +267,8 @@ describe('the embedded injector', () => {
     const dir = await repo({
       'a_demo.py': 'from calc import add\n\n\ndef show():\n    total = add(1, 2)\n    print(total)\n    return total\n',
       'calc.py': 'def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n',
-      'tests/test_calc.py': 'from calc import add, sub\n\n\ndef test_add():\n    assert add(1, 2) == 3\n\n\ndef test_sub():\n    assert sub(3, 1) == 2\n',
-      'conftest.py': 'import os, sys\nsys.path.insert(0, os.path.dirname(__file__))\n',
+      ...CALC_TESTS,
+      ...CONFTEST,
     });
     const { r, policy } = await run(dir, ['removal']);
     assert.equal(r.ok, true, `${r.ok ? '' : r.reason}\n${r.attempts.join('\n')}`);
@@ -341,8 +346,8 @@ describe('history candidates that cannot break a test', () => {
     const calc = 'def add(a, b):\n    """Sum."""\n    # plain\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n';
     const dir = await repo({
       'calc.py': calc.replace('a + b', 'a - b'),
-      'tests/test_calc.py': 'from calc import add, sub\n\n\ndef test_add():\n    assert add(1, 2) == 3\n\n\ndef test_sub():\n    assert sub(3, 1) == 2\n',
-      'conftest.py': 'import os, sys\nsys.path.insert(0, os.path.dirname(__file__))\n',
+      ...CALC_TESTS,
+      ...CONFTEST,
     });
     withHistory(dir, [
       ['fix add', { 'calc.py': calc }],
@@ -364,8 +369,8 @@ describe('history candidates that cannot break a test', () => {
     const calc = 'LIMIT = 1\n\n\ndef add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n';
     const dir = await repo({
       'calc.py': calc.replace('a + b', 'a - b'),
-      'tests/test_calc.py': 'from calc import add, sub\n\n\ndef test_add():\n    assert add(1, 2) == 3\n\n\ndef test_sub():\n    assert sub(3, 1) == 2\n',
-      'conftest.py': 'import os, sys\nsys.path.insert(0, os.path.dirname(__file__))\n',
+      ...CALC_TESTS,
+      ...CONFTEST,
     });
     withHistory(dir, [
       ['fix add', { 'calc.py': calc }],
@@ -394,8 +399,8 @@ describe('history candidates that cannot break a test', () => {
     const calc = 'def add(a, b):\n    # sum\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n';
     const dir = await repo({
       'calc.py': calc.replace('a + b', 'a - b'),
-      'tests/test_calc.py': 'from calc import add, sub\n\n\ndef test_add():\n    assert add(1, 2) == 3\n\n\ndef test_sub():\n    assert sub(3, 1) == 2\n',
-      'conftest.py': 'import os, sys\nsys.path.insert(0, os.path.dirname(__file__))\n',
+      ...CALC_TESTS,
+      ...CONFTEST,
     });
     withHistory(dir, [
       ['fix add', { 'calc.py': calc }],
@@ -421,7 +426,7 @@ describe('tests inherited from a mixin of another module of the suite', () => {
       'tests/__init__.py': 'class BoxChecks:\n    def test_size(self):\n        box = self.make()\n        self.assertEqual(box.size(), 1)\n',
       'tests/test_list.py': testFile('ListBoxTest', '[1]'),
       'tests/test_tuple.py': testFile('TupleBoxTest', '(1,)'),
-      'conftest.py': 'import os, sys\nsys.path.insert(0, os.path.dirname(__file__))\n',
+      ...CONFTEST,
     });
     withHistory(dir, [['fix size', { 'calc.py': calc }]]);
     const r = await injectHistory(dir, 1);
@@ -582,7 +587,7 @@ describe('the files a code strategy draws from', () => {
       'calc/__init__.py': 'from .core import add, sub\n',
       'calc/core.py': 'def add(a, b):\n    if a is None:\n        a = 0\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n',
       'tests/test_calc.py': 'from calc import add, sub\n\n\ndef test_add():\n    assert add(None, 2) == 2\n\n\ndef test_sub():\n    assert sub(3, 1) == 2\n',
-      'conftest.py': 'import os, sys\nsys.path.insert(0, os.path.dirname(__file__))\n',
+      ...CONFTEST,
     });
     // Files drawn in turn, calc/__init__.py first: with one attempt, it must not be the file of declarations.
     const policy = new InTurnPolicy();
@@ -660,7 +665,7 @@ describe('a past commit reverted across files', () => {
       'fmt.py': fmt.replace('"<%s>" % (x,)', "'<' + str(x) + '>'"),
       'tests/test_calc.py': 'from calc import clamp, double\n\n\ndef test_clamp():\n    assert clamp(12) == 10\n\n\ndef test_double():\n    assert double(2) == 4\n',
       'tests/test_fmt.py': 'from fmt import show, plain\n\n\ndef test_show():\n    assert show(1) == "<1>"\n\n\ndef test_plain():\n    assert plain(2) == "2"\n',
-      'conftest.py': 'import os, sys\nsys.path.insert(0, os.path.dirname(__file__))\n',
+      ...CONFTEST,
     });
     // One commit: the clamp fixed, and show() written another way that prints the same.
     withHistory(dir, [['clamp; tidy show', { 'calc.py': calc, 'fmt.py': fmt }]]);
@@ -712,7 +717,7 @@ describe('a bug that raises before the test asserts', () => {
     const dir = await repo({
       'lib.py': lib.replace('xs[min(i, len(xs) - 1)]', 'xs[i]'),
       'tests/test_lib.py': 'from lib import first, pick\n\n\ndef test_pick():\n    x = pick([1, 2], 5)\n    assert x == 2\n\n\ndef test_first():\n    assert first([3]) == 3\n',
-      'conftest.py': 'import os, sys\nsys.path.insert(0, os.path.dirname(__file__))\n',
+      ...CONFTEST,
     });
     withHistory(dir, [['clamp the index', { 'lib.py': lib }]]);
     const r = await injectHistory(dir, 1);
@@ -839,7 +844,7 @@ describe('a test whose checks the injector does not recognise', () => {
       'lib.py': lib.replace('2 * x', '2 + x'),
       // check() is the suite's own assertion helper: no assert statement in the test itself.
       'tests/test_lib.py': 'from lib import double, half\n\n\ndef check(got, want):\n    if got != want:\n        raise AssertionError((got, want))\n\n\ndef test_double():\n    check(double(3), 6)\n\n\ndef test_half():\n    assert half(4) == 2\n',
-      'conftest.py': 'import os, sys\nsys.path.insert(0, os.path.dirname(__file__))\n',
+      ...CONFTEST,
     });
     withHistory(dir, [['double, not add', { 'lib.py': lib }]]);
     const r = await injectHistory(dir, 1);
