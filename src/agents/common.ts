@@ -88,6 +88,8 @@ export class TestRunCache {
 export class TestRunCounter {
   runs = 0;
   ms = 0;
+  /** The last run counted, served from a cache or not: the evidence of whatever the runs decided last. */
+  lastRun: TestRun | null = null;
   private timeoutMs: number;
   private cpuTimeoutMs: number | undefined;
   constructor(private readonly maxTimeoutMs: number, private readonly cache: TestRunCache | null = null) {
@@ -108,7 +110,7 @@ export class TestRunCounter {
     const key = this.cache && stateKey !== undefined ? sha256(`${stateKey}\0${script}\0${parser}`) : null;
     const hit = key ? this.cache!.get(key, this.timeoutMs, this.cpuTimeoutMs) ?? await this.cache!.inProgress(key, this.timeoutMs, this.cpuTimeoutMs) : undefined;
     this.runs++;
-    if (hit) return hit;
+    if (hit) return (this.lastRun = hit);
     // Marked as running before anything is awaited: a second attempt at the state waits for this one.
     const running = (async () => { await prepare?.(); return runTestScript(sb, script, parser, this.timeoutMs, this.cpuTimeoutMs); })();
     // A kill by a limit other than time (memory, pids, output, disk) is the code's; the sandbox and its limits are
@@ -116,7 +118,7 @@ export class TestRunCounter {
     if (key) this.cache!.running(key, running, keepLog, this.timeoutMs, this.cpuTimeoutMs);
     const r = await running;
     this.ms += r.durationMs;
-    return r;
+    return (this.lastRun = r);
   }
 
   /**

@@ -33,9 +33,22 @@ import { cfgOffRanges, rustCfgEnvFor } from './code/cfgoff.js';
 
 export type InjectFailureCode = 'no-test-runner' | 'no-passing-tests' | 'no-bug-found' | 'no-code-files';
 
+/**
+ * A candidate dropped after its test runs: `attempt`, its line in `attempts` (why); `bug`, its bug_inject diff; `log`,
+ * the end of the last run that judged it (up to REJECTED_LOG_BYTES). An operator asking why a repository gave no bug
+ * reads the runs themselves, not only their verdict.
+ */
+export interface RejectedCandidate { attempt: number; bug: string; log: string | null }
+const REJECTED_LOG_BYTES = 256 * 1024;
+
+/** The last `bytes` of a log (characters, near enough for logs of ASCII), said to be cut where it is. */
+function tail(log: string, bytes: number): string {
+  return log.length <= bytes ? log : `[... the first ${log.length - bytes} characters left out]\n${log.slice(-bytes)}`;
+}
+
 export type InjectResult =
-  | { ok: true; artifact: Artifact; strategy: Strategy; description: string; testRuns: number; testRunMs: number; attempts: string[] }
-  | { ok: false; code: InjectFailureCode; reason: string; strategy: Strategy | null; testRuns: number; testRunMs: number; attempts: string[] };
+  | { ok: true; artifact: Artifact; strategy: Strategy; description: string; testRuns: number; testRunMs: number; attempts: string[]; rejected: RejectedCandidate[] }
+  | { ok: false; code: InjectFailureCode; reason: string; strategy: Strategy | null; testRuns: number; testRunMs: number; attempts: string[]; rejected: RejectedCandidate[] };
 
 export interface InjectorOptions {
   repoDir: string;
@@ -88,6 +101,7 @@ async function bugStateRun(o: InjectorOptions, counter: TestRunCounter, runner: 
     run = await exec();
   }
   o.hangLimit?.observe(run);
+  counter.lastRun = run;
   return run;
 }
 
@@ -177,8 +191,9 @@ const REACHABLE: Partial<Record<Language, { owns: (file: string) => boolean; rea
 export async function inject(o: InjectorOptions): Promise<InjectResult> {
   const counter = new TestRunCounter(o.testTimeoutMs);
   const attempts: string[] = [];
-  const result = (r: Omit<Extract<InjectResult, { ok: false }>, 'testRuns' | 'testRunMs' | 'attempts' | 'ok'>): InjectResult =>
-    ({ ok: false, ...r, testRuns: counter.runs, testRunMs: counter.ms, attempts });
+  const rejected: RejectedCandidate[] = [];
+  const result = (r: Omit<Extract<InjectResult, { ok: false }>, 'testRuns' | 'testRunMs' | 'attempts' | 'rejected' | 'ok'>): InjectResult =>
+    ({ ok: false, ...r, testRuns: counter.runs, testRunMs: counter.ms, attempts, rejected });
 
   let runners: Runner[];
   try {
@@ -352,8 +367,15 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
     if (await onlyNonCode(bugChanges)) { attempts.push(`${cur.description}: changes only comments, docstrings or layout (not run)`); judgedFree(); continue; }
     if (o.excludeBugs?.has(sha256(bugInject))) { attempts.push(`${cur.description}: a held-out bug (excludeBugs), never trained on`); continue; }
 
+    // A candidate dropped after its runs keeps its diff and the last run's log beside its line in `attempts`.
+    const runBefore = counter.lastRun;
+    const reject = (why: string): void => {
+      attempts.push(why);
+      const run = counter.lastRun !== runBefore ? counter.lastRun : null;
+      rejected.push({ attempt: attempts.length - 1, bug: bugInject, log: run ? tail(run.log, REJECTED_LOG_BYTES) : null });
+    };
     let judged = await judge(cur);
-    if ('rejected' in judged) { attempts.push(`${cur.description}: ${judged.rejected}`); continue; }
+    if ('rejected' in judged) { reject(`${cur.description}: ${judged.rejected}`); continue; }
     // Every file a bug changes must matter (check 7, inverse mutation): a past commit's revert often spans files the
     // failing tests never needed (a docstring, an export list, a helper nothing tested calls), and whole it was
     // rejected at the end of the checks. Each file is reverted alone from the bug on the broken tests' files; those
@@ -361,8 +383,8 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
     const minFiles = Math.max(1, o.minChangedFiles ?? 1);
     if (cur.changes.size > 1 && cur.changes.size <= MAX_TRIMMED_FILES && !judged.killed) {
       const matter = await filesThatMatter(o, counter, runner, cur.changes, judged.hidable);
-      if (matter.size === 0) { attempts.push(`${cur.description}: breaks ${judged.broken.length} tests, but reverting any one of its ${cur.changes.size} files alone fixes none (every changed file must matter)`); continue; }
-      if (matter.size < minFiles) { attempts.push(`${cur.description}: only ${[...matter].join(', ')} of its files matter to the broken tests, fewer than minChangedFiles (${minFiles})`); continue; }
+      if (matter.size === 0) { reject(`${cur.description}: breaks ${judged.broken.length} tests, but reverting any one of its ${cur.changes.size} files alone fixes none (every changed file must matter)`); continue; }
+      if (matter.size < minFiles) { reject(`${cur.description}: only ${[...matter].join(', ')} of its files matter to the broken tests, fewer than minChangedFiles (${minFiles})`); continue; }
       if (matter.size < cur.changes.size) {
         const dropped = [...cur.changes.keys()].filter((p) => !matter.has(p));
         attempts.push(`${cur.description}: reverting ${dropped.join(', ')} alone fixes no failing test: left out of the bug`);
@@ -373,13 +395,13 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
         if (o.excludeBugs?.has(sha256(bugInject))) { attempts.push(`${trimmed.description}: a held-out bug (excludeBugs), never trained on`); continue; }
         cur = trimmed;
         judged = await judge(cur);
-        if ('rejected' in judged) { attempts.push(`${cur.description}: ${judged.rejected}`); continue; }
+        if ('rejected' in judged) { reject(`${cur.description}: ${judged.rejected}`); continue; }
       }
     }
     const { broken, hidable, oracleFiles, pre, unbuilt, survivors } = judged;
     const weak = await weaken(o, runner, counter, cur, hidable, oracleFiles, files, ref, pre, survivors);
     const unbuiltNote = unbuilt.size > 0 ? ` (${unbuilt.size} of them no longer built: emptied)` : '';
-    if (!weak) { attempts.push(`${cur.description}: the failing tests could not be weakened${unbuiltNote}`); continue; }
+    if (!weak) { reject(`${cur.description}: the failing tests could not be weakened${unbuiltNote}`); continue; }
     attempts.push(`${cur.description}: breaks ${broken.length} tests, ${weak.hidden} hidden${unbuiltNote}`);
 
     const weakChanges: FileChange[] = await Promise.all([...weak.files.entries()].map(async ([p, after]) => ({ path: p, before: await readText(o.repoDir, p), after })));
@@ -390,7 +412,7 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
       testParser: runner.parser(),
       testFiles: weak.testFiles,
     };
-    return { ok: true, artifact, strategy, description: cur.description, testRuns: counter.runs, testRunMs: counter.ms, attempts };
+    return { ok: true, artifact, strategy, description: cur.description, testRuns: counter.runs, testRunMs: counter.ms, attempts, rejected };
   }
   return result({ code: 'no-bug-found', reason: `no valid bug in ${o.candidates} candidates (${strategy})`, strategy });
 }

@@ -357,6 +357,8 @@ export interface EpisodeDetail {
   injectorTrajectory: RefPath | null;
   /** The injector's candidates in the order it tried them, each with why it was kept or dropped (its trajectory's list). */
   injectorTried: string[];
+  /** For candidates dropped after their test runs: which line of `injectorTried`, its bug's diff and its last run's log. */
+  injectorEvidence: { attempt: number; bug: RefPath | null; log: RefPath | null }[];
   higherOrderAdded: { hash: string; dir: string }[];
   /** Every file this episode names: record, artifact, blobs, logs (deduplicated, in the order above). */
   paths: string[];
@@ -408,7 +410,7 @@ export async function showEpisodeDetail(client: Client | null, store: Store, id:
       id, campaign: r.campaign, step: r.step, round: r.round, repo: r.repo, repoPath: null, strategy: r.strategy, order: null,
       outcome: r.outcome, reason: null, policyVersion: null, policyFile: null, solveRate: r.solveRate, injectorReward: null,
       startedAt: r.startedAt, finishedAt: r.finishedAt, wallMs: null, testRunMs: null, workflow, record: null, artifact: null,
-      parentArtifact: null, checkReport: null, checks: [], attempts: [], injectorTrajectory: null, injectorTried: [], higherOrderAdded: [],
+      parentArtifact: null, checkReport: null, checks: [], attempts: [], injectorTrajectory: null, injectorTried: [], injectorEvidence: [], higherOrderAdded: [],
       paths: [], warnings: [...warnings, `no record at ${recordFile} yet: the store has nothing more on this episode`],
     };
   }
@@ -468,13 +470,22 @@ export async function showEpisodeDetail(client: Client | null, store: Store, id:
 
   // Why no bug came out (or how the kept one was reached) is in the injector's trajectory: an operator reads it here.
   let injectorTried: string[] = [];
+  const injectorEvidence: EpisodeDetail['injectorEvidence'] = [];
   if (rec.injectorTrajectoryRef) {
     const text = await readText(store, rec.injectorTrajectoryRef);
     if (text === null) warnings.push(`injector trajectory ${rec.injectorTrajectoryRef} is missing from ${store.blobPath(rec.injectorTrajectoryRef as BlobRef)}`);
     else {
       try {
-        const t = JSON.parse(text) as { attempts?: unknown };
+        const t = JSON.parse(text) as { attempts?: unknown; rejected?: unknown };
         if (Array.isArray(t.attempts)) injectorTried = t.attempts.filter((x): x is string => typeof x === 'string');
+        // Trajectories written before the evidence was kept have no `rejected`.
+        for (const c of Array.isArray(t.rejected) ? t.rejected as { attempt?: unknown; bugRef?: unknown; logRef?: unknown }[] : []) {
+          if (typeof c?.attempt !== 'number') continue;
+          const ref = (x: unknown) => (typeof x === 'string' ? refPath(store, x) : null);
+          const e = { attempt: c.attempt, bug: ref(c.bugRef), log: ref(c.logRef) };
+          for (const r of [e.bug, e.log]) if (r && (await sizeOf(r.path)) === null) warnings.push(`evidence of the injector's candidate ${c.attempt + 1} is missing: ${r.path}`);
+          injectorEvidence.push(e);
+        }
       } catch { warnings.push(`injector trajectory ${rec.injectorTrajectoryRef} is not JSON`); }
     }
   }
@@ -485,7 +496,7 @@ export async function showEpisodeDetail(client: Client | null, store: Store, id:
     solveRate: rec.solveRate, injectorReward: rec.injectorReward, startedAt: rec.startedAt || null, finishedAt: rec.finishedAt || null,
     wallMs: rec.wallMs, testRunMs: rec.testRunMs, workflow, record: recordFile, artifact, parentArtifact: rec.parentArtifact,
     checkReport: rec.checkReportRef ? refPath(store, rec.checkReportRef) : null, checks, attempts,
-    injectorTrajectory: rec.injectorTrajectoryRef ? refPath(store, rec.injectorTrajectoryRef) : null, injectorTried,
+    injectorTrajectory: rec.injectorTrajectoryRef ? refPath(store, rec.injectorTrajectoryRef) : null, injectorTried, injectorEvidence,
     higherOrderAdded: rec.higherOrderAdded.map((h) => ({ hash: h, dir: store.p('artifacts', h) })),
     paths: [], warnings,
   };
@@ -493,6 +504,7 @@ export async function showEpisodeDetail(client: Client | null, store: Store, id:
     recordFile, ...(artifact ? [artifact.manifestFile, ...artifact.files.map((f) => f.path)] : []),
     ...(detail.checkReport ? [detail.checkReport.path] : []), ...checks.flatMap((c) => Object.values(c.logs).map((l) => l.path)),
     ...(detail.injectorTrajectory ? [detail.injectorTrajectory.path] : []),
+    ...injectorEvidence.flatMap((e) => [e.bug, e.log].flatMap((r) => (r ? [r.path] : []))),
     ...attempts.flatMap((a) => [a.patch.path, a.trajectory.path, ...(a.gradeLog ? [a.gradeLog.path] : [])]),
     ...(policyFile ? [policyFile] : []),
   ];
@@ -552,7 +564,12 @@ export function formatEpisodeDetail(d: EpisodeDetail): string[] {
   if (d.injectorTrajectory) o.push('', `injector trajectory ${d.injectorTrajectory.path}`);
   if (d.injectorTried.length) {
     o.push(`injector tried ${d.injectorTried.length} candidate(s)`);
-    for (const t of d.injectorTried) o.push(`  - ${t}`);
+    d.injectorTried.forEach((t, k) => {
+      o.push(`  - ${t}`);
+      const e = d.injectorEvidence.find((x) => x.attempt === k);
+      if (e?.bug) o.push(`      bug ${e.bug.path}`);
+      if (e?.log) o.push(`      log ${e.log.path}`);
+    });
   }
 
   for (const a of d.attempts) {

@@ -86,7 +86,11 @@ export async function injectBug(rt: Runtime, i: InjectInput, progress?: Progress
       log: progress, excludeBugs: new Set(i.cfg.excludeBugs ?? []), minChangedFiles: i.cfg.minChangedFiles,
     });
   });
-  const traj = { role: 'injector', episodeId: i.episodeId, policyVersion: i.policyVersion, decisions: policy.decisions, result: r.ok ? { ok: true, description: r.description } : { ok: false, code: r.code, reason: r.reason }, attempts: r.attempts };
+  // Each dropped candidate's bug and last run, as blobs named from the trajectory beside its line in `attempts`.
+  const rejected = await Promise.all(r.rejected.map(async (c) => ({
+    attempt: c.attempt, bugRef: await rt.store.putBlob(c.bug), logRef: c.log === null ? null : await rt.store.putBlob(c.log),
+  })));
+  const traj = { role: 'injector', episodeId: i.episodeId, policyVersion: i.policyVersion, decisions: policy.decisions, result: r.ok ? { ok: true, description: r.description } : { ok: false, code: r.code, reason: r.reason }, attempts: r.attempts, rejected };
   const trajectoryRef = await rt.store.putBlob(JSON.stringify(traj));
   if (!r.ok) return { ok: false, code: r.code, reason: r.reason, strategy: r.strategy, trajectoryRef, testRunMs: r.testRunMs, testRuns: r.testRuns };
   const badKind = pickFaultKind('bad-artifact', BAD_ARTIFACT_KINDS, isBadArtifactKind, episodeIndex(i.episodeId, i.cfg.rounds), `${i.seed}/bad-artifact`);

@@ -183,6 +183,11 @@ test('show: artifact, checks with evidence, attempts with patches and test summa
       assert.ok(d.injectorTried.length > 0, `${rec.id}: the injector's tried candidates are read from its trajectory`);
       const text = formatEpisodeDetail(d).join('\n');
       for (const t of d.injectorTried) assert.ok(text.includes(`  - ${t}`), `${rec.id}: '${t}' is printed`);
+      // A candidate dropped after its runs names its diff and its last run's log (on disk: `paths` above).
+      for (const e of d.injectorEvidence) {
+        assert.ok(d.injectorTried[e.attempt] && !/ hidden$/.test(d.injectorTried[e.attempt]!), `${rec.id}: evidence of a dropped candidate`);
+        for (const [k, r] of [['bug', e.bug], ['log', e.log]] as const) if (r) assert.ok(text.includes(`      ${k} ${r.path}`), `${rec.id}: ${k} path printed`);
+      }
       if (rec.artifactHash) assert.match(d.injectorTried.at(-1)!, /: breaks \d+ tests, \d+ hidden$/, 'the kept candidate comes last');
     }
     if (rec.outcome.startsWith('invalid:')) {

@@ -386,6 +386,11 @@ describe('history candidates that cannot break a test', () => {
       'history: revert <sha> "rework" in calc.py: breaks no test',
       'history: revert <sha> "fix add" in calc.py: breaks 1 tests, 1 hidden',
     ]);
+    // The dropped revert keeps its evidence: its diff and the log of the run that judged it; the one not run has none.
+    assert.equal(r.rejected.length, 1, JSON.stringify(r.rejected.map((c) => c.attempt)));
+    assert.equal(r.rejected[0]!.attempt, 0);
+    assert.match(r.rejected[0]!.bug, /^-LIMIT = 3  # per call$/m);
+    assert.match(r.rejected[0]!.log ?? '', /2 passed/);
     // Always the second of what is left: the limit, passed over at no attempt's cost, then the fix.
     const second = await inject({ repoDir: dir, provider: runtime().provider, policy: new NthPolicy(1), strategies: ['history'], minPassingTests: 1, candidates: 1, testTimeoutMs: 60_000 });
     assert.equal(second.ok, true, `${second.ok ? '' : second.reason}\n${second.attempts.join('\n')}`);
@@ -696,6 +701,9 @@ describe('a bug that stops a test file at load', () => {
     const r = await injectHistory(dir, 1);
     assert.equal(r.ok, false);
     assert.match(r.attempts[0]!, /stops its test file at load \(tests\/test_table\.py: none of their tests ran\), which no weakening can hide/);
+    // What stopped it is in the log kept with the candidate.
+    assert.deepEqual(r.rejected.map((c) => c.attempt), [0]);
+    assert.match(r.rejected[0]!.log ?? '', /KeyError: 'b'/);
     assert.equal(r.testRuns, 2, 'the reference run and the bug state\'s: no weakening run');
   });
 
