@@ -354,6 +354,8 @@ test('the CPU provider runs the model unless a GPU provider can load', async () 
   if (!gpu) {
     assert.equal(asked.provider, 'cpu');
     assert.equal(asked.fallbacks[0]?.provider, 'cuda');
+    // Why, beyond onnxruntime's bare "Failed to load shared library": no provider installed, or no driver.
+    assert.match(asked.fallbacks[0]?.reason ?? '', /npm run setup:gpu|no NVIDIA driver here: libcuda\.so\.1/);
     assert.deepEqual(await asked.scores('solve.repair', repairOpts), await cpu.scores('solve.repair', repairOpts));
   } else {
     // With a GPU either provider may win (the CUDA provider library is an optional install); the scores agree.
