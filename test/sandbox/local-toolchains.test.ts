@@ -27,7 +27,7 @@ before(async () => {
     'gomod/m_test.go': 'package m\n\nimport "testing"\n\nfunc TestUp(t *testing.T) {\n\tif Up("a") != "A" {\n\t\tt.Fatal("x")\n\t}\n}\n',
     'crate/Cargo.toml': '[package]\nname = "c"\nversion = "0.1.0"\nedition = "2021"\n',
     'crate/src/lib.rs': 'pub fn add(a: i32, b: i32) -> i32 { a + b }\n#[cfg(test)]\nmod t {\n    #[test]\n    fn adds() { assert_eq!(super::add(1, 2), 3); }\n}\n',
-    // Like dtolnay/thiserror's: components rustup would download (llvm-tools is rarely installed).
+    // As a crate's own toolchain file may ask: components rustup would download (llvm-tools is rarely installed).
     'pinned/rust-toolchain.toml': '[toolchain]\ncomponents = ["rust-src", "llvm-tools"]\n',
     'pinned/Cargo.toml': '[package]\nname = "p"\nversion = "0.1.0"\nedition = "2021"\n',
     'pinned/src/lib.rs': '#[cfg(test)]\nmod t {\n    #[test]\n    fn runs() {}\n}\n',

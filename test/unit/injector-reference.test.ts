@@ -1,6 +1,6 @@
 /**
  * The injector's reference run (the whole suite on the original, stored per repository and commit): one with too
- * few passing tests is neither stored nor reused. Found on dtolnay/thiserror, where the first run's environment
+ * few passing tests is neither stored nor reused. Found on a Rust crate, where the first run's environment
  * could not start cargo (0 tests): after the environment was fixed, every episode still read the stored run and
  * ended `no-passing-tests` without running anything. Real pytest, real sandbox.
  */
@@ -103,7 +103,7 @@ test('with a shared run cache (bugStateRunCache), an injection the same policy a
 });
 
 test('when failing tests keep most files out of the oracle, the outcome says so, naming them', async () => {
-  // Like rust-lang/glob: its unit tests share src/lib.rs with one that fails as root, leaving one usable test.
+  // As in a crate whose unit tests share src/lib.rs with one that fails as root, leaving one usable test.
   const root = mkdtempSync(path.join(tmpdir(), 'ssr-inject-ref-'));
   try {
     const repo = calcRepo(root, { 'test_calc.py': TESTS + '\n\ndef test_env():\n    assert False\n', 'test_more.py': 'from calc import add\n\n\ndef test_more():\n    assert add(1, 1) == 2\n' });
@@ -119,7 +119,7 @@ test('when failing tests keep most files out of the oracle, the outcome says so,
 });
 
 test('a reference run cut off by the time limit says so in the outcome, with the limit', async () => {
-  // Found on jarro2783/cxxopts under load: its build outgrew the 90 s limit and the outcome read "0 tests pass",
+  // Found on a C++ library under load: its build outgrew the 90 s limit and the outcome read "0 tests pass",
   // as if the suite had none.
   const root = mkdtempSync(path.join(tmpdir(), 'ssr-inject-ref-'));
   try {

@@ -594,7 +594,7 @@ describe('detectRunners: ctest', () => {
         'src/cli_test_helpers.c': 'int nothing_here(void) { return 0; }\n',
         'fuzzing/fuzz_parse.c': 'int LLVMFuzzerTestOneInput(const char *d, int n) { return 0; }\n',
         'examples/demo.c': 'int main(void) { return 0; }\n',
-        // A program beside the library (cxxopts' src/example.cpp): no test links its main, so it is no place for a bug.
+        // A program beside the library (a header-only library's src/example.cpp): no test links its main, so it is no place for a bug.
         'src/tool.cc': '#include "m.h"\nint main(int argc, char** argv) { return argc; }\n',
         // A test framework's single header copied into the tests defines TEST_CASE: neither a test nor code.
         'tests/catch.hpp': '#define TEST_CASE(...) static void f()\n',

@@ -775,7 +775,7 @@ function collect(ctx: Ctx): void {
       return false;
     }
     // C/C++ at file scope: values live only in initializers; anything else parsed as an expression there is a
-    // macro the parser cannot expand (`API(cJSON *) f(void);`, whose `*` is no multiplication).
+    // macro the parser cannot expand (`API(Item *) f(void);`, whose `*` is no multiplication).
     const stray = isCFamily(lang) && !enclosingFunctionNode(lang, n) && !hasAncestor(n, (a) => a.type === 'init_declarator' || a.type === 'initializer_list');
     if (stray && (opNodes.has(n.type) || INT_LITERALS.has(n.type))) return;
     if (opNodes.has(n.type)) {

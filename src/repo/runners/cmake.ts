@@ -831,7 +831,7 @@ export async function detectCMake(tree: RepoTree): Promise<Runner[]> {
   if (testFiles.length === 0) return [];
   const testSet = new Set(testFiles);
   // A program's entry file (main) outside the test targets is an example or a tool: no test program links it (each
-  // has a main of its own), so a bug there breaks no test (e.g. cxxopts' src/example.cpp).
+  // has a main of its own), so a bug there breaks no test (e.g. a library's src/example.cpp).
   const sourceFiles: string[] = [];
   for (const f of tree.files) {
     if (!C_FAMILY_EXT.test(f) || testSet.has(f) || isTestFile(f) || isVendored(f) || NOT_UNDER_TEST.test(f)) continue;
