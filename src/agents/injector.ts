@@ -59,8 +59,9 @@ export interface InjectorOptions {
   candidates: number;
   testTimeoutMs: number;
   /** Reference results of the full suite on the original, when known (reused per repository and commit). */
-  reference?: { runner: string; results: TestResults } | null;
-  onReference?: (runner: string, results: TestResults) => Promise<void>;
+  /** `script`: the test script it ran (absent in references stored before it was kept). */
+  reference?: { runner: string; results: TestResults; script?: string } | null;
+  onReference?: (runner: string, results: TestResults, script: string) => Promise<void>;
   /** The CPU-time limit of the runs of candidate bugs, calibrated by those that end (src/repo/hangLimit.ts); absent: none. */
   hangLimit?: HangLimit;
   /**
@@ -209,11 +210,15 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
   // that could not start) than about the repository, and kept it would answer every later episode the same way
   // after the user fixed that.
   const usable = (r: TestResults): boolean => passed(r).length >= o.minPassingTests;
-  // A reference kept from an earlier detection (an older ssr, a runner that since leaves a file out) names test files
-  // this one does not run: its results would put them back into every oracle, so it is made again.
+  // A reference kept from an earlier detection (an older ssr, a runner that since leaves a file out or finds one
+  // more) ran another script: its results would put files this one does not run back into every oracle, or leave
+  // the files it newly runs out of all of them, so it is made again. One stored without its script is judged by the
+  // files it names.
+  const script = runner.script(runner.testFiles);
   const current = new Set(runner.testFiles);
   const sameFiles = (r: TestResults): boolean => Object.keys(r).every((id) => current.has(testFileOf(id)));
-  let ref = o.reference && o.reference.runner === runner.name && usable(o.reference.results) && sameFiles(o.reference.results) ? o.reference.results : null;
+  const sameRun = (r: NonNullable<InjectorOptions['reference']>): boolean => (r.script !== undefined ? r.script === script : sameFiles(r.results));
+  let ref = o.reference && o.reference.runner === runner.name && usable(o.reference.results) && sameRun(o.reference) ? o.reference.results : null;
   // Why the reference run ended early, if it did: a suite cut off by the time limit reports few or no tests, and
   // the reason must say so (the limit is the user's to raise), not only count them.
   let stopped = '';
@@ -230,7 +235,7 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
     // A run cut short by a limit (a loaded machine, a testTimeoutSec too low) still serves this episode, but is not
     // kept for the later ones: the files it never reached, and the one it was stopped in (failed), would stay out
     // of every oracle of this repository state, whatever the load or the limit then.
-    if (usable(ref) && !stopped) await o.onReference?.(runner.name, ref);
+    if (usable(ref) && !stopped) await o.onReference?.(runner.name, ref, script);
   }
   const files = byFile(ref);
   const goodFiles = [...files.entries()].filter(([, ids]) => ids.every((id) => ref![id] === 'passed')).map(([f]) => f);

@@ -75,12 +75,12 @@ export async function injectBug(rt: Runtime, i: InjectInput, progress?: Progress
   const policy = await policyRunner(rt, i.cfg, i.policyVersion, 'injector', `${i.seed}/inject`);
   const refKey = `refruns/${i.repo.key}/suite.json`;
   const r = await withReferenceRun(refKey, async (settled) => {
-    const reference = await rt.store.getJson<{ runner: string; results: TestResults }>(refKey);
+    const reference = await rt.store.getJson<{ runner: string; results: TestResults; script?: string }>(refKey);
     if (reference) settled();
     return inject({
       repoDir: i.repo.path, provider: sandboxes(rt, i.cfg), policy, strategies: i.cfg.strategies,
       minPassingTests: i.cfg.minPassingTests, candidates: i.cfg.injectorCandidates, testTimeoutMs: testTimeout(i.cfg),
-      reference, onReference: async (runner, results) => { await rt.store.putJson(refKey, { runner, results }); settled(); },
+      reference, onReference: async (runner, results, script) => { await rt.store.putJson(refKey, { runner, results, script }); settled(); },
       hangLimit: hangLimitOf(i.repo, i.cfg),
       ...stateRuns(rt, i.repo, i.cfg),
       log: progress, excludeBugs: new Set(i.cfg.excludeBugs ?? []), minChangedFiles: i.cfg.minChangedFiles,

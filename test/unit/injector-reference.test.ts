@@ -77,6 +77,38 @@ test('a reference run with too few passing tests is run again, and only a usable
   }
 });
 
+test('a reference run of another script (a test file detection now runs, or no longer runs) is made again', async () => {
+  const root = mkdtempSync(path.join(tmpdir(), 'ssr-inject-ref-'));
+  try {
+    const repo = calcRepo(root, { 'test_calc.py': TESTS, 'test_more.py': 'from calc import add\n\n\ndef test_more():\n    assert add(1, 1) == 2\n' });
+    const rt = createRuntime({ home: path.join(root, 'home') });
+    const runner = (await detectRunners(repo))[0]!;
+    assert.deepEqual([...runner.testFiles].sort(), ['tests/test_calc.py', 'tests/test_more.py']);
+    const policy = (seed: string) => OnnxPolicy.load(rt.store, 't@0').then((p) => new OnnxPolicyRunner(p, new Rng(seed), 'injector'));
+    const stored: { results: TestResults; script: string }[] = [];
+    const base = { repoDir: repo, provider: rt.provider, strategies: ['direct' as const], minPassingTests: 5, candidates: 1, testTimeoutMs: 120_000, onReference: async (_r: string, results: TestResults, script: string) => void stored.push({ results, script }) };
+    const calcOnly: TestResults = Object.fromEntries(['add', 'add_zero', 'sub', 'sub_neg', 'scale', 'scale_one'].map((t) => [`tests/test_calc.py::test_${t}`, 'passed' as const]));
+
+    // Kept by an earlier detection that did not run tests/test_more.py: every name in it is still run, but the new
+    // file would never be an oracle file. Its script says so, and the run is made again.
+    const older = { runner: runner.name, results: calcOnly, script: runner.script(['tests/test_calc.py']) };
+    const r = await inject({ ...base, policy: await policy('ref-d'), reference: older });
+    assert.ok(r.testRuns >= 2, `${r.testRuns} runs: the reference again, and the candidate`);
+    assert.equal(stored.length, 1, 'the new reference is stored');
+    assert.equal(stored[0]!.results['tests/test_more.py::test_more'], 'passed');
+    assert.equal(stored[0]!.script, runner.script(runner.testFiles));
+
+    // The reference of this very script is taken as it is; one stored before scripts were kept, by the files it names.
+    for (const kept of [{ ...stored[0]! }, { results: calcOnly }]) {
+      const n: number = stored.length;
+      await inject({ ...base, policy: await policy('ref-e'), reference: { runner: runner.name, ...kept } });
+      assert.equal(stored.length, n, 'no reference run made or stored');
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
 test('with a shared run cache (bugStateRunCache), an injection the same policy and seed make again runs no test and gives the same bug', async () => {
   const root = mkdtempSync(path.join(tmpdir(), 'ssr-inject-cache-'));
   try {
