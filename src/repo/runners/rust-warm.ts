@@ -102,9 +102,17 @@ function toolchainVersion(): Promise<string> {
 const LOCAL_PACKAGES = String.raw`
 import json, subprocess, sys
 
+# Resolved for this host only: unfiltered, cargo metadata needs every package of every platform's resolve (a crate a
+# dev-dependency uses only on another architecture), which an offline cache filled by this host's own cargo test lacks.
+host = []
+v = subprocess.run(['rustc', '-vV'], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+for line in v.stdout.splitlines() if v.returncode == 0 else []:
+    if line.startswith('host: '):
+        host = ['--filter-platform', line[len('host: '):].strip()]
+
 names, unresolved, errors = set(), [], []
 for m in sys.argv[1:]:
-    r = subprocess.run(['cargo', 'metadata', '--format-version', '1', '--offline', '--manifest-path', m],
+    r = subprocess.run(['cargo', 'metadata', '--format-version', '1', '--offline', *host, '--manifest-path', m],
                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if r.returncode != 0:
         unresolved.append(m)
