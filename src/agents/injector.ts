@@ -305,12 +305,13 @@ export async function inject(o: InjectorOptions): Promise<InjectResult> {
     const firstBroken = brokenIn(first);
     const total = goodFiles.reduce((n, f) => n + files.get(f)!.length, 0) - unknown.length;
     if (firstBroken.length === 0) return { rejected: `breaks no test${first.killed ? ` before the run was stopped by the sandbox (${first.killed}), ${unknown.length} tests left without a result` : ''}` };
-    // Judged on the original tests, as check 5 judges it: a bug every test of which breaks is a crash.
-    if (firstBroken.length === total) return { rejected: `breaks every test (${first.killed ? `the run was stopped by the sandbox: ${first.killed}${first.killed === 'cpu' || first.killed === 'timeout' ? ', a suite that hangs' : ''}` : 'crash'})` };
     // Code that no longer compiles fails every test of the packages that build it, and no edit of a test file hides
-    // that: known now, and said, rather than after the weakening's runs as "could not be weakened".
+    // that: known now, and said, rather than after the weakening's runs as "could not be weakened", or as a crash
+    // where the one package was the whole suite.
     const unbuildable = await codeBuildError(o.repoDir, runner, first.log, cand.changes);
     if (unbuildable) return { rejected: `does not build (${unbuildable.file}:${unbuildable.line}: ${unbuildable.message.slice(0, 200)})` };
+    // Judged on the original tests, as check 5 judges it: a bug every test of which breaks is a crash.
+    if (firstBroken.length === total) return { rejected: `breaks every test (${first.killed ? `the run was stopped by the sandbox: ${first.killed}${first.killed === 'cpu' || first.killed === 'timeout' ? ', a suite that hangs' : ''}` : 'crash'})` };
     const firstBrokenSet = new Set(firstBroken);
     const survivors = new Set(goodFiles.flatMap((f) => files.get(f)!).filter((id) => !firstBrokenSet.has(id)));
 

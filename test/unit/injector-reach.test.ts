@@ -554,6 +554,22 @@ func Scale(o Opts, a int) int { return a*o.Factor${offset ? ' + o.Offset' : ''} 
     assert.equal(r.testRuns, 3, 'the original and the two bugs, no weakening');
   });
 
+  it('Go: code that does not build is said to be so even where it takes every test down', async () => {
+    requireTool('go');
+    // The one package is the whole suite: every test fails with it, and the compiler's message says why.
+    const base = 'package calc\n\nfunc Add(a, b int) int { return a + b }\n';
+    const helper = '\nfunc Twice(a int) int { return 2 * a }\n';
+    const quad = 'package calc\n\nfunc Quad(a int) int { return Twice(Twice(a)) }\n';
+    const calcTests = ['package calc\n\nimport "testing"\n', test('TestAdd', '\tif Add(1, 2) != 3 {\n\t\tt.Fatal("add")\n\t}\n'), test('TestQuad', '\tif Quad(2) != 8 {\n\t\tt.Fatal("quad")\n\t}\n')].join('');
+    const dir = await repo({ ...goMod, 'calc.go': base, 'quad.go': quad.replace('Twice(Twice(a))', '4 * a'), 'calc_test.go': calcTests });
+    withHistory(dir, [['add Twice', { 'calc.go': base + helper }], ['use Twice', { 'quad.go': quad }]]);
+    const r = await injectHistory(dir, 2);
+    assert.deepEqual(r.attempts.map((a) => a.replace(/revert \w+ /, 'revert <sha> ')), [
+      'history: revert <sha> "use Twice" in quad.go: breaks no test',
+      'history: revert <sha> "add Twice" in calc.go: does not build (quad.go:3: undefined: Twice)',
+    ]);
+  });
+
   it('Go: where the failed build takes every test down, the candidate is still a crash, found in one run', async () => {
     requireTool('go');
     const dir = await repo({ ...goMod, 'calc.go': calc(false), 'calc_test.go': tests });
