@@ -162,9 +162,11 @@ describe('code: findRemovals javascript/typescript', async () => {
   it('typescript: stubs return values of the declared type', async () => {
     const src = fixture('shapes.ts');
     const rs = await findRemovals('typescript', src);
-    assert.equal(body(rs, 'distance').edit.replacement, '{\n  return 0;\n}');
-    assert.equal(body(rs, 'loadShapes').edit.replacement, '{\n  return [];\n}');
-    assert.equal(body(rs, 'describeShape').edit.replacement, '{\n  return undefined;\n}');
+    // The parameters only the body read stay read (noUnusedParameters); a parameter property is a field.
+    assert.equal(body(rs, 'distance').edit.replacement, '{\n  void a;\n  void b;\n  return 0;\n}');
+    // `label`, a module constant only loadShapes read, too (noUnusedLocals).
+    assert.equal(body(rs, 'loadShapes').edit.replacement, '{\n  void label;\n  void opts;\n  return [];\n}');
+    assert.equal(body(rs, 'describeShape').edit.replacement, '{\n  void s;\n  return undefined;\n}');
     assert.equal(body(rs, 'constructor').edit.replacement, '{\n    super();\n  }', 'derived constructors keep super()');
     assert.equal(body(rs, 'diameter').edit.replacement, '{\n    return 0;\n  }');
     assert.ok(!rs.some((r) => r.kind === 'function-body' && r.functionName === 'findShape'), 'no safe zero for Shape');

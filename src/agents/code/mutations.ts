@@ -15,6 +15,7 @@ import { applyEdits, type Edit } from './edits.js';
 import { GoIndex, goIsConstant, type GoOrphans, goVetSuspectBool } from './gousage.js';
 import { isCFamily, isJsLike, isTypeScript, type Lang } from './lang.js';
 import { type Parsed, type SNode, withParsed } from './parser.js';
+import { guardRemovalMatters, literalTypeMatters, logicNarrowingMatters, narrowingMatters } from './tstypes.js';
 import { Validator } from './validate.js';
 import { cZero, GoTypes, javaZero, tsZero } from './zero.js';
 
@@ -335,6 +336,9 @@ function operatorMutations(ctx: Ctx, n: SNode): void {
     // Word operators (`in`, `is`, `and`, `not in`) are Python's; JS `in`/`instanceof` are not comparisons.
     if (lang !== 'python' && /[a-z]/.test(op)) continue;
     if (kind === 'arith-swap' && spinsLoop(p, n)) continue;
+    // TypeScript narrows types by equalities and `&&`: flipped, the code they guard no longer type-checks.
+    if (isTypeScript(lang) && kind === 'compare-flip' && /^[=!]=/.test(op) && narrowingMatters(p, n)) continue;
+    if (isTypeScript(lang) && kind === 'logic-swap' && logicNarrowingMatters(p, n)) continue;
     // C++ overloads << and >> for streams (`std::cout << x`): swapping them there does not compile. Only shifts with
     // a literal operand are surely arithmetic.
     if (lang === 'cpp' && (op === '<<' || op === '>>' || op === '<<=' || op === '>>=') && !namedChildren(n).some((c) => INT_LITERALS.has(c.type))) continue;
@@ -434,6 +438,7 @@ function constantMutations(ctx: Ctx, n: SNode): void {
   const { p } = ctx;
   const lang = p.lang;
   if (inTypeContext(lang, n) || constantIsFrozen(lang, n)) return;
+  if (isTypeScript(lang) && literalTypeMatters(p, n)) return;
   const text = p.text(n);
   const lit = parseIntLiteral(text, lang);
   if (!lit || spinsLoop(p, n)) return;
@@ -452,6 +457,7 @@ function constantMutations(ctx: Ctx, n: SNode): void {
 function booleanMutation(ctx: Ctx, n: SNode): void {
   const { p } = ctx;
   if (inTypeContext(p.lang, n)) return;
+  if (isTypeScript(p.lang) && literalTypeMatters(p, n)) return;
   const text = p.text(n);
   const map: Record<string, string> = { True: 'False', False: 'True', true: 'false', false: 'true' };
   const to = map[text];
@@ -521,6 +527,7 @@ function negateCondition(ctx: Ctx, owner: SNode): void {
     }
   }
   if (cond.type === 'let_condition' || cond.type === 'let_chain') return;
+  if (isTypeScript(lang) && narrowingMatters(p, cond)) return;
   let replacement: string;
   const isNot =
     cond.type === NOT_NODES[lang] && (lang === 'python' || operatorTokens(p, cond)[0]?.text === '!' || p.text(cond).startsWith('!'));
@@ -554,6 +561,8 @@ function returnChange(ctx: Ctx, n: SNode): void {
     // A generator's `return` value is rarely what its callers observe.
     if (!fn || fn.type.includes('generator') || fn.children.some((c) => c.type === '*')) return;
     zero = 'undefined';
+    // A TypeScript constructor may only return an instance of its class; in JS `return undefined` returns `this`.
+    if (isTypeScript(lang) && fn.type === 'method_definition' && p.text(field(fn, 'name') ?? fn) === 'constructor') return;
     const rt = field(fn, 'return_type');
     if (isTypeScript(lang) && rt) {
       const t = namedChildren(rt)[0];
@@ -750,6 +759,8 @@ function removeBranch(ctx: Ctx, ifNode: SNode): void {
     push(ctx, 'remove-branch', alt, edit, alt.end - from, `remove ${label} branch`);
   }
   if (isTrivialBody(p, consequence) || riskyEmptying(p, ifNode, consequence)) return;
+  // A TypeScript guard (`if (!x) throw ...`) narrows what follows it: emptied, the code after it no longer type-checks.
+  if (isTypeScript(lang) && guardRemovalMatters(p, ifNode)) return;
   const noop = lang === 'python' ? 'pass' : '{}';
   const edit: Edit = { start: consequence.start, end: consequence.end, replacement: noop };
   if (!goCheck([[consequence.start, consequence.end]])) return;

@@ -17,6 +17,7 @@ import { goDropImports, GoIndex, goImports, usedPackages, type GoOrphans } from 
 import { isCFamily, isJsLike, isTypeScript, type Lang } from './lang.js';
 import { outermostFunction, riskyEmptying } from './mutations.js';
 import { type Parsed, type SNode, withParsed } from './parser.js';
+import { guardRemovalMatters, tsOrphans } from './tstypes.js';
 import { Validator } from './validate.js';
 import { cZero, GoTypes, javaZero, rustZero, tsZero } from './zero.js';
 
@@ -137,15 +138,45 @@ function jsBodyStub(p: Parsed, fn: SNode, lenient: boolean): Edit | null {
   if (stmts.length === 0) return null;
   const keep: string[] = [];
   const first = stmts[0]!;
+  // A TypeScript constructor must still assign the fields declared without an initializer (TS2564 under strict).
+  const assigned = ts && p.text(field(fn, 'name') ?? fn) === 'constructor' ? fieldsToAssign(p, fn) : new Set<string>();
   const firstExpr = namedChildren(first)[0];
   // A derived class's constructor must still call super() before the object is usable.
   if (first.type === 'expression_statement' && firstExpr?.type === 'call_expression' && field(firstExpr, 'function')?.type === 'super') {
     keep.push(p.text(first).trim());
     if (stmts.length === 1) return null;
   }
+  for (const s of stmts) {
+    const e = s.type === 'expression_statement' ? namedChildren(s)[0] : null;
+    const left = e?.type === 'assignment_expression' ? field(e, 'left') : null;
+    const prop = left?.type === 'member_expression' && field(left, 'object')?.type === 'this' ? field(left, 'property') : null;
+    if (prop && assigned.has(p.text(prop)) && !keep.includes(p.text(s).trim())) keep.push(p.text(s).trim());
+  }
+  if (assigned.size > 0 && keep.length === stmts.length) return null;
+  if (ts) {
+    // What only the removed code read would be unread (TS6133 under noUnusedParameters / noUnusedLocals, which stops
+    // a type-checking runner at load): the stub reads it. A type only it named cannot be read so: no stub then.
+    const orphans = tsOrphans(p, body, [[body.start, body.end]]);
+    if (orphans.types.length > 0 && !lenient) return null;
+    const kept = keep.join('\n');
+    for (const name of orphans.values) if (!new RegExp(`(^|[^\\w$.])${name.replace(/[$.]/g, '\\$&')}($|[^\\w$])`).test(kept)) keep.push(`void ${name};`);
+  }
   if (value) keep.push(`return ${value};`);
   if (stmts.length === keep.length && stmts.every((s, i) => p.text(s).trim() === keep[i])) return null;
   return { start: body.start, end: body.end, replacement: braceBlock(p, body, keep) };
+}
+
+/** The fields of a constructor's class declared without an initializer, `?` or `!`: the constructor must assign them. */
+function fieldsToAssign(p: Parsed, ctor: SNode): Set<string> {
+  const out = new Set<string>();
+  const body = ctor.parent;
+  if (body?.type !== 'class_body') return out;
+  for (const f of namedChildren(body)) {
+    const name = f.type === 'public_field_definition' ? field(f, 'name') : null;
+    if (!name || field(f, 'value') || f.children.some((c) => c.type === '?' || c.type === '!' || c.type === 'static' || c.type === 'declare' || c.type === 'abstract')) continue;
+    out.add(p.text(name));
+  }
+  return out;
 }
 
 function goBodyStub(ctx: Ctx, fn: SNode, lenient: boolean): Edit | null {
@@ -290,6 +321,13 @@ function blockRemoval(ctx: Ctx, owner: SNode, block: SNode, label: string): void
   if (owner.type === 'if_statement' || owner.type === 'elif_clause' || owner.type === 'else_clause') {
     const ifNode = owner.type === 'if_statement' ? owner : owner.parent;
     if (ifNode && riskyEmptying(p, ifNode, block)) return;
+    if (ifNode && owner.type === 'if_statement' && isTypeScript(lang) && guardRemovalMatters(p, ifNode)) return;
+  }
+  if (isTypeScript(lang)) {
+    // As for a function body (jsBodyStub): the emptied block still reads what only it read.
+    const o = tsOrphans(p, block, [[block.start, block.end]]);
+    if (o.types.length > 0) return;
+    if (o.values.length > 0) edit = { ...edit, replacement: braceBlock(p, block, o.values.map((v) => `void ${v};`)) };
   }
   let extraEdits: Edit[] = [];
   if (lang === 'go') {
