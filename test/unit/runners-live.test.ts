@@ -287,6 +287,41 @@ describe('live runs of generated artifacts', () => {
     assert.deepEqual(map, { 'src/__tests__/sum.test.ts::sum > adds': 'passed' }, log);
   });
 
+  it('jest: a config\'s coverage is off, so its coverageThreshold cannot fail a run of one file whose tests pass', async () => {
+    // A stand-in for jest of its shape where coverage matters: collectCoverage from the config, turned off by
+    // --coverage=false; a threshold the one file's tests do not meet fails the run (exit 1) with every test passed.
+    const jest = [
+      '#!/usr/bin/env node',
+      "const fs = require('fs'), path = require('path');",
+      'const argv = process.argv.slice(2);',
+      "const config = require(path.resolve('jest.config.js'));",
+      "const coverage = argv.includes('--coverage=false') ? false : argv.includes('--coverage') || Boolean(config.collectCoverage);",
+      "const out = argv.find((a) => a.startsWith('--outputFile=')).slice('--outputFile='.length);",
+      'const file = path.resolve(argv[argv.length - 1]);',
+      "const assertionResults = [{ ancestorTitles: ['sum'], title: 'adds', status: 'passed' }];",
+      'const ok = !(coverage && config.coverageThreshold);',
+      "fs.writeFileSync(out, JSON.stringify({ success: ok, testResults: [{ name: file, status: 'passed', assertionResults }] }));",
+      "if (!ok) console.log('Jest: \"src/sum.ts\" coverage threshold for functions (100%) not met: 50%');",
+      'process.exit(ok ? 0 : 1);',
+      '',
+    ].join('\n');
+    const repo = await makeRepo({
+      files: {
+        'package.json': JSON.stringify({ scripts: { test: 'jest' }, devDependencies: { jest: '26', 'ts-jest': '26' } }),
+        'jest.config.js': "module.exports = { preset: 'ts-jest', collectCoverage: true, coverageThreshold: { './src/**/*.ts': { functions: 100 } } };\n",
+        'src/sum.ts': 'export const sum = (a: number, b: number): number => a + b;\nexport const sub = (a: number, b: number): number => a - b;\n',
+        'test/sum.test.ts': "import { sum } from '../src/sum';\ndescribe('sum', () => { test('adds', () => { expect(sum(1, 2)).toBe(3); }); });\n",
+        'node_modules/.bin/jest': jest,
+      },
+    }, 'ssr-live-jest-coverage-');
+    dirs.push(repo);
+    spawnSync('chmod', ['+x', join(repo, 'node_modules/.bin/jest')]);
+    const runner = (await detectRunners(repo))[0];
+    assert.equal(runner.name, 'jest');
+    const { map, log } = await runArtifact(repo, runner, runner.testFiles);
+    assert.deepEqual(map, { 'test/sum.test.ts::sum > adds': 'passed' }, log);
+  });
+
   it('a root test.py runs under pytest and under unittest, one result per test', async () => {
     need('pytest');
     const repo = await makeRepo({
