@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { applyEdits, findTests } from '../../src/agents/code/index.js';
+import { dropOrphanedGoImports } from '../../src/agents/code/gousage.js';
 import { emptyBody, mergeEdits } from '../../src/agents/injector.js';
 import { detectRunners, type Runner, type RunnerName } from '../../src/repo/runners/index.js';
 import { commandWorks, makeRepo, runParser, type TestMap } from '../fixtures/runners/helpers.js';
@@ -428,6 +429,48 @@ describe('live runs of generated artifacts', () => {
     // A selection runs only its own files' tests, even where their package has more.
     const one = await runArtifact(repo, runner, ['c_test.go']);
     assert.deepEqual(one.map, { 'c_test.go::TestC': 'passed' }, one.log);
+  });
+
+  it('go-test: an Example with an output comment is a test, and emptied it runs and passes', async () => {
+    need('go-test');
+    const examples = 'package ex_test\n\nimport (\n\t"fmt"\n\t"strings"\n\n\t"example.com/ex"\n)\n\n'
+      + 'func ExampleDouble() {\n\tfmt.Println(ex.Double(2))\n\t// Output: 4\n}\n\n'
+      + 'func ExampleDouble_words() {\n\tfmt.Println(strings.ToUpper("x"), ex.Double(3))\n\t// output:\n\t// X 6\n}\n\n'
+      + 'func ExampleDouble_unordered() {\n\tfmt.Println(ex.Double(1))\n\tfmt.Println(ex.Double(0))\n\t// Unordered output:\n\t// 0\n\t// 2\n}\n\n'
+      + '// Compiled, never run: no output comment.\nfunc ExampleDouble_silent() {\n\tfmt.Println(ex.Double(5))\n}\n';
+    const repo = await makeRepo({
+      files: {
+        'go.mod': 'module example.com/ex\n\ngo 1.21\n',
+        // The bug: 2 doubles right, 3 does not; only an example sees it.
+        'ex.go': 'package ex\n\nfunc Double(n int) int {\n\tif n == 3 {\n\t\treturn 7\n\t}\n\treturn 2 * n\n}\n',
+        'example_test.go': examples,
+      },
+    }, 'ssr-live-go-example-');
+    dirs.push(repo);
+    const runner = (await detectRunners(repo)).find((r) => r.name === 'go-test');
+    assert.ok(runner, 'a file of examples alone is a test file');
+    assert.deepEqual(runner.testFiles, ['example_test.go']);
+    const { map, log } = await runArtifact(repo, runner, runner.testFiles);
+    assert.deepEqual(map, {
+      'example_test.go::ExampleDouble': 'passed',
+      'example_test.go::ExampleDouble_words': 'failed',
+      'example_test.go::ExampleDouble_unordered': 'passed',
+    }, log);
+    // Weakened (emptied, as the injector does a test with no assertion of its own), the example still runs and passes,
+    // and the import only it used goes, as Go wants.
+    const sites = await findTests('go', examples);
+    assert.deepEqual(sites.map((s) => s.name), ['ExampleDouble', 'ExampleDouble_words', 'ExampleDouble_unordered']);
+    const broken = sites.find((s) => s.name === 'ExampleDouble_words')!;
+    assert.deepEqual(broken.assertions, []);
+    let weakened = applyEdits(examples, mergeEdits([emptyBody('go-test', broken)!]));
+    weakened = await dropOrphanedGoImports(examples, weakened);
+    await writeFile(join(repo, 'example_test.go'), weakened);
+    const after = await runArtifact(repo, runner, runner.testFiles);
+    assert.deepEqual(after.map, {
+      'example_test.go::ExampleDouble': 'passed',
+      'example_test.go::ExampleDouble_words': 'passed',
+      'example_test.go::ExampleDouble_unordered': 'passed',
+    }, after.log);
   });
 
   it('cargo-test', async () => {

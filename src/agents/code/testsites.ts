@@ -592,6 +592,22 @@ function goAssertions(p: Parsed, go: GoIndex, fn: SNode): Edit[] {
   });
 }
 
+/**
+ * Whether go test runs an Example function: it takes and returns nothing, and its body ends in an output comment
+ * (`// Output:`, `// Unordered output:`, any case, then the expected lines as comments); one without is compiled
+ * and never run.
+ */
+function goExampleRuns(p: Parsed, fn: SNode, body: SNode): boolean {
+  const params = field(fn, 'parameters');
+  if ((params && namedChildren(params).length > 0) || field(fn, 'result')) return false;
+  let output = -1;
+  walk(body, (n) => {
+    if (isComment(n) && /^\/[/*]\s*(?:unordered\s+)?output:/i.test(p.text(n))) output = n.start;
+  });
+  // Only comments may follow it: go takes the output from the body's last comment group.
+  return output >= 0 && p.source.slice(output, body.end - 1).split('\n').every((l) => /^\s*(?:\/\/.*)?$/.test(l));
+}
+
 function goTests(p: Parsed): TestSite[] {
   const out: TestSite[] = [];
   const go = new GoIndex(p);
@@ -600,9 +616,19 @@ function goTests(p: Parsed): TestSite[] {
     const nameNode = field(fn, 'name');
     if (!nameNode) continue;
     const name = p.text(nameNode);
+    const body = field(fn, 'body');
+    if (/^Example([^a-z]|$)/.test(name) && body && goExampleRuns(p, fn, body)) {
+      // What it prints, checked against its output comment, is its one assertion, and neither part goes alone:
+      // without the comment go test no longer runs it (a vanished test hides nothing), and without the calls the
+      // output differs. So it is weakened whole, to an example that prints nothing and says so.
+      out.push({
+        name, start: leadingStart(p, fn), end: fn.end, line: fn.row + 1, assertions: [],
+        body: { start: body.start, end: body.end, param: null, empty: '{\n\t// Output:\n}' },
+      });
+      continue;
+    }
     // go test: TestXxx where Xxx does not start with a lower-case letter, taking one *testing.T.
     if (!/^Test([^a-z]|$)/.test(name) || !goTestParam(p, fn)) continue;
-    const body = field(fn, 'body');
     out.push({
       name, start: leadingStart(p, fn), end: fn.end, line: fn.row + 1, assertions: goAssertions(p, go, fn),
       ...(body ? { body: { start: body.start, end: body.end, param: null } } : {}),

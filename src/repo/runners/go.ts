@@ -8,6 +8,27 @@ import type { Runner } from './types.js';
 const TEST_FUNC = /^func\s+Test(?:[^a-z\s(][^\s(]*)?\s*\(\s*\w+\s+\*\w+\.T\s*\)/m;
 
 /**
+ * The Example functions of a Go test file that go test runs: ExampleXxx taking nothing, with an output comment
+ * (`// Output:` or `// Unordered output:`, any case) in its body; go test compiles one without it but never runs it.
+ * Such an example is a test: go test checks what it prints against the comment and reports it like a Test function
+ * (`--- FAIL: ExampleXxx`), so a bug only an example catches is a bug the suite catches.
+ */
+export function goExampleNames(src: string): string[] {
+  const out: string[] = [];
+  let current: string | null = null;
+  for (const line of src.split('\n')) {
+    const m = /^func\s+(Example(?:[^a-z\s(][^\s(]*)?)\s*\(\s*\)\s*\{/.exec(line);
+    if (m) current = m[1]!;
+    else if (/^\}/.test(line)) current = null;
+    else if (current !== null && /^\s*\/\/\s*(?:unordered\s+)?output:/i.test(line)) {
+      out.push(current);
+      current = null;
+    }
+  }
+  return out;
+}
+
+/**
  * go test runs packages, not files: the test files of one package run in one go test invocation (one build and link
  * of its test binary, where one per file cost a package of many test files seconds per run), each file's Test
  * functions (read from the file when the script runs, so a weakened file's deleted tests simply vanish) selected with
@@ -17,9 +38,14 @@ function goScript(testFiles: string[]): string {
   const files = checkTestFiles(testFiles);
   return `${scriptPrelude('go-test', "The test files of one package run in one go test invocation; each file's Test functions are listed for the parser, so every result is attributed to its file.")}# No network, no toolchain downloads; vet is off so that only test outcomes count.
 export GOPROXY=off GOTOOLCHAIN=local
-# ssr_go_names FILE: its Test functions as a|b|c.
+# ssr_go_names FILE: its Test functions, and its Example functions with an output comment (goExampleNames), as a|b|c.
 ssr_go_names() {
-  sed -nE 's/^func[[:space:]]+(Test([^a-z[:space:](][^[:space:](]*)?)[[:space:]]*\\([[:space:]]*[A-Za-z_][A-Za-z0-9_]*[[:space:]]+\\*[A-Za-z_][A-Za-z0-9_]*\\.T[[:space:]]*\\).*/\\1/p' "$1" | paste -sd '|' -
+  {
+    sed -nE 's/^func[[:space:]]+(Test([^a-z[:space:](][^[:space:](]*)?)[[:space:]]*\\([[:space:]]*[A-Za-z_][A-Za-z0-9_]*[[:space:]]+\\*[A-Za-z_][A-Za-z0-9_]*\\.T[[:space:]]*\\).*/\\1/p' "$1"
+    awk '/^func[ \t]+Example([^a-z \t(][^ \t(]*)?[ \t]*\\([ \t]*\\)[ \t]*\\{/ { ex = $0; sub(/^func[ \t]+/, "", ex); sub(/[ \t]*\\(.*/, "", ex); next }
+      /^\\}/ { ex = ""; next }
+      ex != "" && tolower($0) ~ /^[ \t]*\\/\\/[ \t]*(unordered[ \t]+)?output:/ { print ex; ex = "" }' "$1"
+  } | paste -sd '|' -
 }
 # ssr_go_pkg FILE: its module directory and its package directory relative to that module, tab-separated.
 ssr_go_pkg() {
@@ -71,7 +97,7 @@ for ssr_key in \${ssr_pkg_order[@]+"\${ssr_pkg_order[@]}"}; do
     [ -z "$f" ] && continue
     printf '@@ssr-meta target %s\\n' "$f"
     ssr_names=$(ssr_go_names "$f")
-    if [ -z "$ssr_names" ]; then echo "ssr: no Test functions in $f"; continue; fi
+    if [ -z "$ssr_names" ]; then echo "ssr: no Test functions (or Examples with an output comment) in $f"; continue; fi
     printf '@@ssr-meta gonames %s %s\\n' "$f" "$ssr_names"
     ssr_all=\${ssr_all:+$ssr_all|}$ssr_names
   done <<< "\${ssr_pkg_files[$ssr_key]}"
@@ -185,7 +211,9 @@ export async function detectGo(tree: RepoTree): Promise<Runner[]> {
   const builds = async (f: string) => env === null || goFileBuilds(f, await tree.read(f), env);
   const testFiles: string[] = [];
   for (const f of tree.files) {
-    if (isGoTestFile(f) && TEST_FUNC.test(await tree.read(f)) && (await builds(f))) testFiles.push(f);
+    if (!isGoTestFile(f)) continue;
+    const src = await tree.read(f);
+    if ((TEST_FUNC.test(src) || goExampleNames(src).length > 0) && (await builds(f))) testFiles.push(f);
   }
   if (testFiles.length === 0) return [];
   const sourceFiles: string[] = [];
