@@ -442,6 +442,26 @@ describe('tests inherited from a mixin of another module of the suite', () => {
     assert.match(r.artifact.testWeaken, /^-        self\.assertEqual\(box\.size\(\), 1\)$/m);
   });
 
+  it('are found through the module that holds them (import pkg.base as b, from . import base)', async () => {
+    const calc = 'class Box:\n    def __init__(self, items):\n        self.items = items\n\n    def size(self):\n        return len(self.items)\n\n    def first(self):\n        return self.items[0]\n';
+    const testFile = (imp: string, base: string, cls: string, make: string): string => `import unittest\n\nfrom calc import Box\n\n${imp}\n\n\nclass ${cls}(unittest.TestCase, ${base}.BoxChecks):\n    def make(self):\n        return Box(${make})\n\n    def test_first(self):\n        self.assertEqual(self.make().first(), 1)\n`;
+    const dir = await repo({
+      'calc.py': calc.replace('len(self.items)', 'len(self.items) + 1'),
+      'tests/__init__.py': '',
+      'tests/checks.py': 'class BoxChecks:\n    def test_size(self):\n        box = self.make()\n        self.assertEqual(box.size(), 1)\n',
+      'tests/test_list.py': testFile('import tests.checks as b', 'b', 'ListBoxTest', '[1]'),
+      'tests/test_tuple.py': testFile('from . import checks', 'checks', 'TupleBoxTest', '(1,)'),
+      'tests/test_set.py': testFile('import tests.checks', 'tests.checks', 'RangeBoxTest', 'range(1, 2)'),
+      ...CONFTEST,
+    });
+    withHistory(dir, [['fix size', { 'calc.py': calc }]]);
+    const r = await injectHistory(dir, 1);
+    assert.equal(r.ok, true, `${r.ok ? '' : r.reason}\n${r.attempts.join('\n')}`);
+    assert.match(r.attempts[0]!, /"fix size" in calc\.py: breaks 3 tests, 3 hidden$/);
+    assert.deepEqual(r.artifact.testFiles, ['tests/checks.py', 'tests/test_list.py', 'tests/test_set.py', 'tests/test_tuple.py']);
+    assert.match(r.artifact.testWeaken, /^-        self\.assertEqual\(box\.size\(\), 1\)$/m);
+  });
+
   it('a shared test one class still fails without its assertions is emptied once, for every class that runs it', async () => {
     const calc = 'class Box:\n    def __init__(self, items):\n        self.items = items\n\n    def size(self):\n        return len(self.items)\n';
     // Under the bug a list box counts one too many (its assertion catches it) and a tuple box cannot be made (no

@@ -216,30 +216,62 @@ export async function pyClassTests(source: string, className: string): Promise<T
 }
 
 /**
- * The classes a Python test class derives from that its file imports by name (`from .base import SharedTests`,
- * `from . import SharedTests as Shared`): base name as written, the module as imported (dots kept) and the name in it.
+ * The classes a Python test class derives from that its file imports: by name (`from .base import SharedTests`,
+ * `from . import SharedTests as Shared`), or through the module that holds them (`import tests.base as b` with
+ * `b.SharedTests`, `import tests.base` with `tests.base.SharedTests`, `from . import base` with `base.SharedTests`):
+ * the module as imported (dots kept) and the name in it.
  */
 export async function pyImportedBases(source: string, className: string): Promise<{ module: string; name: string }[]> {
   return withParsed('python', source, (p) => {
     const cls = pyClasses(p).classes.get(className);
     const supers = cls ? field(cls, 'superclasses') : null;
     if (!supers) return [];
+    // Local name -> what it is: a name taken from a module (`from M import N`), or a module (`import a.b as m`).
     const imported = new Map<string, { module: string; name: string }>();
+    const modules = new Map<string, string>();
     for (const s of statementsOf(p.root)) {
-      if (s.type !== 'import_from_statement') continue;
-      const mod = field(s, 'module_name');
-      if (!mod) continue;
-      for (const c of s.children) {
-        if (c.field !== 'name') continue;
-        const orig = c.type === 'aliased_import' ? field(c, 'name') : c;
-        const alias = c.type === 'aliased_import' ? field(c, 'alias') : c;
-        if (orig && alias) imported.set(p.text(alias), { module: p.text(mod), name: p.text(orig) });
+      if (s.type === 'import_from_statement') {
+        const mod = field(s, 'module_name');
+        if (!mod) continue;
+        for (const c of s.children) {
+          if (c.field !== 'name') continue;
+          const orig = c.type === 'aliased_import' ? field(c, 'name') : c;
+          const alias = c.type === 'aliased_import' ? field(c, 'alias') : c;
+          if (orig && alias) imported.set(p.text(alias), { module: p.text(mod), name: p.text(orig) });
+        }
+      } else if (s.type === 'import_statement') {
+        for (const c of s.children) {
+          if (c.field !== 'name') continue;
+          if (c.type === 'aliased_import') {
+            const orig = field(c, 'name');
+            const alias = field(c, 'alias');
+            if (orig && alias) modules.set(p.text(alias), p.text(orig));
+          } else {
+            // `import a.b` binds `a`, and `a.b.X` names X in a.b: kept whole, matched by prefix below.
+            modules.set(p.text(c), p.text(c));
+          }
+        }
       }
     }
+    // A name imported from a module may itself be a module (`from . import base`, `from tests import base`).
+    const submodule = (from: { module: string; name: string }): string => (/^\.+$/.test(from.module) ? from.module + from.name : `${from.module}.${from.name}`);
     const out: { module: string; name: string }[] = [];
     for (const c of namedChildren(supers)) {
-      const hit = c.type === 'identifier' ? imported.get(p.text(c)) : undefined;
-      if (hit) out.push(hit);
+      if (c.type === 'identifier') {
+        const hit = imported.get(p.text(c));
+        if (hit) out.push(hit);
+        continue;
+      }
+      if (c.type !== 'attribute') continue;
+      const text = p.text(c).replace(/\s+/g, '');
+      const dot = text.lastIndexOf('.');
+      const owner = text.slice(0, dot);
+      const name = text.slice(dot + 1);
+      const [head, ...rest] = owner.split('.');
+      const tail = rest.length > 0 ? `.${rest.join('.')}` : '';
+      if (modules.get(owner) === owner) out.push({ module: owner, name });
+      else if (modules.has(head!)) out.push({ module: modules.get(head!)! + tail, name });
+      else if (imported.has(head!)) out.push({ module: submodule(imported.get(head!)!) + tail, name });
     }
     return out;
   });
