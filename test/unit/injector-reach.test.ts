@@ -600,6 +600,62 @@ func Scale(o Opts, a int) int { return a*o.Factor${offset ? ' + o.Offset' : ''} 
   });
 });
 
+describe('Maven: history candidates whose revert leaves Java that no longer compiles', () => {
+  // Maven compiles a module's tests as one, so a test class still calling what a revert removed stops every test of
+  // the module, and code that no longer compiles stops the module and those depending on it (javac's errors).
+  const plugins = '<build><plugins><plugin><artifactId>maven-compiler-plugin</artifactId><version>3.13.0</version></plugin><plugin><artifactId>maven-surefire-plugin</artifactId><version>3.2.5</version></plugin></plugins></build>';
+  const modulePom = (name: string): string => `<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion><parent><groupId>fx</groupId><artifactId>parent</artifactId><version>1.0</version></parent><artifactId>${name}</artifactId><dependencies><dependency><groupId>org.junit.jupiter</groupId><artifactId>junit-jupiter</artifactId><version>5.10.2</version><scope>test</scope></dependency></dependencies>${plugins}</project>\n`;
+  const poms = {
+    'pom.xml': `<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion><groupId>fx</groupId><artifactId>parent</artifactId><version>1.0</version><packaging>pom</packaging><properties><project.build.sourceEncoding>UTF-8</project.build.sourceEncoding><maven.compiler.release>17</maven.compiler.release></properties><modules><module>calc</module><module>words</module></modules></project>\n`,
+    'calc/pom.xml': modulePom('calc'),
+    'words/pom.xml': modulePom('words'),
+    // A module of its own, which the reverts leave compiling: its tests still pass under the bug (check 5 wants one).
+    'words/src/main/java/fx/words/Words.java': 'package fx.words;\n\npublic final class Words {\n    public static String shout(String s) {\n        return s.toUpperCase() + "!";\n    }\n}\n',
+    'words/src/test/java/fx/words/WordsTest.java': 'package fx.words;\n\nimport static org.junit.jupiter.api.Assertions.assertEquals;\n\nimport org.junit.jupiter.api.Test;\n\nclass WordsTest {\n    @Test\n    void shouts() {\n        assertEquals("A!", Words.shout("a"));\n    }\n\n    @Test\n    void shoutsEmpty() {\n        assertEquals("!", Words.shout(""));\n    }\n}\n',
+  };
+  const calc = (extra: string): string => `package fx;\n\npublic final class Calc {\n    public static int add(int a, int b) {\n        return a + b;\n    }\n\n    public static int scale(int a, int factor) {\n        return a * factor;\n    }\n${extra}}\n`;
+  const offset = '\n    public static int scale(int a, int factor, int offset) {\n        return a * factor + offset;\n    }\n';
+  const jtest = (name: string, body: string): string => `\n    @Test\n    void ${name}() {\n${body}    }\n`;
+  const calcTest = (extra: string): string => `package fx;\n\nimport static org.junit.jupiter.api.Assertions.assertEquals;\n\nimport org.junit.jupiter.api.Test;\n\nclass CalcTest {${jtest('adds', '        assertEquals(3, Calc.add(1, 2));\n')}${jtest('scales', '        assertEquals(6, Calc.scale(3, 2));\n')}${extra}}\n`;
+
+  it('Java: the tests at the compile errors are emptied, and the bug is judged by the rest', async () => {
+    requireTool('mvn', 'javac');
+    const dir = await repo({ ...poms, 'calc/src/main/java/fx/Calc.java': calc(''), 'calc/src/test/java/fx/CalcTest.java': calcTest('') });
+    writeFileSync(path.join(dir, '.gitignore'), 'target/\n');
+    withHistory(dir, [['add an offset', {
+      'calc/src/main/java/fx/Calc.java': calc(offset),
+      'calc/src/test/java/fx/CalcTest.java': calcTest(jtest('scalesWithOffset', '        assertEquals(7, Calc.scale(3, 2, 1));\n')),
+    }]]);
+    const r = await injectHistory(dir, 1);
+    assert.equal(r.ok, true, `${r.ok ? '' : r.reason}\n${r.attempts.join('\n')}`);
+    if (!r.ok) return;
+    assert.deepEqual(r.attempts.map((a) => a.replace(/revert \w+ /, 'revert <sha> ')), [
+      'history: revert <sha> "add an offset" in calc/src/main/java/fx/Calc.java: breaks 1 tests, 1 hidden (1 of them no longer built: emptied)',
+    ]);
+    assert.match(r.artifact.testWeaken, /^-        assertEquals\(7, Calc\.scale\(3, 2, 1\)\);$/m);
+    assert.doesNotMatch(r.artifact.testWeaken, /Calc\.add|Calc\.scale\(3, 2\)\)/);
+    assert.deepEqual(r.artifact.testFiles, ['calc/src/test/java/fx/CalcTest.java', 'words/src/test/java/fx/words/WordsTest.java']);
+  });
+
+  it('Java: code the bug leaves not compiling is said to be so, without a weakening', async () => {
+    requireTool('mvn', 'javac');
+    const twice = '\n    public static int twice(int a) {\n        return 2 * a;\n    }\n';
+    const quad = (uses: boolean): string => `package fx;\n\npublic final class Quad {\n    public static int quad(int a) {\n        return ${uses ? 'Calc.twice(Calc.twice(a))' : '4 * a'};\n    }\n}\n`;
+    const dir = await repo({
+      ...poms, 'calc/src/main/java/fx/Calc.java': calc(''), 'calc/src/main/java/fx/Quad.java': quad(false),
+      'calc/src/test/java/fx/CalcTest.java': calcTest(jtest('quads', '        assertEquals(8, Quad.quad(2));\n')),
+    });
+    writeFileSync(path.join(dir, '.gitignore'), 'target/\n');
+    withHistory(dir, [['add twice', { 'calc/src/main/java/fx/Calc.java': calc(twice) }], ['use twice', { 'calc/src/main/java/fx/Quad.java': quad(true) }]]);
+    const r = await injectHistory(dir, 2);
+    assert.deepEqual(r.attempts.map((a) => a.replace(/revert \w+ /, 'revert <sha> ')), [
+      'history: revert <sha> "use twice" in calc/src/main/java/fx/Quad.java: breaks no test',
+      'history: revert <sha> "add twice" in calc/src/main/java/fx/Calc.java: does not build (calc/src/main/java/fx/Quad.java:5: cannot find symbol)',
+    ]);
+    assert.equal(r.testRuns, 3, 'the original and the two bugs, no weakening');
+  });
+});
+
 describe('a bug state whose run the time limit stops', () => {
   it('leaves the tests after the cut unknown, not broken: the candidate breaks no test', async () => {
     // A whole-suite run that outgrew the limit (a loaded machine, or a bug that slows one test) used to read every

@@ -8,7 +8,8 @@ export interface BuildError { file: string; line: number; message: string }
  * program, so a test file that no longer compiles (a test still using what a bug removed: a struct field, a function)
  * takes every test of its package down with it, none of them reporting, and code that no longer compiles takes down
  * every package that imports it: the weakening, which works from the results, has nothing to go on there, and these
- * say why. Other runners: none (their files load one by one, or their errors name no file line reliably).
+ * say why. Maven builds a module the same way (javac's errors). Other runners: none (their files load one by one, or
+ * their errors name no file line reliably).
  */
 export function buildErrors(runner: RunnerName, log: string, files: readonly string[]): BuildError[] {
   const out: BuildError[] = [];
@@ -22,6 +23,15 @@ export function buildErrors(runner: RunnerName, log: string, files: readonly str
     // a failing test's own output (`    x_test.go:30: want 1`) is indented and has no column.
     for (const l of lines) {
       const m = /^(?:\.\/)?(\S+?\.go):(\d+):\d+: (.*)$/.exec(l);
+      if (m) add(m[1]!, Number(m[2]), m[3]!);
+    }
+  } else if (runner === 'maven') {
+    // javac under the compiler plugin: `[ERROR] src/test/java/x/FooTest.java:[12,5] cannot find symbol` (the script
+    // strips the build copy's directory; an absolute path stays one), repeated in Maven's summary of the failed goal.
+    // A module whose main code does not compile is not tested, nor are the modules that depend on it; one whose test
+    // code does not compile runs none of its tests: the whole module, like a Go package. Warnings look alike.
+    for (const l of lines) {
+      const m = /^\[ERROR\] (\S+?\.java):\[(\d+)(?:,\d+)?\] (.*)$/.exec(l);
       if (m) add(m[1]!, Number(m[2]), m[3]!);
     }
   } else if (runner === 'cargo-test') {
@@ -50,5 +60,9 @@ function resolve(reported: string, files: readonly string[]): string | null {
   const p = reported.replace(/^(?:\.\/)+/, '');
   if (files.includes(p)) return p;
   const hits = files.filter((f) => f.endsWith(`/${p}`));
-  return hits.length === 1 ? hits[0]! : null;
+  if (hits.length === 1) return hits[0]!;
+  // An absolute path (a build elsewhere: a copy of the tree) ends with the file's path in the tree; the longest wins.
+  if (!p.startsWith('/')) return null;
+  const inside = files.filter((f) => p.endsWith(`/${f}`)).sort((a, b) => b.length - a.length);
+  return inside.length > 0 && inside[0]!.length > (inside[1]?.length ?? 0) ? inside[0]! : null;
 }
