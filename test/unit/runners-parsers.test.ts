@@ -176,6 +176,34 @@ describe('parsers on broken input', () => {
     });
   });
 
+  it('pytest: a unittest subTest that fails (pytest 9: its own SUBFAILED line, the test PASSED) fails its test', () => {
+    const log = [
+      '@@ssr-run pytest',
+      '@@ssr-meta root /repo',
+      '@@ssr-meta target tests/test_s.py',
+      'rootdir: /repo',
+      '=========================== short test summary info ============================',
+      'PASSED tests/test_s.py::T::test_a',
+      'PASSED tests/test_s.py::T::test_b',
+      'PASSED tests/test_s.py::T::test_c',
+      'PASSED tests/test_s.py::T::test_d',
+      'SUBFAILED(i=1) tests/test_s.py::T::test_a - AssertionError: 1 == 1',
+      'SUBFAILED[a b [x] - y.py::z] tests/test_s.py::T::test_b - AssertionError: 1 != 2',
+      'SUBFAILED[msg] (k=3) tests/test_s.py::T::test_c - AssertionError: 1 != 2',
+      'SUBFAILED[case] (i=1) tests/test_s.py::test_p[u v] - assert 1 == 0',
+      'FAILED tests/test_s.py::test_p[u v] - contains 1 failed subtest',
+      '========================= 4 failed, 4 passed in 0.04s ==========================',
+      '@@ssr-exit 1',
+    ].join('\n');
+    assert.deepEqual(runParser(parserOf('pytest'), log).map, {
+      'tests/test_s.py::T::test_a': 'failed',
+      'tests/test_s.py::T::test_b': 'failed',
+      'tests/test_s.py::T::test_c': 'failed',
+      'tests/test_s.py::T::test_d': 'passed',
+      'tests/test_s.py::test_p[u v]': 'failed',
+    });
+  });
+
   it('pytest: a run that dies before reporting fails every target file', () => {
     const log = '@@ssr-run pytest\n@@ssr-meta root /r\n@@ssr-meta target t/test_a.py\nERROR: usage\n@@ssr-exit 4\n';
     assert.deepEqual(runParser(parserOf('pytest'), log).map, { 't/test_a.py': 'failed' });

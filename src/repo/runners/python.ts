@@ -90,6 +90,20 @@ const PYTEST_PARSE = String.raw`
 SUMMARY_START_RE = re.compile(r'^=+ short test summary info =+\s*$')
 SECTION_RE = re.compile(r'^=+ .* =+\s*$')
 STATUS_RE = re.compile(r'^(PASSED|FAILED|ERROR|XFAIL|XPASS|SKIPPED) (.+)$')
+# pytest 9 reports a unittest subTest that fails on a line of its own, its label first
+# ("SUBFAILED[msg] (i=1) tests/test_x.py::T::test_a - ..."), while the test itself is PASSED.
+SUBFAILED_RE = re.compile(r'^SUBFAILED\b(.*)$')
+
+
+def subtest_owner(rest, known):
+    # A label may hold spaces, brackets, " - " and even a node id, so the test is the longest one the summary's
+    # other lines name that stands here as a word followed by the message or the end; else the first word naming an
+    # item of a .py file.
+    hits = [n for n in known if (' ' + n + ' - ') in rest or rest.endswith(' ' + n)]
+    if hits:
+        return max(hits, key=len)
+    m = re.search(r' (?=[^\s]+?\.py::)(.+)$', rest)
+    return node_id(m.group(1)) if m else None
 ROOTDIR_RE = re.compile(r'^rootdir: (.+?)(?:, (?:configfile|inifile|testpaths|plugins): .*)?\s*$')
 
 
@@ -121,6 +135,11 @@ def parse(seg):
     in_summary = False
     for missing in seg.all('missing'):
         seg.record(missing, 'failed')
+    known = set()
+    for line in seg.lines:
+        m = STATUS_RE.match(line)
+        if m:
+            known.add(node_id(m.group(2)))
     for line in seg.lines:
         if rootdir is None:
             m = ROOTDIR_RE.match(line)
@@ -135,16 +154,23 @@ def parse(seg):
         if SECTION_RE.match(line):
             in_summary = False
             continue
-        m = STATUS_RE.match(line)
-        if not m or m.group(1) in ('SKIPPED', 'XFAIL', 'XPASS'):
-            continue
-        nid = node_id(m.group(2))
+        sub = SUBFAILED_RE.match(line)
+        if sub:
+            # A failing subtest fails its test, whatever the test's own line says (a failure outweighs a pass).
+            status, nid = 'FAILED', subtest_owner(sub.group(1), known)
+            if nid is None:
+                continue
+        else:
+            m = STATUS_RE.match(line)
+            if not m or m.group(1) in ('SKIPPED', 'XFAIL', 'XPASS'):
+                continue
+            status, nid = m.group(1), node_id(m.group(2))
         path, sep, name = nid.partition('::')
         path = repo_relative(path, rootdir, root)
         if not sep:
             seg.record(path, 'failed')  # the file itself failed to collect (import or syntax error)
         else:
-            seg.record(path + '::' + name, 'passed' if m.group(1) == 'PASSED' else 'failed')
+            seg.record(path + '::' + name, 'passed' if status == 'PASSED' else 'failed')
 `;
 
 /**
