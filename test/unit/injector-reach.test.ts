@@ -115,6 +115,24 @@ describe('pythonReachable', () => {
     });
     assert.equal(await pythonReachable(dir, ['tests/test_p.py']), null);
   });
+
+  it('takes every module of the loaded packages where a name made from a module\'s own is imported', async () => {
+    const dir = await repo({
+      'benchmark/run.py': 'import pkg\nprint(pkg.add(1, 2))\n',
+      'scripts/release.py': 'import sys\n',
+      'src/pkg/__init__.py': 'from ._core import add\n',
+      'src/pkg/_core.py': 'def add(a, b):\n    return a + b\n',
+      'src/pkg/_types.py': 'from ._util import Alias\n',
+      'src/pkg/_util.py': 'Alias = int\n',
+      'src/pkg/sub/__init__.py': 'import importlib\n\ndef load(name):\n    return importlib.import_module("." + name, __package__)\n',
+      'tests/__init__.py': 'import pkg as under_test\n',
+      'tests/test_p.py': 'import importlib\n\nfrom . import under_test\n\n\ndef test_types():\n    importlib.import_module(f"{under_test.__name__}._types")\n',
+    });
+    const reach = await pythonReachable(dir, ['tests/test_p.py']);
+    assert.ok(reach);
+    for (const f of ['src/pkg/__init__.py', 'src/pkg/_core.py', 'src/pkg/_types.py', 'src/pkg/_util.py', 'src/pkg/sub/__init__.py']) assert.ok(reach.has(f), f);
+    for (const f of ['benchmark/run.py', 'scripts/release.py']) assert.ok(!reach.has(f), f);
+  });
 });
 
 describe('jsReachable', () => {

@@ -4,7 +4,9 @@
  * a repository has many of them, the whole episode (no-bug-found). Read statically and over-approximated: a name
  * matches every file whose dotted path ends with it (src layouts, tests that put their own directory on sys.path), a
  * package brings its __init__.py, and `from a import b` brings a.b as well as a. Where a loaded file imports by
- * name at run time (importlib, __import__, entry points) the static graph is incomplete, and nothing is filtered.
+ * name at run time (importlib, __import__, entry points) the static graph is incomplete, and nothing is filtered,
+ * unless the name is made from a module's own (`f"{pkg.__name__}._types"`): then every module of the loaded packages
+ * counts as loaded.
  */
 import { RepoTree } from '../../repo/runners/scan.js';
 
@@ -95,15 +97,42 @@ export async function pythonReachable(repoDir: string, testFiles: readonly strin
     const base = f.slice(f.lastIndexOf('/') + 1);
     if (base !== '__init__.py' && testTexts.some((t) => t.includes(base))) queue.push(f);
   }
-  while (queue.length > 0) {
-    const f = queue.pop()!;
-    if (reached.has(f)) continue;
-    reached.add(f);
-    const text = await tree.read(f);
-    if (importsDynamically(text)) return null;
-    for (const mod of importedModules(f, text)) {
-      for (const g of bySuffix.get(mod) ?? []) if (!reached.has(g)) queue.push(g);
+  // Set once a loaded file imports a submodule of a loaded package by a name made from that package's (withinPackage).
+  let packagesWhole = false;
+  for (;;) {
+    while (queue.length > 0) {
+      const f = queue.pop()!;
+      if (reached.has(f)) continue;
+      reached.add(f);
+      const text = await tree.read(f);
+      if (importsDynamically(text)) {
+        if (!importsWithinPackage(text)) return null;
+        packagesWhole = true;
+      }
+      for (const mod of importedModules(f, text)) {
+        for (const g of bySuffix.get(mod) ?? []) if (!reached.has(g)) queue.push(g);
+      }
     }
+    if (!packagesWhole) return reached;
+    // Every module of a loaded package may be loaded so: those files join, and what they import, until none is new.
+    const dirs = [...reached].filter((f) => f.endsWith('/__init__.py')).map((f) => f.slice(0, -'__init__.py'.length));
+    for (const f of pyFiles) if (!reached.has(f) && dirs.some((d) => f.startsWith(d))) queue.push(f);
+    if (queue.length === 0) return reached;
   }
-  return reached;
+}
+
+/**
+ * Whether every module a file loads by a computed name is named from a module's own name (`f"{pkg.__name__}._types"`,
+ * `__name__ + ".x"`, `import_module("." + name, __package__)`): a module of a package that is loaded already, where
+ * the graph stays sure once every module of the loaded packages counts as loaded. Entry points and loaders are not.
+ */
+export function importsWithinPackage(text: string): boolean {
+  if (DYNAMIC_RE.test(text)) return false;
+  for (const m of text.matchAll(BY_NAME_RE)) {
+    if (m[2]) continue;
+    // The call's arguments, to the end of its line: a name made from __name__ or __package__.
+    const rest = text.slice(m.index! + m[0].length).split('\n', 1)[0]!;
+    if (!/\b__(?:name|package)__\b/.test(rest)) return false;
+  }
+  return true;
 }
