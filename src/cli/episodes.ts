@@ -288,8 +288,8 @@ export function summarizeTestLog(log: string): LogSummary {
       // ctest: "81% tests passed, 3 tests failed out of 16"
       add(Number(m[2]) - Number(m[1]), Number(m[1]));
       summary.push(l.trim());
-    } else if ((m = /^ssr: Catch2\/doctest test cases: (\d+) passed, (\d+) failed/.exec(l))) {
-      // the ctest runner's Catch2 and doctest programs, run case by case (src/repo/runners/cmake.ts)
+    } else if ((m = /^ssr: [\w/]+ test cases: (\d+) passed, (\d+) failed/.exec(l))) {
+      // the ctest runner's Catch2, doctest and GoogleTest programs, run case by case (src/repo/runners/cmake.ts)
       add(Number(m[1]), Number(m[2]));
       summary.push(l.trim());
     } else if (/^\s*--- PASS: /.test(l)) goPass++;

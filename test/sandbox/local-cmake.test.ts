@@ -1,7 +1,7 @@
 /**
- * The ctest runner end to end in the real local sandbox, on the three CMake fixture projects (plain C programs with
- * add_test; C++ with GoogleTest and gtest_discover_tests; C++ with a Catch2 and a doctest program, each one ctest
- * test, reported case by case): detection, the generated script and parser run the way
+ * The ctest runner end to end in the real local sandbox, on the four CMake fixture projects (plain C programs with
+ * add_test; C++ with GoogleTest and gtest_discover_tests; C++ with GoogleTest programs each registered as one plain
+ * add_test, and with a Catch2 and a doctest program, each one ctest test: all reported case by case): detection, the generated script and parser run the way
  * the checks run them (runTestScript), with the build directory under the sandbox's /tmp. Without cmake, ninja, a
  * compiler or GoogleTest the tests fail and say what to install.
  */
@@ -16,6 +16,7 @@ import type { Sandbox } from '../../src/sandbox/types.js';
 import { findExecutable } from '../../src/sandbox/bwrap.js';
 import { detectRunners, type Runner } from '../../src/repo/runners/index.js';
 import { runTestScript } from '../../src/repo/testrun.js';
+import { findTests } from '../../src/agents/code/testsites.js';
 import { cleanup, makeBase, tempDir, treeChecksum } from './helpers.js';
 
 const HOW = 'apt-get install cmake ninja-build g++ libgtest-dev catch2 doctest-dev';
@@ -46,7 +47,7 @@ interface Project { base: string; sb: Sandbox; runner: Runner }
 let stateDir = '';
 const projects: Record<string, Project> = {};
 
-async function project(name: 'cmake-c' | 'cmake-gtest' | 'cmake-catch'): Promise<Project> {
+async function project(name: 'cmake-c' | 'cmake-gtest' | 'cmake-gtest-plain' | 'cmake-catch'): Promise<Project> {
   const base = await makeBase(filesOf(path.join(FIXTURES, name)));
   const git = (...args: string[]): void => void execFileSync('git', args, { cwd: base, stdio: 'ignore' });
   git('init', '-q');
@@ -62,6 +63,7 @@ before(async () => {
   stateDir = await tempDir('state');
   projects.c = await project('cmake-c');
   projects.gtest = await project('cmake-gtest');
+  projects.gtestPlain = await project('cmake-gtest-plain');
   projects.catch = await project('cmake-catch');
 });
 after(async () => {
@@ -137,6 +139,80 @@ test('ctest, C++: GoogleTest tests discovered one by one and attributed to their
   }, one.log);
   assert.match(one.log, /--- FAIL Sizes\/TotalTest\.LastIsSum\/\d/);
   await sb.writeFile('src/stats.cpp', stats);
+});
+
+const GTEST_PLAIN_ALL = {
+  'tests/bits_test.cpp::Popcount.AllOnes': 'passed',
+  'tests/bits_test.cpp::Popcount.Small': 'passed',
+  'tests/bits_test.cpp::PowerTest.ShiftedOne': 'passed',
+  'tests/bits_test.cpp::ReverseTest.Twice': 'passed',
+  'tests/parity_test.cpp::Parity.Even': 'passed',
+  'tests/parity_test.cpp::Parity.Odd': 'passed',
+  'tests/span_test.cpp::Clamp.Inside': 'passed',
+  'tests/span_test.cpp::Clamp.Outside': 'passed',
+  'tests/span_test.cpp::WindowTest.Pairs': 'passed',
+  'tests/span_test.cpp::WindowTest.TooWide': 'passed',
+} as const;
+
+test('ctest, C++: a GoogleTest program registered by a plain add_test gives one result per TEST, named as its site', async () => {
+  need('GTest');
+  const { sb, runner } = projects.gtestPlain!;
+  assert.equal(runner.language, 'cpp');
+  assert.deepEqual(runner.testFiles, ['tests/bits_test.cpp', 'tests/parity_test.cpp', 'tests/span_test.cpp']);
+  const run = await runTestScript(sb, runner.script(runner.testFiles), runner.parser(), 240_000);
+  assert.equal(run.parserError, null, run.log);
+  // A parameterized or typed test's instances are one result, under the name of the TEST that defines them.
+  assert.deepEqual(run.results, GTEST_PLAIN_ALL, run.log);
+  // Each result is a site the injector can weaken alone: the test-site finder names the same tests.
+  for (const file of runner.testFiles) {
+    const sites = (await findTests('cpp', (await sb.readFile(file)).toString())).map((s) => s.name).filter((n) => n !== 'main');
+    const ran: string[] = Object.keys(run.results).filter((id) => id.startsWith(`${file}::`)).map((id) => id.slice(file.length + 2));
+    assert.deepEqual(ran.sort(), sites.filter((n) => !n.includes('DISABLED_')).sort(), file);
+  }
+
+  // A bug fails the one TEST that sees it; a selection runs only the selected file's tests of the shared program.
+  const span = (await sb.readFile('src/span.cpp')).toString();
+  await sb.writeFile('src/span.cpp', span.replace('if (v > hi) return hi;', 'if (v > hi) return v;'));
+  const one = await runTestScript(sb, runner.script(['tests/span_test.cpp']), runner.parser(), 240_000);
+  assert.deepEqual(one.results, {
+    'tests/span_test.cpp::Clamp.Inside': 'passed',
+    'tests/span_test.cpp::Clamp.Outside': 'failed',
+    'tests/span_test.cpp::WindowTest.Pairs': 'passed',
+    'tests/span_test.cpp::WindowTest.TooWide': 'passed',
+  }, one.log);
+  assert.match(one.log, /--- FAIL tests\/span_test\.cpp::Clamp\.Outside\n(?:.*\n)*.*span_test\.cpp:11/);
+  assert.doesNotMatch(one.log, /Popcount|Parity/);
+  await sb.writeFile('src/span.cpp', span);
+});
+
+test('ctest, C++: a GoogleTest TEST that crashes its plain add_test program fails alone; one that does not compile fails them all', async () => {
+  need('GTest');
+  const { sb, runner } = projects.gtestPlain!;
+  const bits = (await sb.readFile('src/bits.cpp')).toString();
+  // popcount() aborts on all ones (SIGABRT): Popcount.AllOnes only; parity() (its own main, behind a wrapper) too.
+  await sb.writeFile('src/bits.cpp', bits
+    .replace('#include "bits.hpp"', '#include "bits.hpp"\n#include <cstdlib>')
+    .replace('int n = 0;', 'int n = 0;\n  if (x == 0xFFFFFFFFu || x == 7u) std::abort();'));
+  const run = await runTestScript(sb, runner.script(runner.testFiles), runner.parser(), 240_000);
+  assert.deepEqual(run.results, {
+    ...GTEST_PLAIN_ALL,
+    'tests/bits_test.cpp::Popcount.AllOnes': 'failed',
+    'tests/parity_test.cpp::Parity.Odd': 'failed',
+  }, run.log);
+  assert.match(run.log, /Popcount\.AllOnes: the program stopped in this test/);
+
+  await sb.writeFile('src/bits.cpp', bits.replace('return r;', 'return r'));
+  const broken = await runTestScript(sb, runner.script(['tests/bits_test.cpp', 'tests/parity_test.cpp']), runner.parser(), 240_000);
+  assert.deepEqual(broken.results, {
+    'tests/bits_test.cpp::Popcount.AllOnes': 'failed',
+    'tests/bits_test.cpp::Popcount.Small': 'failed',
+    'tests/bits_test.cpp::PowerTest.ShiftedOne': 'failed',
+    'tests/bits_test.cpp::ReverseTest.Twice': 'failed',
+    'tests/parity_test.cpp::Parity.Even': 'failed',
+    'tests/parity_test.cpp::Parity.Odd': 'failed',
+  }, broken.log);
+  assert.match(broken.log, /src\/bits\.cpp:\d+:\d+: error/);
+  await sb.writeFile('src/bits.cpp', bits);
 });
 
 const CATCH_ALL = {

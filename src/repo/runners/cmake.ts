@@ -320,18 +320,6 @@ def do_map():
                 print('@@ssr-meta test %s\t%s\t' % (name, f))
             continue
         exe = cmd[0] if cmd and os.path.isabs(cmd[0]) else (t['artifacts'][0] if t['artifacts'] else '')
-        fw = framework(srcs, exe)
-        if fw is not None:
-            # A Catch2 or doctest program: run by the helper itself, one result per test case (units).
-            props = test_props(test)
-            env = dict(os.environ)
-            for kv in props.get('ENVIRONMENT') or []:
-                k, _, v = kv.partition('=')
-                env[k] = v
-            units.append({'name': name, 'fw': fw, 'exe': exe, 'cmd': [exe] + list(cmd[1:]),
-                          'cwd': props.get('WORKING_DIRECTORY') or os.path.dirname(exe) or build,
-                          'env': env, 'srcs': srcs, 'files': files})
-            continue
         for s in srcs:
             index(s)
         hit = None
@@ -343,6 +331,23 @@ def do_map():
                     break
             if hit:
                 break
+        # A test that is one GoogleTest TEST (gtest_discover_tests, gtest_add_tests) runs through ctest as it is.
+        fw = None if hit else framework(srcs, exe)
+        if fw == 'gtest' and any(re.match(r'--gtest_(?:filter|list_tests)', a) for a in cmd[1:]):
+            # The program is already told which tests to run: ctest runs it as the project says.
+            fw = None
+        if fw is not None:
+            # A Catch2, doctest or GoogleTest program run whole by one ctest test: run by the helper itself, one
+            # result per test case (units).
+            props = test_props(test)
+            env = dict(os.environ)
+            for kv in props.get('ENVIRONMENT') or []:
+                k, _, v = kv.partition('=')
+                env[k] = v
+            units.append({'name': name, 'fw': fw, 'exe': exe, 'cmd': [exe] + list(cmd[1:]),
+                          'cwd': props.get('WORKING_DIRECTORY') or os.path.dirname(exe) or build,
+                          'env': env, 'srcs': srcs, 'files': files})
+            continue
         if hit is None:
             words = [name] + [os.path.basename(a) for a in cmd[1:]]
             for f in srcs:
@@ -377,17 +382,22 @@ def do_map():
 CASE_RE = re.compile(r'\b(TEST_CASE|SCENARIO|TEST_CASE_METHOD|TEST_CASE_FIXTURE|TEMPLATE_TEST_CASE|TEMPLATE_PRODUCT_TEST_CASE|TEMPLATE_LIST_TEST_CASE|TEST_CASE_TEMPLATE|TEMPLATE_TEST_CASE_SIG|TEST_CASE_TEMPLATE_DEFINE)\s*\(\s*(?:[\w:<>]+\s*,\s*)?"((?:[^"\\]|\\.)*)"(?:\s*,\s*"((?:[^"\\]|\\.)*)")?')
 CATCH_INC = re.compile(r'#\s*include\s*[<"](?:[^">]*/)?(?:catch|catch_amalgamated)\.hpp[>"]|#\s*include\s*[<"]catch2/')
 DOCTEST_INC = re.compile(r'#\s*include\s*[<"](?:[^">]*/)?doctest\.hh?(?:pp)?[>"]')
+GTEST_INC = re.compile(r'#\s*include\s*[<"]gtest/gtest\.h[>"]')
 
 
 def framework(srcs, exe):
-    """'catch2' or 'doctest' for a test program written with one of them: from its sources' includes, else from
-    the strings its executable holds (a project's own header may include the framework), else None."""
+    """'catch2', 'doctest' or 'gtest' for a test program written with one of them: from its sources' includes, else
+    from the strings its executable holds (a project's own header may include the framework), else None."""
+    gtest = False
     for s in srcs:
         text = read(s)
         if DOCTEST_INC.search(text):
             return 'doctest'
         if CATCH_INC.search(text):
             return 'catch2'
+        gtest = gtest or bool(GTEST_INC.search(text))
+    if gtest:
+        return 'gtest'
     try:
         with open(exe, 'rb') as fh:
             data = fh.read(256 << 20)
@@ -397,12 +407,17 @@ def framework(srcs, exe):
         return 'doctest'
     if b'list-reporters' in data and b'rng-seed' in data and b'Catch' in data:
         return 'catch2'
+    if b'gtest_list_tests' in data and b'gtest_filter' in data:
+        return 'gtest'
     return None
 
 
 def case_names(path, fw):
     """Test case names a file defines, as the framework reports them (Catch2 prefixes a SCENARIO's). Catch2's hidden
-    cases (tagged [.] or [!hide], or named ./...) are left out: the program runs them only when named."""
+    cases (tagged [.] or [!hide], or named ./...) are left out: the program runs them only when named. A GoogleTest
+    TEST is named Suite.Name, as the test-site finder names it (a DISABLED_ one never runs)."""
+    if fw == 'gtest':
+        return [('TEST', a + '.' + b) for a, b in GTEST_RE.findall(read(path)) if not a.startswith('DISABLED_') and not b.startswith('DISABLED_')]
     out = []
     for m in CASE_RE.finditer(read(path)):
         if fw == 'catch2' and (re.search(r'\[\.|\[!hide\]', m.group(3) or '') or m.group(2).startswith('./')):
@@ -497,6 +512,99 @@ def list_names(u):
     return None
 
 
+GTEST_RUN = re.compile(r'\[ RUN      \] ([^\s,]+)')
+GTEST_END = re.compile(r'\[ +(OK|FAILED|SKIPPED) +\] ([^\s,]+)')
+GTEST_DONE = re.compile(r'\[==========\] \d+ tests? from \d+ test (?:suites?|cases?) ran')
+
+
+def run_gtest(u, names_of, record, fail_all, timeout):
+    """A GoogleTest program that one ctest test runs whole, run test by test: GTEST_FILTER (read even by a main of
+    the project's own, and past a wrapper such as cmake -E env) selects the selected files' tests, and the program's
+    own [ RUN ] / [ OK ] / [ FAILED ] lines give each test's result as it finishes. A test that crashes the program
+    or runs past the timeout fails alone: the program runs again without the tests that already finished."""
+    sel_files = u['files']
+    sites = {}
+    for f in u['srcs']:
+        for _, n in names_of[f]:
+            a, _, b = n.partition('.')
+            sites.setdefault((a, b), f)
+
+    def site_of(full):
+        # Suite.Name, or an instance of a parameterized or typed test: Inst/Suite.Name/0, Suite/0.Name.
+        for a, b in gtest_keys(full):
+            if (a, b) in sites:
+                return sites[(a, b)], a + '.' + b
+        return (sel_files[0] if len(sel_files) == 1 else None), full
+
+    positive = '*'
+    if any(f not in sel_files for f in u['srcs'] if names_of[f]):
+        pats = []
+        for f in sel_files:
+            for _, n in names_of[f]:
+                a, _, b = n.partition('.')
+                pats += ['*' + n, '*' + n + '/*', '*' + a + '/*.' + b]
+        # The filter travels in one environment variable, which may not pass the kernel's 128 KiB limit: past
+        # it every test runs, and only the selected files' are reported.
+        if pats and len(':'.join(pats)) < 60000:
+            positive = ':'.join(pats)
+    done = set()
+    for attempt in range(64):
+        flt = positive
+        if done:
+            flt += '-' + ':'.join(sorted(done))
+            if len(flt) > 120000:
+                break
+        env = dict(u['env'])
+        env.update({'GTEST_FILTER': flt, 'GTEST_COLOR': 'no', 'GTEST_BRIEF': '0'})
+        timed_out = False
+        try:
+            p = subprocess.run(u['cmd'], cwd=u['cwd'], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
+            rc, out = p.returncode, p.stdout
+        except subprocess.TimeoutExpired as e:
+            timed_out, rc, out = True, -9, e.stdout or b''
+        lines = out.decode(errors='replace').rstrip('\n').split('\n')
+        running, buf, finished, complete, ignored = None, [], 0, False, False
+        for line in lines:
+            if running is not None:
+                buf.append(line)
+            m = GTEST_RUN.search(line)
+            if m:
+                # A test that already finished runs again: the program does not honour GTEST_FILTER.
+                ignored = ignored or m.group(1) in done
+                running, buf = m.group(1), [line]
+                continue
+            m = GTEST_END.search(line)
+            if m and m.group(2) == running:
+                done.add(running)
+                finished += 1
+                if m.group(1) != 'SKIPPED':
+                    f, site = site_of(running)
+                    if f in sel_files:
+                        record(f, site, m.group(1) == 'OK', buf)
+                running, buf = None, []
+            elif GTEST_DONE.search(line):
+                complete = True
+        if running is not None:
+            done.add(running)
+            why = 'the test did not finish within %ds' % timeout if timed_out else 'the program stopped in this test (exit %s)' % rc
+            print('ssr: %s: %s: %s; the tests after it run again without it' % (u['name'], running, why))
+            f, site = site_of(running)
+            if f in sel_files:
+                record(f, site, False, [why] + buf)
+        if not (timed_out or rc < 0 or not complete) or ignored:
+            break
+        if running is None and not finished:
+            if attempt == 0 and rc == 0 and not complete:
+                # No GoogleTest output at all: the program is not run by GoogleTest's main; it passed whole.
+                for f in sel_files:
+                    record(f, 'main', True, [])
+            elif attempt == 0:
+                tail = lines[-40:]
+                print('ssr: %s exited with %s before reporting any test' % (u['name'], rc))
+                fail_all('the program exited with %s before its first test:\n' % rc + '\n'.join(tail))
+            break
+
+
 def do_units():
     try:
         with open(os.path.join(tmp, 'units.json')) as fh:
@@ -544,6 +652,9 @@ def do_units():
 
         if not os.path.isfile(u['exe']):
             fail_all('%s was not built (see the build errors above)' % os.path.basename(u['exe']))
+            continue
+        if u['fw'] == 'gtest':
+            run_gtest(u, names_of, record, fail_all, timeout)
             continue
         has_cases = [f for f in u['srcs'] if names_of[f]]
         partial = any(f not in sel_files for f in has_cases)
@@ -622,7 +733,7 @@ def do_units():
     if results:
         # What the episode views count, as ctest's own summary line is for its tests.
         bad = sum(1 for st in results.values() if st == 'failed')
-        print('ssr: Catch2/doctest test cases: %d passed, %d failed' % (len(results) - bad, bad))
+        print('ssr: Catch2/doctest/GoogleTest test cases: %d passed, %d failed' % (len(results) - bad, bad))
     for (f, name), lines in sorted(fails.items()):
         print('--- FAIL %s::%s' % (f, name) if name else '--- FAIL %s' % f)
         for line in '\n'.join(lines).split('\n')[-200:]:
