@@ -628,6 +628,17 @@ describe('detectRunners: ctest', () => {
     assert.match(script, /ctest --test-dir "\$ssr_build" --output-junit "\$ssr_tmp\/junit.xml" --timeout/);
   });
 
+  it('a vendored dependency\'s own tests in another language do not outrank the project\'s (a checked-out googletest)', async () => {
+    const vendoredPy = Object.fromEntries(['a', 'b', 'c'].map((n) => [`third_party/googletest/googletest/test/gtest_${n}_test.py`, 'def test_x():\n    assert True\n']));
+    const found = await detectRunners(await repo({
+      ...lib,
+      ...vendoredPy,
+      'CMakeLists.txt': 'project(m CXX)\nenable_testing()\nadd_subdirectory(third_party/googletest)\nadd_executable(t tests/m_test.cc)\nadd_test(NAME t COMMAND t)\n',
+      'tests/m_test.cc': gTest,
+    }));
+    assert.equal(found[0]?.name, 'ctest');
+  });
+
   it('CMake without tests, or tests only in vendored code, is no ctest project', async () => {
     await assert.rejects(detectRunners(await repo({ ...lib, 'CMakeLists.txt': 'project(m C)\nadd_library(m src/m.c)\n', 'tests/t.c': cTest })), NoTestRunnerError);
     await assert.rejects(

@@ -1,7 +1,7 @@
 import { checkTestFiles, filesArray, scriptPrelude, shQuote } from './bash.js';
 import { pythonParser } from './parser-common.js';
 import type { RepoTree } from './scan.js';
-import { C_FAMILY_EXT, isCTestCandidate, isTestFile } from './test-files.js';
+import { C_FAMILY_EXT, isCTestCandidate, isTestFile, VENDORED } from './test-files.js';
 import type { Language, Runner } from './types.js';
 
 /** What makes a CMake project's tests runnable by ctest, in any of its CMakeLists.txt. */
@@ -13,11 +13,6 @@ const ENABLES_TESTS = /\b(?:enable_testing|add_test|gtest_discover_tests|gtest_a
 const HOLDS_TESTS = /\b(?:TEST|TEST_F|TEST_P|TYPED_TEST|TYPED_TEST_P|GTEST_TEST|TEST_CASE|SCENARIO|TEST_CASE_METHOD|TEST_CASE_FIXTURE|TEMPLATE_TEST_CASE|TEMPLATE_LIST_TEST_CASE|TEST_CASE_TEMPLATE)\s*\(|^[ \t]*(?:static\s+)?int\b[^;{}()\n]*\bmain\s*\(|\b(?:void|int|static\s+void|static\s+int)\s+(?:test_\w+|\w+_test)\s*\(/m;
 /** A C/C++ program's entry point. */
 const MAIN_FN = /^[ \t]*(?:static\s+)?int\b[^;{}()\n]*\bmain\s*\(/m;
-/**
- * Directories of code the project vendors rather than writes (an embedded googletest, a copy of a dependency): a
- * bug injected there is not the project's, and their tests are not the project's tests.
- */
-const VENDORED = /(?:^|\/)(?:third[_-]?party|3rdparty|external|extern|deps|vendor|_deps|googletest|googlemock)\//i;
 /**
  * A test framework's single header (or amalgamated source) copied into the tests: Catch2's catch.hpp /
  * catch_amalgamated.*, doctest.h(pp). It defines TEST_CASE, but it is neither the project's test nor its code.

@@ -6,6 +6,7 @@ import { detectJavaScript, unsupportedJavaScript } from './js-detect.js';
 import { detectPython } from './python.js';
 import { detectRust } from './rust.js';
 import { RepoTree } from './scan.js';
+import { VENDORED } from './test-files.js';
 import type { DetectOptions, Runner } from './types.js';
 
 const LOOKED_FOR = [
@@ -43,7 +44,9 @@ export async function detectRunners(repoDir: string, options: DetectOptions = {}
       : [];
     throw new NoTestRunnerError(repoDir, [...LOOKED_FOR, ...gradle, ...make, ...(await unsupportedJavaScript(tree))]);
   }
-  const size = (g: Runner[]): number => Math.max(...g.map((r) => r.testFiles.length));
+  // A vendored copy of another project (third_party/googletest, with its Python test scripts) says nothing of the
+  // project's own language: its test files do not count.
+  const size = (g: Runner[]): number => Math.max(...g.map((r) => r.testFiles.filter((f) => !VENDORED.test(f)).length));
   // Array.prototype.sort is stable, so equal counts keep the order python, JS/TS, go, rust, java, C/C++.
   groups.sort((a, b) => size(b) - size(a));
   return groups.flat();

@@ -40,6 +40,12 @@ const JAVA_UNIT_TEST_NAME = /^(?:Test[A-Z0-9_]\w*|\w+(?:Test|Tests|TestCase))\.j
 /** C/C++ test sources by name: test_*.c(c|pp|xx), *_test.*, *_tests.*, *_unittest.* (GoogleTest's own convention). */
 const C_TEST_NAME = /^(?:test_[\w-]*\.(?:c|cc|cpp|cxx)|[\w-]+_(?:test|tests|unittest)\.(?:c|cc|cpp|cxx|h|hpp|hh))$/i;
 
+/**
+ * Directories of code the project vendors rather than writes (an embedded googletest, a copy of a dependency): a
+ * bug injected there is not the project's, and their tests are not the project's tests.
+ */
+export const VENDORED = /(?:^|\/)(?:third[_-]?party|3rdparty|external|extern|deps|vendor|_deps|googletest|googlemock)\//i;
+
 /** Directories whose files are inputs to tests rather than tests themselves, even when they look like tests. */
 const FIXTURE_DIRS: ReadonlySet<string> = new Set(['fixtures', '__fixtures__', 'fixture', '__mocks__', '__snapshots__', 'testdata', 'node_modules']);
 
