@@ -639,6 +639,18 @@ describe('detectRunners: ctest', () => {
     assert.equal(found[0]?.name, 'ctest');
   });
 
+  it('a test program\'s other sources under tests/ are tests, however named, where its add_test sits in a CMake module', async () => {
+    const [ct] = await detectRunners(await repo({
+      ...lib,
+      'cmake/Tests.cmake': 'function(add_unit list unit name)\n  add_test(NAME "${unit}_${name}" COMMAND ${TARGET_${list}} ${unit} ${name})\nendfunction()\n',
+      'CMakeLists.txt': 'project(m C)\ninclude(cmake/Tests.cmake)\nenable_testing()\nset(TEST_DIRECTORY ${PROJECT_SOURCE_DIR}/test)\nadd_unit(ALL twice small)\nadd_executable(unit_runner "${TEST_DIRECTORY}/main.c" "${TEST_DIRECTORY}/twice.c" src/m.c)\n',
+      'test/main.c': '#include "tests.h"\nint main(int argc, char **argv) { return run(argc, argv); }\n',
+      'test/twice.c': '#include "m.h"\nint twice_small(void) { return twice(1) == 2 ? 0 : 1; }\n',
+    }));
+    assert.deepEqual(ct?.testFiles, ['test/main.c', 'test/twice.c']);
+    assert.deepEqual(ct?.sourceFiles, ['include/m.h', 'src/m.c']);
+  });
+
   it('CMake without tests, or tests only in vendored code, is no ctest project', async () => {
     await assert.rejects(detectRunners(await repo({ ...lib, 'CMakeLists.txt': 'project(m C)\nadd_library(m src/m.c)\n', 'tests/t.c': cTest })), NoTestRunnerError);
     await assert.rejects(

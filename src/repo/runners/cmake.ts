@@ -73,9 +73,10 @@ function joinPath(dir: string, rel: string): string {
  * Test targets and their sources, read from every CMakeLists.txt: executables named by add_test (either signature,
  * or through $<TARGET_FILE:...>), gtest_discover_tests and gtest_add_tests. Only what can be read without running
  * CMake: simple set() variables are expanded, anything else computed is left out (the script asks CMake itself
- * which executable each test runs, so this only decides which files are tests).
+ * which executable each test runs, so this only decides which files are tests). `programs`: the sources of every
+ * executable, test or not.
  */
-async function testTargetSources(tree: RepoTree, lists: string[]): Promise<Set<string>> {
+async function testTargetSources(tree: RepoTree, lists: string[]): Promise<{ tests: Set<string>; programs: string[][] }> {
   const sources = new Map<string, string[]>();
   const testTargets = new Set<string>();
   for (const list of lists) {
@@ -148,7 +149,7 @@ async function testTargetSources(tree: RepoTree, lists: string[]): Promise<Set<s
   }
   const out = new Set<string>();
   for (const t of testTargets) for (const s of sources.get(t) ?? []) if (tree.has(s)) out.add(s);
-  return out;
+  return { tests: out, programs: [...sources.values()].map((srcs) => srcs.filter((s) => tree.has(s))) };
 }
 
 /**
@@ -923,7 +924,7 @@ export async function detectCMake(tree: RepoTree): Promise<Runner[]> {
   let enabled = false;
   for (const l of lists) if (ENABLES_TESTS.test((await tree.read(l)).replace(/#.*$/gm, ''))) enabled = true;
   if (!enabled) return [];
-  const targetSources = await testTargetSources(tree, lists);
+  const { tests: targetSources, programs } = await testTargetSources(tree, lists);
   const options = await testOptions(tree, lists);
   const testFiles: string[] = [];
   for (const f of tree.files) {
@@ -934,6 +935,20 @@ export async function detectCMake(tree: RepoTree): Promise<Runner[]> {
       testFiles.push(f);
     }
   }
+  // A test program's other sources under the test directories are its tests too, however their functions are
+  // named: a harness's main (found above) calls test functions of other files from a list, and its add_test may sit
+  // in a function of a CMake module, where the program's name is computed (add_test(... COMMAND ${LIST_TARGET} unit
+  // case)).
+  const known = new Set(testFiles);
+  for (const srcs of programs) {
+    if (!srcs.some((s) => known.has(s))) continue;
+    for (const s of srcs) {
+      if (known.has(s) || isVendored(s) || !isCTestCandidate(s) || /\.(?:h|hpp|hh|hxx)$/i.test(s)) continue;
+      known.add(s);
+      testFiles.push(s);
+    }
+  }
+  testFiles.sort();
   if (testFiles.length === 0) return [];
   const testSet = new Set(testFiles);
   // A program's entry file (main) outside the test targets is an example or a tool: no test program links it (each
