@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { applyEdits, findTests, hasSyntaxErrors, type Lang, type TestSite } from '../../src/agents/code/index.js';
+import { applyEdits, findTests, hasSyntaxErrors, testCodeRanges, type Lang, type TestSite } from '../../src/agents/code/index.js';
 import { mergeEdits } from '../../src/agents/injector.js';
 
 const fixture = (name: string): string => readFileSync(new URL(`../fixtures/code/${name}`, import.meta.url), 'utf8');
@@ -298,6 +298,39 @@ test('t', () => {
     // An assertion inside a test deleted whole goes with it.
     const t = byName(sites, 'test_modes');
     assert.deepEqual(mergeEdits([{ start: t.start, end: t.end, replacement: '' }, ...t.assertions]), [{ start: t.start, end: t.end, replacement: '' }]);
+  });
+
+  it('c: functions a harness calls by name are sites only by that name; one returning a constant empties to it', async () => {
+    const src = [
+      '#include <stdlib.h>',
+      '#include "m.h"',
+      'static int in_range(int v) { return v >= 0; }',
+      'int twice_small(void)\n{\n  if (!in_range(twice(1))) {\n    return EXIT_FAILURE;\n  }\n  return EXIT_SUCCESS;\n}',
+      'int twice_zero() { int r = twice(0); if (r) return 1; return 0; }',
+      'int twice_value(void) { int r = twice(3); return r; }',
+      'void twice_abort(void) { if (twice(2) != 4) abort(); }',
+      'int test_twice(void) { return twice(2) == 4 ? 0 : 1; }',
+      'int test_plain(void) { if (twice(2) != 4) return 1; return 0; }',
+      'int zero(void) { return 0; }',
+      'int twice_helped(void) { return zero(); }',
+      '',
+    ].join('\n');
+    const sites = await findTests('c', src);
+    const view = sites.map((s) => [s.name, !!s.byName, s.body ? (s.body.empty ?? '') : null]);
+    assert.deepEqual(view, [
+      ['twice_small', true, '{ return EXIT_SUCCESS; }'],
+      ['twice_zero', true, '{ return 0; }'],
+      // A local's value, or a call's, is no convention of the harness: not emptied.
+      ['twice_value', true, null],
+      ['twice_abort', true, ''],
+      ['test_twice', false, null],
+      ['test_plain', false, '{ return 0; }'],
+      ['twice_helped', true, null],
+    ]);
+    assert.equal(await hasSyntaxErrors('c', applyEdits(src, [{ ...byName(sites, 'twice_small').body!, replacement: byName(sites, 'twice_small').body!.empty! }])), false);
+    // Code files have such functions too: they are test code only where they are named like tests.
+    const ranges = await testCodeRanges('c', src);
+    assert.deepEqual(ranges.map((r) => src.slice(r.start, r.end).split('(')[0]), ['int test_twice', 'int test_plain']);
   });
 
   it('c: a name that only assertions read is kept used where its function\'s first assertion stood', async () => {

@@ -73,7 +73,7 @@ describe('injector: emptyBody', () => {
     assert.equal(emptyBody('go-test', go[0]!)?.replacement, '{}');
   });
 
-  it('C and C++: GoogleTest TESTs, Catch2 and doctest cases and void test functions empty; a case that must fail, a test function returning a value and main do not', async () => {
+  it('C and C++: GoogleTest TESTs, Catch2 and doctest cases and void test functions empty, one returning a constant to it; a case that must fail, one returning a computed value and main do not', async () => {
     const gtest = '#include <gtest/gtest.h>\nTEST(Math, Add) { ASSERT_EQ(add(1, 2), 3); }\nTEST_F(Fix, Sub) { EXPECT_EQ(sub(3, 1), 2); }\n';
     // Each file also has a site for the whole program (main, here in gtest_main), which never empties.
     const g = (await findTests('cpp', gtest)).filter((x) => x.name !== 'main');
@@ -85,8 +85,8 @@ describe('injector: emptyBody', () => {
     assert.deepEqual((await findTests('cpp', catch2)).filter((x) => x.name !== 'main').map((x) => [x.name, emptyBody('ctest', x)?.replacement ?? null]), [['adds', '{}'], ['known bad', null]]);
     const doctest = '#include "doctest.h"\nTEST_CASE("adds") { CHECK(add(1, 2) == 3); }\nTEST_CASE("fails" * doctest::should_fail()) { CHECK(bad() == 1); }\n';
     assert.deepEqual((await findTests('cpp', doctest)).filter((x) => x.name !== 'main').map((x) => [x.name, emptyBody('ctest', x)?.replacement ?? null]), [['adds', '{}'], ['fails', null]]);
-    const c = '#include <assert.h>\nstatic void test_add(void) { assert(add(1, 2) == 3); }\nint test_sub(void) { assert(sub(3, 1) == 2); return 0; }\nint main(void) { test_add(); return test_sub(); }\n';
-    assert.deepEqual((await findTests('c', c)).map((x) => [x.name, emptyBody('ctest', x)?.replacement ?? null]), [['test_add', '{}'], ['test_sub', null], ['main', null]]);
+    const c = '#include <assert.h>\nstatic void test_add(void) { assert(add(1, 2) == 3); }\nint test_sub(void) { assert(sub(3, 1) == 2); return 0; }\nint test_mul(void) { int r = mul(2, 2); assert(r == 4); return r - 4; }\nint main(void) { test_add(); return test_sub() + test_mul(); }\n';
+    assert.deepEqual((await findTests('c', c)).map((x) => [x.name, emptyBody('ctest', x)?.replacement ?? null]), [['test_add', '{}'], ['test_sub', '{ return 0; }'], ['test_mul', null], ['main', null]]);
   });
 
   it('Go: an import only the emptied (or deleted) test used goes with it, and the file still builds its other uses', async () => {

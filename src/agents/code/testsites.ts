@@ -27,6 +27,11 @@ export interface TestSite {
    * template (`'parse $path with $options'`, `'adds %d'`): one site, a test per row of the table.
    */
   rows?: RegExp;
+  /**
+   * A site only where a runner reports a test of this name: a C function that nothing marks as a test but a
+   * harness may call by name (from a list of test functions). It is no test code otherwise (testCodeRanges).
+   */
+  byName?: boolean;
 }
 
 /** Extend a definition's start over the comment lines (and Rust attributes) directly above it. */
@@ -961,9 +966,33 @@ function caseName(p: Parsed, block: SNode, doctest: boolean): string | null {
   return name;
 }
 
+/** `(void)` or `()`: a function a harness can call without knowing anything of it. */
+function cParameterless(p: Parsed, params: SNode): boolean {
+  const kids = namedChildren(params).filter((c) => !isComment(c));
+  return kids.length === 0 || (kids.length === 1 && p.text(kids[0]!).trim() === 'void');
+}
+
+/**
+ * What a C test function's body empties to, '' for an empty block, or null where it cannot be emptied. A void
+ * function's is empty. One returning a value passes by the harness's own convention, which its last statement says
+ * when it returns a constant (`return EXIT_SUCCESS;`, `return 0;`, `return true;`): the emptied body returns that.
+ */
+function cEmptyBody(p: Parsed, fn: SNode, body: SNode): string | null {
+  const type = field(fn, 'type');
+  if (!!type && p.text(type) === 'void' && cFunctionDeclarator(fn)?.parent === fn) return '';
+  const last = namedChildren(body).filter((c) => !isComment(c)).at(-1);
+  const value = last?.type === 'return_statement' ? namedChildren(last)[0] : undefined;
+  if (!value || !/^(?:number_literal|true|false|identifier|null)$/.test(value.type)) return null;
+  // An identifier that is a local or a parameter is not a constant.
+  if (value.type === 'identifier' && (cLocals(p, fn).has(p.text(value)) || !/^[A-Z_][A-Z0-9_]*$/.test(p.text(value)))) return null;
+  return `{ return ${p.text(value)}; }`;
+}
+
 /**
  * GoogleTest tests are named `Suite.Name`, as ctest (gtest_discover_tests) names them. Plain C test programs get a
- * site per test function (a test that runs one, chosen by its arguments, is named after it), and every test file
+ * site per test function (a test that runs one, chosen by its arguments, is named after it): one named like a test,
+ * or any parameterless function the file does not call itself (byName: a harness may call it from a list, under a
+ * name of its own), and every test file
  * one for `main`, which stands for the whole program (a test that runs it without naming a TEST or a function):
  * its assertions are every assertion of the file.
  */
@@ -986,6 +1015,12 @@ function cTests(p: Parsed): TestSite[] {
     }
   });
   const u: CUsage = { helpers, asserts, cache: new Map() };
+  // Functions the file calls itself are its helpers; a harness calls a test from elsewhere, or through a pointer.
+  const called = new Set<string>();
+  walk(p.root, (n) => {
+    const fn = n.type === 'call_expression' ? field(n, 'function') : null;
+    if (fn?.type === 'identifier') called.add(p.text(fn));
+  });
   const doctest = /#\s*include\s*[<"](?:[^">]*\/)?doctest\.h/.test(p.source);
   walk(p.root, (n) => {
     if (n.type === 'compound_statement') {
@@ -1013,12 +1048,14 @@ function cTests(p: Parsed): TestSite[] {
     }
     const name = cFunctionName(p, n);
     if (name === 'main') main = n;
-    else if (name && C_TEST_FN.test(name)) {
+    else if (name && (C_TEST_FN.test(name) || (params && cParameterless(p, params) && d?.parent === n && !called.has(name)))) {
       const body = field(n, 'body');
-      // Only a void function empties: what a harness makes of another's return value is its own convention.
-      const type = field(n, 'type');
-      const isVoid = !!type && p.text(type) === 'void' && d?.parent === n;
-      out.push({ name, start: leadingStart(p, n), end: n.end, line: n.row + 1, assertions: body ? cAssertions(p, body, u) : [], ...(body && isVoid ? { body: { start: body.start, end: body.end, param: null } } : {}) });
+      const empty = body ? cEmptyBody(p, n, body) : null;
+      out.push({
+        name, start: leadingStart(p, n), end: n.end, line: n.row + 1, assertions: body ? cAssertions(p, body, u) : [],
+        ...(body && empty !== null ? { body: { start: body.start, end: body.end, param: null, ...(empty ? { empty } : {}) } } : {}),
+        ...(C_TEST_FN.test(name) ? {} : { byName: true }),
+      });
     }
     return false;
   });
@@ -1082,7 +1119,7 @@ export function sitesForTest<T extends Pick<TestSite, 'name' | 'rows'>>(lang: La
  */
 export async function testCodeRanges(lang: Lang, source: string): Promise<{ start: number; end: number }[]> {
   return withParsed(lang, source, (p) => {
-    const out = findTestsIn(p).map((t) => ({ start: t.start, end: t.end }));
+    const out = findTestsIn(p).filter((t) => !t.byName).map((t) => ({ start: t.start, end: t.end }));
     if (p.lang !== 'rust') return out;
     const visit = (container: SNode): void => {
       const kids = container.children;
