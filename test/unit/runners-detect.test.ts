@@ -651,6 +651,25 @@ describe('detectRunners: ctest', () => {
     assert.deepEqual(ct?.sourceFiles, ['include/m.h', 'src/m.c']);
   });
 
+  it('tests guarded by a variable nothing sets (if(ENABLE_TESTS), which CI passes with -D) are switched on', async () => {
+    const [ct] = await detectRunners(await repo({
+      ...lib,
+      'CMakeLists.txt': [
+        'project(m C)',
+        'include(CTest)',
+        'set(HAVE_TESTS_DIR ON)',
+        'if(TARGET unit_tests OR HAVE_TESTS_DIR)\nendif()',
+        'if(BUILD_TESTING AND ENABLE_TESTS)',
+        '  add_executable(t tests/t.c)\n  add_test(t t)',
+        'elseif(NOT M_DISABLE_TESTS)',
+        'endif()',
+      ].join('\n'),
+      'tests/t.c': cTest,
+    }));
+    const flags = [...(ct?.script(ct.testFiles) ?? '').matchAll(/ -D(\w+)=ON/g)].map((m) => m[1]);
+    assert.deepEqual(flags, ['BUILD_TESTING', 'ENABLE_TESTS']);
+  });
+
   it('CMake without tests, or tests only in vendored code, is no ctest project', async () => {
     await assert.rejects(detectRunners(await repo({ ...lib, 'CMakeLists.txt': 'project(m C)\nadd_library(m src/m.c)\n', 'tests/t.c': cTest })), NoTestRunnerError);
     await assert.rejects(

@@ -791,23 +791,40 @@ const CONFIGURE_CAUSES: [RegExp, string][] = [
 ];
 
 /**
- * Options that switch a project's tests on where they default to off (`option(FOO_BUILD_TESTS "..." OFF)`): BUILD_TESTING
- * is CTest's convention, but many projects guard their tests with an option of their own. Options about coverage,
+ * Options that switch a project's tests on where they default to off (`option(FOO_BUILD_TESTS "..." OFF)`, or a bare
+ * `if(ENABLE_TESTS)` on a variable nothing sets): BUILD_TESTING is CTest's convention, but many projects guard their tests with an option of their own. Options about coverage,
  * sanitizers, fuzzing, benchmarks and the like are left as the project sets them: they change how tests are built,
  * need tools, or add slow targets.
  */
 const TEST_OPTION = /^\w*TEST(?:S|ING)?(?:_\w*)?$/i;
 const NOT_A_TEST_SWITCH = /WITHOUT|(?:^|_)NO_|DISABLE|SKIP|COVERAGE|COV\b|SANITI[SZ]|ASAN|UBSAN|TSAN|VALGRIND|MEMCHECK|FUZZ|BENCH|INSTALL|DOC|NETWORK|ONLINE|SLOW|LONG|STRESS|WERROR|EXPORT/i;
 
+/** if() operators whose next argument names something other than a variable. */
+const IF_OPERAND = /^(?:TARGET|COMMAND|POLICY|TEST|EXISTS|IS_DIRECTORY|IS_ABSOLUTE|IS_SYMLINK)$/;
+
 async function testOptions(tree: RepoTree, lists: string[]): Promise<string[]> {
   const out = new Set<string>();
+  const isSwitch = (name: string): boolean => TEST_OPTION.test(name) && !NOT_A_TEST_SWITCH.test(name);
+  // A guard on a variable the project never sets (`if(ENABLE_TESTS)`, turned on by its CI with -DENABLE_TESTS=1) is
+  // an option that defaults to off, though no option() declares it.
+  const guards = new Set<string>();
+  const assigned = new Set<string>();
   for (const list of lists) {
     for (const c of commands(await tree.read(list))) {
-      if (c.name !== 'option' || c.args.length < 3) continue;
-      const [name, , value] = c.args;
-      if (name && value && /^(?:OFF|FALSE|NO|0)$/i.test(value) && TEST_OPTION.test(name) && !NOT_A_TEST_SWITCH.test(name)) out.add(name);
+      if (c.name === 'option' && c.args.length >= 2) {
+        const [name, , value = 'OFF'] = c.args;
+        assigned.add(name!);
+        if (/^(?:OFF|FALSE|NO|0)$/i.test(value) && isSwitch(name!)) out.add(name!);
+      } else if ((c.name === 'set' || c.name === 'cmake_dependent_option') && c.args[0]) {
+        assigned.add(c.args[0]);
+      } else if (c.name === 'if' || c.name === 'elseif') {
+        c.args.forEach((a, i) => {
+          if (/^[A-Z][A-Z0-9_]*$/.test(a) && !a.startsWith('CMAKE_') && !IF_OPERAND.test(c.args[i - 1] ?? '') && isSwitch(a)) guards.add(a);
+        });
+      }
     }
   }
+  for (const g of guards) if (!assigned.has(g) && g !== 'BUILD_TESTING') out.add(g);
   return [...out].sort();
 }
 
