@@ -198,12 +198,12 @@ describe('code: findRemovals rust and java', async () => {
 });
 
 describe('code: findRemovals c and cpp', async () => {
-  it('c: bodies return their type\'s zero; blocks of loops with an update clause', async () => {
+  it('c: bodies return their type\'s zero, their parameters kept used (-Werror=unused-parameter); blocks of loops with an update clause', async () => {
     const src = fixture('ring.c');
     const rs = await findRemovals('c', src);
-    assert.equal(body(rs, 'ring_push').edit.replacement, '{\n    return 0;\n}');
-    assert.equal(body(rs, 'ring_stats').edit.replacement, '{\n    return (struct stats){0};\n}');
-    assert.equal(body(rs, 'ring_clear').edit.replacement, '{}');
+    assert.equal(body(rs, 'ring_push').edit.replacement, '{\n    (void)r;\n    (void)v;\n    return 0;\n}');
+    assert.equal(body(rs, 'ring_stats').edit.replacement, '{\n    (void)r;\n    return (struct stats){0};\n}');
+    assert.equal(body(rs, 'ring_clear').edit.replacement, '{\n    (void)r;\n}');
     assert.ok(rs.some((r) => r.kind === 'statement-block' && r.functionName === 'ring_stats'));
     // The while loop advances in its body: emptying it would hang.
     assert.ok(!rs.some((r) => r.kind === 'statement-block' && r.functionName === 'weighted'));
@@ -215,7 +215,7 @@ describe('code: findRemovals c and cpp', async () => {
     const src = fixture('shelf.cpp');
     const rs = await findRemovals('cpp', src);
     assert.equal(body(rs, 'label').edit.replacement, '{\n        return {};\n    }');
-    assert.equal(body(rs, 'add').edit.replacement, '{\n        return false;\n    }');
+    assert.equal(body(rs, 'add').edit.replacement, '{\n        (void)item;\n        return false;\n    }');
     assert.equal(body(rs, '~Shelf').edit.replacement, '{}');
     for (const name of ['first', 'count', 'operator bool', 'Shelf']) assert.ok(!rs.some((r) => r.kind === 'function-body' && r.functionName === name), name);
     await assertAllValid('cpp', src, rs);

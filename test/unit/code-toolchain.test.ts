@@ -181,6 +181,16 @@ describe('code: toolchains accept the edits', () => {
     compileAll('gcc', ['-std=c11', '-Wall'], 'c', variants, { 'ring.h': fixture('ring.h') });
   });
 
+  it('c and cpp: function bodies removed still compile under -Wall -Wextra -Werror (parameters kept used)', async () => {
+    requireTool('gcc', 'g++', 'make');
+    const bodies = async (lang: 'c' | 'cpp', src: string): Promise<{ what: string; code: string }[]> =>
+      (await findRemovals(lang, src)).filter((r) => r.kind === 'function-body').map((r) => ({ what: r.description, code: applyEdits(src, removalEdits(r)) }));
+    const c = fixture('ring.c');
+    compileAll('gcc', ['-std=c11', '-Wall', '-Wextra', '-Werror', '-Wno-unused-function'], 'c', await bodies('c', c), { 'ring.h': fixture('ring.h') });
+    const cpp = fixture('shelf.cpp');
+    compileAll('g++', ['-std=c++17', '-Wall', '-Wextra', '-Werror', '-Wno-unused-function'], 'cpp', await bodies('cpp', cpp));
+  });
+
   it('c: weakened tests still compile under -Wall -Wextra -Werror (names only the assertions read are kept used)', async () => {
     requireTool('gcc', 'make');
     const testSrc = fixture('test_werror.c');

@@ -1,4 +1,5 @@
 import {
+  cFunctionDeclarator,
   cFunctionName,
   enclosingFunctionName,
   field,
@@ -215,8 +216,31 @@ function javaBodyStub(p: Parsed, fn: SNode): Edit | null {
 }
 
 /**
- * A C/C++ function body reduced to returning its type's zero (see cZero). C++ constructors and destructors (no
- * return type) keep their member initializers, which sit outside the body, and get an empty body.
+ * The names of a C/C++ function's parameters that its body may be the only user of. A stub leaves each used by
+ * `(void)name;`: projects build with -Wall -Wextra -Werror, under which an unused parameter does not compile. A
+ * parameter pack (`Args... args`) is left alone: no plain statement uses one.
+ */
+function cParamNames(p: Parsed, fn: SNode): string[] {
+  const params = cFunctionDeclarator(fn);
+  const list = params ? field(params, 'parameters') : null;
+  if (!list) return [];
+  const out: string[] = [];
+  for (const c of namedChildren(list)) {
+    if (c.type !== 'parameter_declaration' && c.type !== 'optional_parameter_declaration') continue;
+    let d = field(c, 'declarator');
+    while (d && d.type !== 'identifier') {
+      if (d.type === 'variadic_declarator') { d = null; break; }
+      d = field(d, 'declarator') ?? namedChildren(d).find((k) => k.type === 'identifier' || k.type.endsWith('_declarator')) ?? null;
+    }
+    if (d) out.push(p.text(d));
+  }
+  return out;
+}
+
+/**
+ * A C/C++ function body reduced to returning its type's zero (see cZero), its parameters kept used (cParamNames).
+ * C++ constructors and destructors (no return type) keep their member initializers, which sit outside the body,
+ * and get an empty body.
  */
 function cBodyStub(p: Parsed, fn: SNode): Edit | null {
   const body = field(fn, 'body');
@@ -231,7 +255,8 @@ function cBodyStub(p: Parsed, fn: SNode): Edit | null {
   const stmts = statementsOf(body);
   const line = value ? `return ${value};` : null;
   if (stmts.length === 0 || (stmts.length === 1 && line && p.text(stmts[0]!).trim() === line)) return null;
-  return { start: body.start, end: body.end, replacement: braceBlock(p, body, line ? [line] : []) };
+  const uses = cParamNames(p, fn).map((n) => `(void)${n};`);
+  return { start: body.start, end: body.end, replacement: braceBlock(p, body, [...uses, ...(line ? [line] : [])]) };
 }
 
 function bodyStub(ctx: Ctx, fn: SNode, lenient: boolean): Edit | null {
