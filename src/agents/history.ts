@@ -57,6 +57,9 @@ export async function revertCommit(provider: SandboxProvider, repoDir: string, c
       `git show --format= --binary ${c.sha} -- ${files} > /tmp/p.diff && git apply -R --whitespace=nowarn /tmp/p.diff`,
       'git apply -R -C1 --whitespace=nowarn /tmp/p.diff',
       'git apply -R -C1 --reject --whitespace=nowarn /tmp/p.diff 2>/dev/null; git diff --quiet -- . ":(exclude)*.rej" && exit 1; find . -name "*.rej" -newer /tmp/p.diff -delete; exit 0',
+      // A commit made while the files had CRLF line endings, converted to LF since: none of its lines matches the
+      // files as they are. Its change, its lines' CRs dropped, where the files now have none.
+      `cr=$(printf '\\r'); grep -q "$cr" /tmp/p.diff && ! grep -qs "$cr" -- ${files} && sed "s/$cr\\$//" /tmp/p.diff > /tmp/p-lf.diff && { git apply -R -C1 --whitespace=nowarn /tmp/p-lf.diff || { git apply -R -C1 --reject --whitespace=nowarn /tmp/p-lf.diff 2>/dev/null; git diff --quiet -- . ":(exclude)*.rej" && exit 1; find . -name "*.rej" -newer /tmp/p-lf.diff -delete; exit 0; }; }`,
       `for f in ${files}; do git cat-file -e ${c.sha}^:"$f" 2>/dev/null && [ ${lines(c.sha)} -le $((2 * ${lines(`${c.sha}^ ${c.sha}`)})) ] && git show ${c.sha}^:"$f" > "$f"; done; true`,
     ];
     for (const step of steps) {

@@ -1011,6 +1011,19 @@ describe('revertCommit', () => {
     assert.equal(text, v3.replace('    if x < 0:\n        x = 0\n', ''), 'a()\'s guard goes; b()\'s rewritten guard and the later c() stay');
   });
 
+  it('undoes a commit made while the file had CRLF line endings, converted to LF since', async () => {
+    const body = (n: number) => Array.from({ length: n }, (_, i) => `def f${i}(x):\n    return x + ${i}\n\n`).join('');
+    const v1 = `LIMIT = 1\n\n${body(3)}`;
+    const v2 = v1.replace('def f1(x):\n    return x + 1', 'def f1(x):\n    if x < 0:\n        return 0\n    return x + 1');
+    const crlf = (t: string): string => t.replace(/\n/g, '\r\n');
+    const dir = await repo({ 'calc.py': crlf(v1) });
+    withHistory(dir, [['guard f1', { 'calc.py': crlf(v2) }], ['unix line endings', { 'calc.py': v2 }], ['later', { 'calc.py': v2.replace('LIMIT = 1', 'LIMIT = 2') }]]);
+    const rt = runtime();
+    const commit = (await historyCandidates(rt.provider, dir, ['calc.py'])).find((c) => c.subject === 'guard f1')!;
+    const out = await revertCommit(rt.provider, dir, commit, ['calc.py']);
+    assert.equal(out?.get('calc.py'), v1.replace('LIMIT = 1', 'LIMIT = 2'));
+  });
+
   it('falls back to the file before the commit only where the later changes it would also undo are at most twice the commit\'s own', async () => {
     const body = (n: number) => Array.from({ length: n }, (_, i) => `def f${i}(x):\n    return x + ${i}\n\n`).join('');
     // The commit to revert changes one line; later, the line and its neighbours are rewritten (no hunk applies).
