@@ -162,7 +162,11 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   const cfg = parseConfig({
     repos: [{ path: o.repo ?? exampleRepo() }], steps, rounds: o.rounds, maxParallelRounds: 2, solves: 2, solverTestRuns: 3,
     injectorCandidates: 3, strategies: ['direct'], higherOrder: { enabled: false }, heartbeatTimeoutSec: 8, gpuHeartbeatTimeoutSec: 8, continueAsNewEvery: 5,
-    testTimeoutSec: 30,
+    // The longest activity of the soak is a check stopping a bad artifact's hanging script at this limit; it must fit
+    // between faults (one every faultEverySec, 20 s in CI's short soak) often enough to finish within its 8 attempts,
+    // which at 30 s it once did not (the episode ended an infra-error). The example's suite runs in a few seconds; a
+    // repository of the user's keeps the campaign default's margin.
+    testTimeoutSec: o.repo ? 30 : 15,
   });
   await startCampaign(client, campaignId, cfg);
   log(`campaign ${campaignId}: ${steps} steps x ${o.rounds} rounds, home ${home}, server ${server.address}`);
